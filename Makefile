@@ -1,0 +1,37 @@
+# Every target builds .venv on first use, so a fresh clone needs only `make demo` / `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench dist soak clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ml-connector demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check connector tests bench
+	$(BIN)/mypy --strict connector
+
+bench: $(STAMP)
+	$(BIN)/ml-connector bench
+
+soak: $(STAMP)
+	ML_CONNECTOR_SOAK=1 $(BIN)/python -m pytest -q -m soak tests/reliability
+
+dist: $(STAMP)
+	$(BIN)/python -m pip install --quiet shiv
+	mkdir -p dist
+	$(BIN)/shiv -c ml-connector -o dist/ml-connector.pyz --python '/usr/bin/env python3' .
+
+clean:
+	rm -rf $(VENV) dist build *.egg-info

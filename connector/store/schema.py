@@ -1,0 +1,162 @@
+"""Numbered migrations of the state database.
+
+The database's ``PRAGMA user_version`` is the number of migrations applied. A migration is
+never edited once released: a change to the schema is a new entry at the end of
+``MIGRATIONS``. :func:`migrate` is synchronous so both the async store and the synchronous
+vault commands can bring a database up to date before using it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: the whole first schema.
+    """
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        flow        TEXT NOT NULL,
+        trigger     TEXT NOT NULL,
+        status      TEXT NOT NULL,            -- running | ok | failed | interrupted
+        started_at  REAL NOT NULL,
+        finished_at REAL,
+        counts      TEXT NOT NULL DEFAULT '{}', -- JSON {stream: {outcome: n}}
+        error       TEXT
+    );
+    CREATE TABLE ledger (
+        flow         TEXT NOT NULL,
+        stream       TEXT NOT NULL,
+        source_id    TEXT NOT NULL,
+        state        TEXT NOT NULL,           -- pending|in_flight|in_doubt|done|failed|review
+        content_hash TEXT,
+        target_id    TEXT,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        run_id       INTEGER,
+        updated_at   REAL NOT NULL,
+        last_error   TEXT,
+        PRIMARY KEY (flow, stream, source_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX ledger_state ON ledger (flow, stream, state);
+    CREATE TABLE audit (
+        id        INTEGER PRIMARY KEY,
+        at        REAL NOT NULL,
+        run_id    INTEGER,
+        flow      TEXT NOT NULL,
+        stream    TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        step      TEXT NOT NULL,              -- read|mapped|verified|written|skipped|failed|...
+        detail    TEXT                         -- JSON, never secrets
+    );
+    CREATE INDEX audit_record ON audit (flow, source_id, id);
+    CREATE TABLE cursors (
+        flow       TEXT NOT NULL,
+        stream     TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (flow, stream)
+    ) WITHOUT ROWID;
+    CREATE TABLE dead_letters (
+        id              INTEGER PRIMARY KEY,
+        flow            TEXT NOT NULL,
+        stream          TEXT NOT NULL,
+        source_id       TEXT NOT NULL,
+        payload         BLOB NOT NULL,        -- the source record as read (JSON)
+        error_kind      TEXT NOT NULL,
+        reason          TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 1,
+        status          TEXT NOT NULL DEFAULT 'open',  -- open | replayed
+        first_failed_at REAL NOT NULL,
+        last_failed_at  REAL NOT NULL,
+        UNIQUE (flow, stream, source_id)
+    );
+    CREATE TABLE review (
+        id           INTEGER PRIMARY KEY,
+        flow         TEXT NOT NULL,
+        stream       TEXT NOT NULL,
+        source_id    TEXT NOT NULL,
+        payload      BLOB NOT NULL,
+        mapping_kind TEXT NOT NULL,
+        mapping_key  TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        status       TEXT NOT NULL DEFAULT 'open',     -- open | resolved
+        created_at   REAL NOT NULL,
+        resolved_at  REAL,
+        UNIQUE (flow, stream, source_id)
+    );
+    CREATE TABLE inbox (
+        event_id     TEXT PRIMARY KEY,
+        flow         TEXT NOT NULL,
+        event_type   TEXT NOT NULL,
+        received_at  REAL NOT NULL,
+        payload      BLOB NOT NULL,
+        processed_at REAL
+    ) WITHOUT ROWID;
+    CREATE INDEX inbox_pending ON inbox (flow, processed_at);
+    CREATE TABLE mappings (
+        kind         TEXT NOT NULL,           -- e.g. business_unit_cost_center
+        source_key   TEXT NOT NULL,
+        target_value TEXT NOT NULL,
+        updated_at   REAL NOT NULL,
+        PRIMARY KEY (kind, source_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE vault (
+        name        TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        nonce       BLOB NOT NULL,
+        ciphertext  BLOB NOT NULL,            -- AES-256-GCM, associated data = name|kind
+        fingerprint TEXT NOT NULL,            -- non-reversible, for `creds list`
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE TABLE vault_meta (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        key_check   BLOB NOT NULL,            -- nonce || AES-GCM(known text): proves the key
+        created_at  REAL NOT NULL
+    );
+    """,
+]
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration the database has not seen; returns the resulting version.
+
+    Each migration runs in its own transaction together with the version bump, so a crash
+    mid-migration leaves the database at the previous version, never half-migrated.
+    """
+    version = current_version(conn)
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"state database is at schema version {version}, newer than this ml-connector "
+            f"({len(MIGRATIONS)}); upgrade ml-connector or restore a matching backup"
+        )
+    for number in range(version, len(MIGRATIONS)):
+        script = MIGRATIONS[number]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (no semicolons inside our DDL literals)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def connect_sync(path: str) -> sqlite3.Connection:
+    """A synchronous connection with the pragmas every ml-connector connection uses."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
