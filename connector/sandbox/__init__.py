@@ -23,6 +23,7 @@ def load_simulator(name: str) -> type[Simulator]:
         module_name, class_name, _ = SIMULATORS[name]
     except KeyError:
         raise KeyError(f"no simulator for {name!r}; known: {', '.join(SIMULATORS)}") from None
-    cls = getattr(importlib.import_module(module_name), class_name)
-    assert issubclass(cls, Simulator)
+    cls: object = getattr(importlib.import_module(module_name), class_name)
+    if not (isinstance(cls, type) and issubclass(cls, Simulator)):
+        raise TypeError(f"{module_name}.{class_name} is not a Simulator")
     return cls

@@ -1,0 +1,151 @@
+"""Flows are declarations: streams in order, each with extract, map and a target.
+
+A pairing module (``connector/flows/<a>_<b>.py``) builds a :class:`Flow` from clients and
+config; the runtime (``pipeline.py``) does everything else — ledger, audit, cursors, retries,
+dead letters, review. The pieces a stream supplies:
+
+* ``extract(cursor, full)`` — async iterator of :class:`Envelope` (a source record) and
+  :class:`CursorMark` (a resume point with no record), in the order the source returned them.
+* ``fetch(source_id)`` — one record by id (on-demand references, webhook re-reads), or None.
+* ``decode(payload)`` — a stored payload (dead letter, webhook event) back into the record.
+* ``map(record, ctx)`` — **pure**: the command for the target, or ``MappingError`` /
+  ``SourceDataError``. No I/O; the command must be a msgspec Struct (it is hashed to decide
+  "unchanged").
+* ``target.find(command)`` — look the record up in the target by natural key (adopt what
+  exists); ``target.write(command, existing, ctx)`` — create or update, returning
+  :class:`Written`.
+
+Delivery contract (arq style): a stream's ``write`` may be called again for a record whose
+earlier write is in doubt, but only after ``find`` said it is not there. Writes must be
+correct under that rule — they need not be idempotent themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeVar
+
+S = TypeVar("S")  # source record type
+C = TypeVar("C")  # command type
+S_contra = TypeVar("S_contra", contravariant=True)
+C_contra = TypeVar("C_contra", contravariant=True)
+
+
+class Outcome(StrEnum):
+    """What happened to one record in one cycle (the columns of the summary table)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    REVIEW = "review"
+    IN_DOUBT = "in_doubt"
+    DEFERRED = "deferred"  # a retryable outage stopped it; next cycle tries again
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope(Generic[S]):
+    """One source record on its way through the pipeline."""
+
+    source_id: str
+    record: S
+    #: Resume point once this record (and all before it) is terminal.
+    cursor: str | None = None
+    #: Webhook event that delivered it; marked processed in the record's final commit.
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CursorMark:
+    """A resume point with no record (e.g. an export token after an empty page)."""
+
+    cursor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A record that already exists in the target."""
+
+    target_id: str
+    #: Whether the target's copy already matches the command (nothing to write).
+    matches: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    outcome: Outcome
+    target_id: str
+    #: Extra facts for the audit trail (batch numbers, voucher…); never secrets.
+    detail: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MapContext:
+    """What a mapper may read: the mapping tables and the flow's name. Nothing else."""
+
+    flow: str
+    mappings: Mapping[str, Mapping[str, str]]
+
+    def lookup(self, kind: str, key: str) -> str | None:
+        return self.mappings.get(kind, {}).get(key)
+
+
+class LoadContext(Protocol):
+    """Services the runtime offers a target while it writes one record."""
+
+    async def ensure(self, stream: str, source_id: str) -> str:
+        """Make sure a referenced record of ``stream`` is in the target; its target id.
+
+        Runs the full exactly-once path for that record (ledger, audit) if needed. Raises
+        the error that record hit (e.g. MappingError), so the document waits with it.
+        """
+        ...
+
+    def note(self, step: str, detail: Mapping[str, str]) -> None:
+        """Add an audit event to the record's final commit (e.g. 'batch_added')."""
+        ...
+
+
+class Target(Protocol[C_contra]):
+    async def find(self, command: C_contra) -> Found | None: ...
+
+    async def write(
+        self, command: C_contra, existing: Found | None, ctx: LoadContext
+    ) -> Written: ...
+
+
+@dataclass(frozen=True)
+class Stream(Generic[S, C]):
+    """One entity moving in one direction within a flow."""
+
+    name: str
+    extract: Callable[[str | None, bool], AsyncIterator[Envelope[S] | CursorMark]]
+    fetch: Callable[[str], Awaitable[S | None]]
+    decode: Callable[[bytes], S]
+    encode: Callable[[S], bytes]
+    map: Callable[[S, MapContext], C]
+    target: Target[C]
+    #: The ledger key of a record (defaults to its ``id`` attribute).
+    source_id: Callable[[S], str] = lambda record: str(record.id)  # type: ignore[attr-defined]
+    #: Reference data is always looked up in the target before writing ("auto-link").
+    reference: bool = False
+    #: Loader workers for this stream (documents to slow ERPs benefit from a few).
+    workers: int = 4
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A pairing: its name and its streams in the order a cycle runs them."""
+
+    name: str
+    streams: tuple[Stream[Any, Any], ...]
+
+    def stream(self, name: str) -> Stream[Any, Any]:
+        for stream in self.streams:
+            if stream.name == name:
+                return stream
+        known = ", ".join(s.name for s in self.streams)
+        raise KeyError(f"flow {self.name} has no stream {name!r}; its streams are: {known}")

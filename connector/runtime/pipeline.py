@@ -1,0 +1,154 @@
+"""Extractor → mapper → loader actors for one stream, over bounded memory streams.
+
+Back-pressure is the point: the extractor can be at most ``buffer`` records ahead of the
+mapper, and the mapper ``buffer`` ahead of the loaders, so a 200,000-record backfill holds
+a few hundred records in memory, not all of them. Every task belongs to one task group; an
+exception in any actor cancels the others and surfaces to the caller (nothing is lost
+silently: records not yet terminal keep the cursor behind them).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from connector.runtime.flow import CursorMark, Envelope, Outcome, Stream
+from connector.runtime.processor import RecordProcessor, Result, StreamHalted
+from connector.runtime.watermark import Watermark
+from connector.store import Unit
+
+Progress = Callable[[str, "StreamCounts"], None]
+
+
+@dataclass
+class StreamCounts:
+    """Counts by outcome for one stream in one cycle (read = records extracted)."""
+
+    read: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, result: Result) -> None:
+        self.outcomes[result.outcome.value] += 1
+        if result.error and len(self.errors) < 20:
+            self.errors.append(result.error)
+
+    def as_dict(self) -> dict[str, int]:
+        row = {"read": self.read}
+        for outcome in Outcome:
+            row[outcome.value] = self.outcomes.get(outcome.value, 0)
+        return row
+
+
+@dataclass(slots=True)
+class _Item:
+    seq: int
+    envelope: Envelope[Any]
+
+
+class StreamRun:
+    """One pass of one stream: runs the actors until the source is exhausted."""
+
+    def __init__(
+        self,
+        processor: RecordProcessor,
+        stream: Stream[Any, Any],
+        run_id: int | None,
+        *,
+        buffer: int = 256,
+        force: bool = False,
+        progress: Progress | None = None,
+        track_cursor: bool = True,
+    ) -> None:
+        self.processor = processor
+        self.stream = stream
+        self.run_id = run_id
+        self.buffer = buffer
+        self.force = force
+        self.progress = progress
+        self.track_cursor = track_cursor
+        self.counts = StreamCounts()
+        self.watermark = Watermark()
+        self._pending_cursor: str | None = None
+        self._halted: StreamHalted | None = None
+
+    async def run(self, source: AsyncIterator[Envelope[Any] | CursorMark]) -> StreamCounts:
+        """Process every record ``source`` yields. Raises StreamHalted on an outage."""
+        send, receive = anyio.create_memory_object_stream[_Item](self.buffer)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._extract, source, send)
+            async with receive:
+                for _ in range(max(1, self.stream.workers)):
+                    tg.start_soon(self._load, receive.clone())
+        if self._halted is not None:
+            raise self._halted
+        if self._pending_cursor is not None and self.track_cursor:
+            await self.processor.store.commit(
+                Unit().cursor(self.processor.flow.name, self.stream.name, self._pending_cursor)
+            )
+            self._pending_cursor = None
+        return self.counts
+
+    async def _extract(
+        self,
+        source: AsyncIterator[Envelope[Any] | CursorMark],
+        send: MemoryObjectSendStream[_Item],
+    ) -> None:
+        async with send:
+            async for item in source:
+                if self._halted is not None:
+                    break
+                if isinstance(item, CursorMark):
+                    seq = self.watermark.issue(item.cursor)
+                    self._note_cursor(self.watermark.complete(seq))
+                    continue
+                self.counts.read += 1
+                seq = self.watermark.issue(item.cursor)
+                await send.send(_Item(seq, item))
+
+    async def _load(self, receive: MemoryObjectReceiveStream[_Item]) -> None:
+        async with receive:
+            async for item in receive:
+                if self._halted is not None:
+                    continue  # drain without processing: the cursor stays behind these
+                try:
+                    result = await self.processor.process(
+                        self.stream,
+                        item.envelope,
+                        self.run_id,
+                        force=self.force,
+                        cursor_unit=self._cursor_adder(item.seq),
+                    )
+                except StreamHalted as exc:
+                    self._halted = exc
+                    self.counts.outcomes[Outcome.DEFERRED.value] += 1
+                    continue
+                self.counts.add(result)
+                if self.progress is not None:
+                    self.progress(self.stream.name, self.counts)
+
+    def _cursor_adder(self, seq: int) -> Callable[[Unit], None]:
+        """Completes ``seq`` while its final unit is built, so cursor and record commit together."""
+
+        def add(unit: Unit) -> None:
+            self._note_cursor(self.watermark.complete(seq))
+            if self._pending_cursor is not None and self.track_cursor:
+                unit.cursor(self.processor.flow.name, self.stream.name, self._pending_cursor)
+                self._pending_cursor = None
+
+        return add
+
+    def _note_cursor(self, advanced: str | None) -> None:
+        if advanced is not None:
+            self._pending_cursor = advanced
+
+
+async def iterate(envelopes: list[Envelope[Any]]) -> AsyncIterator[Envelope[Any] | CursorMark]:
+    """Adapt a list (replay, inbox, review) to the extractor interface."""
+    for envelope in envelopes:
+        yield envelope

@@ -1,0 +1,104 @@
+"""Plain typed rows of the state database (what the store's readers return)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class State(StrEnum):
+    """Ledger states (DESIGN.md, exactly-once protocol step 2)."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    IN_DOUBT = "in_doubt"
+    DONE = "done"
+    FAILED = "failed"
+    REVIEW = "review"
+
+    @property
+    def terminal(self) -> bool:
+        """Terminal states let the stream's cursor move past the record."""
+        return self in (State.DONE, State.FAILED, State.REVIEW)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKey:
+    """The identity of one source record within a flow: ``(flow, stream, source_id)``."""
+
+    flow: str
+    stream: str
+    source_id: str
+
+    def __str__(self) -> str:
+        return f"{self.flow}/{self.stream}/{self.source_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    key: RecordKey
+    state: State
+    content_hash: str | None
+    target_id: str | None
+    attempts: int
+    run_id: int | None
+    updated_at: float
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: int
+    at: float
+    run_id: int | None
+    key: RecordKey
+    step: str
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: int
+    flow: str
+    trigger: str
+    status: str
+    started_at: float
+    finished_at: float | None
+    counts: dict[str, dict[str, int]]
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    key: RecordKey
+    payload: bytes
+    error_kind: str
+    reason: str
+    attempts: int
+    status: str
+    first_failed_at: float
+    last_failed_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    id: int
+    key: RecordKey
+    payload: bytes
+    mapping_kind: str
+    mapping_key: str
+    reason: str
+    status: str
+    created_at: float
+    resolved_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEvent:
+    event_id: str
+    flow: str
+    event_type: str
+    received_at: float
+    payload: bytes
+    processed_at: float | None

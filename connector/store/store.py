@@ -1,0 +1,330 @@
+"""The store: typed reads of every table, and ``commit(unit)`` for every write.
+
+Writers build a :class:`~connector.store.tx.Unit` and call :meth:`Store.commit`; the
+helpers here (``start_run``, ``put_inbox_event``, ``set_mapping``…) are units too, so the
+single-writer, group-commit contract of :mod:`connector.store.db` holds for everything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from connector.store.db import Database
+from connector.store.records import (
+    AuditEvent,
+    DeadLetter,
+    InboxEvent,
+    LedgerEntry,
+    RecordKey,
+    ReviewItem,
+    RunRow,
+    State,
+)
+from connector.store.tx import Unit
+
+_LEDGER_COLS = (
+    "flow, stream, source_id, state, content_hash, target_id, attempts, run_id, updated_at, "
+    "last_error"
+)
+
+
+def _ledger(row: Any) -> LedgerEntry:
+    return LedgerEntry(
+        key=RecordKey(row[0], row[1], row[2]),
+        state=State(row[3]),
+        content_hash=row[4],
+        target_id=row[5],
+        attempts=row[6],
+        run_id=row[7],
+        updated_at=row[8],
+        last_error=row[9],
+    )
+
+
+class Store:
+    """All persistent state of one ml-connector installation."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._inbox_claims: set[str] = set()
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        return cls(await Database.open(path))
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def commit(self, unit: Unit) -> None:
+        """Apply a unit atomically and durably (raises StoreError, applying nothing)."""
+        await self.db.write(unit.statements)
+
+    # -- ledger -------------------------------------------------------------------------
+    async def ledger_entry(self, key: RecordKey) -> LedgerEntry | None:
+        row = await self.db.fetchone(
+            f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND stream = ? AND source_id = ?",
+            (key.flow, key.stream, key.source_id),
+        )
+        return None if row is None else _ledger(row)
+
+    async def ledger_entries(
+        self, flow: str, stream: str, source_ids: Iterable[str]
+    ) -> dict[str, LedgerEntry]:
+        """Entries for many records of one stream at once (the loader's batch lookup)."""
+        ids = list(source_ids)
+        found: dict[str, LedgerEntry] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.db.fetchall(
+                f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND stream = ? "
+                f"AND source_id IN ({marks})",
+                (flow, stream, *chunk),
+            )
+            for row in rows:
+                entry = _ledger(row)
+                found[entry.key.source_id] = entry
+        return found
+
+    async def ledger_by_state(
+        self, flow: str, states: Iterable[State], stream: str | None = None
+    ) -> list[LedgerEntry]:
+        wanted = [s.value for s in states]
+        marks = ",".join("?" * len(wanted))
+        sql = f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND state IN ({marks})"
+        params: list[Any] = [flow, *wanted]
+        if stream is not None:
+            sql += " AND stream = ?"
+            params.append(stream)
+        return [_ledger(r) for r in await self.db.fetchall(sql + " ORDER BY updated_at", params)]
+
+    async def ledger_counts(self, flow: str | None = None) -> dict[tuple[str, str, str], int]:
+        """``{(flow, stream, state): n}`` — what /metrics and `runs` report."""
+        sql = "SELECT flow, stream, state, COUNT(*) FROM ledger"
+        params: tuple[Any, ...] = ()
+        if flow is not None:
+            sql += " WHERE flow = ?"
+            params = (flow,)
+        rows = await self.db.fetchall(sql + " GROUP BY flow, stream, state", params)
+        return {(r[0], r[1], r[2]): r[3] for r in rows}
+
+    # -- audit --------------------------------------------------------------------------
+    async def audit_history(self, flow: str, source_id: str) -> list[AuditEvent]:
+        rows = await self.db.fetchall(
+            "SELECT id, at, run_id, flow, stream, source_id, step, detail FROM audit "
+            "WHERE flow = ? AND source_id = ? ORDER BY id",
+            (flow, source_id),
+        )
+        return [AuditEvent(r[0], r[1], r[2], RecordKey(r[3], r[4], r[5]), r[6], r[7]) for r in rows]
+
+    # -- cursors ------------------------------------------------------------------------
+    async def cursor(self, flow: str, stream: str) -> str | None:
+        row = await self.db.fetchone(
+            "SELECT value FROM cursors WHERE flow = ? AND stream = ?", (flow, stream)
+        )
+        return None if row is None else str(row[0])
+
+    async def reset_cursor(self, flow: str, stream: str) -> None:
+        await self.db.write([("DELETE FROM cursors WHERE flow = ? AND stream = ?", (flow, stream))])
+
+    # -- runs ---------------------------------------------------------------------------
+    async def start_run(self, flow: str, trigger: str) -> int:
+        now = time.time()
+        await self.db.write(
+            [
+                (
+                    "INSERT INTO runs (flow, trigger, status, started_at) "
+                    "VALUES (?, ?, 'running', ?)",
+                    (flow, trigger, now),
+                )
+            ]
+        )
+        row = await self.db.fetchone(
+            "SELECT id FROM runs WHERE flow = ? AND started_at = ? ORDER BY id DESC LIMIT 1",
+            (flow, now),
+        )
+        if row is None:  # pragma: no cover - the insert above committed or raised
+            raise RuntimeError(f"run of flow {flow!r} vanished right after it was recorded")
+        return int(row[0])
+
+    async def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        counts: dict[str, dict[str, int]],
+        error: str | None = None,
+    ) -> None:
+        await self.db.write(
+            [
+                (
+                    "UPDATE runs SET status = ?, finished_at = ?, counts = ?, error = ? "
+                    "WHERE id = ?",
+                    (status, time.time(), msgspec.json.encode(counts).decode(), error, run_id),
+                )
+            ]
+        )
+
+    async def runs(self, *, flow: str | None = None, limit: int = 50) -> list[RunRow]:
+        sql = "SELECT id, flow, trigger, status, started_at, finished_at, counts, error FROM runs"
+        params: list[Any] = []
+        if flow is not None:
+            sql += " WHERE flow = ?"
+            params.append(flow)
+        rows = await self.db.fetchall(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
+        return [
+            RunRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                msgspec.json.decode(r[6], type=dict[str, dict[str, int]]),
+                r[7],
+            )
+            for r in rows
+        ]
+
+    async def interrupt_running(self) -> int:
+        """Mark runs left 'running' by a crashed process as interrupted; returns how many."""
+        rows = await self.db.fetchall("SELECT COUNT(*) FROM runs WHERE status = 'running'")
+        await self.db.write(
+            [("UPDATE runs SET status = 'interrupted' WHERE status = 'running'", ())]
+        )
+        return int(rows[0][0])
+
+    # -- dead letters and review ---------------------------------------------------------
+    async def dead_letters(
+        self,
+        *,
+        flow: str | None = None,
+        stream: str | None = None,
+        source_ids: Iterable[str] | None = None,
+        status: str = "open",
+    ) -> list[DeadLetter]:
+        sql = (
+            "SELECT id, flow, stream, source_id, payload, error_kind, reason, attempts, status, "
+            "first_failed_at, last_failed_at FROM dead_letters WHERE status = ?"
+        )
+        params: list[Any] = [status]
+        sql, params = _filters(sql, params, flow, stream, source_ids)
+        rows = await self.db.fetchall(sql + " ORDER BY id", params)
+        return [
+            DeadLetter(r[0], RecordKey(r[1], r[2], r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+            for r in rows
+        ]
+
+    async def review_items(
+        self,
+        *,
+        flow: str | None = None,
+        stream: str | None = None,
+        source_ids: Iterable[str] | None = None,
+        status: str = "open",
+    ) -> list[ReviewItem]:
+        sql = (
+            "SELECT id, flow, stream, source_id, payload, mapping_kind, mapping_key, reason, "
+            "status, created_at, resolved_at FROM review WHERE status = ?"
+        )
+        params: list[Any] = [status]
+        sql, params = _filters(sql, params, flow, stream, source_ids)
+        rows = await self.db.fetchall(sql + " ORDER BY id", params)
+        return [
+            ReviewItem(r[0], RecordKey(r[1], r[2], r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+            for r in rows
+        ]
+
+    # -- inbox --------------------------------------------------------------------------
+    async def put_inbox_event(
+        self, event_id: str, flow: str, event_type: str, payload: bytes
+    ) -> bool:
+        """Store a webhook event before it is acknowledged. False if the id was seen before."""
+        # The in-memory set closes the race between two deliveries of one event arriving
+        # together: asyncio runs this check-and-add without a switch in between.
+        if event_id in self._inbox_claims:
+            return False
+        self._inbox_claims.add(event_id)
+        try:
+            existing = await self.db.fetchone("SELECT 1 FROM inbox WHERE event_id = ?", (event_id,))
+            if existing is not None:
+                return False
+            await self.db.write(
+                [
+                    (
+                        "INSERT INTO inbox (event_id, flow, event_type, received_at, payload) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                        (event_id, flow, event_type, time.time(), payload),
+                    )
+                ]
+            )
+            return True
+        finally:
+            self._inbox_claims.discard(event_id)
+
+    async def pending_inbox(self, flow: str, limit: int = 500) -> list[InboxEvent]:
+        rows = await self.db.fetchall(
+            "SELECT event_id, flow, event_type, received_at, payload, processed_at FROM inbox "
+            "WHERE flow = ? AND processed_at IS NULL ORDER BY received_at LIMIT ?",
+            (flow, limit),
+        )
+        return [InboxEvent(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    @staticmethod
+    def mark_inbox_processed(unit: Unit, event_id: str) -> Unit:
+        """Add 'event processed' to a unit (so it commits with the record's ledger state)."""
+        return unit.raw(
+            "UPDATE inbox SET processed_at = ? WHERE event_id = ?", (unit.now, event_id)
+        )
+
+    # -- mappings -----------------------------------------------------------------------
+    async def mapping(self, kind: str) -> dict[str, str]:
+        rows = await self.db.fetchall(
+            "SELECT source_key, target_value FROM mappings WHERE kind = ?", (kind,)
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    async def all_mappings(self) -> dict[str, dict[str, str]]:
+        rows = await self.db.fetchall("SELECT kind, source_key, target_value FROM mappings")
+        result: dict[str, dict[str, str]] = {}
+        for kind, key, value in rows:
+            result.setdefault(kind, {})[key] = value
+        return result
+
+    async def set_mappings(self, kind: str, values: dict[str, str]) -> None:
+        now = time.time()
+        await self.db.write(
+            [
+                (
+                    "INSERT INTO mappings (kind, source_key, target_value, updated_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (kind, source_key) DO UPDATE SET "
+                    "target_value = excluded.target_value, updated_at = excluded.updated_at",
+                    (kind, key, value, now),
+                )
+                for key, value in values.items()
+            ]
+        )
+
+
+def _filters(
+    sql: str,
+    params: list[Any],
+    flow: str | None,
+    stream: str | None,
+    source_ids: Iterable[str] | None,
+) -> tuple[str, list[Any]]:
+    if flow is not None:
+        sql += " AND flow = ?"
+        params.append(flow)
+    if stream is not None:
+        sql += " AND stream = ?"
+        params.append(stream)
+    if source_ids is not None:
+        ids = list(source_ids)
+        sql += f" AND source_id IN ({','.join('?' * len(ids))})"
+        params.extend(ids)
+    return sql, params

@@ -1,0 +1,226 @@
+"""The exactly-once protocol, driven through FlowRunner against an in-memory target.
+
+The target here is a test double of an *external system* (not of our own client): it stores
+records by natural key and can fail the way real systems do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from connector.errors import (
+    InDoubtError,
+    MappingError,
+    RejectedError,
+    SourceDataError,
+    UnavailableError,
+)
+from connector.runtime.flow import (
+    CursorMark,
+    Envelope,
+    Flow,
+    Found,
+    LoadContext,
+    MapContext,
+    Outcome,
+    Stream,
+    Written,
+)
+from connector.runtime.runner import FlowRunner
+from connector.store import RecordKey, State, Store, Unit
+
+
+class Doc(msgspec.Struct, frozen=True):
+    id: int
+    number: str
+    amount: int
+    unit: str = "north"
+
+
+class Post(msgspec.Struct, frozen=True):
+    number: str
+    amount: int
+    cost_center: str
+
+
+class Target:
+    """A target keyed by document number, with scripted failures."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Post] = {}
+        self.writes = 0
+        self.fail_next: list[Exception] = []
+        self.commit_then_fail = 0
+
+    async def find(self, command: Post) -> Found | None:
+        if command.number in self.rows:
+            return Found(command.number, matches=self.rows[command.number] == command)
+        return None
+
+    async def write(self, command: Post, existing: Found | None, ctx: LoadContext) -> Written:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        self.writes += 1
+        self.rows[command.number] = command
+        if self.commit_then_fail:
+            self.commit_then_fail -= 1
+            raise InDoubtError("reply lost after the write was sent", record=command.number)
+        return Written(Outcome.UPDATED if existing else Outcome.CREATED, command.number)
+
+
+def map_doc(doc: Doc, ctx: MapContext) -> Post:
+    if doc.amount < 0:
+        raise SourceDataError(f"doc {doc.id} has a negative amount", record=f"doc {doc.id}")
+    cc = ctx.lookup("unit_cc", doc.unit)
+    if cc is None:
+        raise MappingError(
+            f"business unit {doc.unit!r} has no cost center",
+            mapping_kind="unit_cc",
+            mapping_key=doc.unit,
+        )
+    return Post(doc.number, doc.amount, cc)
+
+
+def make_flow(source: dict[int, Doc], target: Target, *, reference: bool = False) -> Flow:
+    async def extract(cursor: str | None, full: bool) -> AsyncIterator[Envelope[Doc] | CursorMark]:
+        start = 0 if full or cursor is None else int(cursor)
+        for doc_id in sorted(source):
+            if doc_id > start:
+                yield Envelope(str(doc_id), source[doc_id], cursor=str(doc_id))
+
+    async def fetch(source_id: str) -> Doc | None:
+        return source.get(int(source_id))
+
+    stream: Stream[Doc, Post] = Stream(
+        name="docs",
+        extract=extract,
+        fetch=fetch,
+        decode=lambda raw: msgspec.json.decode(raw, type=Doc),
+        encode=msgspec.json.encode,
+        map=map_doc,
+        target=target,
+        reference=reference,
+        workers=3,
+    )
+    return Flow("test-flow", (stream,))
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[Store]:
+    """An open store with the unit → cost center mapping for 'north'."""
+    s = await Store.open(db_path)
+    await s.set_mappings("unit_cc", {"north": "CC100"})
+    yield s
+    await s.close()
+
+
+def docs(n: int) -> dict[int, Doc]:
+    return {i: Doc(i, f"INV-{i}", 100 + i) for i in range(1, n + 1)}
+
+
+async def test_second_cycle_writes_nothing(store: Store) -> None:
+    """Every record lands once; the next cycle finds nothing new and writes nothing."""
+    target = Target()
+    runner = FlowRunner(make_flow(docs(50), target), store)
+    first = await runner.cycle()
+    assert first.ok and first.total("created") == 50 and target.writes == 50
+    second = await runner.cycle(full=True)
+    assert second.total("unchanged") == 50 and target.writes == 50
+    assert await store.cursor("test-flow", "docs") == "50"
+
+
+async def test_changed_source_record_is_updated_once(store: Store) -> None:
+    """A record whose mapped content changes is written again, as an update."""
+    source, target = docs(3), Target()
+    runner = FlowRunner(make_flow(source, target), store)
+    await runner.cycle()
+    source[2] = Doc(2, "INV-2", 999)
+    report = await runner.cycle(full=True)
+    assert report.total("updated") == 1 and report.total("unchanged") == 2
+    assert target.rows["INV-2"].amount == 999
+
+
+async def test_in_doubt_write_is_settled_by_lookup_not_rewrite(store: Store) -> None:
+    """A write whose reply was lost is found in the target and never written twice."""
+    target = Target()
+    target.commit_then_fail = 1
+    runner = FlowRunner(make_flow(docs(5), target), store)
+    report = await runner.cycle()
+    assert report.ok and target.writes == 5 and len(target.rows) == 5
+    history = [e.step for e in await store.audit_history("test-flow", "1")]
+    assert "in_doubt" in history and history[-1] == "written"
+
+
+async def test_crash_between_write_and_commit_does_not_duplicate(store: Store) -> None:
+    """A record left in_flight by a crash is verified in the target first, then adopted."""
+    source, target = docs(3), Target()
+    flow = make_flow(source, target)
+    # The crashed process had sent the write for doc 2 but never recorded it.
+    target.rows["INV-2"] = Post("INV-2", 102, "CC100")
+    await store.commit(Unit().ledger(RecordKey("test-flow", "docs", "2"), State.IN_FLIGHT))
+    report = await FlowRunner(flow, store).cycle()
+    assert report.ok and target.writes == 2 and len(target.rows) == 3
+    assert report.total("unchanged") == 1
+
+
+async def test_missing_mapping_goes_to_review_and_resumes(store: Store) -> None:
+    """A record with an unmapped unit waits in review and lands after the mapping is added."""
+    source, target = docs(3), Target()
+    source[2] = Doc(2, "INV-2", 102, unit="south")
+    runner = FlowRunner(make_flow(source, target), store)
+    report = await runner.cycle()
+    assert report.total("review") == 1 and report.total("created") == 2
+    [item] = await store.review_items(flow="test-flow")
+    assert item.mapping_key == "south" and "south" in item.reason
+    assert await runner.cycle(full=True) and "INV-2" not in target.rows
+    await store.set_mappings("unit_cc", {"south": "CC200"})
+    resumed = await runner.resume_review()
+    assert resumed.total("created") == 1 and target.rows["INV-2"].cost_center == "CC200"
+    assert await store.review_items(flow="test-flow") == []
+
+
+async def test_bad_source_data_is_dead_lettered_and_run_goes_on(store: Store) -> None:
+    """A negative amount becomes a dead letter with a reason; the other records land."""
+    source, target = docs(4), Target()
+    source[3] = Doc(3, "INV-3", -5)
+    report = await FlowRunner(make_flow(source, target), store).cycle()
+    assert report.total("failed") == 1 and report.total("created") == 3
+    [letter] = await store.dead_letters(flow="test-flow")
+    assert letter.key.source_id == "3" and "negative amount" in letter.reason
+
+
+async def test_replay_after_fixed_fault_lands_exactly_once(store: Store) -> None:
+    """A rejected record is replayed after the cause is fixed and lands once."""
+    target = Target()
+    target.fail_next = [RejectedError("supplier blocked", field="SUNO")]
+    runner = FlowRunner(make_flow(docs(1), target), store)
+    first = await runner.cycle()
+    assert first.total("failed") == 1 and target.rows == {}
+    again = await runner.cycle(full=True)
+    assert again.total("failed") == 1 and target.writes == 0  # parked until replay
+    replayed = await runner.replay()
+    assert replayed.total("created") == 1 and target.writes == 1
+    assert await store.dead_letters(flow="test-flow") == []
+    assert (await runner.replay()).total("created") == 0 and target.writes == 1
+
+
+async def test_outage_halts_stream_and_keeps_cursor_behind(store: Store) -> None:
+    """An outage stops the stream; the cursor stays before the record that did not land."""
+    target = Target()
+    runner = FlowRunner(make_flow(docs(1), target), store)
+    await runner.cycle()
+    source = docs(6)
+    flow = make_flow(source, target)
+    flow.streams[0].target.fail_next = [UnavailableError("M3 is down")]  # type: ignore[attr-defined]
+    report = await FlowRunner(flow, store).cycle()
+    assert not report.ok and "M3 is down" in (report.error or "")
+    entry = await store.ledger_entry(RecordKey("test-flow", "docs", "2"))
+    assert entry is not None and entry.state is State.PENDING
+    cursor = await store.cursor("test-flow", "docs")
+    assert cursor is not None and int(cursor) < 2
+    recovered = await FlowRunner(flow, store).cycle()
+    assert recovered.ok and len(target.rows) == 6
