@@ -1,0 +1,72 @@
+"""The ``ml-connector`` command line: one parser, one module per command group.
+
+Exit codes: 0 ok, 1 the command ran and something failed (a run with failures, a FAIL in
+``check``, a configuration error), 2 usage. Errors ml-connector raises on purpose are printed
+as one clear message, never as a traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from connector.commands import creds, history, sandbox
+from connector.errors import ConnectorError
+
+#: Commands that later issues will provide; until then they say so plainly (exit 2).
+_NOT_YET = {
+    "sync": "run one sync cycle of a flow",
+    "replay": "re-run dead letters after the cause is fixed",
+    "review": "list and resolve records waiting for a mapping",
+    "demo": "start the sandbox, seed it and run every flow twice",
+    "run": "run the service (schedules, webhooks, health, metrics)",
+    "check": "check each configured system: URL, token, one cheap read",
+    "bench": "run the load benchmark",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ml-connector",
+        description="Moves financial records between ServiceTitan and ERPs, exactly once.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="connector.toml to use (default: $ML_CONNECTOR_CONFIG, else ./state defaults)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    creds.register(sub)
+    history.register(sub)
+    sandbox.register(sub)
+    for name, summary in _NOT_YET.items():
+        if name in sub.choices:
+            continue
+        p = sub.add_parser(name, help=f"{summary} (not yet available)")
+        p.set_defaults(handler=_not_yet(name))
+    return parser
+
+
+def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        print(f"ml-connector {name}: not yet available in this version", file=sys.stderr)
+        return 2
+
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConnectorError as exc:
+        print(f"ml-connector {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"ml-connector {args.command}: interrupted", file=sys.stderr)
+        return 1
