@@ -1,0 +1,227 @@
+"""``/entity/Default/{version}/{Entity}…``: list, get, upsert, delete, actions, inquiries.
+
+Handlers receive the path segments after ``/entity/Default/{version}/`` and the caller's
+branch; the simulator has already checked the endpoint, the caller and the licence limits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from connector.sandbox.acumatica.knobs import COMPANY, AcumaticaKnobs
+from connector.sandbox.acumatica.odata import FilterError, compile_filter
+from connector.sandbox.acumatica.responses import bad_request, http_error, no_route, not_found
+from connector.sandbox.acumatica.schema import COMPANIES_STRUCTURE, ENTITIES
+from connector.sandbox.acumatica.store import Record
+from connector.sandbox.acumatica.tenant import Invalid, NotFound, PreconditionFailed, Tenant
+from connector.sandbox.acumatica.values import FieldError, Shape, annotate, decode, render
+from connector.sandbox.base import json_response
+
+
+class Operation(msgspec.Struct):
+    """A long-running action the client polls through its ``Location``."""
+
+    entity: str
+    record_id: str
+    pending_polls: int
+
+
+class EntityRoutes:
+    """Mixin of the simulator: the contract-based entity handlers."""
+
+    knobs: AcumaticaKnobs
+    tenant: Tenant
+    operations: dict[str, Operation]
+
+    def instance_url(self) -> str:
+        raise NotImplementedError
+
+    async def entity_call(
+        self, request: web.Request, version: str, entity: str, rest: list[str], branch: str
+    ) -> web.Response:
+        """Route one entity request by method and the segments after the entity name."""
+        base = f"{self.knobs.instance_path()}/entity/Default/{version}/{entity}"
+        if entity == COMPANIES_STRUCTURE and not rest and request.method in ("GET", "PUT"):
+            return self._companies_structure(request)
+        definition = ENTITIES.get(entity)
+        if definition is None:
+            return no_route(request.path, f"The sandbox serves {', '.join(ENTITIES)} and "
+                            f"{COMPANIES_STRUCTURE} of the Default endpoint.")
+        method = request.method
+        if method == "GET" and not rest:
+            return self._list(request, entity, base)
+        if method == "PUT" and not rest:
+            return await self._put(request, entity, base, branch)
+        if method == "POST" and len(rest) == 1:
+            return await self._action(request, version, entity, rest[0])
+        if method == "GET" and len(rest) == 3 and rest[1] == "status":
+            return self._poll(version, entity, rest[0], rest[2])
+        if method == "GET" and rest:
+            return self._get(request, entity, base, rest)
+        if method == "DELETE" and rest:
+            try:
+                self.tenant.delete(entity, rest)
+            except NotFound as exc:
+                return not_found(str(exc))
+            return web.Response(status=204)
+        return http_error(405, f"The requested resource does not support http method "
+                          f"'{method}'.", exception_type="System.NotSupportedException")
+
+    # -- reads --------------------------------------------------------------------------
+    def _list(self, request: web.Request, entity: str, base: str) -> web.Response:
+        query = request.query
+        try:
+            shape = Shape.parse(entity, query.get("$select"), query.get("$expand"))
+            predicate = compile_filter(entity, query["$filter"]) if "$filter" in query else None
+            skip = _count(query.get("$skip"), "$skip")
+            top = _count(query.get("$top"), "$top")
+        except (ValueError, FilterError) as exc:
+            return bad_request(str(exc))
+        records = self.tenant.tables[entity].ordered()
+        if predicate is not None:
+            records = [r for r in records if predicate(r.values)]
+        records = records[skip or 0:]
+        if top is not None:
+            records = records[:top]
+        body = [self._render(entity, r, shape, i, base) for i, r in enumerate(records, 1)]
+        return json_response(body)
+
+    def _get(self, request: web.Request, entity: str, base: str, parts: list[str]) -> web.Response:
+        try:
+            shape = Shape.parse(entity, request.query.get("$select"),
+                                request.query.get("$expand"))
+        except ValueError as exc:
+            return bad_request(str(exc))
+        try:
+            record = self.tenant.find(entity, parts)
+        except NotFound as exc:
+            return not_found(str(exc))
+        return json_response(self._render(entity, record, shape, 1, base))
+
+    def _render(self, entity: str, record: Record, shape: Shape, row: int, base: str) -> Any:
+        return render(entity, record.values, shape, row, {"self": f"{base}/{record.id}"})
+
+    # -- writes -------------------------------------------------------------------------
+    async def _put(
+        self, request: web.Request, entity: str, base: str, branch: str
+    ) -> web.Response:
+        body = await _json_object(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            shape = Shape.parse(entity, request.query.get("$select"),
+                                request.query.get("$expand"))
+        except ValueError as exc:
+            return bad_request(str(exc))
+        plain, errors = decode(entity, body)
+        if errors:
+            errors += self.tenant.check_references(entity, plain, ())
+            return _unprocessable(entity, body, errors)
+        try:
+            record = self.tenant.upsert(
+                entity,
+                plain,
+                insert_only=request.headers.get("If-None-Match", "").strip() == "*",
+                update_only=request.headers.get("If-Match", "").strip() == "*",
+                branch=branch,
+                rules=self.knobs.rules(),
+            )
+        except Invalid as exc:
+            return _unprocessable(entity, body, exc.errors)
+        except PreconditionFailed as exc:
+            return http_error(412, "Precondition failed.", str(exc),
+                              "PX.Api.ContractBased.PreconditionFailedException")
+        except NotFound as exc:
+            return not_found(str(exc))
+        return json_response(self._render(entity, record, shape, 1, base))
+
+    async def _action(
+        self, request: web.Request, version: str, entity: str, action: str
+    ) -> web.Response:
+        definition = ENTITIES[entity]
+        if action not in definition.actions:
+            return no_route(request.path, f"The sandbox simulates these {entity} actions: "
+                            f"{', '.join(definition.actions) or 'none'}.")
+        body = await _json_object(request)
+        if isinstance(body, web.Response):
+            return body
+        target = body.get("entity")
+        if not isinstance(target, dict):
+            return bad_request(f"{action} needs a body {{\"entity\": {{...keys...}}}}.")
+        keys, errors = decode(entity, target)
+        if errors:
+            return _unprocessable(entity, target, errors)
+        try:
+            record = self.tenant.release(entity, keys)
+        except NotFound as exc:
+            return not_found(str(exc))
+        except Invalid as exc:
+            return _unprocessable(entity, target, exc.errors)
+        operation_id = str(uuid.uuid4())
+        self.operations[operation_id] = Operation(entity, record.id,
+                                                  self.knobs.action_pending_polls)
+        location = (f"{self.instance_url()}/entity/Default/{version}/{entity}/{action}"
+                    f"/status/{operation_id}")
+        return web.Response(status=202, headers={"Location": location})
+
+    def _poll(self, version: str, entity: str, action: str, operation_id: str) -> web.Response:
+        operation = self.operations.get(operation_id)
+        if operation is None or operation.entity != entity:
+            return not_found(f"No {entity} {action} operation {operation_id} is known.")
+        if operation.pending_polls > 0:
+            operation.pending_polls -= 1
+            location = (f"{self.instance_url()}/entity/Default/{version}/{entity}/{action}"
+                        f"/status/{operation_id}")
+            return web.Response(status=202, headers={"Location": location})
+        del self.operations[operation_id]
+        location = f"{self.instance_url()}/entity/Default/{version}/{entity}/{operation.record_id}"
+        return web.Response(status=204, headers={"Location": location})
+
+    # -- inquiries ----------------------------------------------------------------------
+    def _companies_structure(self, request: web.Request) -> web.Response:
+        """The inquiry that lists branches: ``PUT`` with ``$expand=Results`` like the real one."""
+        try:
+            shape = Shape.parse(COMPANIES_STRUCTURE, request.query.get("$select"),
+                                request.query.get("$expand"))
+        except ValueError as exc:
+            return bad_request(str(exc))
+        rows = [
+            {"id": str(uuid.uuid5(uuid.NAMESPACE_OID, code)), "BranchID": code,
+             "BranchName": name, "BranchStatus": True, "BranchCountry": "US",
+             "BaseCurrencyID": "USD", "CompanyID": COMPANY.upper(), "CompanyName": COMPANY,
+             "CompanyStatus": True, "CompanyType": "With Branches Not Requiring Balancing"}
+            for code, name in self.tenant.branches.items()
+        ]
+        inquiry = {"id": str(uuid.uuid5(uuid.NAMESPACE_OID, COMPANY)), "Results": rows}
+        body = render(COMPANIES_STRUCTURE, inquiry, shape, 1)
+        return json_response(body if request.method == "PUT" else [body])
+
+
+async def _json_object(request: web.Request) -> dict[str, Any] | web.Response:
+    raw = await request.read()
+    try:
+        body = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        return bad_request(f"The request body is not valid JSON ({exc}); send one record as a "
+                           "JSON object of value objects.")
+    if not isinstance(body, dict):
+        return bad_request("The request body must be a JSON object (one record).")
+    return body
+
+
+def _unprocessable(entity: str, body: dict[str, Any], errors: list[FieldError]) -> web.Response:
+    summary = f"{entity} record raised at least one error. Please review the errors."
+    return json_response(annotate(body, errors, summary), 422)
+
+
+def _count(text: str | None, name: str) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise ValueError(f"{name} must be a non-negative integer, got {text!r}")
+    return int(text)
+
