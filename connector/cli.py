@@ -12,14 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from connector.commands import creds, history, sandbox
+from connector.commands import creds, history, sandbox, sync
 from connector.errors import ConnectorError
 
 #: Commands that later issues will provide; until then they say so plainly (exit 2).
 _NOT_YET = {
-    "sync": "run one sync cycle of a flow",
-    "replay": "re-run dead letters after the cause is fixed",
-    "review": "list and resolve records waiting for a mapping",
     "demo": "start the sandbox, seed it and run every flow twice",
     "run": "run the service (schedules, webhooks, health, metrics)",
     "check": "check each configured system: URL, token, one cheap read",
@@ -43,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     creds.register(sub)
     history.register(sub)
     sandbox.register(sub)
+    sync.register(sub)
     for name, summary in _NOT_YET.items():
         if name in sub.choices:
             continue

@@ -223,6 +223,10 @@ class FlowConfig(_Section, frozen=True):
     workers: Count = 4
     """Concurrent loader workers per stream."""
 
+    options: dict[str, str] = field(default_factory=dict)
+    """Settings of this pairing (e.g. ``currency``, ``supplier_template``); each flow module
+    documents and checks its own, naming the key when one is wrong."""
+
 
 class Config(_Section, frozen=True):
     """The whole configuration of one connector process."""

@@ -134,6 +134,8 @@ class Stream(Generic[S, C]):
     #: Loader workers for this stream (documents to slow ERPs benefit from a few).
     workers: int = 4
     description: str = ""
+    #: Called once before each pass of the stream (e.g. to index the target's records).
+    prepare: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -149,3 +151,12 @@ class Flow:
                 return stream
         known = ", ".join(s.name for s in self.streams)
         raise KeyError(f"flow {self.name} has no stream {name!r}; its streams are: {known}")
+
+
+@dataclass(frozen=True)
+class BuiltFlow:
+    """What a pairing module's ``build`` returns: the flow, and which webhook event types
+    (by prefix, e.g. ``"invoice"``) feed which of its streams."""
+
+    flow: Flow
+    webhook_streams: Mapping[str, str] = field(default_factory=dict)

@@ -200,6 +200,8 @@ class FlowRunner:
 
     async def _run(self, report: CycleReport, run: StreamRun, source: Any) -> bool:
         try:
+            if run.stream.prepare is not None:
+                await run.stream.prepare()
             await run.run(source)
         except StreamHalted as exc:
             report.error = f"stream {run.stream.name} stopped: {exc.cause}"

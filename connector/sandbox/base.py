@@ -84,7 +84,9 @@ class SlidingWindow:
         return max(0.0, self._events[0] + self.window - now)
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """A JSON reply encoded with msgspec (fast, and exact about floats and strings)."""
     return web.Response(
         body=msgspec.json.encode(body),
@@ -169,8 +171,10 @@ class Simulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
+        # aiohttp exposes the bound port only through the site's server (port 0 = any).
         server = site._server
-        assert server is not None and isinstance(server, asyncio.base_events.Server)
+        if not isinstance(server, asyncio.base_events.Server):
+            raise RuntimeError(f"{self.name} simulator did not start listening on {host}:{port}")
         bound_port = server.sockets[0].getsockname()[1]
         self.base_url = f"http://{host}:{bound_port}"
         return self.base_url
@@ -220,7 +224,10 @@ class Simulator:
         return json_response(self._faults_body())
 
     def _faults_body(self) -> dict[str, Any]:
-        return {"faults": msgspec.to_builtins(self.faults), "knobs": msgspec.to_builtins(self.knobs)}
+        return {
+            "faults": msgspec.to_builtins(self.faults),
+            "knobs": msgspec.to_builtins(self.knobs),
+        }
 
     async def _admin_reset(self, request: web.Request) -> web.Response:
         self.faults = FaultKnobs()

@@ -270,7 +270,7 @@ def _supplier_row(
         "TEPY": rng.choice(("N30", "N45", "N60")),
         "PYME": rng.choice(("ACH", "CHK")),
         "ATPR": "0",
-        "ACRF": "",
+        "ACRF": "AP01",  # accounting control object: mandatory on AddSupplier
         "VTCD": "0",
         "VRNO": "",
         "TINO": f"{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}",

@@ -1,1 +1,85 @@
+"""Infor CloudSuite: ``.ionapi`` credentials, ION API tokens, M3 MI client, list readers.
 
+:func:`open_connection` builds what a SystemSupervisor owns for one tenant and company.
+Everything comes from the ``.ionapi`` file — there is no shared Infor hostname.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from connector.config import InforSystem
+from connector.http.client import HttpClient
+from connector.http.limiter import LimiterRegistry, RateLimiter, secret_fingerprint
+from connector.http.session import make_session
+from connector.http.tokens import Token, TokenCache
+from connector.systems.infor.auth import SYSTEM, fetch_token, revoke_token
+from connector.systems.infor.client import M3Client
+from connector.systems.infor.ionapi import IonApi, parse_ionapi
+from connector.systems.infor.mi import MIClient
+from connector.vault import Credential
+
+__all__ = ["InforConnection", "M3Client", "open_connection"]
+
+
+@dataclass
+class InforConnection:
+    client: M3Client
+    ionapi: IonApi
+    session: aiohttp.ClientSession
+    tokens: TokenCache
+    limiter: RateLimiter
+
+    async def aclose(self) -> None:
+        """Revoke the token (best effort) and close the session."""
+        try:
+            await self.tokens.close()
+        finally:
+            await self.session.close()
+
+
+def open_connection(
+    config: InforSystem, credential: Credential, limiters: LimiterRegistry
+) -> InforConnection:
+    """Wire an M3 client for ``config`` from an imported ``.ionapi`` credential."""
+    ionapi = parse_ionapi(credential.secret("ionapi"), f"credential {credential.name}")
+    session = make_session(timeout_s=config.timeout_s)
+    limiter = limiters.get(
+        f"infor:{secret_fingerprint(ionapi.ci)}",
+        lambda: RateLimiter(config.requests_per_minute, 60.0, name=f"infor {ionapi.ti}"),
+    )
+    auth_http = HttpClient(
+        f"{SYSTEM} sso",
+        session,
+        limiter=limiters.get(
+            f"infor-sso:{ionapi.ti}", lambda: RateLimiter(10, 1.0, name="infor sso")
+        ),
+        tokens=None,
+        auth_headers=None,
+    )
+
+    async def fetch(previous: Token | None) -> Token:
+        return await fetch_token(auth_http, ionapi, previous)
+
+    async def revoke(token: Token) -> None:
+        await revoke_token(auth_http, ionapi, token)
+
+    tokens = TokenCache(
+        fetch,
+        refresh_margin_s=config.token_refresh_margin_s,
+        name=f"infor {ionapi.ti}",
+        revoke=revoke,
+    )
+    http = HttpClient(
+        SYSTEM,
+        session,
+        limiter=limiter,
+        tokens=tokens,
+        auth_headers=lambda token: {"Authorization": f"Bearer {token.access_token}"},
+    )
+    mi = MIClient(http, ionapi.gateway_base, company=config.company, division=config.division)
+    return InforConnection(
+        M3Client(mi, page_size=config.page_size), ionapi, session, tokens, limiter
+    )

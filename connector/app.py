@@ -1,0 +1,82 @@
+"""The assembled connector: config, store, vault, one supervisor per system, flow runners.
+
+CLI commands and the service both start from :class:`App`, so a flow run by ``sync`` and by
+``run`` is built the same way. Connections open lazily, when a flow first needs them, and
+``aclose`` closes every one (revoking tokens where the system supports it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector.config import Config
+from connector.errors import ConfigurationError
+from connector.flows import build_flow
+from connector.http.limiter import LimiterRegistry
+from connector.runtime.runner import FlowRunner
+from connector.runtime.supervisor import SystemSupervisor
+from connector.store import Store
+from connector.systems import open_connection
+from connector.vault import Vault, open_vault
+
+
+class App:
+    def __init__(self, config: Config, store: Store, vault: Vault) -> None:
+        self.config = config
+        self.store = store
+        self.vault = vault
+        self.limiters = LimiterRegistry()
+        self.supervisors: dict[str, SystemSupervisor[Any]] = {}
+        self.runners: dict[str, FlowRunner] = {}
+
+    @classmethod
+    async def open(cls, config: Config) -> App:
+        """Open the store (marking runs a crash left 'running' as interrupted), the vault,
+        and seed the mapping tables from the config."""
+        store = await Store.open(config.store.path)
+        try:
+            vault = open_vault(config)
+            await store.interrupt_running()
+            for kind, values in config.mappings.items():
+                await store.set_mappings(kind, dict(values))
+        except BaseException:
+            await store.close()
+            raise
+        return cls(config, store, vault)
+
+    async def supervisor(self, system: str) -> SystemSupervisor[Any]:
+        if system not in self.supervisors:
+            try:
+                system_config = self.config.systems[system]
+            except KeyError:
+                raise ConfigurationError(f"no system named {system!r} in the config") from None
+            credential = self.vault.get(system_config.credential)
+            connection = open_connection(system_config, credential, self.limiters)
+            self.supervisors[system] = SystemSupervisor(system, system_config.kind, connection)
+        return self.supervisors[system]
+
+    async def runner(self, flow: str) -> FlowRunner:
+        """The flow's runner, built on first use (and its target validated, e.g. M3 CONO)."""
+        if flow not in self.runners:
+            try:
+                flow_config = self.config.flows[flow]
+            except KeyError:
+                known = ", ".join(self.config.flows) or "none"
+                raise ConfigurationError(
+                    f"no flow named {flow!r} in the config; configured: {known}"
+                ) from None
+            source = await self.supervisor(flow_config.source)
+            target = await self.supervisor(flow_config.target)
+            built = await build_flow(flow, flow_config, self.config, source, target, self.store)
+            self.runners[flow] = FlowRunner(
+                built.flow, self.store, webhook_streams=built.webhook_streams
+            )
+        return self.runners[flow]
+
+    async def aclose(self) -> None:
+        for supervisor in self.supervisors.values():
+            try:
+                await supervisor.aclose()
+            except Exception:  # noqa: BLE001, S110 - closing is best effort; the store must close
+                pass
+        await self.store.close()

@@ -1,0 +1,221 @@
+"""``sync``, ``replay`` and ``review``: run a flow, re-run its dead letters, resolve mappings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from connector.app import App
+from connector.commands.common import add_json_flag, config_from, print_json, print_table
+from connector.runtime.pipeline import StreamCounts
+from connector.runtime.runner import CycleReport, FlowRunner
+
+COLUMNS = ("read", "created", "updated", "unchanged", "failed", "review", "in_doubt", "deferred")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sync = sub.add_parser("sync", help="run one sync cycle of a flow")
+    sync.add_argument("--flow", required=True, help="flow name from the config")
+    sync.add_argument("--stream", action="append", help="only this stream (repeatable)")
+    sync.add_argument("--full", action="store_true", help="read everything, ignoring cursors")
+    add_json_flag(sync)
+    sync.set_defaults(handler=_sync)
+
+    replay = sub.add_parser("replay", help="re-run dead letters after the cause is fixed")
+    replay.add_argument("--flow", help="only this flow (default: every configured flow)")
+    replay.add_argument("--stream", help="only this stream")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", action="append", dest="ids", help="source id (repeatable)")
+    which.add_argument("--all-failed", action="store_true", help="every open dead letter")
+    add_json_flag(replay)
+    replay.set_defaults(handler=_replay)
+
+    review = sub.add_parser("review", help="records waiting for a mapping")
+    review_sub = review.add_subparsers(dest="review_command", metavar="ACTION")
+    review_sub.required = True
+    listing = review_sub.add_parser("list", help="open review items")
+    listing.add_argument("--flow", help="only this flow")
+    add_json_flag(listing)
+    listing.set_defaults(handler=_review_list)
+    resolve = review_sub.add_parser(
+        "resolve", help="add mappings, then let every waiting record whose mapping exists go on"
+    )
+    resolve.add_argument("--flow", help="only this flow (default: every configured flow)")
+    resolve.add_argument(
+        "--mapping",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KIND", "KEY=VALUE"),
+        help="add a mapping first, e.g. --mapping business_unit_cost_center 12=CC100",
+    )
+    resolve.add_argument("--id", action="append", dest="ids", help="only this source id")
+    add_json_flag(resolve)
+    resolve.set_defaults(handler=_review_resolve)
+
+
+def report_rows(report: CycleReport) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for stream, counts in report.streams.items():
+        values = counts.as_dict()
+        rows.append([report.flow, stream, *(values.get(c, 0) for c in COLUMNS)])
+    return rows
+
+
+def print_reports(reports: list[CycleReport], as_json: bool) -> None:
+    if as_json:
+        print_json([report_json(r) for r in reports])
+        return
+    rows = [row for report in reports for row in report_rows(report)]
+    print_table(["flow", "stream", *COLUMNS], rows)
+    for report in reports:
+        if report.error:
+            print(f"\n{report.flow}: {report.error}", file=sys.stderr)
+        for stream, counts in report.streams.items():
+            for error in counts.errors[:5]:
+                print(f"  {stream}: {error}", file=sys.stderr)
+
+
+def report_json(report: CycleReport) -> dict[str, object]:
+    return {
+        "flow": report.flow,
+        "run_id": report.run_id,
+        "trigger": report.trigger,
+        "ok": report.ok,
+        "error": report.error,
+        "streams": report.counts(),
+        "totals": {c: report.total(c) for c in COLUMNS},
+    }
+
+
+class Progress:
+    """One status line per stream on stderr, only when it is a terminal."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.current: str | None = None
+
+    def __call__(self, stream: str, counts: StreamCounts) -> None:
+        if not self.live:
+            return
+        done = sum(counts.outcomes.values())
+        line = f"  {stream:<18} {done:>7} / {counts.read:<7} " + " ".join(
+            f"{k} {v}" for k, v in sorted(counts.outcomes.items())
+        )
+        sys.stderr.write("\r" + line[:120].ljust(120))
+        self.current = stream
+
+    def finish(self) -> None:
+        if self.live and self.current:
+            sys.stderr.write("\n")
+
+
+def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]]) -> int:
+    async def go() -> int:
+        app = await App.open(config_from(args))
+        try:
+            return await body(app)
+        finally:
+            await app.aclose()
+
+    return anyio.run(go)
+
+
+def _exit_code(reports: list[CycleReport]) -> int:
+    return 0 if all(r.ok and r.total("failed") == 0 for r in reports) else 1
+
+
+def _sync(args: argparse.Namespace) -> int:
+    async def body(app: App) -> int:
+        runner = await app.runner(args.flow)
+        progress = Progress()
+        report = await runner.cycle(
+            streams=args.stream, full=args.full, trigger="manual", progress=progress
+        )
+        progress.finish()
+        print_reports([report], args.json)
+        return _exit_code([report])
+
+    return _with_app(args, body)
+
+
+async def _runners(app: App, flow: str | None) -> list[FlowRunner]:
+    names = [flow] if flow else list(app.config.flows)
+    return [await app.runner(name) for name in names]
+
+
+def _replay(args: argparse.Namespace) -> int:
+    async def body(app: App) -> int:
+        reports = [
+            await runner.replay(
+                stream=args.stream, source_ids=None if args.all_failed else args.ids
+            )
+            for runner in await _runners(app, args.flow)
+        ]
+        print_reports(reports, args.json)
+        return _exit_code(reports)
+
+    return _with_app(args, body)
+
+
+def _review_list(args: argparse.Namespace) -> int:
+    async def body(app: App) -> int:
+        items = await app.store.review_items(flow=args.flow)
+        if args.json:
+            print_json(
+                [
+                    {
+                        "flow": i.key.flow,
+                        "stream": i.key.stream,
+                        "source_id": i.key.source_id,
+                        "mapping_kind": i.mapping_kind,
+                        "mapping_key": i.mapping_key,
+                        "reason": i.reason,
+                    }
+                    for i in items
+                ]
+            )
+            return 0
+        if not items:
+            print("nothing is waiting for review")
+            return 0
+        print_table(
+            ["flow", "stream", "source id", "mapping", "key", "reason"],
+            [
+                [
+                    i.key.flow,
+                    i.key.stream,
+                    i.key.source_id,
+                    i.mapping_kind,
+                    i.mapping_key,
+                    i.reason[:80],
+                ]
+                for i in items
+            ],
+        )
+        return 0
+
+    return _with_app(args, body)
+
+
+def _review_resolve(args: argparse.Namespace) -> int:
+    async def body(app: App) -> int:
+        for kind, pair in args.mapping:
+            key, sep, value = pair.partition("=")
+            if not sep or not key or not value:
+                print(
+                    f"--mapping {kind} {pair}: expected KEY=VALUE, e.g. 12=CC100", file=sys.stderr
+                )
+                return 2
+            await app.store.set_mappings(kind, {key: value})
+        reports = [
+            await runner.resume_review(source_ids=args.ids)
+            for runner in await _runners(app, args.flow)
+        ]
+        print_reports(reports, args.json)
+        return _exit_code(reports)
+
+    return _with_app(args, body)

@@ -1,0 +1,91 @@
+"""Helpers every pairing's mappers share: parsing source values into exact types.
+
+Every helper raises :class:`SourceDataError` naming the record and the field, so a bad value
+becomes a dead letter that says what to fix in the source — never a crash, never a guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+from connector.errors import ConfigurationError, SourceDataError
+
+CENT = Decimal("0.01")
+#: Anything larger is not an amount a field-service business bills; it is bad data.
+MAX_AMOUNT = Decimal("100000000")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+
+def money(value: object, *, record: str, field: str, allow_negative: bool = True) -> Decimal:
+    """An amount to the cent from a string (accounting module) or a number (inventory)."""
+    if value is None or value == "":
+        raise SourceDataError(f"{record} has no {field}", record=record, field=field)
+    try:
+        amount = Decimal(str(value)).quantize(CENT)
+    except (InvalidOperation, ValueError):
+        raise SourceDataError(
+            f"{record} has an unreadable {field} {str(value)[:40]!r}; correct it in the source",
+            record=record,
+            field=field,
+        ) from None
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        raise SourceDataError(
+            f"{record} has an absurd {field} {value!r}", record=record, field=field
+        )
+    if amount < 0 and not allow_negative:
+        raise SourceDataError(
+            f"{record} has a negative {field} ({amount}); correct it in the source",
+            record=record,
+            field=field,
+        )
+    return amount
+
+
+def quantity(value: object, *, record: str, field: str) -> Decimal:
+    """A non-negative quantity (a negative one is a data-entry error to fix at the source)."""
+    if value is None or value == "":
+        return Decimal(0)
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise SourceDataError(
+            f"{record} has an unreadable {field} {str(value)[:40]!r}", record=record, field=field
+        ) from None
+    if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT:
+        raise SourceDataError(
+            f"{record} has an invalid {field} ({value}); quantities must be zero or more",
+            record=record,
+            field=field,
+        )
+    return amount
+
+
+def date(value: str | None, *, record: str, field: str) -> dt.date:
+    """The calendar date of an ISO timestamp (7 fractional digits and missing zones allowed)."""
+    match = _ISO.match(value or "")
+    if match is None:
+        raise SourceDataError(
+            f"{record} has no usable {field} ({str(value)[:40]!r}); expected an ISO date",
+            record=record,
+            field=field,
+        )
+    try:
+        return dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        raise SourceDataError(
+            f"{record} has an impossible {field} {value!r}", record=record, field=field
+        ) from None
+
+
+def text(value: str | None, limit: int) -> str:
+    """A single-line text cut to ``limit`` characters (descriptions, names)."""
+    return " ".join((value or "").split())[:limit]
+
+
+def option(options: dict[str, str], key: str, default: str, flow: str) -> str:
+    value = options.get(key, default)
+    if not value:
+        raise ConfigurationError(f"flows.{flow}.options.{key} must not be empty")
+    return value

@@ -1,0 +1,209 @@
+"""Flow ``servicetitan-infor``: ServiceTitan ↔ Infor CloudSuite M3, as a declaration.
+
+Streams, in the order a cycle runs them (reference data before the documents that cite it):
+
+=====================  =====================================  ================================
+stream                 from → to                              natural key in the target
+=====================  =====================================  ================================
+vendors_to_m3          ServiceTitan vendors → M3 suppliers    SUNO (``ST<id>``), else name
+suppliers_to_st        M3 suppliers → ServiceTitan vendors    external data ``m3.suno``, name
+materials_to_m3        pricebook materials → M3 items         ITNO = pricebook code
+equipment_to_m3        pricebook equipment → M3 items         ITNO = pricebook code
+items_to_st            M3 items → pricebook materials         code = ITNO
+ap_bills_to_m3         AP bills → APS450MI batch + lines      supplier + supplier invoice no.
+invoices_to_m3         job invoices → APS450MI batch + lines  supplier + supplier invoice no.
+=====================  =====================================  ================================
+
+ServiceTitan invoice webhooks feed ``invoices_to_m3``; bills have no webhook event and come
+from the scheduled poll. The mappers are in ``mapping.py``, the targets in ``targets.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+
+from connector.config import FlowConfig, ServiceTitanSystem
+from connector.errors import ConfigurationError
+from connector.flows.servicetitan_infor import mapping
+from connector.flows.servicetitan_infor.targets import (
+    ApTarget,
+    ItemTarget,
+    MaterialTarget,
+    SupplierTarget,
+    VendorTarget,
+)
+from connector.flows.sources import servicetitan_incremental
+from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, MapContext, Stream
+from connector.store import RecordKey, State, Store
+from connector.systems.infor import M3Client
+from connector.systems.infor.models import Item as M3Item
+from connector.systems.infor.models import Supplier
+from connector.systems.servicetitan import ServiceTitanClient
+from connector.systems.servicetitan import models as st
+from connector.systems.servicetitan.resources import RESOURCES
+
+NAME = "servicetitan-infor"
+WEBHOOK_STREAMS = {"invoice": "invoices_to_m3"}
+
+
+def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
+    try:
+        raw: dict[str, Any] = dict(config.options)
+        if "cost_center_ait" in raw:
+            raw["cost_center_ait"] = int(raw["cost_center_ait"])
+        options = msgspec.convert(raw, mapping.Options)
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise ConfigurationError(f"flows.{flow_name}.options: {exc}") from exc
+    if options.ap_coding != "addline":
+        raise ConfigurationError(
+            f"flows.{flow_name}.options.ap_coding = {options.ap_coding!r} is not supported by "
+            'this version; use "addline" (M3 versions that accept AIT1..AIT7 on APS450MI/AddLine)'
+        )
+    if not 1 <= options.cost_center_ait <= 7:
+        raise ConfigurationError(f"flows.{flow_name}.options.cost_center_ait must be 1..7")
+    return options
+
+
+def build(
+    flow_name: str,
+    config: FlowConfig,
+    source_config: ServiceTitanSystem,
+    servicetitan: ServiceTitanClient,
+    m3: M3Client,
+    store: Store,
+) -> BuiltFlow:
+    """Declare the flow's streams over the two clients (no I/O happens here)."""
+    options = parse_options(config, flow_name)
+    overlap = source_config.overlap_s
+
+    async def link(stream: str, source_id: str) -> str | None:
+        entry = await store.ledger_entry(RecordKey(flow_name, stream, source_id))
+        return entry.target_id if entry is not None and entry.state == State.DONE else None
+
+    def st_fetch(resource_name: str) -> Any:
+        async def fetch(source_id: str) -> Any:
+            return await servicetitan.get(RESOURCES[resource_name], int(source_id))
+
+        return fetch
+
+    suppliers = SupplierTarget(m3, options)
+    vendors = VendorTarget(servicetitan)
+    materials = MaterialTarget(servicetitan)
+    documents = ApTarget(m3, options, link, "vendors_to_m3")
+
+    def pricebook_stream(
+        kind: str, resource_name: str
+    ) -> Stream[st.PricebookItem, mapping.ItemCommand]:
+        def map_item(item: st.PricebookItem, ctx: MapContext) -> mapping.ItemCommand:
+            return mapping.map_pricebook_to_item(item, kind, options)
+
+        return Stream(
+            name=f"{resource_name}_to_m3",
+            extract=servicetitan_incremental(
+                servicetitan, RESOURCES[resource_name], overlap_s=overlap
+            ),
+            fetch=st_fetch(resource_name),
+            decode=_decoder(st.PricebookItem),
+            encode=msgspec.json.encode,
+            map=map_item,
+            target=ItemTarget(m3),
+            reference=True,
+        )
+
+    async def m3_suppliers(
+        cursor: str | None, full: bool
+    ) -> AsyncIterator[Envelope[Supplier] | CursorMark]:
+        async for supplier in m3.suppliers():
+            if supplier.SUNO != options.supplier_template:
+                yield Envelope(supplier.SUNO, supplier)
+
+    async def m3_items(
+        cursor: str | None, full: bool
+    ) -> AsyncIterator[Envelope[M3Item] | CursorMark]:
+        newest = cursor
+        source = m3.items() if full or not cursor else m3.items_changed_since(cursor)
+        async for item in source:
+            if item.LMDT and (newest is None or item.LMDT > newest):
+                newest = item.LMDT
+            yield Envelope(item.ITNO, item)
+        if newest:
+            yield CursorMark(newest)
+
+    async def fetch_supplier(suno: str) -> Supplier | None:
+        return await m3.get_supplier(suno)
+
+    async def fetch_item(itno: str) -> M3Item | None:
+        return await m3.get_item(itno)
+
+    streams: tuple[Stream[Any, Any], ...] = (
+        Stream(
+            name="vendors_to_m3",
+            extract=servicetitan_incremental(servicetitan, RESOURCES["vendors"], overlap_s=overlap),
+            fetch=st_fetch("vendors"),
+            decode=_decoder(st.Vendor),
+            encode=msgspec.json.encode,
+            map=mapping.map_vendor_to_supplier,
+            target=suppliers,
+            reference=True,
+            prepare=suppliers.prepare,
+        ),
+        Stream(
+            name="suppliers_to_st",
+            extract=m3_suppliers,
+            fetch=fetch_supplier,
+            decode=_decoder(Supplier),
+            encode=msgspec.json.encode,
+            map=mapping.map_supplier_to_vendor,
+            target=vendors,
+            reference=True,
+            source_id=lambda s: s.SUNO,
+            prepare=vendors.prepare,
+        ),
+        pricebook_stream("material", "materials"),
+        pricebook_stream("equipment", "equipment"),
+        Stream(
+            name="items_to_st",
+            extract=m3_items,
+            fetch=fetch_item,
+            decode=_decoder(M3Item),
+            encode=msgspec.json.encode,
+            map=mapping.map_item_to_material,
+            target=materials,
+            reference=True,
+            source_id=lambda i: i.ITNO,
+            prepare=materials.prepare,
+        ),
+        Stream(
+            name="ap_bills_to_m3",
+            extract=servicetitan_incremental(
+                servicetitan, RESOURCES["ap_bills"], overlap_s=overlap
+            ),
+            fetch=st_fetch("ap_bills"),
+            decode=_decoder(st.ApBill),
+            encode=msgspec.json.encode,
+            map=lambda bill, ctx: mapping.map_bill(bill, ctx, options),
+            target=documents,
+            workers=config.workers,
+        ),
+        Stream(
+            name="invoices_to_m3",
+            extract=servicetitan_incremental(
+                servicetitan, RESOURCES["invoices"], overlap_s=overlap
+            ),
+            fetch=st_fetch("invoices"),
+            decode=_decoder(st.Invoice),
+            encode=msgspec.json.encode,
+            map=lambda invoice, ctx: mapping.map_invoice(invoice, ctx, options),
+            target=documents,
+            workers=config.workers,
+        ),
+    )
+    return BuiltFlow(Flow(flow_name, streams), dict(WEBHOOK_STREAMS))
+
+
+def _decoder(type_: type[Any]) -> Any:
+    decoder = msgspec.json.Decoder(type_)
+    return decoder.decode

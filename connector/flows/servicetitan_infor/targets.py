@@ -1,0 +1,359 @@
+"""Where ServiceTitan ↔ M3 records land: find by natural key first, then write.
+
+Each target answers ``find`` from the target system only (never from our ledger), because
+``find`` is how an in-doubt write is settled. Indexes of the target's records (by name, by
+code) are built once per stream pass in ``prepare`` — or on first use when a record is
+resolved on demand — and kept current as we create records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from connector.errors import ConfigurationError, RejectedError
+from connector.flows.servicetitan_infor.mapping import (
+    ApDocument,
+    ItemCommand,
+    MaterialCommand,
+    Options,
+    SupplierCommand,
+    VendorCommand,
+    vendor_id_from_suno,
+)
+from connector.runtime.flow import Found, LoadContext, Outcome, Written
+from connector.systems.infor import M3Client
+from connector.systems.infor.models import InvoiceHead
+from connector.systems.servicetitan import ServiceTitanClient
+from connector.systems.servicetitan import models as st
+from connector.systems.servicetitan.resources import RESOURCES
+
+#: Where we stamp the M3 supplier number on ServiceTitan vendors we create.
+APP_GUID = "6d6c2d63-6f6e-6e65-6374-6f722d6d3300"
+SUNO_KEY = "m3.suno"
+#: APS450MI batch status (SUPA): 90 = validated; 10 = staged; 15 = validation error.
+VALIDATED = "90"
+STAGED = ("10", "15")
+
+#: Looks up the target id our ledger holds for (stream, source id), or None.
+LedgerLink = Callable[[str, str], Awaitable[str | None]]
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+class SupplierTarget:
+    """M3 suppliers for ServiceTitan vendors. Creates only; M3 owns supplier data after."""
+
+    def __init__(self, m3: M3Client, options: Options) -> None:
+        self.m3 = m3
+        self.options = options
+        self._by_name: dict[str, str] | None = None
+        self._template: dict[str, str] | None = None
+
+    async def prepare(self) -> None:
+        await self._index()
+
+    async def _index(self, *, refresh: bool = True) -> dict[str, str]:
+        if refresh or self._by_name is None:
+            self._by_name = {_name_key(s.SUNM): s.SUNO async for s in self.m3.suppliers() if s.SUNM}
+        return self._by_name
+
+    async def find(self, command: SupplierCommand) -> Found | None:
+        for suno in filter(None, (command.linked_suno, command.suno)):
+            if await self.m3.get_supplier(suno) is not None:
+                return Found(suno, matches=True)
+        by_name = (await self._index(refresh=False)).get(_name_key(command.name))
+        # A name match links only to a supplier no other vendor owns: two ServiceTitan vendors
+        # that share a name must not merge into one M3 supplier.
+        other_owner = vendor_id_from_suno(by_name) if by_name else None
+        if by_name and (other_owner is None or other_owner == command.vendor_id):
+            return Found(by_name, matches=True)
+        return None
+
+    async def write(
+        self, command: SupplierCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        if existing is not None:
+            return Written(Outcome.UNCHANGED, existing.target_id)
+        fields = dict(await self._template_fields())
+        fields.update({"SUNO": command.suno, "SUNM": command.name})
+        await self.m3.add_supplier(fields)
+        if self._by_name is not None:
+            self._by_name[_name_key(command.name)] = command.suno
+        return Written(Outcome.CREATED, command.suno)
+
+    async def _template_fields(self) -> dict[str, str]:
+        """AddSupplier's mandatory fields, copied from the configured template supplier."""
+        if self._template is None:
+            self._template = await self.m3.supplier_template(self.options.supplier_template)
+        return self._template
+
+
+class VendorTarget:
+    """ServiceTitan vendors for M3 suppliers: linked by code, else by name; M3 owns name."""
+
+    def __init__(self, client: ServiceTitanClient) -> None:
+        self.client = client
+        self._vendors: dict[int, st.Vendor] | None = None
+        #: Vendors linked in this process: one vendor never stands for two suppliers.
+        self._claimed: set[int] = set()
+
+    async def prepare(self) -> None:
+        await self._index()
+
+    async def _index(self, *, refresh: bool = True) -> dict[int, st.Vendor]:
+        if refresh or self._vendors is None:
+            self._vendors = {v.id: v async for v in self.client.records(RESOURCES["vendors"])}
+        return self._vendors
+
+    def _unclaimed(self, vendor: st.Vendor) -> bool:
+        """Free for a link by name: not stamped with (or linked to) another M3 supplier."""
+        stamped = any(d.key == SUNO_KEY for d in vendor.external_data or ())
+        return not stamped and vendor.id not in self._claimed
+
+    async def find(self, command: VendorCommand) -> Found | None:
+        vendors = await self._index(refresh=False)
+        match = None
+        linked_id = vendor_id_from_suno(command.suno)
+        if linked_id is not None and linked_id in vendors:
+            match = vendors[linked_id]
+        if match is None:
+            match = next(
+                (
+                    v
+                    for v in vendors.values()
+                    if any(
+                        d.key == SUNO_KEY and d.value == command.suno for d in v.external_data or ()
+                    )
+                ),
+                None,
+            )
+        if match is None:
+            match = next(
+                (
+                    v
+                    for v in vendors.values()
+                    if _name_key(v.name) == _name_key(command.name) and self._unclaimed(v)
+                ),
+                None,
+            )
+        if match is None:
+            return None
+        self._claimed.add(match.id)
+        # A supplier we created from this vendor belongs to ServiceTitan: never written back.
+        st_origin = vendor_id_from_suno(command.suno) == match.id
+        in_step = (match.name, match.active) == (command.name, command.active)
+        return Found(str(match.id), matches=st_origin or in_step)
+
+    async def write(
+        self, command: VendorCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        if existing is not None:
+            vendor_id = int(existing.target_id)
+            await self.client.update(
+                RESOURCES["vendors"],
+                vendor_id,
+                st.VendorUpdate(name=command.name, active=command.active),
+                record=f"vendor {vendor_id} (M3 supplier {command.suno})",
+            )
+            return Written(Outcome.UPDATED, existing.target_id)
+        vendor_id = await self.client.create_vendor(
+            st.VendorCreate(
+                name=command.name,
+                active=command.active,
+                is_truck_replenishment=False,
+                tax_rate=0.0,
+                restricted_mobile_creation=False,
+                address=st.VendorAddress(street="", unit="", city="", state="", zip="", country=""),
+                memo=f"M3 supplier {command.suno}",
+                external_data=st.ExternalDataUpdate(
+                    application_guid=APP_GUID,
+                    external_data=[st.ExternalData(key=SUNO_KEY, value=command.suno)],
+                ),
+            )
+        )
+        if self._vendors is not None:
+            self._vendors[vendor_id] = st.Vendor(
+                id=vendor_id,
+                name=command.name,
+                active=command.active,
+                external_data=[st.ExternalData(key=SUNO_KEY, value=command.suno)],
+            )
+        return Written(Outcome.CREATED, str(vendor_id))
+
+
+class ItemTarget:
+    """M3 items for ServiceTitan pricebook items, by item number (= pricebook code)."""
+
+    def __init__(self, m3: M3Client) -> None:
+        self.m3 = m3
+
+    async def find(self, command: ItemCommand) -> Found | None:
+        item = await self.m3.get_item(command.itno)
+        return Found(command.itno, matches=True) if item is not None else None
+
+    async def write(
+        self, command: ItemCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        if existing is not None:
+            return Written(Outcome.UNCHANGED, existing.target_id)
+        await self.m3.add_item(
+            {
+                "ITTY": command.item_type,
+                "ITNO": command.itno,
+                "ITDS": command.description,
+                "FUDS": command.full_description,
+            }
+        )
+        return Written(Outcome.CREATED, command.itno)
+
+
+class MaterialTarget:
+    """ServiceTitan materials for M3 items; existing pricebook codes are linked, never changed."""
+
+    def __init__(self, client: ServiceTitanClient) -> None:
+        self.client = client
+        self._codes: dict[str, int] | None = None
+
+    async def prepare(self) -> None:
+        await self._index()
+
+    async def _index(self, *, refresh: bool = True) -> dict[str, int]:
+        if refresh or self._codes is None:
+            codes: dict[str, int] = {}
+            for name in ("materials", "equipment"):
+                async for item in self.client.records(RESOURCES[name]):
+                    codes[(item.code or "").strip().upper()] = item.id
+            self._codes = codes
+        return self._codes
+
+    async def find(self, command: MaterialCommand) -> Found | None:
+        found = (await self._index(refresh=False)).get(command.itno.upper())
+        return Found(str(found), matches=True) if found is not None else None
+
+    async def write(
+        self, command: MaterialCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        if existing is not None:
+            return Written(Outcome.UNCHANGED, existing.target_id)
+        new_id = await self.client.create(
+            RESOURCES["materials"],
+            st.MaterialCreate(
+                code=command.itno,
+                description=command.description,
+                display_name=command.description,
+                active=command.active,
+            ),
+            record=f"material {command.itno}",
+        )
+        if self._codes is not None:
+            self._codes[command.itno.upper()] = new_id
+        return Written(Outcome.CREATED, str(new_id))
+
+
+class ApTarget:
+    """M3 supplier-invoice batches for AP bills and job invoices (see ``write``)."""
+
+    def __init__(
+        self, m3: M3Client, options: Options, link: LedgerLink, vendor_stream: str
+    ) -> None:
+        self.m3 = m3
+        self.options = options
+        self.link = link
+        self.vendor_stream = vendor_stream
+
+    async def _supplier(self, command: ApDocument) -> str | None:
+        if command.fixed_suno:
+            return command.fixed_suno
+        return await self.link(self.vendor_stream, str(command.vendor_id))
+
+    async def _batches(self, suno: str, command: ApDocument) -> list[InvoiceHead]:
+        heads = await self.m3.find_invoice(suno, command.sino)
+        # LstInvBySupInv may omit the status: ask GetHead for any batch that does not say.
+        result = []
+        for head in heads:
+            if not head.SUPA and not head.VONO:
+                head = await self.m3.get_head(head.INBN) or head
+            result.append(head)
+        return result
+
+    async def find(self, command: ApDocument) -> Found | None:
+        """Complete = a validated batch for this supplier invoice number exists."""
+        suno = await self._supplier(command)
+        if suno is None:
+            return None  # its supplier was never linked, so the document cannot be in M3
+        for head in await self._batches(suno, command):
+            if _validated(head):
+                return Found(head.INBN, matches=True)
+        return None
+
+    async def write(self, command: ApDocument, existing: Found | None, ctx: LoadContext) -> Written:
+        """Head, lines, validation — resuming whatever an earlier attempt left staged.
+
+        Every step looks at M3 first: a batch of ours (by CORI) already staged is reused, lines
+        already added are not added again, a validated batch is adopted. So an AddHead whose
+        reply was lost never turns into a second batch on the next attempt.
+        """
+        if existing is not None:
+            return Written(Outcome.UNCHANGED, existing.target_id)
+        suno = command.fixed_suno or await ctx.ensure(self.vendor_stream, str(command.vendor_id))
+        if command.fixed_suno and await self.m3.get_supplier(suno) is None:
+            raise ConfigurationError(
+                f"supplier {suno}, which ServiceTitan job invoices are booked against, does not "
+                f"exist in M3 company {self.m3.company}: create it, or set "
+                "options.invoice_supplier to an existing supplier",
+                system="infor",
+            )
+        batches = await self._batches(suno, command)
+        done = next((b for b in batches if _validated(b)), None)
+        if done is not None:
+            return Written(Outcome.UNCHANGED, done.INBN, {"INBN": done.INBN, "VONO": done.VONO})
+        mine = next((b for b in batches if b.CORI == command.cori), None)
+        record = f"{command.kind} {command.source_id}"
+        if mine is None:
+            inbn = await self.m3.add_head(
+                {
+                    "SUNO": suno,
+                    "SPYN": suno,
+                    "IVDT": command.invoice_date,
+                    "ACDT": command.invoice_date,
+                    "DUDT": command.due_date,
+                    "SINO": command.sino,
+                    "CUCD": command.currency,
+                    "CUAM": str(command.amount),
+                    "CORI": command.cori,
+                },
+                record=record,
+            )
+            ctx.note("batch_added", {"INBN": inbn})
+        else:
+            inbn = mine.INBN
+        already = len(await self.m3.lines(inbn))
+        for number, line in enumerate(command.lines, start=1):
+            if number <= already:
+                continue
+            fields = {"RDTP": self.options.ap_line_type, "NLAM": str(line.amount)}
+            if self.options.ap_coding == "addline":
+                fields["AIT1"] = line.account
+                fields[f"AIT{self.options.cost_center_ait}"] = line.cost_center
+            if line.sku is not None:
+                kind, _, sku_id = line.sku.partition(":")
+                stream = "equipment_to_m3" if kind == "equipment" else "materials_to_m3"
+                fields["ITNO"] = await ctx.ensure(stream, sku_id)
+            await self.m3.add_line(inbn, fields, record=f"{record} line {number}")
+        await self.m3.validate_batch(inbn, record=record)
+        head = await self.m3.get_head(inbn)
+        if head is None or not _validated(head):
+            reason = (head.IBHE if head else "") or "M3 did not validate the batch"
+            raise RejectedError(
+                f"M3 refused {record} at validation (batch {inbn}): {reason}. Fix the cause in M3 "
+                "or the source, then replay the record.",
+                system="infor",
+                record=record,
+            )
+        return Written(Outcome.CREATED, inbn, {"INBN": inbn, "VONO": head.VONO, "YEA4": head.YEA4})
+
+
+def _validated(head: InvoiceHead) -> bool:
+    return head.SUPA == VALIDATED or bool(head.VONO)

@@ -1,0 +1,101 @@
+"""SystemSupervisor: the one owner of an external system's session, tokens and limiter.
+
+Everything that talks to a system goes through its supervisor's connection, so two flows that
+share a ServiceTitan tenant share one rate budget and one token. The supervisor also keeps the
+health facts ``/healthz`` reports (last success, last error, token state) and runs child tasks
+with restart-on-failure and backoff, so one crashed poller never takes the process down.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+import anyio
+
+from connector.errors import ConfigurationError, ConnectorError
+from connector.http.limiter import RateLimiter
+from connector.http.tokens import TokenCache
+
+log = logging.getLogger(__name__)
+
+
+class Connection(Protocol):
+    """What every ``systems/*`` package's ``open_connection`` returns."""
+
+    tokens: TokenCache
+    limiter: RateLimiter
+
+    async def aclose(self) -> None: ...
+
+
+C = TypeVar("C", bound=Connection)
+
+
+@dataclass
+class Health:
+    last_success: float | None = None
+    last_error: str | None = None
+    last_error_at: float | None = None
+    restarts: int = 0
+
+    def ok(self) -> None:
+        self.last_success = time.time()
+
+    def failed(self, error: BaseException) -> None:
+        self.last_error = str(error)
+        self.last_error_at = time.time()
+
+
+@dataclass
+class SystemSupervisor(Generic[C]):
+    """Owns one connection. ``restart_backoff_s`` grows ×2 per consecutive crash, capped."""
+
+    name: str
+    kind: str
+    connection: C
+    health: Health = field(default_factory=Health)
+    max_backoff_s: float = 60.0
+
+    def status(self) -> dict[str, object]:
+        token = self.connection.tokens.state()
+        return {
+            "system": self.name,
+            "kind": self.kind,
+            "last_success": self.health.last_success,
+            "last_error": self.health.last_error,
+            "last_error_at": self.health.last_error_at,
+            "restarts": self.health.restarts,
+            "token": {"state": token.status, "seconds_left": token.seconds_left},
+            "limiter": {
+                "wait_seconds_total": self.connection.limiter.wait_seconds_total,
+                "throttled_total": self.connection.limiter.throttled_total,
+            },
+        }
+
+    async def supervise(self, name: str, child: Callable[[], Awaitable[None]]) -> None:
+        """Run ``child`` until it returns; on a crash, log it, back off and start it again.
+
+        Configuration errors are not restarted: no amount of retrying fixes a wrong CONO.
+        """
+        backoff = 1.0
+        while True:
+            try:
+                await child()
+                return
+            except ConfigurationError as exc:
+                self.health.failed(exc)
+                log.error("%s/%s stopped: %s", self.name, name, exc)
+                raise
+            except (ConnectorError, OSError) as exc:
+                self.health.failed(exc)
+                self.health.restarts += 1
+                log.warning("%s/%s failed: %s; restarting in %.0fs", self.name, name, exc, backoff)
+                await anyio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+
+    async def aclose(self) -> None:
+        await self.connection.aclose()

@@ -1,0 +1,291 @@
+"""M3 operations the flows need: company check, suppliers, items, AP batches, POs, dimensions.
+
+Every write here is a non-idempotent MI GET (sheet §4): the methods never retry a write and
+never add without the caller having looked first. The look-ups that make that possible —
+``get_supplier``, ``get_item``, ``find_invoice`` (by supplier + supplier invoice number, the
+invoice's natural key), ``get_purchase_order`` — are what the loader's "verify first" uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+from connector.errors import ConfigurationError, RejectedError
+from connector.systems.infor.mi import MIClient, Row
+from connector.systems.infor.models import (
+    AccountingId,
+    InvoiceHead,
+    Item,
+    PurchaseOrderHead,
+    PurchaseOrderLine,
+    Supplier,
+    convert,
+)
+from connector.systems.infor.paging import KeyRestartReader, ListQuery
+
+#: CRS620MI/LstByNumber requires a starting SUNO: "!" sorts before every digit and letter.
+SUPPLIERS = ListQuery("CRS620MI", "LstByNumber", ("SUNO",), inputs={"SUNO": "!"})
+#: What CRS620MI/AddSupplier needs besides SUNO/SUNM (sheet §4), copied from a template.
+SUPPLIER_TEMPLATE_FIELDS = (
+    "SUTY",
+    "CSCD",
+    "ECAR",
+    "LNCD",
+    "DTFM",
+    "MEPF",
+    "SUCL",
+    "QUCL",
+    "ORTY",
+    "TEDL",
+    "MODL",
+    "TEAF",
+    "TEPA",
+    "DT4T",
+    "DTCD",
+    "CUCD",
+    "CRTP",
+    "TEPY",
+    "PYME",
+    "ATPR",
+    "ACRF",
+    "REGR",
+    "VTCD",
+)
+ITEMS = ListQuery("MMS200MI", "LstItmByItm", ("ITNO",))
+
+
+class M3Client:
+    """One M3 company/division, through MI REST. Built by ``open_connection``."""
+
+    def __init__(self, mi: MIClient, *, page_size: int = 500) -> None:
+        self.mi = mi
+        self.reader = KeyRestartReader(mi, page_size)
+
+    @property
+    def company(self) -> str:
+        return self.mi.company
+
+    @property
+    def division(self) -> str:
+        return self.mi.division
+
+    # -- startup ------------------------------------------------------------------------
+    async def validate_company(self) -> None:
+        """Stop with a clear message unless CONO and DIVI exist and the account may use them."""
+        rows = await self.mi.call(
+            "MNS095MI", "Get", {"CONO": self.company}, write=False, record=f"company {self.company}"
+        )
+        if not rows:
+            raise ConfigurationError(
+                f"M3 company {self.company} was not found; check `company` in the config",
+                system="infor",
+            )
+        try:
+            divisions = await self.mi.call(
+                "MNS100MI",
+                "GetBasicData",
+                {"CONO": self.company, "DIVI": self.division},
+                write=False,
+                record=f"division {self.division}",
+            )
+        except RejectedError as exc:
+            raise ConfigurationError(
+                f"M3 division {self.division} does not exist in company {self.company} "
+                f"({exc.message}); check `division` in the config",
+                system="infor",
+            ) from exc
+        if not divisions:
+            raise ConfigurationError(
+                f"M3 division {self.division} does not exist in company {self.company}; "
+                "check `division` in the config",
+                system="infor",
+            )
+
+    # -- suppliers ----------------------------------------------------------------------
+    async def get_supplier(self, suno: str) -> Supplier | None:
+        rows = await self._get(
+            "CRS620MI", "GetBasicData", {"SUNO": suno}, "SUNO", f"supplier {suno}"
+        )
+        return convert(rows[0], Supplier) if rows else None
+
+    async def suppliers(self) -> AsyncIterator[Supplier]:
+        async for row in self.reader.rows(SUPPLIERS):
+            yield convert(row, Supplier)
+
+    async def supplier_template(self, suno: str) -> dict[str, str]:
+        """The AddSupplier fields of supplier ``suno``, for new suppliers to copy."""
+        rows = await self._get(
+            "CRS620MI", "GetBasicData", {"SUNO": suno}, "SUNO", f"supplier {suno}"
+        )
+        if not rows:
+            raise ConfigurationError(
+                f"template supplier {suno} does not exist in M3 company {self.company}; create "
+                "it or name another one in the flow's options.supplier_template",
+                system="infor",
+            )
+        return {f: rows[0][f] for f in SUPPLIER_TEMPLATE_FIELDS if rows[0].get(f)}
+
+    async def add_supplier(self, fields: Mapping[str, str]) -> None:
+        """CRS620MI/AddSupplier. Caller supplies the mandatory set (from a template supplier)."""
+        await self.mi.call(
+            "CRS620MI", "AddSupplier", fields, write=True, record=f"supplier {fields.get('SUNO')}"
+        )
+
+    # -- items --------------------------------------------------------------------------
+    async def get_item(self, itno: str) -> Item | None:
+        rows = await self._get("MMS200MI", "Get", {"ITNO": itno}, "ITNO", f"item {itno}")
+        return convert(rows[0], Item) if rows else None
+
+    async def items(self) -> AsyncIterator[Item]:
+        async for row in self.reader.rows(ITEMS):
+            yield convert(row, Item)
+
+    async def items_changed_since(self, date: str) -> AsyncIterator[Item]:
+        """Items changed on or after ``date`` (yyyyMMdd), via MMS200MI/LstItmByChgDate."""
+        query = ListQuery("MMS200MI", "LstItmByChgDate", ("LMDT", "ITNO"), inputs={"LMDT": date})
+        async for row in self.reader.rows(query):
+            yield convert(row, Item)
+
+    async def add_item(self, fields: Mapping[str, str]) -> None:
+        """MMS200MI/AddItmViaItmTyp: a new item from an item type's template."""
+        await self.mi.call(
+            "MMS200MI", "AddItmViaItmTyp", fields, write=True, record=f"item {fields.get('ITNO')}"
+        )
+
+    # -- AP invoice batches -------------------------------------------------------------
+    async def find_invoice(
+        self, suno: str, sino: str, spyn: str | None = None
+    ) -> list[InvoiceHead]:
+        """Batches already holding supplier ``suno``'s invoice ``sino`` (the pre-check)."""
+        inputs = {"SUNO": suno, "SINO": sino, "SPYN": spyn or suno}
+        rows = await self.mi.call(
+            "APS450MI", "LstInvBySupInv", inputs, write=False, record=f"invoice {sino} of {suno}"
+        )
+        return [convert(r, InvoiceHead) for r in rows if r.get("SINO", sino) == sino]
+
+    async def add_head(self, fields: Mapping[str, str], *, record: str) -> str:
+        """APS450MI/AddHead: opens a **new** batch on every call; returns its INBN."""
+        rows = await self.mi.call(
+            "APS450MI", "AddHead", {"DIVI": self.division, **fields}, write=True, record=record
+        )
+        inbn = rows[0].get("INBN", "") if rows else ""
+        if not inbn:
+            raise RejectedError(
+                f"M3 APS450MI/AddHead gave no batch number for {record}",
+                system="infor",
+                record=record,
+            )
+        return inbn
+
+    async def add_line(self, inbn: str, fields: Mapping[str, str], *, record: str) -> None:
+        await self.mi.call(
+            "APS450MI",
+            "AddLine",
+            {"DIVI": self.division, "INBN": inbn, **fields},
+            write=True,
+            record=record,
+        )
+
+    async def lines(self, inbn: str) -> list[Row]:
+        return await self.mi.call(
+            "APS450MI",
+            "LstLines",
+            {"DIVI": self.division, "INBN": inbn},
+            write=False,
+            record=f"batch {inbn}",
+        )
+
+    async def validate_batch(self, inbn: str, *, record: str) -> None:
+        """APS455MI/ValidByBatchNo: the irreversible step (duplicates are refused here)."""
+        await self.mi.call(
+            "APS455MI",
+            "ValidByBatchNo",
+            {"DIVI": self.division, "INBN": inbn},
+            write=True,
+            record=record,
+        )
+
+    async def get_head(self, inbn: str) -> InvoiceHead | None:
+        rows = await self._get(
+            "APS450MI", "GetHead", {"DIVI": self.division, "INBN": inbn}, "INBN", f"batch {inbn}"
+        )
+        return convert(rows[0], InvoiceHead) if rows else None
+
+    async def add_head_recode(self, fields: Mapping[str, str], *, record: str) -> str:
+        rows = await self.mi.call(
+            "APS450MI",
+            "AddHeadRecode",
+            {"DIVI": self.division, **fields},
+            write=True,
+            record=record,
+        )
+        inbn = rows[0].get("INBN", "") if rows else ""
+        if not inbn:
+            raise RejectedError(
+                f"M3 APS450MI/AddHeadRecode gave no batch number for {record}",
+                system="infor",
+                record=record,
+            )
+        return inbn
+
+    async def add_line_recode(self, inbn: str, fields: Mapping[str, str], *, record: str) -> None:
+        await self.mi.call(
+            "APS450MI",
+            "AddLineRecode",
+            {"DIVI": self.division, "INBN": inbn, **fields},
+            write=True,
+            record=record,
+        )
+
+    # -- purchase orders ----------------------------------------------------------------
+    async def get_purchase_order(self, puno: str) -> PurchaseOrderHead | None:
+        rows = await self._get(
+            "PPS200MI", "GetHead", {"PUNO": puno}, "PUNO", f"purchase order {puno}"
+        )
+        return convert(rows[0], PurchaseOrderHead) if rows else None
+
+    async def purchase_order_lines(self, puno: str) -> list[PurchaseOrderLine]:
+        rows = await self.mi.call(
+            "PPS200MI", "LstLine", {"PUNO": puno}, write=False, record=f"purchase order {puno}"
+        )
+        return [convert(r, PurchaseOrderLine) for r in rows]
+
+    async def add_purchase_order(self, head: Mapping[str, str], *, record: str) -> str:
+        rows = await self.mi.call("PPS200MI", "AddHead", head, write=True, record=record)
+        puno = rows[0].get("PUNO", "") if rows else head.get("PUNO", "")
+        if not puno:
+            raise RejectedError(
+                f"M3 PPS200MI/AddHead gave no order number for {record}",
+                system="infor",
+                record=record,
+            )
+        return puno
+
+    async def add_purchase_order_line(
+        self, puno: str, fields: Mapping[str, str], *, record: str
+    ) -> None:
+        await self.mi.call(
+            "PPS200MI", "AddLine", {"PUNO": puno, **fields}, write=True, record=record
+        )
+
+    # -- accounting dimensions ----------------------------------------------------------
+    async def accounting_ids(self, dimension: int) -> list[AccountingId]:
+        """Values of accounting dimension ``dimension`` (1 = account; cost center: per company)."""
+        query = ListQuery("CRS630MI", "LstAccountID", ("AITM",), inputs={"AITP": str(dimension)})
+        return [convert(row, AccountingId) async for row in self.reader.rows(query)]
+
+    # -- helpers ------------------------------------------------------------------------
+    async def _get(
+        self, program: str, transaction: str, inputs: Mapping[str, str], key: str, record: str
+    ) -> list[Row]:
+        """A Get* transaction; a "not found" refusal on the key field is an empty answer."""
+        try:
+            return await self.mi.call(program, transaction, inputs, write=False, record=record)
+        except RejectedError as exc:
+            if (
+                exc.field == key
+                or "not exist" in exc.message.lower()
+                or "does not exist" in exc.message.lower()
+            ):
+                return []
+            raise

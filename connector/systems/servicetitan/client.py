@@ -1,0 +1,249 @@
+"""ServiceTitan API client: token, app key, tenant path, paging, exports, writes.
+
+Contract:
+
+* Every call carries ``Authorization: Bearer …`` and ``ST-App-Key`` and goes to
+  ``{api_url}/{module}/v2/tenant/{tenant}/…``. Tokens come from ``{auth_url}/connect/token``
+  (client credentials, no refresh token) and are renewed after ``refresh_after_s`` of their
+  life (750 of 900 s by default) — before ServiceTitan would refuse them. A 401 anyway gets
+  one refresh and one retry (the HTTP kit does that).
+* All calls share one rate limiter per (app key, tenant), 60 requests/s, so every flow on a
+  tenant stays under ServiceTitan's ceiling together; a 429 pauses all of them.
+* Lists include inactive rows (``active=Any`` / ``activeState=All``): a sync that only sees
+  active records never learns of a deactivation.
+* Writes to read-only entities (bills) are refused here, before any request, with a message
+  that says how bills come to exist.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, TypeVar
+
+import msgspec
+
+from connector.errors import PermanentError, RejectedError
+from connector.http.client import HttpClient, HttpResponse
+from connector.http.tokens import Token
+from connector.systems.servicetitan import models as m
+from connector.systems.servicetitan.resources import RESOURCES, Resource
+
+T = TypeVar("T")
+
+SYSTEM = "servicetitan"
+#: ServiceTitan caps ``pageSize`` at 5000 and ``ids`` at 50 per call.
+MAX_PAGE_SIZE = 5000
+MAX_IDS = 50
+
+
+class TokenResponse(msgspec.Struct, frozen=True):
+    access_token: str
+    expires_in: float = 900
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
+
+
+async def fetch_token(
+    http: HttpClient,
+    auth_url: str,
+    client_id: str,
+    client_secret: str,
+    refresh_after_s: float,
+) -> Token:
+    """Client-credentials grant. The token is treated as expiring after ``refresh_after_s``
+    of a 900 s life (proportionally for other lifetimes), so the cache renews it early."""
+    response = await http.request(
+        "POST",
+        f"{auth_url.rstrip('/')}/connect/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": client_secret,
+        },
+        idempotent=True,
+        record="token request",
+    )
+    body = response.json(TokenResponse)
+    usable = body.expires_in * min(1.0, refresh_after_s / 900.0)
+    return Token(body.access_token, time.monotonic() + usable)
+
+
+class ServiceTitanClient:
+    """Typed access to one ServiceTitan tenant. Built by :func:`connect` in ``__init__``."""
+
+    def __init__(self, http: HttpClient, *, api_url: str, tenant: int, page_size: int = 500):
+        self.http = http
+        self.api_url = api_url.rstrip("/")
+        self.tenant = tenant
+        self.page_size = min(page_size, MAX_PAGE_SIZE)
+
+    def url(self, resource: Resource, suffix: str = "") -> str:
+        return f"{self.api_url}/{resource.module}/v2/tenant/{self.tenant}/{resource.path}{suffix}"
+
+    # -- reading ------------------------------------------------------------------------
+    async def pages(
+        self,
+        resource: Resource,
+        *,
+        modified_on_or_after: str | None = None,
+        ids: Sequence[int] | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> AsyncIterator[list[Any]]:
+        """Every page of a list, in the API's default order (by id), inactive rows included.
+
+        Ordering by id rather than ``+ModifiedOn`` keeps page boundaries stable while records
+        change during the read: a modified record keeps its place instead of shifting every
+        later row into the page already read.
+        """
+        params: dict[str, str] = {"pageSize": str(self.page_size)}
+        if resource.include_inactive is not None:
+            params[resource.include_inactive[0]] = resource.include_inactive[1]
+        if modified_on_or_after is not None:
+            params["modifiedOnOrAfter"] = modified_on_or_after
+        if ids is not None:
+            params["ids"] = ",".join(str(i) for i in ids)
+        params.update(extra or {})
+        page_type = m.Page[resource.model]  # type: ignore[name-defined]
+        page_number = 1
+        while True:
+            params["page"] = str(page_number)
+            response = await self.http.request(
+                "GET",
+                self.url(resource),
+                params=params,
+                idempotent=True,
+                record=f"{resource.name} page {page_number}",
+            )
+            page: m.Page[Any] = response.json(page_type)
+            yield page.data
+            if not page.has_more or not page.data:
+                return
+            page_number += 1
+
+    async def records(self, resource: Resource, **kw: Any) -> AsyncIterator[Any]:
+        async for page in self.pages(resource, **kw):
+            for record in page:
+                yield record
+
+    async def get_by_ids(self, resource: Resource, ids: Sequence[int]) -> list[Any]:
+        """Fetch records by id (≤ 50 per call, as the API allows), in any order."""
+        found: list[Any] = []
+        for start in range(0, len(ids), MAX_IDS):
+            async for page in self.pages(resource, ids=ids[start : start + MAX_IDS]):
+                found.extend(page)
+        return found
+
+    async def get(self, resource: Resource, record_id: int) -> Any | None:
+        records = await self.get_by_ids(resource, [record_id])
+        return records[0] if records else None
+
+    async def export(
+        self, resource: Resource, start: str | None, *, include_recent_changes: bool = False
+    ) -> AsyncIterator[m.ExportPage[Any]]:
+        """The export feed from ``start`` (a continuation token or a date; None = beginning).
+
+        Yields each chunk with its ``continue_from`` token: store the token of the last chunk
+        fully processed. ``has_more=False`` means "caught up; ask again in a few minutes".
+        """
+        if resource.export_path is None:
+            raise PermanentError(
+                f"ServiceTitan has no export feed for {resource.name}", system=SYSTEM
+            )
+        url = f"{self.api_url}/{resource.module}/v2/tenant/{self.tenant}/{resource.export_path}"
+        token = start
+        export_type = m.ExportPage[resource.model]  # type: ignore[name-defined]
+        while True:
+            params = {"includeRecentChanges": "true" if include_recent_changes else "false"}
+            if token is not None:
+                params["from"] = token
+            response = await self.http.request(
+                "GET", url, params=params, idempotent=True, record=f"{resource.name} export"
+            )
+            chunk: m.ExportPage[Any] = response.json(export_type)
+            yield chunk
+            if not chunk.has_more:
+                return
+            token = chunk.continue_from
+
+    async def find_by_external_data(
+        self, resource: Resource, application_guid: str, key: str, values: Sequence[str]
+    ) -> list[Any]:
+        """Records we stamped with ``externalData`` (the answer to "did my create land?")."""
+        found: list[Any] = []
+        for start in range(0, len(values), MAX_IDS):
+            extra = {
+                "externalDataApplicationGuid": application_guid,
+                "externalDataKey": key,
+                "externalDataValues": ",".join(values[start : start + MAX_IDS]),
+            }
+            async for page in self.pages(resource, extra=extra):
+                found.extend(page)
+        return found
+
+    # -- writing ------------------------------------------------------------------------
+    async def create(self, resource: Resource, body: msgspec.Struct, *, record: str) -> int:
+        """POST a new record; returns its id. Not idempotent: a lost reply is InDoubtError."""
+        self._refuse_read_only(resource)
+        response = await self._write("POST", self.url(resource), body, record)
+        return response.json(m.CreatedId).id
+
+    async def update(
+        self, resource: Resource, record_id: int, body: msgspec.Struct, *, record: str
+    ) -> None:
+        """PATCH the fields in ``body`` (sent without defaults, so others stay as they are)."""
+        self._refuse_read_only(resource)
+        await self._write("PATCH", self.url(resource, f"/{record_id}"), body, record)
+
+    async def create_vendor(self, vendor: m.VendorCreate) -> int:
+        return await self.create(RESOURCES["vendors"], vendor, record=f"vendor {vendor.name!r}")
+
+    async def create_purchase_order(self, order: m.PurchaseOrderCreate, *, record: str) -> int:
+        return await self.create(RESOURCES["purchase_orders"], order, record=record)
+
+    def _refuse_read_only(self, resource: Resource) -> None:
+        if resource.read_only:
+            raise PermanentError(
+                f"ServiceTitan {resource.noun}s are read-only through the API: a bill is created "
+                "by ServiceTitan when a purchase order is received with 'automatically create "
+                "bill' on. ml-connector never writes financial records back to ServiceTitan.",
+                system=SYSTEM,
+            )
+
+    async def _write(
+        self, method: str, url: str, body: msgspec.Struct, record: str
+    ) -> HttpResponse:
+        response = await self.http.request(
+            method,
+            url,
+            json=msgspec.json.encode(body),
+            idempotent=False,
+            record=record,
+            ok_statuses=_WRITE_OK,
+        )
+        if response.status == 400:
+            raise _validation_error(response, record)
+        return response
+
+
+#: A 400 is read here (not by the HTTP kit) so its ``errors{field: […]}`` can be named.
+_WRITE_OK = frozenset({*range(200, 300), 400})
+
+
+def _validation_error(response: HttpResponse, record: str) -> RejectedError:
+    """ServiceTitan's ``ApiErrorResponse`` as an error that names the field and the fix."""
+    try:
+        problem = msgspec.json.decode(response.body, type=m.ProblemDetails)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        problem = m.ProblemDetails(title=response.body[:200].decode("utf-8", "replace"))
+    field, detail = None, problem.title or "validation failed"
+    if problem.errors:
+        field, messages = next(iter(problem.errors.items()))
+        detail = f"{field}: {'; '.join(messages)}"
+    return RejectedError(
+        f"ServiceTitan refused {record} (HTTP 400): {detail}. Fix the value in the source "
+        "record or the mapping that produces it, then replay.",
+        system=SYSTEM,
+        record=record,
+        field=field,
+        code="http_400",
+    )
