@@ -1,0 +1,281 @@
+"""Generic read endpoints: filtered, sorted, paged lists, single records and export feeds.
+
+Each list endpoint is described by a :class:`ListRule` transcribed from its operation in
+the specs: which ``active`` flavour it takes (``active`` True/Any/False, or accounting's
+``activeState``), which ``sort`` fields it offers, whether it filters by externalData, and
+a few equality filters. Everything not described is refused by :class:`~.wire.Query`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+from connector.sandbox.base import json_response, read_json
+from connector.sandbox.servicetitan.store import (
+    Store,
+    created_ticks,
+    matches_external,
+    modified_ticks,
+    public,
+)
+from connector.sandbox.servicetitan.wire import (
+    MAX_IDS,
+    ApiError,
+    Paging,
+    Query,
+    Record,
+    decode_from,
+    encode_position,
+)
+
+View = Callable[[Record, str | None], Record]
+Handler = Callable[[web.Request], Any]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """An equality filter: query ``param`` of ``kind`` against ``get(record)``."""
+
+    param: str
+    kind: Literal["int", "str", "ints", "strs"]
+    get: Callable[[Record], Any]
+
+
+@dataclass(frozen=True)
+class ListRule:
+    table: str
+    label: str
+    active: Literal["active", "activeState", "none"] = "active"
+    sorts: tuple[str, ...] = ("Id", "ModifiedOn", "CreatedOn")
+    external: Literal["filter", "guid", "none"] = "none"
+    filters: tuple[Filter, ...] = ()
+    view: View = field(default=public)
+
+
+def nested(*path: str) -> Callable[[Record], Any]:
+    """A getter for ``record[path[0]][path[1]]…`` that yields None through null objects."""
+
+    def get(record: Record) -> Any:
+        value: Any = record
+        for key in path:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    return get
+
+
+def _application_guid(query: Query) -> str | None:
+    text = query.raw("externalDataApplicationGuid")
+    if text is None or text == "":
+        return None
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise ApiError.invalid(
+            "externalDataApplicationGuid",
+            f"'{text}' is not a GUID (e.g. 3f2504e0-4f89-11d3-9a0c-0305e82c3301).",
+        ) from None
+
+
+def _active(rule: ListRule, query: Query, rows: list[Record]) -> list[Record]:
+    if rule.active == "active":
+        mode = query.choice("active", ("True", "Any", "False"), "True")
+        if mode != "Any":
+            rows = [row for row in rows if row["active"] is (mode == "True")]
+    elif rule.active == "activeState":
+        state = query.choice("activeState", ("ActiveOnly", "InactiveOnly", "All"), "ActiveOnly")
+        if state != "All":
+            rows = [row for row in rows if row["active"] is (state == "ActiveOnly")]
+    return rows
+
+
+def _filter(spec: Filter, query: Query, rows: list[Record]) -> list[Record]:
+    wanted: set[Any] | None
+    if spec.kind == "int":
+        single = query.integer(spec.param)
+        wanted = None if single is None else {single}
+    elif spec.kind == "ints":
+        many = query.int_list(spec.param, limit=None)
+        wanted = None if many is None else set(many)
+    elif spec.kind == "str":
+        text = query.raw(spec.param)
+        wanted = None if not text else {text}
+    else:
+        texts = query.str_list(spec.param)
+        wanted = None if texts is None else set(texts)
+    if wanted is None:
+        return rows
+
+    def hit(row: Record) -> bool:
+        value = spec.get(row)
+        if isinstance(value, list):
+            return any(item in wanted for item in value)
+        return value in wanted
+
+    return [row for row in rows if hit(row)]
+
+
+def _sort_key(name: str) -> Callable[[Record], Any]:
+    if name == "ModifiedOn":
+        return modified_ticks
+    if name == "CreatedOn":
+        return created_ticks
+    key = name[0].lower() + name[1:]
+
+    def get(record: Record) -> Any:
+        value = record.get(key)
+        return (value is None, value if value is not None else 0, record["id"])
+
+    return get
+
+
+def _sort(rule: ListRule, query: Query, rows: list[Record]) -> list[Record]:
+    if not rule.sorts:
+        return rows
+    text = query.raw("sort")
+    if not text:
+        return rows
+    # A literal "+" in a query string decodes to a space; read both as ascending.
+    descending = text.startswith("-")
+    name = text.lstrip("+- ")
+    for offered in rule.sorts:
+        if offered.lower() == name.lower():
+            return sorted(rows, key=_sort_key(offered), reverse=descending)
+    raise ApiError.invalid(
+        "sort",
+        f"Cannot sort {rule.label} by '{name}': use +Field or -Field with one of "
+        f"{', '.join(rule.sorts)}.",
+    )
+
+
+def select(store: Store, rule: ListRule, query: Query) -> tuple[list[Record], str | None]:
+    """The rows an endpoint returns for ``query`` (before paging) and the app guid asked."""
+    rows = store.table(rule.table).all()
+    ids = query.int_list("ids")
+    if ids is not None:
+        wanted = set(ids)
+        rows = [row for row in rows if row["id"] in wanted]
+    rows = _active(rule, query, rows)
+    for param, ticks_of, on_or_after in (
+        ("modifiedOnOrAfter", modified_ticks, True),
+        ("modifiedBefore", modified_ticks, False),
+        ("createdOnOrAfter", created_ticks, True),
+        ("createdBefore", created_ticks, False),
+    ):
+        bound = query.ticks(param)
+        if bound is not None:
+            rows = [row for row in rows if (ticks_of(row) >= bound) is on_or_after]
+    for spec in rule.filters:
+        rows = _filter(spec, query, rows)
+    guid = _application_guid(query) if rule.external != "none" else None
+    if rule.external == "filter":
+        key = query.raw("externalDataKey") or None
+        values = query.str_list("externalDataValues")
+        if (key is None) != (values is None):
+            missing = "externalDataValues" if values is None else "externalDataKey"
+            raise ApiError.invalid(
+                missing, "externalDataKey and externalDataValues must be given together."
+            )
+        if key is not None and values is not None:
+            if len(values) > MAX_IDS:
+                raise ApiError.invalid(
+                    "externalDataValues",
+                    f"At most {MAX_IDS} values are allowed, got {len(values)}.",
+                )
+            rows = [row for row in rows if matches_external(row, guid, key, values)]
+    return _sort(rule, query, rows), guid
+
+
+def page_response(
+    store: Store, rule: ListRule, request: web.Request, *, bare: bool = False
+) -> web.Response:
+    """A list endpoint's reply: the page envelope, or the bare array ``inventory-bills`` uses."""
+    query = Query(request.query)
+    paging = Paging(query)
+    rows, guid = select(store, rule, query)
+    query.finish()
+    envelope = paging.envelope(rows)
+    envelope["data"] = [rule.view(row, guid) for row in envelope["data"]]
+    return json_response(envelope["data"] if bare else envelope)
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    text = request.match_info[name]
+    try:
+        return int(text)
+    except ValueError:
+        raise ApiError.invalid(name, f"The value '{text}' is not a valid id.") from None
+
+
+def find(store: Store, table: str, record_id: int, label: str) -> Record:
+    record = store.table(table).get(record_id)
+    if record is None:
+        raise ApiError(
+            404,
+            f"{label} not found",
+            {"id": [f"No {label.lower()} with id {record_id} exists in this tenant."]},
+        )
+    return record
+
+
+def one_response(
+    store: Store, rule: ListRule, request: web.Request, name: str = "id"
+) -> web.Response:
+    """``GET …/{id}``: the record (externalData per the optional application guid) or 404."""
+    query = Query(request.query)
+    guid = _application_guid(query) if rule.external != "none" else None
+    query.finish()
+    return json_response(
+        rule.view(find(store, rule.table, path_id(request, name), rule.label), guid)
+    )
+
+
+def export_response(
+    store: Store, table: str, request: web.Request, chunk: int, view: View = public
+) -> web.Response:
+    """An export feed chunk ordered by (modifiedOn, id), inactive rows included.
+
+    ``from`` is a continuation token or a date (inclusive); ``continueFrom`` is always a
+    valid token, even when nothing was returned. With ``includeRecentChanges=true`` the
+    next chunk starts at the last row served, so it repeats (as the spec warns it may).
+    """
+    query = Query(request.query)
+    start_text = query.raw("from")
+    recent = bool(query.flag("includeRecentChanges"))
+    query.finish()
+    start = decode_from(start_text) if start_text else (0, -1)
+    ordered = sorted(
+        ((modified_ticks(row), row["id"], row) for row in store.table(table).all()),
+        key=lambda entry: (entry[0], entry[1]),
+    )
+    remaining = [entry for entry in ordered if (entry[0], entry[1]) > start]
+    served = remaining[: max(1, chunk)]
+    position = start
+    if served:
+        ticks, last_id, _ = served[-1]
+        position = (ticks, last_id - 1) if recent and len(served) > 1 else (ticks, last_id)
+    return json_response(
+        {
+            "hasMore": len(remaining) > len(served),
+            "continueFrom": encode_position(*position),
+            "data": [view(row, None) for _, _, row in served],
+        }
+    )
+
+
+async def json_body(request: web.Request) -> Any:
+    body = await read_json(request)
+    if body is None:
+        raise ApiError(
+            400,
+            "One or more validation errors occurred.",
+            {"$": ["The request body is missing or is not valid JSON."]},
+        )
+    return body
