@@ -167,7 +167,9 @@ class Simulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on host:port (0 = any free port); returns the base URL."""
-        self._runner = web.AppRunner(self.make_app(), access_log=None)
+        # A short shutdown timeout: a request hung on purpose (a "timeout" fault) must not
+        # hold up stopping the simulator for aiohttp's default minute.
+        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

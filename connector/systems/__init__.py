@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.config import InforSystem, ServiceTitanSystem, SystemConfig
+from connector.config import AcumaticaSystem, InforSystem, ServiceTitanSystem, SystemConfig
 from connector.errors import ConfigurationError
 from connector.http.limiter import LimiterRegistry
 from connector.vault import Credential
@@ -30,6 +30,10 @@ def open_connection(config: SystemConfig, credential: Credential, limiters: Limi
         from connector.systems import infor
 
         return infor.open_connection(config, credential, limiters)
+    if isinstance(config, AcumaticaSystem):
+        from connector.systems import acumatica
+
+        return acumatica.open_connection(config, credential, limiters)
     raise ConfigurationError(f"systems of kind {config.kind!r} are not supported yet")
 
 

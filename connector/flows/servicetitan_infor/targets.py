@@ -25,10 +25,10 @@ from connector.systems.infor import M3Client
 from connector.systems.infor.models import InvoiceHead
 from connector.systems.servicetitan import ServiceTitanClient
 from connector.systems.servicetitan import models as st
+from connector.systems.servicetitan.client import APPLICATION_GUID
 from connector.systems.servicetitan.resources import RESOURCES
 
 #: Where we stamp the M3 supplier number on ServiceTitan vendors we create.
-APP_GUID = "6d6c2d63-6f6e-6e65-6374-6f722d6d3300"
 SUNO_KEY = "m3.suno"
 #: APS450MI batch status (SUPA): 90 = validated; 10 = staged; 15 = validation error.
 VALIDATED = "90"
@@ -168,7 +168,7 @@ class VendorTarget:
                 address=st.VendorAddress(street="", unit="", city="", state="", zip="", country=""),
                 memo=f"M3 supplier {command.suno}",
                 external_data=st.ExternalDataUpdate(
-                    application_guid=APP_GUID,
+                    application_guid=APPLICATION_GUID,
                     external_data=[st.ExternalData(key=SUNO_KEY, value=command.suno)],
                 ),
             )

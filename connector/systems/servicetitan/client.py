@@ -6,7 +6,8 @@ Contract:
   ``{api_url}/{module}/v2/tenant/{tenant}/…``. Tokens come from ``{auth_url}/connect/token``
   (client credentials, no refresh token) and are renewed after ``refresh_after_s`` of their
   life (750 of 900 s by default) — before ServiceTitan would refuse them. A 401 anyway gets
-  one refresh and one retry (the HTTP kit does that).
+  one refresh and one retry (the HTTP kit does that). A refused grant (wrong client id or
+  secret) is a ``ConfigurationError``: the credential is at fault, not the record in hand.
 * All calls share one rate limiter per (app key, tenant), 60 requests/s, so every flow on a
   tenant stays under ServiceTitan's ceiling together; a 429 pauses all of them.
 * Lists include inactive rows (``active=Any`` / ``activeState=All``): a sync that only sees
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from connector.errors import PermanentError, RejectedError
+from connector.errors import ConfigurationError, PermanentError, RejectedError
 from connector.http.client import HttpClient, HttpResponse
 from connector.http.tokens import Token
 from connector.systems.servicetitan import models as m
@@ -32,6 +33,9 @@ from connector.systems.servicetitan.resources import RESOURCES, Resource
 T = TypeVar("T")
 
 SYSTEM = "servicetitan"
+#: ml-connector's application guid on ServiceTitan records' ``externalData``. ServiceTitan
+#: returns external data only for the guid a list request names, so every list names it.
+APPLICATION_GUID = "6d6c2d63-6f6e-6e65-6374-6f722d6d3300"
 #: ServiceTitan caps ``pageSize`` at 5000 and ``ids`` at 50 per call.
 MAX_PAGE_SIZE = 5000
 MAX_IDS = 50
@@ -41,6 +45,29 @@ class TokenResponse(msgspec.Struct, frozen=True):
     access_token: str
     expires_in: float = 900
     token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
+
+
+#: The identity server answers a refused grant with 400/401 ``{"error": …}``: read it here.
+_TOKEN_OK = frozenset({200, 400, 401})
+
+
+class TokenError(msgspec.Struct, frozen=True):
+    error: str = "unknown"
+
+
+def _token_refused(response: HttpResponse) -> ConfigurationError:
+    """A refused client-credentials grant: the vault credential is wrong, not any record."""
+    try:
+        reason = msgspec.json.decode(response.body, type=TokenError).error
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        reason = "no OAuth error given"
+    return ConfigurationError(
+        f"the ServiceTitan identity server refused the client credentials (HTTP "
+        f"{response.status}, {reason}): check client_id and client_secret of the servicetitan "
+        "credential in the vault, and that they belong to this environment (production or "
+        "integration) and tenant",
+        system=SYSTEM,
+    )
 
 
 async def fetch_token(
@@ -62,7 +89,10 @@ async def fetch_token(
         },
         idempotent=True,
         record="token request",
+        ok_statuses=_TOKEN_OK,
     )
+    if response.status != 200:
+        raise _token_refused(response)
     body = response.json(TokenResponse)
     usable = body.expires_in * min(1.0, refresh_after_s / 900.0)
     return Token(body.access_token, time.monotonic() + usable)
@@ -102,6 +132,8 @@ class ServiceTitanClient:
             params["modifiedOnOrAfter"] = modified_on_or_after
         if ids is not None:
             params["ids"] = ",".join(str(i) for i in ids)
+        if resource.external_data:
+            params["externalDataApplicationGuid"] = APPLICATION_GUID
         params.update(extra or {})
         page_type = m.Page[resource.model]  # type: ignore[name-defined]
         page_number = 1
@@ -183,7 +215,7 @@ class ServiceTitanClient:
     # -- writing ------------------------------------------------------------------------
     async def create(self, resource: Resource, body: msgspec.Struct, *, record: str) -> int:
         """POST a new record; returns its id. Not idempotent: a lost reply is InDoubtError."""
-        self._refuse_read_only(resource)
+        self._refuse_read_only(resource, record)
         response = await self._write("POST", self.url(resource), body, record)
         return response.json(m.CreatedId).id
 
@@ -191,7 +223,7 @@ class ServiceTitanClient:
         self, resource: Resource, record_id: int, body: msgspec.Struct, *, record: str
     ) -> None:
         """PATCH the fields in ``body`` (sent without defaults, so others stay as they are)."""
-        self._refuse_read_only(resource)
+        self._refuse_read_only(resource, record)
         await self._write("PATCH", self.url(resource, f"/{record_id}"), body, record)
 
     async def create_vendor(self, vendor: m.VendorCreate) -> int:
@@ -200,13 +232,14 @@ class ServiceTitanClient:
     async def create_purchase_order(self, order: m.PurchaseOrderCreate, *, record: str) -> int:
         return await self.create(RESOURCES["purchase_orders"], order, record=record)
 
-    def _refuse_read_only(self, resource: Resource) -> None:
+    def _refuse_read_only(self, resource: Resource, record: str) -> None:
         if resource.read_only:
             raise PermanentError(
                 f"ServiceTitan {resource.noun}s are read-only through the API: a bill is created "
                 "by ServiceTitan when a purchase order is received with 'automatically create "
                 "bill' on. ml-connector never writes financial records back to ServiceTitan.",
                 system=SYSTEM,
+                record=record,
             )
 
     async def _write(

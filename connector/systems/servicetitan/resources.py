@@ -30,6 +30,8 @@ class Resource:
     read_only: bool = False
     #: Human name for messages ("AP bill 42").
     noun: str = ""
+    #: Accepts ``externalDataApplicationGuid`` (and then returns our external data).
+    external_data: bool = False
 
     def describe(self, record_id: object) -> str:
         return f"{self.noun or self.name} {record_id}"
@@ -78,7 +80,15 @@ RESOURCES: dict[str, Resource] = {
         _r("ap_bills", "accounting", "ap-bills", m.ApBill, None, read_only=True, noun="AP bill"),
         _r("gl_accounts", "accounting", "gl-accounts", m.GLAccount, ACTIVE_ANY, noun="GL account"),
         _r("tax_zones", "accounting", "tax-zones", m.TaxZone, ACTIVE_ANY, noun="tax zone"),
-        _r("vendors", "inventory", "vendors", m.Vendor, ACTIVE_ANY, noun="vendor"),
+        _r(
+            "vendors",
+            "inventory",
+            "vendors",
+            m.Vendor,
+            ACTIVE_ANY,
+            noun="vendor",
+            external_data=True,
+        ),
         _r(
             "purchase_orders",
             "inventory",
@@ -96,6 +106,7 @@ RESOURCES: dict[str, Resource] = {
             ACTIVE_ANY,
             export_path="export/adjustments",
             noun="inventory adjustment",
+            external_data=True,
         ),
         _r(
             "materials",
@@ -105,6 +116,7 @@ RESOURCES: dict[str, Resource] = {
             ACTIVE_ANY,
             export_path="export/materials",
             noun="material",
+            external_data=True,
         ),
         _r(
             "equipment",
@@ -114,8 +126,17 @@ RESOURCES: dict[str, Resource] = {
             ACTIVE_ANY,
             export_path="export/equipment",
             noun="equipment",
+            external_data=True,
         ),
-        _r("services", "pricebook", "services", m.PricebookItem, ACTIVE_ANY, noun="service"),
+        _r(
+            "services",
+            "pricebook",
+            "services",
+            m.PricebookItem,
+            ACTIVE_ANY,
+            noun="service",
+            external_data=True,
+        ),
         _r(
             "customers",
             "crm",
@@ -124,8 +145,18 @@ RESOURCES: dict[str, Resource] = {
             ACTIVE_ANY,
             export_path="export/customers",
             noun="customer",
+            external_data=True,
         ),
-        _r("jobs", "jpm", "jobs", m.Job, None, export_path="export/jobs", noun="job"),
+        _r(
+            "jobs",
+            "jpm",
+            "jobs",
+            m.Job,
+            None,
+            export_path="export/jobs",
+            noun="job",
+            external_data=True,
+        ),
         _r(
             "business_units",
             "settings",
@@ -134,6 +165,7 @@ RESOURCES: dict[str, Resource] = {
             ACTIVE_ANY,
             export_path="export/business-units",
             noun="business unit",
+            external_data=True,
         ),
     )
 }

@@ -24,7 +24,7 @@ import binascii
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 from aiohttp import web
@@ -93,14 +93,14 @@ def webhook_handler(
     verifier: SignatureVerifier,
     *,
     on_stored: Callable[[], None] | None = None,
-) -> Callable[[web.Request], object]:
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An aiohttp handler for one flow's webhook path (see the module contract)."""
 
     async def handle(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _reply(413, "body too large")
-        body = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(body) > MAX_BODY_BYTES:
+        body = await _read_body(request, MAX_BODY_BYTES)
+        if body is None:
             return _reply(413, "body too large")
         if not verifier.verify(body, request.headers.get(verifier.header)):
             log.warning("webhook for %s refused: missing or bad signature", flow)
@@ -117,6 +117,20 @@ def webhook_handler(
         return _reply(200, "stored" if stored else "duplicate")
 
     return handle
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it grows past ``limit`` bytes.
+
+    ``StreamReader.read(n)`` returns what has arrived so far, not ``n`` bytes: one call would
+    cut a large delivery short, and the signature of the cut body would never match.
+    """
+    body = bytearray()
+    while chunk := await request.content.read(limit + 1 - len(body)):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def _reply(status: int, message: str) -> web.Response:
