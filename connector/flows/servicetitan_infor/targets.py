@@ -30,9 +30,6 @@ from connector.systems.servicetitan.resources import RESOURCES
 
 #: Where we stamp the M3 supplier number on ServiceTitan vendors we create.
 SUNO_KEY = "m3.suno"
-#: APS450MI batch status (SUPA): 90 = validated; 10 = staged; 15 = validation error.
-VALIDATED = "90"
-STAGED = ("10", "15")
 
 #: Looks up the target id our ledger holds for (stream, source id), or None.
 LedgerLink = Callable[[str, str], Awaitable[str | None]]
@@ -284,7 +281,7 @@ class ApTarget:
         if suno is None:
             return None  # its supplier was never linked, so the document cannot be in M3
         for head in await self._batches(suno, command):
-            if _validated(head):
+            if head.validated:
                 return Found(head.INBN, matches=True)
         return None
 
@@ -306,7 +303,7 @@ class ApTarget:
                 system="infor",
             )
         batches = await self._batches(suno, command)
-        done = next((b for b in batches if _validated(b)), None)
+        done = next((b for b in batches if b.validated), None)
         if done is not None:
             return Written(Outcome.UNCHANGED, done.INBN, {"INBN": done.INBN, "VONO": done.VONO})
         mine = next((b for b in batches if b.CORI == command.cori), None)
@@ -344,7 +341,7 @@ class ApTarget:
             await self.m3.add_line(inbn, fields, record=f"{record} line {number}")
         await self.m3.validate_batch(inbn, record=record)
         head = await self.m3.get_head(inbn)
-        if head is None or not _validated(head):
+        if head is None or not head.validated:
             reason = (head.IBHE if head else "") or "M3 did not validate the batch"
             raise RejectedError(
                 f"M3 refused {record} at validation (batch {inbn}): {reason}. Fix the cause in M3 "
@@ -354,6 +351,3 @@ class ApTarget:
             )
         return Written(Outcome.CREATED, inbn, {"INBN": inbn, "VONO": head.VONO, "YEA4": head.YEA4})
 
-
-def _validated(head: InvoiceHead) -> bool:
-    return head.SUPA == VALIDATED or bool(head.VONO)

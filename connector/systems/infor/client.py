@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 
 from connector.errors import ConfigurationError, RejectedError
-from connector.systems.infor.mi import MIClient, Row
+from connector.systems.infor.mi import FIX_THE_RECORD, MAX_ROWS_PER_CALL, MIClient, Row
 from connector.systems.infor.models import (
     AccountingId,
     InvoiceHead,
@@ -20,6 +20,7 @@ from connector.systems.infor.models import (
     PurchaseOrderLine,
     Supplier,
     convert,
+    invoice_head,
 )
 from connector.systems.infor.paging import KeyRestartReader, ListQuery
 
@@ -71,29 +72,39 @@ class M3Client:
 
     # -- startup ------------------------------------------------------------------------
     async def validate_company(self) -> None:
-        """Stop with a clear message unless CONO and DIVI exist and the account may use them."""
-        rows = await self.mi.call(
-            "MNS095MI", "Get", {"CONO": self.company}, write=False, record=f"company {self.company}"
-        )
-        if not rows:
-            raise ConfigurationError(
-                f"M3 company {self.company} was not found; check `company` in the config",
-                system="infor",
-            )
+        """Stop with a clear message unless CONO and DIVI exist and the account may use them.
+
+        Raises ConfigurationError naming the company or division for every refusal: an
+        unknown or unauthorized company (``XAU0008``), an unknown division (M3 checks the
+        ``divi`` option on any call, so even the company look-up may refuse it).
+        """
+        where = f"company {self.company} division {self.division}"
         try:
+            rows = await self.mi.call(
+                "MNS095MI", "Get", {"CONO": self.company}, write=False, record=where
+            )
             divisions = await self.mi.call(
                 "MNS100MI",
                 "GetBasicData",
                 {"CONO": self.company, "DIVI": self.division},
                 write=False,
-                record=f"division {self.division}",
+                record=where,
             )
         except RejectedError as exc:
+            # The record-level advice ("fix the source record") is wrong here: it is the config.
+            reason = exc.message.removesuffix(FIX_THE_RECORD).rstrip()
+            setting = "`division`" if exc.field == "DIVI" else "`company` and `division`"
             raise ConfigurationError(
-                f"M3 division {self.division} does not exist in company {self.company} "
-                f"({exc.message}); check `division` in the config",
+                f"{reason} The configured company/division cannot be used: check {setting} in "
+                "the config against MNS095MI/Lst and MNS100MI/LstDivisions",
                 system="infor",
+                record=where,
             ) from exc
+        if not rows:
+            raise ConfigurationError(
+                f"M3 company {self.company} was not found; check `company` in the config",
+                system="infor",
+            )
         if not divisions:
             raise ConfigurationError(
                 f"M3 division {self.division} does not exist in company {self.company}; "
@@ -142,7 +153,11 @@ class M3Client:
 
     async def items_changed_since(self, date: str) -> AsyncIterator[Item]:
         """Items changed on or after ``date`` (yyyyMMdd), via MMS200MI/LstItmByChgDate."""
-        query = ListQuery("MMS200MI", "LstItmByChgDate", ("LMDT", "ITNO"), inputs={"LMDT": date})
+        # The list is ordered by (LMDT, LMTS, ITNO): a restart without LMTS would begin at the
+        # day's first change again, and a day with more changes than a page would never end.
+        query = ListQuery(
+            "MMS200MI", "LstItmByChgDate", ("LMDT", "LMTS", "ITNO"), inputs={"LMDT": date}
+        )
         async for row in self.reader.rows(query):
             yield convert(row, Item)
 
@@ -159,9 +174,16 @@ class M3Client:
         """Batches already holding supplier ``suno``'s invoice ``sino`` (the pre-check)."""
         inputs = {"SUNO": suno, "SINO": sino, "SPYN": spyn or suno}
         rows = await self.mi.call(
-            "APS450MI", "LstInvBySupInv", inputs, write=False, record=f"invoice {sino} of {suno}"
+            "APS450MI",
+            "LstInvBySupInv",
+            inputs,
+            write=False,
+            record=f"invoice {sino} of {suno}",
+            # Without maxrecs M3 stops at 100 rows; one invoice never has that many batches,
+            # but a silent cut would hide the batch the caller is looking for.
+            maxrecs=MAX_ROWS_PER_CALL,
         )
-        return [convert(r, InvoiceHead) for r in rows if r.get("SINO", sino) == sino]
+        return [invoice_head(r) for r in rows if r.get("SINO", sino) == sino]
 
     async def add_head(self, fields: Mapping[str, str], *, record: str) -> str:
         """APS450MI/AddHead: opens a **new** batch on every call; returns its INBN."""
@@ -187,13 +209,15 @@ class M3Client:
         )
 
     async def lines(self, inbn: str) -> list[Row]:
-        return await self.mi.call(
-            "APS450MI",
-            "LstLines",
-            {"DIVI": self.division, "INBN": inbn},
-            write=False,
-            record=f"batch {inbn}",
+        """Every line staged on batch ``inbn``, in line-number (TRNO) order.
+
+        Read by key restart on TRNO: one call stops at M3's 100-row default, and a caller
+        counting lines to resume a batch would add the rest again.
+        """
+        query = ListQuery(
+            "APS450MI", "LstLines", ("TRNO",), inputs={"DIVI": self.division, "INBN": inbn}
         )
+        return [row async for row in self.reader.rows(query)]
 
     async def validate_batch(self, inbn: str, *, record: str) -> None:
         """APS455MI/ValidByBatchNo: the irreversible step (duplicates are refused here)."""
@@ -209,7 +233,7 @@ class M3Client:
         rows = await self._get(
             "APS450MI", "GetHead", {"DIVI": self.division, "INBN": inbn}, "INBN", f"batch {inbn}"
         )
-        return convert(rows[0], InvoiceHead) if rows else None
+        return invoice_head(rows[0]) if rows else None
 
     async def add_head_recode(self, fields: Mapping[str, str], *, record: str) -> str:
         rows = await self.mi.call(
@@ -245,8 +269,14 @@ class M3Client:
         return convert(rows[0], PurchaseOrderHead) if rows else None
 
     async def purchase_order_lines(self, puno: str) -> list[PurchaseOrderLine]:
+        # LstLine takes no start key to restart from: ask for as many rows as a grid gives.
         rows = await self.mi.call(
-            "PPS200MI", "LstLine", {"PUNO": puno}, write=False, record=f"purchase order {puno}"
+            "PPS200MI",
+            "LstLine",
+            {"PUNO": puno},
+            write=False,
+            record=f"purchase order {puno}",
+            maxrecs=MAX_ROWS_PER_CALL,
         )
         return [convert(r, PurchaseOrderLine) for r in rows]
 
@@ -278,14 +308,15 @@ class M3Client:
     async def _get(
         self, program: str, transaction: str, inputs: Mapping[str, str], key: str, record: str
     ) -> list[Row]:
-        """A Get* transaction; a "not found" refusal on the key field is an empty answer."""
+        """A Get* transaction; a "not found" refusal on the key field is an empty answer.
+
+        Only a refusal that blames ``key`` (or blames no field and says "does not exist")
+        means "not found". Any other one, such as an unknown division, is raised: read as
+        "not found" it would make the caller add a record that exists.
+        """
         try:
             return await self.mi.call(program, transaction, inputs, write=False, record=record)
         except RejectedError as exc:
-            if (
-                exc.field == key
-                or "not exist" in exc.message.lower()
-                or "does not exist" in exc.message.lower()
-            ):
+            if exc.field == key or (exc.field is None and "not exist" in exc.message.lower()):
                 return []
             raise

@@ -10,7 +10,8 @@ Facts this module encodes (sheet ``infor.md`` §2–§6):
 * Values are strings, maybe right-padded: every output is trimmed here.
 * A business error is **HTTP 200** with ``errorMessage``/``errorType``/``errorCode``/
   ``errorField``; it becomes a :class:`RejectedError` naming the field. ``XAU0008`` (company
-  not authorized) and ``TransactionNotFound`` are configuration errors: they stop the flow.
+  not authorized) and ``TransactionNotFound`` are configuration errors: they stop the flow,
+  and so is the bare HTTP 400 newer gateways answer for an unknown program or transaction.
 * The success counter is spelled ``nrOfSuccessfullTransactions`` (double l), and
   ``wasTerminated`` has been seen as the string ``"false"``: both accepted.
 """
@@ -30,6 +31,9 @@ SYSTEM = "infor"
 MAX_ROWS_PER_CALL = 1000
 
 Row = dict[str, str]
+
+#: What a business refusal's message advises; callers that know better replace it.
+FIX_THE_RECORD = "Fix the value in the source record or its mapping, then replay it."
 
 
 class MIResult(msgspec.Struct, frozen=True, rename="camel"):
@@ -77,14 +81,27 @@ class MIClient:
             matrix += ";returncols=" + ",".join(returncols)
         # Blank inputs are left out so M3 applies its defaults (sheet §2).
         params = {k: v for k, v in (inputs or {}).items() if v != ""}
-        response = await self.http.request(
-            "GET",
-            f"{self.base}/{program}/{transaction}{matrix}",
-            params=params,
-            idempotent=not write,
-            record=record or f"{program}/{transaction}",
-            headers={"Accept": "application/json"},
-        )
+        try:
+            response = await self.http.request(
+                "GET",
+                f"{self.base}/{program}/{transaction}{matrix}",
+                params=params,
+                idempotent=not write,
+                record=record or f"{program}/{transaction}",
+                headers={"Accept": "application/json"},
+            )
+        except RejectedError as exc:
+            if exc.code != "http_400":
+                raise
+            # M3 reports a bad *value* as an HTTP 200 MI error; a bare 400 means the gateway
+            # knows no such program/transaction (or tenant path), which no record can fix.
+            raise ConfigurationError(
+                f"M3 {program}/{transaction} was refused with HTTP 400: this M3 version or "
+                "tenant does not offer it (check MRS001MI/LstTransactions?MINM="
+                f"{program} and the tenant in the .ionapi file)",
+                system=SYSTEM,
+                record=record,
+            ) from exc
         body = response.json(MIResponse)
         if not body.results:
             if body.nrOfFailedTransactions:
@@ -130,8 +147,7 @@ def classify(
         else (f" (code {code})" if code else "")
     )
     return RejectedError(
-        f"{where} refused {record or 'the request'}: {detail}{blame}. Fix the value in the "
-        "source record or its mapping, then replay it.",
+        f"{where} refused {record or 'the request'}: {detail}{blame}. {FIX_THE_RECORD}",
         system=SYSTEM,
         record=record,
         field=field,

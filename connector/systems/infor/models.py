@@ -59,8 +59,18 @@ class Item(_Record, frozen=True, kw_only=True):
     CHNO: str = ""
 
 
+#: APS450MI batch status of a posted (validated) batch.
+SUPA_VALIDATED = "90"
+#: Numeric outputs that identify the voucher; M3 sends ``0`` for "none yet".
+_VOUCHER_FIELDS = ("VONO", "YEA4")
+
+
 class InvoiceHead(_Record, frozen=True, kw_only=True):
-    """APS450MI LstInvBySupInv / GetHead output: one supplier-invoice batch."""
+    """APS450MI LstInvBySupInv / GetHead output: one supplier-invoice batch.
+
+    Built with :func:`invoice_head`, so ``VONO`` and ``YEA4`` are ``""`` until the batch is
+    posted (M3 answers numeric ``0`` there), and ``bool(head.VONO)`` means "posted".
+    """
 
     INBN: str
     SUNO: str = ""
@@ -76,6 +86,11 @@ class InvoiceHead(_Record, frozen=True, kw_only=True):
     SUPA: str = ""  # batch status: 10 staged, 15 validation error, 90 validated
     IBTP: str = ""
     IBHE: str = ""
+
+    @property
+    def validated(self) -> bool:
+        """Whether ValidByBatchNo posted this batch (status 90, or a voucher number)."""
+        return self.SUPA == SUPA_VALIDATED or bool(self.VONO)
 
 
 class PurchaseOrderHead(_Record, frozen=True, kw_only=True):
@@ -117,3 +132,16 @@ class AccountingId(_Record, frozen=True, kw_only=True):
 def convert(row: Row, type_: type[R]) -> R:
     """An MI row as ``type_`` (unknown fields ignored, all values already strings)."""
     return msgspec.convert(row, type_)
+
+
+def invoice_head(row: Row) -> InvoiceHead:
+    """An APS450MI head row as :class:`InvoiceHead`, a zero voucher number read as none.
+
+    A staged batch answers ``VONO`` ``"0"``; left as is, ``"0"`` is a non-empty string and a
+    caller testing ``bool(head.VONO)`` would take an unposted batch for a posted one.
+    """
+    cleaned = {
+        name: "" if name in _VOUCHER_FIELDS and value.strip("0 ") == "" else value
+        for name, value in row.items()
+    }
+    return convert(cleaned, InvoiceHead)

@@ -64,7 +64,7 @@ class KeyRestartReader:
                 write=False,
                 maxrecs=self.page_size,
                 returncols=query.returncols,
-                record=f"{query.program}/{query.transaction} from {position or 'start'}",
+                record=f"{query.program}/{query.transaction} from {_where(position)}",
             )
             fresh = 0
             page_keys: set[tuple[str, ...]] = set()
@@ -80,3 +80,8 @@ class KeyRestartReader:
             if fresh == 0 or last_key is None:
                 return
             position = dict(zip(query.key_fields, last_key, strict=True))
+
+
+def _where(position: Mapping[str, str]) -> str:
+    """A restart position as people read it in an error: ``SUNO=SUP00042`` or ``the start``."""
+    return ", ".join(f"{name}={value}" for name, value in position.items()) or "the start"
