@@ -12,13 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from connector.commands import creds, demo, history, sandbox, sync
+from connector.commands import creds, demo, history, sandbox, service, sync
 from connector.errors import ConnectorError
 
 #: Commands that later issues will provide; until then they say so plainly (exit 2).
 _NOT_YET = {
-    "run": "run the service (schedules, webhooks, health, metrics)",
-    "check": "check each configured system: URL, token, one cheap read",
     "bench": "run the load benchmark",
 }
 
@@ -41,12 +39,29 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.register(sub)
     sync.register(sub)
     demo.register(sub)
+    service.register(sub)
+    _accept_config_anywhere(sub)
     for name, summary in _NOT_YET.items():
         if name in sub.choices:
             continue
         p = sub.add_parser(name, help=f"{summary} (not yet available)")
         p.set_defaults(handler=_not_yet(name))
     return parser
+
+
+def _accept_config_anywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Let ``--config`` follow the command too (``ml-connector run --config X``).
+
+    SUPPRESS as the default keeps a subcommand from overwriting a top-level ``--config``.
+    """
+    for parser in sub.choices.values():
+        if not any("--config" in action.option_strings for action in parser._actions):
+            parser.add_argument(
+                "--config", type=Path, default=argparse.SUPPRESS, help="connector.toml to use"
+            )
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_config_anywhere(action)
 
 
 def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:

@@ -64,6 +64,7 @@ class StreamRun:
         force: bool = False,
         progress: Progress | None = None,
         track_cursor: bool = True,
+        stopping: anyio.Event | None = None,
     ) -> None:
         self.processor = processor
         self.stream = stream
@@ -72,6 +73,8 @@ class StreamRun:
         self.force = force
         self.progress = progress
         self.track_cursor = track_cursor
+        #: Set on shutdown: no new record starts; those being written finish.
+        self.stopping = stopping
         self.counts = StreamCounts()
         self.watermark = Watermark()
         self._pending_cursor: str | None = None
@@ -101,7 +104,7 @@ class StreamRun:
     ) -> None:
         async with send:
             async for item in source:
-                if self._halted is not None:
+                if self._halted is not None or self._stopping():
                     break
                 if isinstance(item, CursorMark):
                     seq = self.watermark.issue(item.cursor)
@@ -114,7 +117,7 @@ class StreamRun:
     async def _load(self, receive: MemoryObjectReceiveStream[_Item]) -> None:
         async with receive:
             async for item in receive:
-                if self._halted is not None:
+                if self._halted is not None or self._stopping():
                     continue  # drain without processing: the cursor stays behind these
                 try:
                     result = await self.processor.process(
@@ -131,6 +134,14 @@ class StreamRun:
                 self.counts.add(result)
                 if self.progress is not None:
                     self.progress(self.stream.name, self.counts)
+
+    def _stopping(self) -> bool:
+        return self.stopping is not None and self.stopping.is_set()
+
+    @property
+    def queue_depth(self) -> int:
+        """Records read but not yet finished (what /metrics calls the queue depth)."""
+        return self.watermark.outstanding
 
     def _cursor_adder(self, seq: int) -> Callable[[Unit], None]:
         """Completes ``seq`` while its final unit is built, so cursor and record commit together."""

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+
 from connector.errors import ConnectorError
 from connector.runtime.flow import Envelope, Flow, Stream
 from connector.runtime.locks import KeyLocks
@@ -58,6 +60,10 @@ class FlowRunner:
         #: Webhook event type prefix → stream name (``"invoice" → "invoices"``).
         self.webhook_streams = dict(webhook_streams or {})
         self.buffer = buffer
+        #: Set by the service on shutdown: runs stop starting records (see StreamRun).
+        self.stopping = anyio.Event()
+        #: Stream runs in progress, for /metrics queue depths.
+        self.active: dict[str, StreamRun] = {}
 
     async def _processor(self) -> RecordProcessor:
         # Mappings are read at the start of every run so `review resolve` and config
@@ -199,6 +205,8 @@ class FlowRunner:
         return self.webhook_streams.get(prefix)
 
     async def _run(self, report: CycleReport, run: StreamRun, source: Any) -> bool:
+        run.stopping = self.stopping
+        self.active[run.stream.name] = run
         try:
             if run.stream.prepare is not None:
                 await run.stream.prepare()
@@ -208,6 +216,11 @@ class FlowRunner:
             return False
         except (StoreError, ConnectorError) as exc:
             report.error = f"stream {run.stream.name} stopped: {exc}"
+            return False
+        finally:
+            self.active.pop(run.stream.name, None)
+        if self.stopping.is_set():
+            report.error = report.error or "stopped for shutdown; the next run resumes here"
             return False
         return True
 

@@ -1,0 +1,88 @@
+"""``run`` (the service) and ``check`` ("add your credentials, ping your real systems")."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import anyio
+
+from connector.app import App
+from connector.commands.common import add_json_flag, config_from, print_json, print_table
+from connector.errors import ConnectorError
+from connector.service import run_service
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser("run", help="run the service: schedules, webhooks, /healthz, /metrics")
+    run.set_defaults(handler=_run)
+    check = sub.add_parser(
+        "check", help="for each system: get a token and make one cheap read; OK/FAIL with the fix"
+    )
+    add_json_flag(check)
+    check.set_defaults(handler=_check)
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    return anyio.run(run_service, getattr(args, "config", None), config)
+
+
+async def probe(app: App, name: str) -> tuple[str, str]:
+    """One system's check: ("OK", what was read) or ("FAIL", what happened and the fix)."""
+    try:
+        supervisor = await app.supervisor(name)
+        connection = supervisor.connection
+        await connection.tokens.get()
+        kind = supervisor.kind
+        if kind == "servicetitan":
+            from connector.systems.servicetitan.resources import RESOURCES
+
+            units = [u async for u in connection.client.records(RESOURCES["business_units"])]
+            return (
+                "OK",
+                f"token ok; tenant {connection.client.tenant}: {len(units)} business unit(s)",
+            )
+        if kind == "infor":
+            await connection.client.validate_company()
+            m3 = connection.client
+            return "OK", f"token ok; company {m3.company} division {m3.division} valid"
+        if kind == "acumatica":
+            await connection.client.check_endpoint()
+            return "OK", "token ok; endpoint version available"
+        return "FAIL", f"no check for systems of kind {kind}"
+    except ConnectorError as exc:
+        return "FAIL", _advice(exc)
+    except OSError as exc:
+        return "FAIL", f"cannot reach the system ({exc}); check the URL and the network"
+
+
+def _advice(exc: ConnectorError) -> str:
+    text = exc.message
+    if exc.kind in ("unavailable", "timeout"):
+        return f"{text}. Check the URL in the config, DNS and firewall."
+    return text
+
+
+def _check(args: argparse.Namespace) -> int:
+    async def go() -> int:
+        app = await App.open(config_from(args))
+        results: list[dict[str, Any]] = []
+        try:
+            for name, system in app.config.systems.items():
+                status, detail = await probe(app, name)
+                results.append(
+                    {"system": name, "kind": system.kind, "status": status, "detail": detail}
+                )
+        finally:
+            await app.aclose()
+        if args.json:
+            print_json(results)
+        else:
+            print_table(
+                ["system", "kind", "status", "detail / what to fix"],
+                [[r["system"], r["kind"], r["status"], r["detail"]] for r in results],
+            )
+        return 0 if all(r["status"] == "OK" for r in results) else 1
+
+    return anyio.run(go)
