@@ -81,6 +81,7 @@ def test_example_file_documents_every_key() -> None:
             lines = [
                 line for line in text.splitlines()
                 if line.lstrip("# ").startswith(f"{field.encode_name} =")
+                or line.endswith(f".{field.encode_name}]")  # a sub-table such as options
             ]
             assert lines, f"{section.__name__}.{field.name} is not in the example file"
             index = text.splitlines().index(lines[0])

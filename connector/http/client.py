@@ -25,6 +25,8 @@ and reads the whole body. The answer is classified:
                                        never sent after a redirect.
 408                                    ``TimeoutError_``, retried: the server gave up waiting
                                        for our request and processed nothing.
+403                                    ``ConfigurationError``: a missing scope or role is the
+                                       operator's to grant, not a fault of the record.
 409 / 412                              ``RejectedError`` (code ``conflict``) / ``ConflictError``.
 other 4xx                              ``RejectedError`` with the status and a body excerpt.
 500 / 502 / 504                        the server or a gateway failed after it may have
@@ -374,6 +376,12 @@ class HttpClient:
                 record=record,
                 retry_after=retry_after,
             )
+        if status == 403:
+            return ConfigurationError(
+                f"{said}; the credential lacks a permission this call needs (a missing scope "
+                f"or role, or another tenant's id): grant it to the {system} credential, then "
+                "run the flow again",
+                system=system, record=record)
         if status == 412:
             return ConflictError(
                 f"{said}; the record changed on the target since it was read: "

@@ -279,6 +279,19 @@ async def test_500_is_retried_then_unavailable(
     assert len(calls) == 3
 
 
+async def test_403_is_a_configuration_error_not_a_record_failure(
+    serve: Serve, session: aiohttp.ClientSession, fake_time: FakeTime
+) -> None:
+    """A 403 (missing scope, wrong tenant) stops the flow instead of dead-lettering records."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"title": "Forbidden"}, status=403)
+
+    base = await serve(web.get("/x", handler))
+    with pytest.raises(ConfigurationError, match="permission"):
+        await make_client(session, fake_time).request("GET", base / "x", idempotent=True)
+
+
 async def test_500_on_a_write_is_in_doubt_and_not_resent(
     serve: Serve, session: aiohttp.ClientSession, fake_time: FakeTime
 ) -> None:
