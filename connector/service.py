@@ -18,8 +18,9 @@ import hmac
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from aiohttp import web
 from connector.app import App
 from connector.config import Config, FlowConfig, ServiceTitanSystem, load_config
 from connector.config.schedule import parse_schedule
-from connector.errors import ConnectorError
+from connector.errors import ConfigurationError, ConnectorError
 from connector.logs import configure_logging, log_context, redactor
 from connector.metrics import CONTENT_TYPE, MetricsRegistry, ledger_samples
 from connector.runtime.notify import Notifier, watchdog_loop
@@ -110,9 +111,14 @@ class Service:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._signals, tg.cancel_scope)
             for name, runner in self.flows.items():
-                tg.start_soon(self._scheduled, name, runner, self.config.flows[name])
-                if self.config.flows[name].webhook:
-                    tg.start_soon(self._drain_loop, name, runner)
+                flow = self.config.flows[name]
+                tg.start_soon(
+                    self._supervised, name, "schedule", partial(self._scheduled, name, runner, flow)
+                )
+                if flow.webhook:
+                    tg.start_soon(
+                        self._supervised, name, "webhooks", partial(self._drain_loop, name, runner)
+                    )
             tg.start_soon(watchdog_loop, self.notifier, self._healthy)
             self.notifier.ready(self._status_line())
             log.info("ml-connector running: %s", self._status_line())
@@ -172,6 +178,16 @@ class Service:
         self.notifier.ready(self._status_line())
 
     # -- work -----------------------------------------------------------------------------
+    async def _supervised(self, name: str, what: str, child: Callable[[], Awaitable[None]]) -> None:
+        """Run a flow's loop under its target system's supervisor: restarted with backoff
+        after a crash; stopped (and reported in /healthz) on a configuration error."""
+        supervisor = self.app.supervisors[self.config.flows[name].target]
+        try:
+            await supervisor.supervise(f"{name}/{what}", child)
+        except ConfigurationError as exc:
+            health = self.health[name]
+            health.last_error, health.last_error_at = str(exc), time.time()
+
     async def _scheduled(self, name: str, runner: FlowRunner, flow: FlowConfig) -> None:
         async def job() -> None:
             await self._run(

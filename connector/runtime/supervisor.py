@@ -58,6 +58,7 @@ class SystemSupervisor(Generic[C]):
     kind: str
     connection: C
     health: Health = field(default_factory=Health)
+    initial_backoff_s: float = 1.0
     max_backoff_s: float = 60.0
 
     def status(self) -> dict[str, object]:
@@ -81,7 +82,7 @@ class SystemSupervisor(Generic[C]):
 
         Configuration errors are not restarted: no amount of retrying fixes a wrong CONO.
         """
-        backoff = 1.0
+        backoff = self.initial_backoff_s
         while True:
             try:
                 await child()

@@ -1,0 +1,59 @@
+"""SystemSupervisor: crashed children restart with backoff; configuration errors stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from connector.errors import ConfigurationError, UnavailableError
+from connector.http.limiter import RateLimiter
+from connector.http.tokens import Token, TokenCache
+from connector.runtime.supervisor import SystemSupervisor
+
+
+@dataclass
+class FakeConnection:
+    tokens: TokenCache = field(
+        default_factory=lambda: TokenCache(_never, refresh_margin_s=0, name="fake")
+    )
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(10, 1, name="fake"))
+    closed: bool = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def _never(previous: Token | None) -> Token:
+    raise AssertionError("no token is fetched in these tests")
+
+
+async def test_a_crashed_child_is_restarted_until_it_finishes() -> None:
+    """Two outages, then success: the child runs three times and the restarts are counted."""
+    supervisor = SystemSupervisor("m3", "infor", FakeConnection(), initial_backoff_s=0.01)
+    runs: list[int] = []
+
+    async def child() -> None:
+        runs.append(1)
+        if len(runs) < 3:
+            raise UnavailableError("M3 is down")
+
+    await supervisor.supervise("poller", child)
+    assert len(runs) == 3 and supervisor.health.restarts == 2
+    assert supervisor.health.last_error == "M3 is down"
+
+
+async def test_a_configuration_error_is_not_restarted() -> None:
+    """A wrong company cannot fix itself: the error surfaces after one run."""
+    supervisor = SystemSupervisor("m3", "infor", FakeConnection(), initial_backoff_s=0.01)
+    runs: list[int] = []
+
+    async def child() -> None:
+        runs.append(1)
+        raise ConfigurationError("company 300 is not authorized")
+
+    with pytest.raises(ConfigurationError):
+        await supervisor.supervise("poller", child)
+    assert len(runs) == 1 and supervisor.health.restarts == 0
+    status = supervisor.status()
+    assert status["last_error"] == "company 300 is not authorized" and status["kind"] == "infor"
