@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check connector tests bench
+	$(BIN)/ruff check connector tests $(wildcard bench)
 	$(BIN)/mypy --strict connector
 
 bench: $(STAMP)
