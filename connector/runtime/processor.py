@@ -11,6 +11,7 @@ non-terminal so the next cycle takes it again.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,8 @@ from connector.runtime.flow import (
 )
 from connector.runtime.locks import KeyLocks
 from connector.store import LedgerEntry, RecordKey, State, Store, Unit
+
+log = logging.getLogger("connector.records")
 
 #: Attempts to settle an in-doubt write by looking it up before giving up for this cycle.
 SETTLE_ATTEMPTS = 3
@@ -165,6 +168,7 @@ class RecordProcessor:
             )
             settled = await self._settle(stream, command, key, run_id)
             if settled is None:
+                log.warning("in doubt, to verify next run: %s", exc, extra=_fields(key, run_id))
                 return Result(Outcome.IN_DOUBT, error=str(exc))
             written, verified = settled, True
         except MappingError as exc:
@@ -277,6 +281,7 @@ class RecordProcessor:
             .audit(key, "review", detail, run_id=run_id)
         )
         await self._commit_parked(unit, envelope, cursor_unit)
+        log.warning("waiting for review: %s", exc.message, extra=_fields(key, run_id))
         return Result(Outcome.REVIEW, error=exc.message)
 
     async def _to_dead_letter(
@@ -299,6 +304,7 @@ class RecordProcessor:
             .audit(key, "failed", detail, run_id=run_id)
         )
         await self._commit_parked(unit, envelope, cursor_unit)
+        log.warning("dead letter (%s): %s", exc.kind, exc, extra=_fields(key, run_id))
         return Result(Outcome.FAILED, error=str(exc))
 
     async def _commit_parked(
@@ -342,6 +348,14 @@ class RecordProcessor:
 def _digest(payload: bytes) -> str:
     """Hash of the encoded *source* record: parked records wait until it changes."""
     return hashlib.sha256(payload).hexdigest()[:32]
+
+
+def _fields(key: RecordKey, run_id: int | None) -> dict[str, object]:
+    """The context every record-level log line carries."""
+    fields: dict[str, object] = {"flow": key.flow, "stream": key.stream, "source_id": key.source_id}
+    if run_id is not None:
+        fields["run_id"] = run_id
+    return fields
 
 
 def _read_detail(envelope: Envelope[Any]) -> dict[str, str]:

@@ -183,11 +183,17 @@ async def test_missing_mapping_goes_to_review_and_resumes(store: Store) -> None:
     assert await store.review_items(flow="test-flow") == []
 
 
-async def test_bad_source_data_is_dead_lettered_and_run_goes_on(store: Store) -> None:
-    """A negative amount becomes a dead letter with a reason; the other records land."""
+async def test_bad_source_data_is_dead_lettered_and_run_goes_on(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A negative amount becomes a dead letter with a reason, logged with the record's key;
+    the other records land."""
     source, target = docs(4), Target()
     source[3] = Doc(3, "INV-3", -5)
-    report = await FlowRunner(make_flow(source, target), store).cycle()
+    with caplog.at_level("WARNING", logger="connector.records"):
+        report = await FlowRunner(make_flow(source, target), store).cycle()
+    [logged] = [r for r in caplog.records if "dead letter" in r.getMessage()]
+    assert (logged.flow, logged.stream, logged.source_id) == ("test-flow", "docs", "3")  # type: ignore[attr-defined]
     assert report.total("failed") == 1 and report.total("created") == 3
     [letter] = await store.dead_letters(flow="test-flow")
     assert letter.key.source_id == "3" and "negative amount" in letter.reason
