@@ -29,7 +29,6 @@ soak: $(STAMP)
 	ML_CONNECTOR_SOAK=1 $(BIN)/python -m pytest -q -m soak tests/reliability
 
 dist: $(STAMP)
-	$(BIN)/python -m pip install --quiet shiv
 	mkdir -p dist
 	$(BIN)/shiv -c ml-connector -o dist/ml-connector.pyz --python '/usr/bin/env python3' .
 
