@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from connector import demo_acumatica
 from connector.config import Config, load_config
 from connector.http.limiter import LimiterRegistry
 from connector.sandbox import load_simulator
@@ -25,7 +26,10 @@ from connector.sandbox.base import Simulator
 from connector.vault import Vault, generate_key, open_vault, write_key_file
 
 #: The flows the demo runs, in order, and the systems each needs.
-DEMO_FLOWS: dict[str, tuple[str, str]] = {"servicetitan-infor": ("servicetitan", "infor")}
+DEMO_FLOWS: dict[str, tuple[str, str]] = {
+    "servicetitan-infor": ("servicetitan", "infor"),
+    "servicetitan-acumatica": ("servicetitan", "acumatica"),
+}
 CLEARING_SUPPLIER = "STCLEAR"
 
 
@@ -79,6 +83,8 @@ async def start(
         if "infor" in env.simulators:
             # The demo tenant runs an M3 version that takes AIT fields on APS450MI/AddLine.
             await admin(env.simulators["infor"], "POST", "faults", {"addline_ait": True})
+        if "acumatica" in env.simulators:
+            await admin(env.simulators["acumatica"], "POST", "faults", demo_acumatica.knobs())
         credentials = {
             name: await admin(sim, "GET", "credentials") for name, sim in env.simulators.items()
         }
@@ -114,6 +120,9 @@ def _write_vault(env: DemoEnvironment, credentials: dict[str, Any]) -> None:
             "webhook-hmac",
             {"secret": "demo-webhook-secret-0123456789abcdef"},
         )
+    if "acumatica" in credentials:
+        fields = demo_acumatica.vault_fields(credentials["acumatica"])
+        vault.set(demo_acumatica.CREDENTIAL, "acumatica", fields)
     if "infor" in credentials:
         ionapi = credentials["infor"]
         vault.set("infor", "ionapi", {"ionapi": msgspec.json.encode(ionapi).decode()})
@@ -154,7 +163,12 @@ def _write_config(env: DemoEnvironment, flows: Sequence[str], credentials: dict[
             "requests_per_minute = 60000",
             "",
         ]
+    if "acumatica" in env.simulators:
+        base_url = env.simulators["acumatica"].base_url
+        lines += demo_acumatica.config_lines(base_url, credentials["acumatica"])
     for name in flows:
+        if name == "servicetitan-acumatica":
+            continue  # config_lines wrote its whole section, options included
         source, target = DEMO_FLOWS[name]
         lines += [
             f"[flows.{name}]",
@@ -200,6 +214,14 @@ async def _implementer_setup(env: DemoEnvironment) -> dict[str, dict[str, str]]:
         finally:
             await st.aclose()
             await m3.aclose()
+    if {"servicetitan", "acumatica"} <= set(env.simulators):
+        st = open_connection(config.systems["servicetitan"], vault.get("servicetitan"), limiters)
+        acu = open_connection(config.systems["acumatica"], vault.get("acumatica"), limiters)
+        try:
+            mappings.update(await demo_acumatica.setup(st.client, acu.client))
+        finally:
+            await st.aclose()
+            await acu.aclose()
     return mappings
 
 

@@ -49,7 +49,7 @@ def free_port() -> int:
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[demo.DemoEnvironment]:
     """Simulators + vault + a config with loopback service ports and a slow schedule."""
-    environment = await demo.start(tmp_path / "state", counts=SMALL)
+    environment = await demo.start(tmp_path / "state", counts=SMALL, flows=[FLOW])
     text = environment.config_path.read_text().replace(
         'schedule = "every 5m"', 'schedule = "every 1h"'
     )

@@ -32,7 +32,18 @@ async def build_flow(
         await m3.validate_company()
         client: ServiceTitanClient = source.connection.client
         return servicetitan_infor.build(name, flow_config, source_config, client, m3, store)
+    if pair == ("servicetitan", "acumatica") and isinstance(source_config, ServiceTitanSystem):
+        from connector.flows import servicetitan_acumatica
+        from connector.systems.acumatica import AcumaticaClient
+        from connector.systems.servicetitan import ServiceTitanClient
+
+        acumatica: AcumaticaClient = target.connection.client
+        await acumatica.check_endpoint()
+        st_client: ServiceTitanClient = source.connection.client
+        return servicetitan_acumatica.build(
+            name, flow_config, source_config, st_client, acumatica, store
+        )
     raise ConfigurationError(
         f"flow {name}: no pairing of {source.kind} → {target.kind} exists; supported: "
-        "servicetitan → infor"
+        "servicetitan → infor, servicetitan → acumatica"
     )

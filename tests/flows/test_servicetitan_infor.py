@@ -42,7 +42,7 @@ SMALL = {
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[demo.DemoEnvironment]:
     """A small seeded contractor: both simulators, vault, config and mappings."""
-    environment = await demo.start(tmp_path / "state", counts=SMALL)
+    environment = await demo.start(tmp_path / "state", counts=SMALL, flows=[FLOW])
     yield environment
     await environment.stop()
 

@@ -10,16 +10,23 @@ suppliers_to_st        M3 suppliers → ServiceTitan vendors    external data ``
 materials_to_m3        pricebook materials → M3 items         ITNO = pricebook code
 equipment_to_m3        pricebook equipment → M3 items         ITNO = pricebook code
 items_to_st            M3 items → pricebook materials         code = ITNO
+purchase_orders_to_m3  ServiceTitan POs → PPS200MI orders     PUNO (``ST<id>``) + line PNLI
+purchase_orders_to_st  M3 POs → ServiceTitan POs              memo ``M3 PO <PUNO>``
 ap_bills_to_m3         AP bills → APS450MI batch + lines      supplier + supplier invoice no.
 invoices_to_m3         job invoices → APS450MI batch + lines  supplier + supplier invoice no.
 =====================  =====================================  ================================
 
 ServiceTitan invoice webhooks feed ``invoices_to_m3``; bills have no webhook event and come
-from the scheduled poll. The mappers are in ``mapping.py``, the targets in ``targets.py``.
+from the scheduled poll. M3 purchase orders are read with ``PPS200MI/SearchHead``, changed
+on or after the day before the stream's cursor (an ``LMDT`` date with no time zone); the
+orders M3 holds for ServiceTitan (``ST…``) are left out, and so are the ServiceTitan copies
+of M3 orders on the way back, so neither side's order returns to it. The mappers are in
+``mapping.py``, the targets in ``targets.py``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,7 +38,9 @@ from connector.flows.servicetitan_infor import mapping
 from connector.flows.servicetitan_infor.targets import (
     ApTarget,
     ItemTarget,
+    M3PurchaseOrderTarget,
     MaterialTarget,
+    StPurchaseOrderTarget,
     SupplierTarget,
     VendorTarget,
 )
@@ -40,6 +49,7 @@ from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, MapCon
 from connector.store import RecordKey, State, Store
 from connector.systems.infor import M3Client
 from connector.systems.infor.models import Item as M3Item
+from connector.systems.infor.models import PurchaseOrder as M3PurchaseOrder
 from connector.systems.infor.models import Supplier
 from connector.systems.servicetitan import ServiceTitanClient
 from connector.systems.servicetitan import models as st
@@ -51,11 +61,9 @@ WEBHOOK_STREAMS = {"invoice": "invoices_to_m3"}
 
 def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
     try:
-        raw: dict[str, Any] = dict(config.options)
-        if "cost_center_ait" in raw:
-            raw["cost_center_ait"] = int(raw["cost_center_ait"])
-        options = msgspec.convert(raw, mapping.Options)
-    except (msgspec.ValidationError, ValueError) as exc:
+        # The config holds every option as a string; the numeric ones are read as numbers.
+        options = msgspec.convert(dict(config.options), mapping.Options, strict=False)
+    except msgspec.ValidationError as exc:
         raise ConfigurationError(f"flows.{flow_name}.options: {exc}") from exc
     if options.ap_coding != "addline":
         raise ConfigurationError(
@@ -93,6 +101,7 @@ def build(
     vendors = VendorTarget(servicetitan)
     materials = MaterialTarget(servicetitan)
     documents = ApTarget(m3, options, link, "vendors_to_m3")
+    st_orders = StPurchaseOrderTarget(servicetitan, "suppliers_to_st", "items_to_st")
 
     def pricebook_stream(
         kind: str, resource_name: str
@@ -131,6 +140,24 @@ def build(
             yield Envelope(item.ITNO, item)
         if newest:
             yield CursorMark(newest)
+
+    async def m3_purchase_orders(
+        cursor: str | None, full: bool
+    ) -> AsyncIterator[Envelope[M3PurchaseOrder] | CursorMark]:
+        since = None if full or not cursor else _day_before(cursor)
+        newest = cursor
+        async for head in m3.purchase_order_heads(changed_since=since):
+            if head.LMDT and (newest is None or head.LMDT > newest):
+                newest = head.LMDT
+            if mapping.is_servicetitan_order(head.PUNO):
+                continue  # made from a ServiceTitan PO: it must not travel back
+            lines = tuple(await m3.purchase_order_lines(head.PUNO))
+            yield Envelope(head.PUNO, M3PurchaseOrder(head=head, lines=lines))
+        if newest:
+            yield CursorMark(newest)
+
+    async def fetch_purchase_order(puno: str) -> M3PurchaseOrder | None:
+        return await m3.purchase_order(puno)
 
     async def fetch_supplier(suno: str) -> Supplier | None:
         return await m3.get_supplier(suno)
@@ -177,6 +204,33 @@ def build(
             prepare=materials.prepare,
         ),
         Stream(
+            name="purchase_orders_to_m3",
+            extract=servicetitan_incremental(
+                servicetitan, RESOURCES["purchase_orders"], overlap_s=overlap
+            ),
+            fetch=st_fetch("purchase_orders"),
+            decode=_decoder(st.PurchaseOrder),
+            encode=msgspec.json.encode,
+            map=lambda po, ctx: mapping.map_po_to_m3(po, ctx, options),
+            target=M3PurchaseOrderTarget(m3, "vendors_to_m3"),
+            workers=config.workers,
+        ),
+        Stream(
+            name="purchase_orders_to_st",
+            extract=m3_purchase_orders,
+            fetch=fetch_purchase_order,
+            decode=_decoder(M3PurchaseOrder),
+            encode=msgspec.json.encode,
+            map=lambda order, ctx: mapping.map_po_to_st(order, ctx, options),
+            target=st_orders,
+            # Always looked up first (in an index built per pass): ServiceTitan has no other
+            # way to tell an M3 order it already holds, and the copy is never updated.
+            reference=True,
+            workers=config.workers,
+            source_id=lambda order: order.head.PUNO,
+            prepare=st_orders.prepare,
+        ),
+        Stream(
             name="ap_bills_to_m3",
             extract=servicetitan_incremental(
                 servicetitan, RESOURCES["ap_bills"], overlap_s=overlap
@@ -202,6 +256,17 @@ def build(
         ),
     )
     return BuiltFlow(Flow(flow_name, streams), dict(WEBHOOK_STREAMS))
+
+
+def _day_before(cursor: str) -> str | None:
+    """The scan start for an ``LMDT`` cursor: M3 dates carry no time zone, so a change made
+    "yesterday" in M3's zone may be dated after our cursor day; None (a full scan) when the
+    cursor is not a yyyyMMdd date."""
+    try:
+        day = dt.datetime.strptime(cursor, "%Y%m%d").date()
+    except ValueError:
+        return None
+    return (day - dt.timedelta(days=1)).strftime("%Y%m%d")
 
 
 def _decoder(type_: type[Any]) -> Any:

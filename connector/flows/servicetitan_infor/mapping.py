@@ -8,6 +8,11 @@ Field ownership, so an update never ping-pongs between the systems:
   the name and active flag of linked vendors and ServiceTitan never writes them back.
 * **Items** likewise: ServiceTitan → M3 creates missing items (``ITNO`` = the pricebook
   code); M3 → ServiceTitan creates missing materials only.
+* **Purchase orders** move both ways, each created once on the other side and owned by the
+  side it was entered on. A ServiceTitan PO becomes M3 order ``ST<id>``; an M3 PO becomes a
+  ServiceTitan PO whose memo says ``M3 PO <PUNO>``. Those two marks are what stop a copy
+  from travelling back as a new order (a ping-pong). Later edits are not carried over:
+  M3 keeps the lines it was sent, ServiceTitan the lines it was created with.
 * **AP documents** (AP bills, job invoices) move one way, ServiceTitan → M3, and nothing
   financial is ever written back.
 
@@ -18,7 +23,9 @@ vendors and items are carried as ServiceTitan ids and resolved by the loader.
 
 from __future__ import annotations
 
-from decimal import Decimal
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
 
 import msgspec
 
@@ -26,6 +33,7 @@ from connector.errors import MappingError, SourceDataError
 from connector.flows import common
 from connector.runtime.flow import MapContext
 from connector.systems.infor.models import Item as M3Item
+from connector.systems.infor.models import PurchaseOrder as M3PurchaseOrder
 from connector.systems.infor.models import Supplier
 from connector.systems.servicetitan import models as st
 
@@ -33,6 +41,17 @@ from connector.systems.servicetitan import models as st
 BU_COST_CENTER = "business_unit_cost_center"
 #: Mapping table: ServiceTitan GL account number → M3 account (AIT1).
 GL_ACCOUNT = "gl_account"
+#: Mapping table: ServiceTitan inventory location id → M3 warehouse (WHLO) of its POs.
+ST_LOCATION_WAREHOUSE = "st_location_warehouse"
+#: Mapping table: M3 warehouse (WHLO) → ServiceTitan inventory location id of its POs.
+M3_WAREHOUSE_LOCATION = "m3_warehouse_location"
+#: Mapping table: M3 warehouse (WHLO) → ServiceTitan business unit id of its POs.
+M3_WAREHOUSE_BUSINESS_UNIT = "m3_warehouse_business_unit"
+#: The memo of a ServiceTitan PO made from an M3 one starts with this, then the PUNO.
+M3_PO_MEMO = "M3 PO"
+_M3_PO_MEMO = re.compile(rf"\b{M3_PO_MEMO} ([0-9A-Za-z]{{1,10}})\b")
+#: M3 keeps purchase prices to six decimals (PUPR N17,6) and quantities likewise (ORQA).
+_SIX_PLACES = Decimal("0.000001")
 
 
 class Options(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,6 +74,20 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     default_account: str = ""
     #: APS450MI/AddLine record type for the cost lines we post.
     ap_line_type: str = "8"
+    #: Facility, warehouse and order type of the M3 POs made from ServiceTitan ones; the
+    #: warehouse may instead come per inventory location from ``st_location_warehouse``.
+    po_facility: str = "F01"
+    po_warehouse: str = "W01"
+    po_order_type: str = "PP1"
+    #: ServiceTitan PO type, business unit and inventory location of the POs made from M3
+    #: ones (business unit and location may come per M3 warehouse from the mapping tables
+    #: ``m3_warehouse_business_unit`` / ``m3_warehouse_location``). The defaults are the
+    #: sandbox tenant's ("Standard", the first business unit, the main warehouse): set them
+    #: for a real tenant. The type must not receive automatically, or every M3 order would
+    #: turn into a ServiceTitan bill at once.
+    st_po_type_id: int = 5001
+    st_po_business_unit_id: int = 1001
+    st_po_location_id: int = 4001
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -119,13 +152,70 @@ class ApDocument(msgspec.Struct, frozen=True):
     lines: tuple[ApLine, ...]
 
 
+class M3PoLine(msgspec.Struct, frozen=True):
+    """One line of a ServiceTitan PO on its way to M3; ``sku`` is resolved to an ITNO."""
+
+    number: int  # PNLI: 10, 20, … — sent, so M3 refuses a repeat instead of adding it twice
+    sku: str  # pricebook source id ("material:12")
+    quantity: Decimal
+    price: Decimal
+    description: str
+
+
+class M3PurchaseOrderCommand(msgspec.Struct, frozen=True):
+    """Make ServiceTitan PO ``source_id`` exist in M3 as order ``puno``, unless it is one of
+    the two kinds that are never written: a copy of an M3 order (``mirrors``) or canceled."""
+
+    source_id: str
+    puno: str
+    mirrors: str | None = None  # the M3 PUNO this ServiceTitan PO was made from
+    canceled: bool = False
+    vendor_id: int = 0
+    order_date: str = ""  # yyyyMMdd
+    delivery_date: str = ""  # yyyyMMdd
+    currency: str = ""
+    facility: str = ""
+    warehouse: str = ""
+    order_type: str = ""
+    lines: tuple[M3PoLine, ...] = ()
+
+
+class StPoLine(msgspec.Struct, frozen=True):
+    """One line of an M3 PO on its way to ServiceTitan; ``itno`` is resolved to a sku id."""
+
+    itno: str
+    description: str
+    quantity: Decimal
+    cost: Decimal
+
+
+class StPurchaseOrderCommand(msgspec.Struct, frozen=True):
+    """Make M3 purchase order ``puno`` exist in ServiceTitan (created once, never updated)."""
+
+    puno: str
+    suno: str
+    type_id: int
+    business_unit_id: int
+    location_id: int
+    ship_to: str
+    date: str  # ISO 8601
+    required_on: str  # ISO 8601
+    memo: str
+    lines: tuple[StPoLine, ...]
+
+
 # -- vendors and suppliers ------------------------------------------------------------------
-def supplier_number(vendor_id: int) -> str:
-    """The SUNO of a supplier created from a ServiceTitan vendor (A10: ``ST`` + id)."""
-    digits = str(vendor_id)
+def _code_from_id(source_id: int) -> str:
+    """An A10 M3 key for a ServiceTitan id: ``ST`` + id, or ``S`` + 9 base-36 digits."""
+    digits = str(source_id)
     if len(digits) <= 8:
         return f"ST{digits}"
-    return "S" + _base36(vendor_id).rjust(9, "0")[-9:]
+    return "S" + _base36(source_id).rjust(9, "0")[-9:]
+
+
+def supplier_number(vendor_id: int) -> str:
+    """The SUNO of a supplier created from a ServiceTitan vendor (A10: ``ST`` + id)."""
+    return _code_from_id(vendor_id)
 
 
 def vendor_id_from_suno(suno: str) -> int | None:
@@ -369,6 +459,197 @@ def _document(
         cost_center,
         tuple(lines),
     )
+
+
+# -- purchase orders ------------------------------------------------------------------------
+def purchase_order_number(po_id: int) -> str:
+    """The PUNO (A10) of the M3 order made from ServiceTitan PO ``po_id``: ``ST`` + id."""
+    return _code_from_id(po_id)
+
+
+def is_servicetitan_order(puno: str) -> bool:
+    """Whether M3 order ``puno`` has the shape of :func:`purchase_order_number`.
+
+    M3 numbers its own orders from a numeric series, so ``ST`` + digits, or ``S`` + nine
+    base-36 digits starting with ``0`` (ids of nine digits or more), is one of ours.
+    """
+    if puno.startswith("ST") and puno[2:].isdigit():
+        return True
+    return len(puno) == 10 and puno.startswith("S0") and puno[1:].isalnum()
+
+
+def mirrored_puno(memo: str | None) -> str | None:
+    """The M3 order a ServiceTitan PO was made from, read from its memo (``M3 PO <PUNO>``)."""
+    match = _M3_PO_MEMO.search(memo or "")
+    return match[1] if match else None
+
+
+def map_po_to_m3(po: st.PurchaseOrder, ctx: MapContext, options: Options) -> M3PurchaseOrderCommand:
+    """A ServiceTitan PO → an M3 order ``ST<id>`` with one line per item.
+
+    A copy of an M3 order and a canceled PO map to commands that write nothing (the loader
+    answers "unchanged"): the first already is in M3, the second is not wanted there. Tax and
+    shipping are not PO lines in M3; they arrive with the supplier's invoice (the AP bill).
+    """
+    record = f"purchase order {po.id}"
+    puno = purchase_order_number(po.id)
+    mirrors = mirrored_puno(po.summary)
+    if mirrors is not None:
+        return M3PurchaseOrderCommand(str(po.id), puno, mirrors=mirrors)
+    if po.status == "Canceled":
+        return M3PurchaseOrderCommand(str(po.id), puno, canceled=True)
+    if not po.items:
+        raise SourceDataError(f"{record} has no items", record=record, field="items")
+    lines: list[M3PoLine] = []
+    for number, item in enumerate(po.items, start=1):
+        where = f"{record} item {item.id}"
+        kind = (item.sku_type or "").lower()
+        if kind not in ("material", "equipment"):
+            raise SourceDataError(
+                f"{where} is a {item.sku_type or 'sku of unknown type'}; M3 orders take only "
+                "pricebook materials and equipment",
+                record=where,
+                field="skuType",
+            )
+        quantity = _decimal(item.quantity, where, "quantity")
+        if quantity <= 0:
+            raise SourceDataError(
+                f"{where} orders {quantity}; an M3 order line needs a quantity above zero",
+                record=where,
+                field="quantity",
+            )
+        lines.append(
+            M3PoLine(
+                10 * number,
+                pricebook_source_id(kind, item.sku_id),
+                quantity,
+                _decimal(item.cost, where, "cost"),
+                common.text(item.description or item.sku_name, 30),
+            )
+        )
+    return M3PurchaseOrderCommand(
+        source_id=str(po.id),
+        puno=puno,
+        vendor_id=po.vendor_id,
+        order_date=_yyyymmdd(po.date, record, "date"),
+        delivery_date=_yyyymmdd(po.required_on or po.date, record, "requiredOn"),
+        currency=options.currency,
+        facility=options.po_facility,
+        warehouse=_table_or_default(
+            ctx, ST_LOCATION_WAREHOUSE, po.inventory_location_id, options.po_warehouse
+        ),
+        order_type=options.po_order_type,
+        lines=tuple(lines),
+    )
+
+
+def map_po_to_st(
+    order: M3PurchaseOrder, ctx: MapContext, options: Options
+) -> StPurchaseOrderCommand:
+    """An M3 purchase order → a ServiceTitan PO on the linked vendor, memo ``M3 PO <PUNO>``."""
+    head = order.head
+    record = f"M3 purchase order {head.PUNO}"
+    if not head.SUNO:
+        raise SourceDataError(f"{record} has no supplier", record=record, field="SUNO")
+    if not order.lines:
+        raise SourceDataError(
+            f"{record} has no lines yet; ServiceTitan needs at least one. It is sent again "
+            "once M3 has lines for it",
+            record=record,
+            field="PNLI",
+        )
+    lines: list[StPoLine] = []
+    for line in order.lines:
+        where = f"{record} line {line.PNLI}"
+        if not line.ITNO:
+            raise SourceDataError(f"{where} has no item", record=where, field="ITNO")
+        quantity = _decimal(line.ORQA, where, "ORQA")
+        if quantity <= 0:
+            raise SourceDataError(
+                f"{where} orders {quantity}; ServiceTitan needs a quantity above zero",
+                record=where,
+                field="ORQA",
+            )
+        lines.append(
+            StPoLine(
+                line.ITNO,
+                common.text(line.PITD or line.ITNO, 255),
+                quantity,
+                _decimal(line.PUPR or "0", where, "PUPR"),
+            )
+        )
+    ordered = _iso_day(head.PUDT or head.DWDT, record, "PUDT")
+    warehouse = head.WHLO
+    return StPurchaseOrderCommand(
+        puno=head.PUNO,
+        suno=head.SUNO,
+        type_id=options.st_po_type_id,
+        business_unit_id=_st_id(
+            ctx, M3_WAREHOUSE_BUSINESS_UNIT, warehouse, options.st_po_business_unit_id, record
+        ),
+        location_id=_st_id(
+            ctx, M3_WAREHOUSE_LOCATION, warehouse, options.st_po_location_id, record
+        ),
+        ship_to=f"M3 warehouse {warehouse}" if warehouse else "M3",
+        date=ordered,
+        required_on=_iso_day(head.DWDT, record, "DWDT") if head.DWDT else ordered,
+        memo=f"{M3_PO_MEMO} {head.PUNO}",
+        lines=tuple(lines),
+    )
+
+
+def _decimal(value: object, record: str, field: str) -> Decimal:
+    """A non-negative quantity or unit price to M3's six decimals."""
+    try:
+        amount = Decimal(str(value)).quantize(_SIX_PLACES)
+    except (InvalidOperation, ValueError):
+        raise SourceDataError(
+            f"{record} has an unreadable {field} {str(value)[:40]!r}; correct it in the source",
+            record=record,
+            field=field,
+        ) from None
+    if amount < 0 or amount >= common.MAX_AMOUNT:
+        raise SourceDataError(
+            f"{record} has an invalid {field} ({value}); it must be zero or more",
+            record=record,
+            field=field,
+        )
+    return amount
+
+
+def _iso_day(value: str, record: str, field: str) -> str:
+    """An M3 date (yyyyMMdd) as the ISO date-time ServiceTitan takes (midnight UTC)."""
+    try:
+        day = dt.datetime.strptime(value, "%Y%m%d").date()
+    except ValueError:
+        raise SourceDataError(
+            f"{record} has no usable {field} ({value!r}); M3 dates are yyyyMMdd",
+            record=record,
+            field=field,
+        ) from None
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def _table_or_default(ctx: MapContext, kind: str, key: int | None, default: str) -> str:
+    mapped = ctx.lookup(kind, str(key)) if key is not None else None
+    return mapped or default
+
+
+def _st_id(ctx: MapContext, kind: str, warehouse: str, default: int, record: str) -> int:
+    """A ServiceTitan id from mapping table ``kind`` by M3 warehouse, else ``default``."""
+    mapped = ctx.lookup(kind, warehouse) if warehouse else None
+    if mapped is None:
+        return default
+    if not mapped.strip().isdigit():
+        raise MappingError(
+            f"{record}: mapping {kind} gives {mapped!r} for M3 warehouse {warehouse}, which "
+            f"is not a ServiceTitan id. Fix it: ml-connector review resolve --mapping {kind} "
+            f"{warehouse}=<id>",
+            record=record,
+            mapping_kind=kind,
+            mapping_key=warehouse,
+        )
+    return int(mapped)
 
 
 def _base36(number: int) -> str:

@@ -9,15 +9,19 @@ resolved on demand — and kept current as we create records.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 from connector.errors import ConfigurationError, RejectedError
 from connector.flows.servicetitan_infor.mapping import (
     ApDocument,
     ItemCommand,
+    M3PurchaseOrderCommand,
     MaterialCommand,
     Options,
+    StPurchaseOrderCommand,
     SupplierCommand,
     VendorCommand,
+    mirrored_puno,
     vendor_id_from_suno,
 )
 from connector.runtime.flow import Found, LoadContext, Outcome, Written
@@ -249,6 +253,13 @@ class MaterialTarget:
         return Written(Outcome.CREATED, str(new_id))
 
 
+def _same_document(head: InvoiceHead, command: ApDocument) -> bool:
+    """Whether a batch with the document's supplier invoice number stands for *this*
+    document: stamped with its CORI, or keyed by hand in M3 (no CORI), which is adopted.
+    A batch another source document stamped is a different invoice with the same number."""
+    return head.CORI in ("", command.cori)
+
+
 class ApTarget:
     """M3 supplier-invoice batches for AP bills and job invoices (see ``write``)."""
 
@@ -276,12 +287,12 @@ class ApTarget:
         return result
 
     async def find(self, command: ApDocument) -> Found | None:
-        """Complete = a validated batch for this supplier invoice number exists."""
+        """Complete = a validated batch of this document (see ``_same_document``) exists."""
         suno = await self._supplier(command)
         if suno is None:
             return None  # its supplier was never linked, so the document cannot be in M3
         for head in await self._batches(suno, command):
-            if head.validated:
+            if head.validated and _same_document(head, command):
                 return Found(head.INBN, matches=True)
         return None
 
@@ -303,11 +314,21 @@ class ApTarget:
                 system="infor",
             )
         batches = await self._batches(suno, command)
-        done = next((b for b in batches if b.validated), None)
+        done = next((b for b in batches if b.validated and _same_document(b, command)), None)
         if done is not None:
             return Written(Outcome.UNCHANGED, done.INBN, {"INBN": done.INBN, "VONO": done.VONO})
         mine = next((b for b in batches if b.CORI == command.cori), None)
         record = f"{command.kind} {command.source_id}"
+        taken = next((b for b in batches if b.validated), None)
+        if taken is not None:
+            raise RejectedError(
+                f"M3 already holds supplier {suno}'s invoice number {command.sino!r} as batch "
+                f"{taken.INBN}, posted from {taken.CORI}; {record} carries the same number. "
+                "Correct the reference number of one of them in ServiceTitan, then replay "
+                f"{record}.",
+                system="infor",
+                record=record,
+            )
         if mine is None:
             inbn = await self.m3.add_head(
                 {
@@ -351,3 +372,193 @@ class ApTarget:
             )
         return Written(Outcome.CREATED, inbn, {"INBN": inbn, "VONO": head.VONO, "YEA4": head.YEA4})
 
+
+class M3PurchaseOrderTarget:
+    """M3 purchase orders for ServiceTitan ones, under the order number ``ST<id>``.
+
+    The order number is derived from the source, so ``PPS200MI/GetHead`` is the natural-key
+    look-up, and lines carry their numbers (``PNLI`` 10, 20, …), so "already added" is a
+    question M3 answers line by line. Complete = the head and every line are there.
+    """
+
+    def __init__(self, m3: M3Client, vendor_stream: str) -> None:
+        self.m3 = m3
+        self.vendor_stream = vendor_stream
+
+    async def _missing_lines(self, command: M3PurchaseOrderCommand) -> list[int]:
+        present = {line.PNLI for line in await self.m3.purchase_order_lines(command.puno)}
+        return [line.number for line in command.lines if str(line.number) not in present]
+
+    async def find(self, command: M3PurchaseOrderCommand) -> Found | None:
+        if command.mirrors is not None:
+            return Found(command.mirrors, matches=True)
+        if await self.m3.get_purchase_order(command.puno) is None:
+            return None
+        if command.canceled or not await self._missing_lines(command):
+            return Found(command.puno, matches=True)
+        # A head without all its lines is an earlier attempt cut short: not "found", so the
+        # doubt stays open until ``write`` has added the rest.
+        return None
+
+    async def write(
+        self, command: M3PurchaseOrderCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        """Head if M3 lacks it, then the lines M3 lacks; never an order twice.
+
+        A head or line whose reply was lost is found here on the next attempt (by PUNO, by
+        PNLI) and not added again. A PO changed in ServiceTitan after it reached M3 only gains
+        lines it did not have: M3 owns the order from then on (noted in the audit trail).
+        """
+        if command.mirrors is not None:
+            return Written(Outcome.UNCHANGED, command.mirrors, {"mirrors": command.mirrors})
+        record = f"purchase order {command.source_id}"
+        head = await self.m3.get_purchase_order(command.puno)
+        if command.canceled:
+            if head is None:
+                ctx.note("not_written", {"reason": "canceled in ServiceTitan"})
+                return Written(Outcome.UNCHANGED, "")
+            ctx.note(
+                "not_written",
+                {"reason": "canceled in ServiceTitan after M3 had it: cancel it in M3 by hand"},
+            )
+            return Written(Outcome.UNCHANGED, head.PUNO)
+        if head is None:
+            await self._add_head(command, ctx, record)
+            missing = {line.number for line in command.lines}
+        else:
+            missing = set(await self._missing_lines(command))
+        for line in command.lines:
+            if line.number in missing:
+                kind, _, sku_id = line.sku.partition(":")
+                stream = "equipment_to_m3" if kind == "equipment" else "materials_to_m3"
+                await self.m3.add_purchase_order_line(
+                    command.puno,
+                    {
+                        "PNLI": str(line.number),
+                        "ITNO": await ctx.ensure(stream, sku_id),
+                        "ORQA": _plain(line.quantity),
+                        "PUPR": _plain(line.price),
+                        "PITD": line.description,
+                    },
+                    record=f"{record} line {line.number}",
+                )
+        # Without a ledger entry (``existing``), lines added to a head already in M3 finish an
+        # earlier attempt of ours: the order is new all the same.
+        if head is None or (existing is None and missing):
+            return Written(Outcome.CREATED, command.puno, {"PUNO": command.puno})
+        if missing:
+            return Written(Outcome.UPDATED, command.puno, {"lines_added": str(len(missing))})
+        if existing is not None:
+            ctx.note(
+                "not_written",
+                {"reason": "changed in ServiceTitan after M3 had it; M3 keeps it as sent"},
+            )
+        return Written(Outcome.UNCHANGED, command.puno)
+
+    async def _add_head(
+        self, command: M3PurchaseOrderCommand, ctx: LoadContext, record: str
+    ) -> None:
+        suno = await ctx.ensure(self.vendor_stream, str(command.vendor_id))
+        puno = await self.m3.add_purchase_order(
+            {
+                "PUNO": command.puno,
+                "SUNO": suno,
+                "ORTY": command.order_type,
+                "FACI": command.facility,
+                "WHLO": command.warehouse,
+                "PUDT": command.order_date,
+                "DWDT": command.delivery_date,
+                "CUCD": command.currency,
+            },
+            record=record,
+        )
+        if puno != command.puno:
+            # Looked up by the number we asked for, an order under another number would be
+            # invisible to every later check, and the next attempt would add a second one.
+            raise RejectedError(
+                f"M3 created {record} as order {puno}, not {command.puno} as asked: this M3 "
+                f"assigns PO numbers itself. Delete order {puno} in M3, allow manual numbers "
+                f"for order type {command.order_type}, then replay the record.",
+                system="infor",
+                record=record,
+            )
+        ctx.note("po_added", {"PUNO": puno, "SUNO": suno})
+
+
+class StPurchaseOrderTarget:
+    """ServiceTitan purchase orders for M3 ones, found by the memo ``M3 PO <PUNO>``.
+
+    ServiceTitan takes no external data on a PO and cannot filter its list by it, so the memo
+    carries the M3 order number and an index of every PO's memo, built once per pass, is the
+    natural-key look-up. Created once and never updated: M3 owns the order.
+    """
+
+    def __init__(self, client: ServiceTitanClient, vendor_stream: str, item_stream: str) -> None:
+        self.client = client
+        self.vendor_stream = vendor_stream
+        self.item_stream = item_stream
+        self._by_puno: dict[str, int] | None = None
+
+    async def prepare(self) -> None:
+        await self._index()
+
+    async def _index(self, *, refresh: bool = True) -> dict[str, int]:
+        if refresh or self._by_puno is None:
+            found: dict[str, int] = {}
+            async for po in self.client.records(RESOURCES["purchase_orders"]):
+                puno = mirrored_puno(po.summary)
+                if puno is not None:
+                    found.setdefault(puno, po.id)
+            self._by_puno = found
+        return self._by_puno
+
+    async def find(self, command: StPurchaseOrderCommand) -> Found | None:
+        po_id = (await self._index(refresh=False)).get(command.puno)
+        return Found(str(po_id), matches=True) if po_id is not None else None
+
+    async def write(
+        self, command: StPurchaseOrderCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        if existing is not None:
+            return Written(Outcome.UNCHANGED, existing.target_id)
+        vendor_id = await ctx.ensure(self.vendor_stream, command.suno)
+        items = [
+            st.PurchaseOrderItemCreate(
+                sku_id=int(await ctx.ensure(self.item_stream, line.itno)),
+                description=line.description,
+                vendor_part_number="",
+                quantity=float(line.quantity),
+                cost=float(line.cost),
+            )
+            for line in command.lines
+        ]
+        po_id = await self.client.create_purchase_order(
+            st.PurchaseOrderCreate(
+                vendor_id=int(vendor_id),
+                type_id=command.type_id,
+                business_unit_id=command.business_unit_id,
+                inventory_location_id=command.location_id,
+                ship_to=st.ShipTo(
+                    description=command.ship_to,
+                    address=st.VendorAddress(
+                        street="", unit="", city="", state="", zip="", country=""
+                    ),
+                ),
+                impacts_technician_payroll=False,
+                date=command.date,
+                required_on=command.required_on,
+                tax=0.0,
+                shipping=0.0,
+                items=items,
+                memo=command.memo,
+            ),
+            record=f"M3 purchase order {command.puno}",
+        )
+        if self._by_puno is not None:
+            self._by_puno[command.puno] = po_id
+        return Written(Outcome.CREATED, str(po_id), {"PUNO": command.puno})
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal as M3 reads it: ``.`` separator, no exponent, no trailing zeros."""
+    return format(value.normalize(), "f")

@@ -112,6 +112,8 @@ class PurchaseOrderHead(_Record, frozen=True, kw_only=True):
 
 
 class PurchaseOrderLine(_Record, frozen=True, kw_only=True):
+    """PPS200MI GetLine / LstLine output: one line (``PNLI``) or subline (``PNLS``)."""
+
     PUNO: str
     PNLI: str = ""
     PNLS: str = ""
@@ -119,6 +121,17 @@ class PurchaseOrderLine(_Record, frozen=True, kw_only=True):
     ORQA: str = ""
     PUPR: str = ""
     PITD: str = ""
+
+
+class PurchaseOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """A whole M3 purchase order: the head and its lines in line-number order.
+
+    M3 returns them from separate transactions (``GetHead``/``SearchHead``, ``LstLine``);
+    :meth:`~connector.systems.infor.client.M3Client.purchase_order` puts them together.
+    """
+
+    head: PurchaseOrderHead
+    lines: tuple[PurchaseOrderLine, ...] = ()
 
 
 class AccountingId(_Record, frozen=True, kw_only=True):
