@@ -1,0 +1,180 @@
+"""Flow ``servicetitan-acumatica``: ServiceTitan → Acumatica, as a declaration.
+
+Streams, in the order a cycle runs them (reference data before the documents that cite it):
+
+======================  ===================================  ================================
+stream                  from → to                            natural key in Acumatica
+======================  ===================================  ================================
+customers_to_acumatica  customers → Customer                 CustomerID ``STC<id>``, else name
+vendors_to_acumatica    vendors → Vendor                     VendorID ``STV<id>``, else name
+invoices_to_acumatica   job invoices → AR Invoice            customer + ``CustomerOrder``
+payments_to_acumatica   payments → Payment (applied)         customer + ``PaymentRef``
+bills_to_acumatica      inventory bills → AP Bill            vendor + ``VendorRef``
+======================  ===================================  ================================
+
+Documents resolve what they cite on demand (``ctx.ensure``): an invoice its customer, a
+payment its customer and the invoices it pays, a bill its vendor — so a webhook for a new
+invoice of a new customer lands both, in order. ServiceTitan's invoice, payment and customer
+webhooks feed their streams; inventory bills have no webhook and come from the scheduled
+poll. The mappers are in ``mapping.py``, the targets in ``targets.py``.
+
+Invoices are saved, not released (the client has no ``ReleaseInvoice`` action), and payments
+are applied to them as saved. A company that applies payments to released invoices only
+refuses such a payment with a message naming the invoice: it becomes a dead letter, and
+``ml-connector replay`` lands it once the invoice is released in Acumatica.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+
+from connector.config import FlowConfig, ServiceTitanSystem
+from connector.errors import ConfigurationError
+from connector.flows.servicetitan_acumatica import mapping
+from connector.flows.servicetitan_acumatica.targets import (
+    BillTarget,
+    CustomerTarget,
+    InvoiceTarget,
+    PaymentTarget,
+    VendorTarget,
+)
+from connector.flows.sources import servicetitan_incremental
+from connector.runtime.flow import BuiltFlow, Flow, MapContext, Stream, Target
+from connector.store import RecordKey, State, Store
+from connector.systems.acumatica import AcumaticaClient
+from connector.systems.servicetitan import ServiceTitanClient
+from connector.systems.servicetitan import models as st
+from connector.systems.servicetitan.resources import RESOURCES
+
+NAME = "servicetitan-acumatica"
+CUSTOMERS = "customers_to_acumatica"
+VENDORS = "vendors_to_acumatica"
+INVOICES = "invoices_to_acumatica"
+PAYMENTS = "payments_to_acumatica"
+BILLS = "bills_to_acumatica"
+WEBHOOK_STREAMS = {"invoice": INVOICES, "payment": PAYMENTS, "customer": CUSTOMERS}
+
+S = TypeVar("S")
+C = TypeVar("C")
+Mapper = Callable[[S, MapContext, mapping.Options], C]
+
+
+def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
+    """The flow's options, or ``ConfigurationError`` naming the key that is wrong."""
+    try:
+        options = msgspec.convert(dict(config.options), mapping.Options)
+    except msgspec.ValidationError as exc:
+        raise ConfigurationError(
+            f"flows.{flow_name}.options: {exc}; the options are "
+            f"{', '.join(mapping.Options.__struct_fields__)}"
+        ) from exc
+    for key in mapping.Options.__struct_fields__:
+        if not getattr(options, key).strip():
+            raise ConfigurationError(f"flows.{flow_name}.options.{key} must not be empty")
+    return options
+
+
+def build(
+    flow_name: str,
+    config: FlowConfig,
+    source_config: ServiceTitanSystem,
+    servicetitan: ServiceTitanClient,
+    acumatica: AcumaticaClient,
+    store: Store,
+) -> BuiltFlow:
+    """Declare the flow's streams over the two clients (no I/O happens here)."""
+    options = parse_options(config, flow_name)
+    overlap = source_config.overlap_s
+
+    async def link(stream: str, source_id: str) -> str | None:
+        entry = await store.ledger_entry(RecordKey(flow_name, stream, source_id))
+        return entry.target_id if entry is not None and entry.state == State.DONE else None
+
+    def linked(stream: str) -> Callable[[], Awaitable[dict[str, str]]]:
+        async def owners() -> dict[str, str]:
+            entries = await store.ledger_by_state(flow_name, [State.DONE], stream=stream)
+            return {e.target_id: e.key.source_id for e in entries if e.target_id}
+
+        return owners
+
+    def st_fetch(resource_name: str) -> Callable[[str], Awaitable[Any]]:
+        async def fetch(source_id: str) -> Any:
+            return await servicetitan.get(RESOURCES[resource_name], int(source_id))
+
+        return fetch
+
+    def st_stream(
+        name: str,
+        resource_name: str,
+        model: type[S],
+        mapper: Mapper[S, C],
+        target: Target[C],
+        **kw: Any,
+    ) -> Stream[S, C]:
+        def map_record(record: S, ctx: MapContext) -> C:
+            return mapper(record, ctx, options)
+
+        return Stream(
+            name=name,
+            extract=servicetitan_incremental(
+                servicetitan, RESOURCES[resource_name], overlap_s=overlap
+            ),
+            fetch=st_fetch(resource_name),
+            decode=msgspec.json.Decoder(model).decode,
+            encode=msgspec.json.encode,
+            map=map_record,
+            target=target,
+            **kw,
+        )
+
+    customers = CustomerTarget(acumatica, linked(CUSTOMERS))
+    vendors = VendorTarget(acumatica, linked(VENDORS))
+    workers = config.workers
+    streams: tuple[Stream[Any, Any], ...] = (
+        st_stream(
+            CUSTOMERS,
+            "customers",
+            st.Customer,
+            mapping.map_customer,
+            customers,
+            reference=True,
+            prepare=customers.prepare,
+        ),
+        st_stream(
+            VENDORS,
+            "vendors",
+            st.Vendor,
+            mapping.map_vendor,
+            vendors,
+            reference=True,
+            prepare=vendors.prepare,
+        ),
+        st_stream(
+            INVOICES,
+            "invoices",
+            st.Invoice,
+            mapping.map_invoice,
+            InvoiceTarget(acumatica, link, CUSTOMERS),
+            workers=workers,
+        ),
+        st_stream(
+            PAYMENTS,
+            "payments",
+            st.Payment,
+            mapping.map_payment,
+            PaymentTarget(acumatica, link, CUSTOMERS, INVOICES),
+            workers=workers,
+        ),
+        st_stream(
+            BILLS,
+            "inventory_bills",
+            st.InventoryBill,
+            mapping.map_bill,
+            BillTarget(acumatica, link, VENDORS),
+            workers=workers,
+        ),
+    )
+    return BuiltFlow(Flow(flow_name, streams), dict(WEBHOOK_STREAMS))

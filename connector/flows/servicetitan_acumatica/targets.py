@@ -1,0 +1,313 @@
+"""Where ServiceTitan records land in Acumatica: find by natural key first, then write.
+
+``find`` answers whether a record exists from Acumatica only (never from our ledger),
+because it is how an in-doubt write is settled. It takes two things from the ledger: the
+Acumatica key of a document's customer or vendor (committed before the document was
+written), and which accounts are already linked to other records (a link by name is a
+policy, not a question of existence).
+
+Documents get no idempotency from Acumatica: a PUT of an invoice, payment or bill without a
+``ReferenceNbr`` creates a new one every time, and ``If-None-Match: *`` cannot help (a new
+document has no key to match). Each carries a natural key instead — (customer,
+``CustomerOrder`` = ``ST-INV-<id>``), (customer, ``PaymentRef`` = ``ST-PAY-<id>``), (vendor,
+``VendorRef``) — and ``find`` looks it up. The runtime calls ``find`` before writing any
+record whose earlier attempt did not finish (a crash, a lost answer: the client turns the
+latter into ``InDoubtError`` and never repeats a document PUT), so a document is written
+again only once Acumatica says it is not there.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+from connector.errors import RejectedError
+from connector.flows.servicetitan_acumatica.mapping import (
+    AccountCommand,
+    BillCommand,
+    InvoiceCommand,
+    PaymentCommand,
+    account_in_step,
+    bill_record,
+    customer_record,
+    invoice_record,
+    payment_record,
+    source_id_of,
+    vendor_record,
+)
+from connector.runtime.flow import Found, LoadContext, Outcome, Written
+from connector.systems.acumatica import AcumaticaClient
+from connector.systems.acumatica import models as acu
+
+#: Looks up the target id our ledger holds for (stream, source id), or None.
+LedgerLink = Callable[[str, str], Awaitable[str | None]]
+#: The accounts our ledger has linked so far: target id → ServiceTitan id.
+LedgerOwners = Callable[[], Awaitable[dict[str, str]]]
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+class _BusinessAccountTarget(ABC):
+    """Customers or vendors: linked by code, else by name; created with an insert-only PUT.
+
+    A link by name goes only to an account no other ServiceTitan record owns: not one
+    another record created (its code says so), nor one our ledger (or this pass) already
+    linked to another record. Two ServiceTitan records sharing a name must not merge into
+    one Acumatica account, whichever run meets the second one.
+    """
+
+    kind = ""
+
+    def __init__(self, acumatica: AcumaticaClient, linked: LedgerOwners) -> None:
+        self.acumatica = acumatica
+        self.linked = linked
+        self._by_name: dict[str, str] | None = None
+        #: Account code (upper case) → the ServiceTitan id linked to it.
+        self._owners: dict[str, str] = {}
+
+    @abstractmethod
+    async def _get(self, code: str) -> tuple[str, str | None, acu.Contact | None] | None:
+        """(code, name, main contact) of the account with this code, or None."""
+
+    @abstractmethod
+    async def _names(self) -> dict[str, str]:
+        """Every account's name key → code."""
+
+    @abstractmethod
+    async def _put(self, command: AccountCommand, *, create: bool) -> None:
+        """Create (insert only) or update the account."""
+
+    async def prepare(self) -> None:
+        await self._index()
+
+    async def _index(self, *, refresh: bool = True) -> dict[str, str]:
+        if refresh or self._by_name is None:
+            self._owners = {code.upper(): source for code, source in (await self.linked()).items()}
+            self._by_name = await self._names()
+        return self._by_name
+
+    async def find(self, command: AccountCommand) -> Found | None:
+        existing = await self._get(command.code)
+        if existing is not None:
+            code, name, contact = existing
+            return Found(code, matches=account_in_step(command, name, contact))
+        by_name = (await self._index(refresh=False)).get(_name_key(command.name))
+        if by_name is None:
+            return None
+        mine = str(command.source_id)
+        creator = source_id_of(self.kind, by_name)
+        if creator is not None and str(creator) != mine:
+            return None
+        if self._owners.setdefault(by_name.upper(), mine) != mine:
+            return None
+        # Linked by name: the account is Acumatica's, nothing of ours is written to it.
+        return Found(by_name, matches=True)
+
+    async def write(
+        self, command: AccountCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        if existing is not None:
+            if source_id_of(self.kind, existing.target_id) != command.source_id:
+                return Written(Outcome.UNCHANGED, existing.target_id)
+            await self._put(command, create=False)
+            return Written(Outcome.UPDATED, existing.target_id)
+        await self._put(command, create=True)
+        self._owners[command.code.upper()] = str(command.source_id)
+        if self._by_name is not None:
+            self._by_name.setdefault(_name_key(command.name), command.code)
+        return Written(Outcome.CREATED, command.code)
+
+
+class CustomerTarget(_BusinessAccountTarget):
+    """Acumatica customers for ServiceTitan customers."""
+
+    kind = "customer"
+
+    async def _get(self, code: str) -> tuple[str, str | None, acu.Contact | None] | None:
+        found = await self.acumatica.find_customer(code)
+        if found is None or not found.customer_id:
+            return None
+        return found.customer_id, found.customer_name, found.main_contact
+
+    async def _names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        async for page in self.acumatica.pages(acu.Customer, expand=()):
+            for customer in page:
+                if customer.customer_name and customer.customer_id:
+                    names.setdefault(_name_key(customer.customer_name), customer.customer_id)
+        return names
+
+    async def _put(self, command: AccountCommand, *, create: bool) -> None:
+        # Insert-only on create: a customer someone added meanwhile answers 412, and the
+        # runtime then looks it up and adopts it instead of overwriting it.
+        await self.acumatica.put(
+            acu.Customer, customer_record(command, create=create), insert_only=create
+        )
+
+
+class VendorTarget(_BusinessAccountTarget):
+    """Acumatica vendors for ServiceTitan vendors."""
+
+    kind = "vendor"
+
+    async def _get(self, code: str) -> tuple[str, str | None, acu.Contact | None] | None:
+        found = await self.acumatica.find_vendor(code)
+        if found is None or not found.vendor_id:
+            return None
+        return found.vendor_id, found.vendor_name, found.main_contact
+
+    async def _names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        async for page in self.acumatica.pages(acu.Vendor, expand=()):
+            for vendor in page:
+                if vendor.vendor_name and vendor.vendor_id:
+                    names.setdefault(_name_key(vendor.vendor_name), vendor.vendor_id)
+        return names
+
+    async def _put(self, command: AccountCommand, *, create: bool) -> None:
+        await self.acumatica.put(
+            acu.Vendor, vendor_record(command, create=create), insert_only=create
+        )
+
+
+def _unchanged(existing: Found, ctx: LoadContext, what: str) -> Written:
+    """A posted document whose source changed: documents move once, so it is not reposted
+    (a correction in Acumatica is a memo, which a person decides on); the audit says so."""
+    ctx.note(
+        "source_changed_after_posting",
+        {"target_id": existing.target_id, "action": f"not reposted; adjust the {what} by hand"},
+    )
+    return Written(Outcome.UNCHANGED, existing.target_id)
+
+
+def _number(saved_number: str | None, label: str) -> str:
+    if not saved_number:
+        raise RejectedError(
+            f"Acumatica saved {label} but answered without a ReferenceNbr; look the document "
+            "up in Acumatica and report this response",
+            system="acumatica",
+            record=label,
+            code="unexpected_response",
+        )
+    return saved_number
+
+
+class InvoiceTarget:
+    """AR invoices for ServiceTitan job invoices, by (customer, ``CustomerOrder``)."""
+
+    def __init__(self, acumatica: AcumaticaClient, link: LedgerLink, customers: str) -> None:
+        self.acumatica = acumatica
+        self.link = link
+        self.customers = customers
+
+    async def _lookup(self, customer: str, command: InvoiceCommand) -> Found | None:
+        invoice = await self.acumatica.find_invoice(customer, command.customer_order)
+        if invoice is None or not invoice.reference_nbr:
+            return None
+        return Found(invoice.reference_nbr, matches=True)
+
+    async def find(self, command: InvoiceCommand) -> Found | None:
+        customer = await self.link(self.customers, str(command.customer_id))
+        if customer is None:
+            return None  # its customer was never linked, so the invoice cannot be there
+        return await self._lookup(customer, command)
+
+    async def write(
+        self, command: InvoiceCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        if existing is not None:
+            return _unchanged(existing, ctx, "invoice")
+        customer = await ctx.ensure(self.customers, str(command.customer_id))
+        saved = await self.acumatica.put(acu.Invoice, invoice_record(command, customer))
+        number = _number(saved.reference_nbr, f"invoice {command.customer_order}")
+        return Written(Outcome.CREATED, number, _document_detail(number, saved.amount))
+
+
+class PaymentTarget:
+    """AR payments for ServiceTitan payments, by (customer, ``PaymentRef``), applied to the
+    AR invoices of the invoices they paid (posted first, on demand)."""
+
+    def __init__(
+        self, acumatica: AcumaticaClient, link: LedgerLink, customers: str, invoices: str
+    ) -> None:
+        self.acumatica = acumatica
+        self.link = link
+        self.customers = customers
+        self.invoices = invoices
+
+    async def _lookup(self, customer: str, command: PaymentCommand) -> Found | None:
+        payment = await self.acumatica.find_payment(customer, command.payment_ref)
+        if payment is None or not payment.reference_nbr:
+            return None
+        return Found(payment.reference_nbr, matches=True)
+
+    async def find(self, command: PaymentCommand) -> Found | None:
+        customer = await self.link(self.customers, str(command.customer_id))
+        if customer is None:
+            return None
+        return await self._lookup(customer, command)
+
+    async def write(
+        self, command: PaymentCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        if existing is not None:
+            return _unchanged(existing, ctx, "payment")
+        customer = await ctx.ensure(self.customers, str(command.customer_id))
+        documents = [
+            (await ctx.ensure(self.invoices, str(applied.invoice_id)), applied.amount)
+            for applied in command.applications
+        ]
+        saved = await self.acumatica.put(acu.Payment, payment_record(command, customer, documents))
+        number = _number(saved.reference_nbr, f"payment {command.payment_ref}")
+        detail = _document_detail(number, saved.payment_amount)
+        if documents:
+            detail["applied_to"] = ",".join(doc for doc, _ in documents)
+        return Written(Outcome.CREATED, number, detail)
+
+
+class BillTarget:
+    """AP bills for ServiceTitan inventory bills, by (vendor, ``VendorRef``)."""
+
+    def __init__(self, acumatica: AcumaticaClient, link: LedgerLink, vendors: str) -> None:
+        self.acumatica = acumatica
+        self.link = link
+        self.vendors = vendors
+
+    async def _lookup(self, vendor: str, command: BillCommand) -> Found | None:
+        bill = await self.acumatica.find_bill(vendor, command.vendor_ref)
+        if bill is None or not bill.reference_nbr:
+            return None
+        return Found(bill.reference_nbr, matches=True)
+
+    async def find(self, command: BillCommand) -> Found | None:
+        vendor = await self.link(self.vendors, str(command.vendor_id))
+        if vendor is None:
+            return None
+        return await self._lookup(vendor, command)
+
+    async def write(
+        self, command: BillCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        if existing is not None:
+            return _unchanged(existing, ctx, "bill")
+        vendor = await ctx.ensure(self.vendors, str(command.vendor_id))
+        # Unlike our invoice and payment references, the vendor's invoice number is not ours
+        # to make unique: on a bill of this vendor already (keyed by hand from the paper
+        # copy, or an earlier ServiceTitan bill) it means this bill is in Acumatica. Adopt
+        # it, never pay a vendor invoice twice; the audit says so.
+        found = await self._lookup(vendor, command)
+        if found is not None:
+            return Written(Outcome.UNCHANGED, found.target_id, {"adopted": "found in Acumatica"})
+        saved = await self.acumatica.put(acu.Bill, bill_record(command, vendor))
+        number = _number(saved.reference_nbr, f"bill {command.vendor_ref} of vendor {vendor}")
+        return Written(Outcome.CREATED, number, _document_detail(number, saved.amount))
+
+
+def _document_detail(number: str, amount: Decimal | None) -> dict[str, str]:
+    detail = {"ReferenceNbr": number}
+    if amount is not None:
+        detail["Amount"] = str(amount)
+    return detail
