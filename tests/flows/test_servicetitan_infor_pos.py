@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from connector import demo
@@ -280,3 +281,50 @@ async def test_a_lost_reply_leaves_one_complete_order(env: demo.DemoEnvironment,
     assert len([p for p in orders if is_servicetitan_order(p)]) == len(sources)
     numbers = [line["PNLI"] for line in orders[puno]["lines"]]
     assert numbers == [str(10 * n) for n in range(1, len(source["items"]) + 1)]
+
+
+async def test_a_bill_received_on_a_copy_of_an_m3_order_is_not_posted_again(
+    env: demo.DemoEnvironment, app: App
+) -> None:
+    """Receiving the ServiceTitan copy of an M3 order makes a bill that M3 AP never gets:
+    M3 invoices its own orders, so posting it would book the purchase twice."""
+    runner = await app.runner(FLOW)
+    await runner.cycle(streams=PO_STREAMS)
+    copies = [
+        po
+        for po in await entities(env, "servicetitan", "purchase_orders")
+        if mirrored_puno(po.get("summary")) is not None
+    ]
+    assert copies
+    copy = copies[0]
+    st = (await app.supervisor("servicetitan")).connection.client
+    await st.http.request(
+        "POST",
+        f"{st.api_url}/inventory/v2/tenant/{st.tenant}/receipts",
+        json=msgspec.json.encode(
+            {
+                "purchaseOrderId": copy["id"],
+                "dateReceived": "2026-11-20T00:00:00Z",
+                "tax": 0,
+                "shipping": 0,
+                "items": [
+                    {"skuId": i["skuId"], "quantity": i["quantity"], "cost": i["cost"]}
+                    for i in copy["items"]
+                ],
+            }
+        ),
+        idempotent=False,
+    )
+    [bill] = [
+        b
+        for b in await entities(env, "servicetitan", "ap_bills")
+        if b["purchaseOrderId"] == copy["id"]
+    ]
+    report = await runner.cycle(streams=["ap_bills_to_m3"])
+    assert report.ok, report.error
+    batches = await entities(env, "infor", "invoice_batches")
+    assert not [b for b in batches if b["CORI"] == f"st:bill:{bill['id']}"]
+    steps = [e.step for e in await app.store.audit_history(FLOW, str(bill["id"]))]
+    assert "not_posted" in steps
+    others = [b for b in await entities(env, "servicetitan", "ap_bills") if b["id"] != bill["id"]]
+    assert len([b for b in batches if b["CORI"].startswith("st:bill:")]) == len(others)

@@ -100,7 +100,12 @@ def build(
     suppliers = SupplierTarget(m3, options)
     vendors = VendorTarget(servicetitan)
     materials = MaterialTarget(servicetitan)
-    documents = ApTarget(m3, options, link, "vendors_to_m3")
+
+    async def m3_order_of(po_id: int) -> str | None:
+        order = await servicetitan.get(RESOURCES["purchase_orders"], po_id)
+        return mapping.mirrored_puno(order.summary) if order is not None else None
+
+    documents = ApTarget(m3, options, link, "vendors_to_m3", m3_order_of)
     st_orders = StPurchaseOrderTarget(servicetitan, "suppliers_to_st", "items_to_st")
 
     def pricebook_stream(

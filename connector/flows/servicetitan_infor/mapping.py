@@ -150,6 +150,8 @@ class ApDocument(msgspec.Struct, frozen=True):
     cori: str
     cost_center: str
     lines: tuple[ApLine, ...]
+    #: The ServiceTitan PO a bill was received against (None for job invoices).
+    purchase_order_id: int | None = None
 
 
 class M3PoLine(msgspec.Struct, frozen=True):
@@ -327,7 +329,11 @@ def _yyyymmdd(value: str | None, record: str, field: str) -> str:
 
 
 def map_bill(bill: st.ApBill, ctx: MapContext, options: Options) -> ApDocument:
-    """An AP bill (from a received PO) → an M3 supplier invoice on the bill's vendor."""
+    """An AP bill (from a received PO) → an M3 supplier invoice on the bill's vendor.
+
+    The command carries the bill's PO: when that PO is a copy of an M3 order, M3 matches the
+    supplier's invoice to its own order, and the loader posts nothing (no double AP).
+    """
     record = f"AP bill {bill.id}"
     if bill.vendor is None:
         raise SourceDataError(f"{record} has no vendor", record=record, field="vendor")
@@ -361,7 +367,7 @@ def map_bill(bill: st.ApBill, ctx: MapContext, options: Options) -> ApDocument:
             lines.append(
                 ApLine(amount, label, _charge_account(lines, ctx, options, record), cost_center)
             )
-    return _document(
+    document = _document(
         "bill",
         bill.id,
         record,
@@ -375,6 +381,7 @@ def map_bill(bill: st.ApBill, ctx: MapContext, options: Options) -> ApDocument:
         cost_center,
         options,
     )
+    return msgspec.structs.replace(document, purchase_order_id=bill.purchase_order_id)
 
 
 def map_invoice(invoice: st.Invoice, ctx: MapContext, options: Options) -> ApDocument:

@@ -264,12 +264,19 @@ class ApTarget:
     """M3 supplier-invoice batches for AP bills and job invoices (see ``write``)."""
 
     def __init__(
-        self, m3: M3Client, options: Options, link: LedgerLink, vendor_stream: str
+        self,
+        m3: M3Client,
+        options: Options,
+        link: LedgerLink,
+        vendor_stream: str,
+        m3_order_of: Callable[[int], Awaitable[str | None]],
     ) -> None:
         self.m3 = m3
         self.options = options
         self.link = link
         self.vendor_stream = vendor_stream
+        #: The M3 order a ServiceTitan PO copies, if it is such a copy.
+        self.m3_order_of = m3_order_of
 
     async def _supplier(self, command: ApDocument) -> str | None:
         if command.fixed_suno:
@@ -305,6 +312,13 @@ class ApTarget:
         """
         if existing is not None:
             return Written(Outcome.UNCHANGED, existing.target_id)
+        if command.purchase_order_id is not None:
+            puno = await self.m3_order_of(command.purchase_order_id)
+            if puno is not None:
+                # The order is M3's own: M3 matches the supplier's invoice to it, so posting
+                # ServiceTitan's bill too would put the same purchase in AP twice.
+                ctx.note("not_posted", {"reason": f"bill of M3 order {puno}; M3 invoices it"})
+                return Written(Outcome.UNCHANGED, f"M3 PO {puno}")
         suno = command.fixed_suno or await ctx.ensure(self.vendor_stream, str(command.vendor_id))
         if command.fixed_suno and await self.m3.get_supplier(suno) is None:
             raise ConfigurationError(
