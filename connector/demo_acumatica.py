@@ -70,6 +70,7 @@ def config_lines(sim_base_url: str, credentials: Mapping[str, Any]) -> list[str]
         f'payment_method = "{options.payment_method}"',
         f'cash_account = "{options.cash_account}"',
         f'sales_tax_account = "{options.sales_tax_account}"',
+        f'release_invoices = "{options.release_invoices}"',
         "",
     ]
 
@@ -80,13 +81,9 @@ def vault_fields(credentials: Mapping[str, Any]) -> dict[str, str]:
 
 
 def knobs() -> dict[str, Any]:
-    """Settings of the Acumatica simulator the demo needs.
-
-    The flow applies payments to the invoices it has just saved, which it cannot release
-    (the client has no ``ReleaseInvoice`` action yet); the demo company therefore accepts
-    applications to unreleased invoices.
-    """
-    return {"applications_require_release": False}
+    """Settings of the Acumatica simulator the demo needs: none beyond its defaults (the
+    flow releases the invoices it saves, so payments apply as in a real company)."""
+    return {}
 
 
 async def setup(

@@ -65,8 +65,11 @@ class Env:
     app: App
     connections: list[Any] = field(default_factory=list)
 
-    async def runner(self, **acumatica_settings: Any) -> FlowRunner:
-        """A runner over fresh connections (``acumatica_settings`` override the config's)."""
+    async def runner(
+        self, *, options: dict[str, str] | None = None, **acumatica_settings: Any
+    ) -> FlowRunner:
+        """A runner over fresh connections (``acumatica_settings`` override the config's,
+        ``options`` the flow's options)."""
         config = self.app.config
         st_config = config.systems["servicetitan"]
         acu_config = config.systems["acumatica"]
@@ -78,9 +81,12 @@ class Env:
         acu_conn = open_connection(acu_config, self.app.vault.get("acumatica"), limiters)
         self.connections += [st_conn, acu_conn]
         await acu_conn.client.check_endpoint()
-        built = build(
-            NAME, config.flows[NAME], st_config, st_conn.client, acu_conn.client, self.app.store
-        )
+        flow_config = config.flows[NAME]
+        if options:
+            flow_config = msgspec.structs.replace(
+                flow_config, options={**flow_config.options, **options}
+            )
+        built = build(NAME, flow_config, st_config, st_conn.client, acu_conn.client, self.app.store)
         return FlowRunner(built.flow, self.app.store, webhook_streams=built.webhook_streams)
 
     async def state(self, system: str) -> Any:
@@ -279,13 +285,25 @@ async def test_missing_business_unit_mapping_waits_in_review_then_resumes(env: E
     assert all(len(found) == 1 for kind in docs.values() for found in kind.values())
 
 
+async def test_saved_invoices_are_released_so_payments_apply_at_once(env: Env) -> None:
+    """With Acumatica's rule that payments apply only to released invoices, the flow
+    releases each invoice it saves, and every payment lands on the first cycle."""
+    await env.knobs("acumatica", applications_require_release=True)
+    report = await (await env.runner()).cycle()
+    assert report.ok, report.error
+    assert await env.app.store.dead_letters(flow=NAME) == []
+    invoices = (await env.state("acumatica"))["entities"]["Invoice"]
+    assert invoices, invoices
+    assert {i["Status"] for i in invoices} <= {"Open", "Closed"}, {i["Status"] for i in invoices}
+
+
 async def test_payment_on_an_unreleased_invoice_is_replayed_once_it_is_released(
     env: Env,
 ) -> None:
     """Where payments apply to released invoices only, a payment is dead-lettered naming
     its invoice; after the invoice is released in Acumatica, replay lands it once."""
     await env.knobs("acumatica", applications_require_release=True)
-    runner = await env.runner()
+    runner = await env.runner(options={"release_invoices": "no"})
     report = await runner.cycle()
     assert report.ok, report.error
     letters = await env.app.store.dead_letters(flow=NAME)

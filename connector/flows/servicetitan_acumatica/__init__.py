@@ -74,6 +74,8 @@ def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
     for key in mapping.Options.__struct_fields__:
         if not getattr(options, key).strip():
             raise ConfigurationError(f"flows.{flow_name}.options.{key} must not be empty")
+    if options.release_invoices not in ("yes", "no"):
+        raise ConfigurationError(f"flows.{flow_name}.options.release_invoices must be yes or no")
     return options
 
 
@@ -157,7 +159,7 @@ def build(
             "invoices",
             st.Invoice,
             mapping.map_invoice,
-            InvoiceTarget(acumatica, link, CUSTOMERS),
+            InvoiceTarget(acumatica, link, CUSTOMERS, release=options.release_invoices == "yes"),
             workers=workers,
         ),
         st_stream(

@@ -72,6 +72,10 @@ class Options(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     cash_account: str = "10100"
     #: Account of the sales-tax line of AR invoices (ServiceTitan gives no GL for tax).
     sales_tax_account: str = "22000"
+    #: "yes": release each AR invoice once saved, as ServiceTitan invoices are final and
+    #: Acumatica applies payments only to released invoices; "no": leave them balanced for
+    #: review in Acumatica (payments then wait as dead letters until someone releases).
+    release_invoices: str = "yes"
 
 
 # -- commands -------------------------------------------------------------------------------

@@ -195,19 +195,32 @@ def _number(saved_number: str | None, label: str) -> str:
     return saved_number
 
 
+#: Acumatica document statuses after release (payments can be applied to these).
+RELEASED = frozenset({"Open", "Closed", "Released"})
+INVOICE_TYPE = "Invoice"
+
+
 class InvoiceTarget:
     """AR invoices for ServiceTitan job invoices, by (customer, ``CustomerOrder``)."""
 
-    def __init__(self, acumatica: AcumaticaClient, link: LedgerLink, customers: str) -> None:
+    def __init__(
+        self, acumatica: AcumaticaClient, link: LedgerLink, customers: str, *, release: bool
+    ) -> None:
         self.acumatica = acumatica
         self.link = link
         self.customers = customers
+        #: Release invoices once saved (see the ``release_invoices`` option).
+        self.release = release
 
     async def _lookup(self, customer: str, command: InvoiceCommand) -> Found | None:
         invoice = await self.acumatica.find_invoice(customer, command.customer_order)
         if invoice is None or not invoice.reference_nbr:
             return None
-        return Found(invoice.reference_nbr, matches=True)
+        # Saved but not released (an earlier attempt stopped in between): not finished yet.
+        return Found(invoice.reference_nbr, matches=not self._needs_release(invoice.status))
+
+    def _needs_release(self, status: str | None) -> bool:
+        return self.release and status not in RELEASED
 
     async def find(self, command: InvoiceCommand) -> Found | None:
         customer = await self.link(self.customers, str(command.customer_id))
@@ -219,11 +232,20 @@ class InvoiceTarget:
         self, command: InvoiceCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
         if existing is not None:
+            current = await self.acumatica.get(acu.Invoice, INVOICE_TYPE, existing.target_id)
+            if current is not None and self._needs_release(current.status):
+                await self.acumatica.release(acu.Invoice, INVOICE_TYPE, existing.target_id)
+                return Written(Outcome.UPDATED, existing.target_id, {"released": "yes"})
             return _unchanged(existing, ctx, "invoice")
         customer = await ctx.ensure(self.customers, str(command.customer_id))
         saved = await self.acumatica.put(acu.Invoice, invoice_record(command, customer))
         number = _number(saved.reference_nbr, f"invoice {command.customer_order}")
-        return Written(Outcome.CREATED, number, _document_detail(number, saved.amount))
+        detail = _document_detail(number, saved.amount)
+        if self._needs_release(saved.status):
+            ctx.note("saved", {"invoice": number})
+            await self.acumatica.release(acu.Invoice, INVOICE_TYPE, number)
+            detail["released"] = "yes"
+        return Written(Outcome.CREATED, number, detail)
 
 
 class PaymentTarget:

@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TypeVar
 from urllib.parse import quote
 
+import anyio
 import msgspec
 from yarl import URL
 
@@ -238,6 +239,54 @@ class AcumaticaClient:
         if response.status != 200:
             raise refused(response, label, write=True)
         return self._decode(response, entity, label)
+
+    async def release(
+        self, entity: type[E], doc_type: str, reference_nbr: str, *, polls: int = 60
+    ) -> None:
+        """Run the entity's ``Release<Entity>`` action on one document and wait for it.
+
+        Acumatica answers 202 with a ``Location`` to poll until 204. Releasing is not
+        repeatable, so a lost answer is in doubt: callers check the document's status (e.g.
+        ``Open``) before releasing again.
+        """
+        label = f"{entity.entity} {doc_type} {reference_nbr}"
+        action = f"Release{entity.entity}"
+        body = msgspec.json.encode(
+            {"entity": {"Type": {"value": doc_type}, "ReferenceNbr": {"value": reference_nbr}}}
+        )
+        response = await self.http.request(
+            "POST",
+            self.url(entity.entity, action),
+            json=body,
+            idempotent=False,
+            record=label,
+            ok_statuses=frozenset({202, 204, 400, 404, 422, 500}),
+        )
+        if response.status == 422:
+            raise unprocessable(response, label)
+        if response.status not in (202, 204):
+            raise refused(response, label, write=True)
+        for poll in range(polls):
+            location = response.headers.get("Location")
+            if response.status == 204 or not location:
+                return
+            # Most releases finish at once: ask again straight away, then back off.
+            await anyio.sleep(min(0.5, 0.02 * poll))
+            response = await self.http.request(
+                "GET",
+                location,
+                idempotent=True,
+                record=label,
+                ok_statuses=frozenset({202, 204, 404, 500}),
+            )
+            if response.status not in (202, 204):
+                raise refused(response, label, write=False)
+        raise RejectedError(
+            f"Acumatica did not finish releasing {label} after {polls} polls; check the "
+            "document's status in Acumatica, then replay the record",
+            system=SYSTEM,
+            record=label,
+        )
 
     # -- reading ------------------------------------------------------------------------
     async def get(
