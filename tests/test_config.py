@@ -309,3 +309,14 @@ def test_bad_cron_expressions(text: str, complaint: str) -> None:
     with pytest.raises(ValueError) as caught:
         parse_schedule(text)
     assert complaint in str(caught.value)
+
+
+def test_example_flow_options_are_accepted_by_their_flows() -> None:
+    """Every option the example file documents is one its flow knows and accepts."""
+    from connector.flows.servicetitan_acumatica import parse_options as acumatica_options
+    from connector.flows.servicetitan_infor import parse_options as infor_options
+
+    config = load_config(EXAMPLE)
+    assert infor_options(config.flows["servicetitan-infor"], "servicetitan-infor").currency
+    acumatica = acumatica_options(config.flows["servicetitan-acumatica"], "servicetitan-acumatica")
+    assert acumatica.release_invoices == "yes"
