@@ -305,3 +305,15 @@ def test_demo_json_reports_two_cycles_and_nothing_new(tmp_path: Path) -> None:
     first, second = flow["cycles"]
     assert first["totals"]["created"] > 1000
     assert second["totals"]["created"] == second["totals"]["updated"] == 0
+
+
+def test_a_misspelt_option_is_named() -> None:
+    """An unknown option key stops the flow with the key and the valid options named."""
+    from connector.config import FlowConfig
+    from connector.errors import ConfigurationError
+    from connector.flows.servicetitan_infor import parse_options
+
+    config = FlowConfig(source="servicetitan", target="infor", options={"curency": "EUR"})
+    with pytest.raises(ConfigurationError, match="curency") as caught:
+        parse_options(config, FLOW)
+    assert "currency" in str(caught.value)

@@ -64,7 +64,10 @@ def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
         # The config holds every option as a string; the numeric ones are read as numbers.
         options = msgspec.convert(dict(config.options), mapping.Options, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigurationError(f"flows.{flow_name}.options: {exc}") from exc
+        raise ConfigurationError(
+            f"flows.{flow_name}.options: {exc}; the options are "
+            f"{', '.join(mapping.Options.__struct_fields__)}"
+        ) from exc
     if options.ap_coding != "addline":
         raise ConfigurationError(
             f"flows.{flow_name}.options.ap_coding = {options.ap_coding!r} is not supported by "

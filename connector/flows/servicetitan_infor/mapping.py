@@ -54,7 +54,7 @@ _M3_PO_MEMO = re.compile(rf"\b{M3_PO_MEMO} ([0-9A-Za-z]{{1,10}})\b")
 _SIX_PLACES = Decimal("0.000001")
 
 
-class Options(msgspec.Struct, frozen=True, kw_only=True):
+class Options(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The pairing's settings (``[flows.servicetitan-infor.options]``)."""
 
     currency: str = "USD"
