@@ -11,11 +11,13 @@ of the read is terminal.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from connector.runtime.flow import CursorMark, Envelope
+from connector.runtime.flow import CursorMark, Envelope, Unreadable
 from connector.systems.servicetitan import ServiceTitanClient
+from connector.systems.servicetitan.client import UnreadableRow
 from connector.systems.servicetitan.resources import Resource
 
 
@@ -42,12 +44,19 @@ def servicetitan_incremental(
     source_id: Callable[[Any], str] = lambda r: str(r.id),
     wrap: Callable[[Any], Any] = lambda r: r,
 ) -> Callable[[str | None, bool], AsyncIterator[Envelope[Any] | CursorMark]]:
-    """An extractor over one ServiceTitan list, incremental on ``modifiedOn``."""
+    """An extractor over one ServiceTitan list, incremental on ``modifiedOn``.
+
+    A row that does not fit the model travels as :class:`Unreadable` under its plain id (the
+    processor dead-letters it) and leaves the cursor alone: the rest of the list goes on.
+    """
 
     async def extract(cursor: str | None, full: bool) -> AsyncIterator[Envelope[Any] | CursorMark]:
         since = None if full or not cursor else since_with_overlap(cursor, overlap_s)
         newest = cursor
-        async for record in client.records(resource, modified_on_or_after=since):
+        async for record in client.records(resource, modified_on_or_after=since, lenient=True):
+            if isinstance(record, UnreadableRow):
+                yield Envelope(_unreadable_id(record), Unreadable(record.raw, record.reason))
+                continue
             modified = getattr(record, "modified_on", None)
             if modified and (newest is None or _parse(modified) > _parse(newest)):
                 newest = modified
@@ -56,3 +65,10 @@ def servicetitan_incremental(
             yield CursorMark(newest)
 
     return extract
+
+
+def _unreadable_id(row: UnreadableRow) -> str:
+    """The ledger key of a row that does not fit the model: its id, else its content."""
+    if row.id is not None:
+        return str(row.id)
+    return "unreadable:" + hashlib.sha256(row.raw).hexdigest()[:16]

@@ -24,11 +24,18 @@ capacity through at once and then drips at the steady rate, so ``AsyncLimiter(60
 send 120 requests inside one second. A strict server (ServiceTitan counts a rolling second)
 answers the second half with 429s. We therefore size the bucket ourselves: with capacity
 ``B`` and drip rate ``r``, at most ``B + r * period`` requests fit in any window of
-``period``. We aim that at ``headroom`` (95 %) of the published rate, keeping 5 % for network
-jitter that can bunch requests up on the way, and give the burst ``B`` 5 % of the rate (at
-least one request). For ServiceTitan (60/s) that is a burst of 3 and a steady 54 req/s; for
-60 per 1 s measured by a strict rolling-window server, a 3x burst sees no 429
-(``tests/http/test_limiter.py``).
+``period``. We aim that at ``headroom`` of the published rate. The margin is for network
+jitter that bunches requests up on the way, and jitter is a matter of time, not of share:
+we allow ``JITTER_S`` (50 ms), so the headroom is ``1 - JITTER_S / period`` — 95 % of a
+one-second limit, 99.9 % of a per-minute one (where 5 % would waste 15 requests a minute
+for jitter that costs a quarter of one). Requests sent at most ``B + r * period`` per
+``period`` then arrive at most ``rate`` per ``period`` when each is delayed by up to
+``JITTER_S``. The burst ``B`` is 5 % of that budget, at most one second of it, and at least
+one request: it absorbs timer slack between drips, and whatever it takes comes out of the
+steady rate. For ServiceTitan (60/s) that is a burst of 3 and a steady 54 req/s; for 60 per
+1 s measured by a strict rolling-window server, a 3x burst sees no 429
+(``tests/http/test_limiter.py``). For 300 per minute it is a burst of 5 and a steady 294.75
+per minute.
 
 :class:`LimiterRegistry` hands out one limiter per key, so two flows that use the same
 ServiceTitan app key and tenant share one budget. Build the key from a fingerprint of the
@@ -54,10 +61,19 @@ from aiolimiter import AsyncLimiter
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-#: Share of the published limit we aim at; the rest absorbs jitter between us and the server.
-DEFAULT_HEADROOM = 0.95
-#: Share of the aimed-at budget that may go out at once after a quiet spell.
+#: How far network jitter may shift a request between our clock and the server's window.
+JITTER_S = 0.05
+#: The least headroom for any period (a window shorter than 0.1 s is all jitter).
+_MIN_HEADROOM = 0.5
+#: Share of the aimed-at budget that may go out at once after a quiet spell…
 _BURST_SHARE = 0.05
+#: …but never more than this many seconds of it.
+_MAX_BURST_S = 1.0
+
+
+def default_headroom(period_s: float) -> float:
+    """The share of a limit per ``period_s`` we aim at: all of it but ``JITTER_S`` of time."""
+    return max(_MIN_HEADROOM, 1.0 - JITTER_S / period_s)
 
 
 class RateLimiter:
@@ -80,12 +96,14 @@ class RateLimiter:
         max_concurrent: int | None = None,
         name: str,
         burst: float | None = None,
-        headroom: float = DEFAULT_HEADROOM,
+        headroom: float | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = anyio.sleep,
     ) -> None:
         if not (rate > 0 and period_s > 0 and math.isfinite(rate) and math.isfinite(period_s)):
             raise ValueError(f"limiter {name}: rate and period must be > 0, not {rate}/{period_s}")
+        if headroom is None:
+            headroom = default_headroom(period_s)
         if not 0 < headroom <= 1:
             raise ValueError(f"limiter {name}: headroom is a share in (0, 1], not {headroom}")
         if max_concurrent is not None and max_concurrent < 1:
@@ -95,7 +113,12 @@ class RateLimiter:
         self.period_s = period_s
         self.max_concurrent = max_concurrent
         budget = rate * headroom
-        self.burst = burst if burst is not None else max(1.0, budget * _BURST_SHARE)
+        per_second = budget / period_s
+        self.burst = (
+            burst
+            if burst is not None
+            else max(1.0, min(budget * _BURST_SHARE, per_second * _MAX_BURST_S))
+        )
         # At least half the budget drips, so tiny rates (1 per minute) still make progress.
         drip_per_period = max(budget - self.burst, budget / 2)
         #: Steady requests per second once the burst is spent.

@@ -58,6 +58,19 @@ class Envelope(Generic[S]):
 
 
 @dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A source record that does not fit the source's model (a field of the wrong type…).
+
+    Extractors (and the inbox) put it in an :class:`Envelope` instead of failing the whole
+    read: the processor dead-letters it with ``payload`` (the record's raw JSON) and
+    ``reason``, so one bad record never stops a stream.
+    """
+
+    payload: bytes
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CursorMark:
     """A resume point with no record (e.g. an export token after an empty page)."""
 

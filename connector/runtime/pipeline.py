@@ -5,6 +5,12 @@ mapper, and the mapper ``buffer`` ahead of the loaders, so a 200,000-record back
 a few hundred records in memory, not all of them. Every task belongs to one task group; an
 exception in any actor cancels the others and surfaces to the caller (nothing is lost
 silently: records not yet terminal keep the cursor behind them).
+
+A record counts as terminal for the watermark only once its final unit has *committed*; the
+cursor it earns rides in the next unit built (another record's, or the one ``run`` commits
+at the end). So a final commit that fails (disk full, read-only database) can never let a
+later record's unit carry the cursor past it. Such a failure halts the stream like an
+outage: records already being written finish, nothing new starts.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from connector.errors import ConnectorError
 from connector.runtime.flow import CursorMark, Envelope, Outcome, Stream
 from connector.runtime.processor import RecordProcessor, Result, StreamHalted
 from connector.runtime.watermark import Watermark
-from connector.store import Unit
+from connector.store import StoreError, Unit
 
 Progress = Callable[[str, "StreamCounts"], None]
 
@@ -103,34 +110,42 @@ class StreamRun:
         send: MemoryObjectSendStream[_Item],
     ) -> None:
         async with send:
-            async for item in source:
-                if self._halted is not None or self._stopping():
-                    break
-                if isinstance(item, CursorMark):
+            try:
+                async for item in source:
+                    if self._halted is not None or self._stopping():
+                        break
+                    if isinstance(item, CursorMark):
+                        seq = self.watermark.issue(item.cursor)
+                        self._note_cursor(self.watermark.complete(seq))
+                        continue
+                    self.counts.read += 1
                     seq = self.watermark.issue(item.cursor)
-                    self._note_cursor(self.watermark.complete(seq))
-                    continue
-                self.counts.read += 1
-                seq = self.watermark.issue(item.cursor)
-                await send.send(_Item(seq, item))
+                    await send.send(_Item(seq, item))
+            except ConnectorError as exc:
+                # A read that failed for good (outage past its retries, an answer that does
+                # not fit the model) stops the stream like any outage, not the whole process.
+                self._halted = self._halted or StreamHalted(exc)
 
     async def _load(self, receive: MemoryObjectReceiveStream[_Item]) -> None:
         async with receive:
             async for item in receive:
                 if self._halted is not None or self._stopping():
                     continue  # drain without processing: the cursor stays behind these
+                built: list[int] = []
                 try:
                     result = await self.processor.process(
                         self.stream,
                         item.envelope,
                         self.run_id,
                         force=self.force,
-                        cursor_unit=self._cursor_adder(item.seq),
+                        cursor_unit=self._cursor_adder(item.seq, built),
                     )
-                except StreamHalted as exc:
-                    self._halted = exc
+                except (StreamHalted, StoreError) as exc:
+                    self._halted = exc if isinstance(exc, StreamHalted) else StreamHalted(exc)
                     self.counts.outcomes[Outcome.DEFERRED.value] += 1
                     continue
+                if built:  # its final unit committed: the record is terminal
+                    self._note_cursor(self.watermark.complete(item.seq))
                 self.counts.add(result)
                 if self.progress is not None:
                     self.progress(self.stream.name, self.counts)
@@ -143,11 +158,12 @@ class StreamRun:
         """Records read but not yet finished (what /metrics calls the queue depth)."""
         return self.watermark.outstanding
 
-    def _cursor_adder(self, seq: int) -> Callable[[Unit], None]:
-        """Completes ``seq`` while its final unit is built, so cursor and record commit together."""
+    def _cursor_adder(self, seq: int, built: list[int]) -> Callable[[Unit], None]:
+        """Adds the cursor earned so far to ``seq``'s final unit and notes in ``built`` that
+        the unit exists; ``_load`` completes ``seq`` once the unit has committed."""
 
         def add(unit: Unit) -> None:
-            self._note_cursor(self.watermark.complete(seq))
+            built.append(seq)
             if self._pending_cursor is not None and self.track_cursor:
                 unit.cursor(self.processor.flow.name, self.stream.name, self._pending_cursor)
                 self._pending_cursor = None

@@ -25,6 +25,7 @@ from connector.errors import (
     InDoubtError,
     MappingError,
     PermanentError,
+    SourceDataError,
 )
 from connector.runtime.flow import (
     Envelope,
@@ -33,6 +34,7 @@ from connector.runtime.flow import (
     MapContext,
     Outcome,
     Stream,
+    Unreadable,
     Written,
 )
 from connector.runtime.locks import KeyLocks
@@ -125,26 +127,28 @@ class RecordProcessor:
         cursor_unit: Callable[[Unit], None] | None,
     ) -> Result:
         entry = await self.store.ledger_entry(key)
-        payload = stream.encode(envelope.record)
-        source_digest = _digest(payload)
         if (
             entry is not None
             and entry.state in (State.FAILED, State.REVIEW)
-            and entry.content_hash == source_digest
             and not force
+            and entry.content_hash == _source(stream, envelope)[1]
         ):
             # Parked and unchanged at the source: waits for replay or review resolve.
             await self._commit_skip(envelope, cursor_unit)
             return Result(Outcome(entry.state.value), entry.target_id)
         try:
+            if isinstance(envelope.record, Unreadable):
+                raise SourceDataError(
+                    envelope.record.reason, record=f"{stream.name} {key.source_id}"
+                )
             command = stream.map(envelope.record, self.map_ctx)
         except MappingError as exc:
             return await self._to_review(
-                stream, envelope, key, run_id, exc, payload, source_digest, cursor_unit
+                stream, envelope, key, run_id, exc, *_source(stream, envelope), cursor_unit
             )
         except PermanentError as exc:
             return await self._to_dead_letter(
-                envelope, key, run_id, exc, payload, source_digest, cursor_unit
+                envelope, key, run_id, exc, *_source(stream, envelope), cursor_unit
             )
         digest = command_hash(command)
         if entry is not None and entry.state == State.DONE and entry.content_hash == digest:
@@ -173,11 +177,11 @@ class RecordProcessor:
             written, verified = settled, True
         except MappingError as exc:
             return await self._to_review(
-                stream, envelope, key, run_id, exc, payload, source_digest, cursor_unit
+                stream, envelope, key, run_id, exc, *_source(stream, envelope), cursor_unit
             )
         except PermanentError as exc:
             return await self._to_dead_letter(
-                envelope, key, run_id, exc, payload, source_digest, cursor_unit
+                envelope, key, run_id, exc, *_source(stream, envelope), cursor_unit
             )
         except ConflictError as exc:
             # Re-read and re-apply once; a second conflict is a real disagreement.
@@ -185,7 +189,7 @@ class RecordProcessor:
                 written, verified = await self._write(stream, command, None, ctx, force_find=True)
             except ConflictError:
                 return await self._to_dead_letter(
-                    envelope, key, run_id, exc, payload, source_digest, cursor_unit
+                    envelope, key, run_id, exc, *_source(stream, envelope), cursor_unit
                 )
         except ConnectorError as exc:
             await self.store.commit(
@@ -206,7 +210,11 @@ class RecordProcessor:
             {"outcome": written.outcome.value, "target_id": written.target_id, **written.detail},
             run_id=run_id,
         )
-        unit.close_dead_letter(key).close_review(key)
+        if entry is not None and entry.state != State.DONE:
+            # Only a record parked at some point can have an open dead letter or review
+            # item: parking writes the ledger in the same unit, and every later ``done``
+            # closes them. A new or done record has none, so the two updates are skipped.
+            unit.close_dead_letter(key).close_review(key)
         if envelope.event_id:
             Store.mark_inbox_processed(unit, envelope.event_id)
         if cursor_unit is not None:
@@ -348,6 +356,16 @@ class RecordProcessor:
 def _digest(payload: bytes) -> str:
     """Hash of the encoded *source* record: parked records wait until it changes."""
     return hashlib.sha256(payload).hexdigest()[:32]
+
+
+def _source(stream: Stream[Any, Any], envelope: Envelope[Any]) -> tuple[bytes, str]:
+    """The source record as stored with a parked record, and its digest.
+
+    Computed only where a record is or becomes parked: most records never need it.
+    """
+    record = envelope.record
+    payload = record.payload if isinstance(record, Unreadable) else stream.encode(record)
+    return payload, _digest(payload)
 
 
 def _fields(key: RecordKey, run_id: int | None) -> dict[str, object]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import msgspec
 
-from connector.errors import ConnectorError
-from connector.runtime.flow import Envelope, Flow, Stream
+from connector.errors import ConnectorError, PermanentError
+from connector.runtime.flow import Envelope, Flow, Stream, Unreadable
 from connector.runtime.locks import KeyLocks
 from connector.runtime.pipeline import Progress, StreamCounts, StreamRun, iterate
 from connector.runtime.processor import RecordProcessor, StreamHalted
@@ -110,10 +111,17 @@ class FlowRunner:
             stream = self.flow.stream(stream_name)
             try:
                 record = stream.decode(event.payload)
-            except ConnectorError as exc:
-                report.error = f"event {event.event_id} could not be decoded: {exc}"
-                continue
-            source_id = stream.source_id(record)
+                source_id = stream.source_id(record)
+            except (ConnectorError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+                # Authentic (it was signed) but unusable: dead-lettered under the event's id,
+                # and marked processed with it, so it cannot block every later drain.
+                source_id = f"event:{event.event_id}"
+                record = Unreadable(
+                    event.payload,
+                    f"webhook event {event.event_id} ({event.event_type}) carries a record "
+                    f"that does not fit the model ({exc}); fix the record at the source, "
+                    "then sync it",
+                )
             by_stream.setdefault(stream_name, []).append(
                 Envelope(source_id, record, event_id=event.event_id)
             )
@@ -175,7 +183,14 @@ class FlowRunner:
                 if stream_name != stream.name:
                     continue
                 # Prefer the record as it is now at the source; fall back to what we stored.
-                record = await stream.fetch(source_id) or stream.decode(payload)
+                try:
+                    record = await stream.fetch(source_id) or stream.decode(payload)
+                except (PermanentError, ValueError) as exc:
+                    # Still unusable (or parked under a key the source cannot look up, such
+                    # as an unreadable webhook event's): it stays parked, with today's reason.
+                    record = Unreadable(
+                        payload, f"{stream.name} {source_id} is still unusable: {exc}"
+                    )
                 envelopes.append(Envelope(source_id, record))
             if not envelopes:
                 continue

@@ -1,4 +1,4 @@
-"""The state database: one aiosqlite writer connection with group commit.
+"""The state database: one writer connection on its own thread, with group commit.
 
 Contract:
 
@@ -6,9 +6,12 @@ Contract:
   (``await db.write(unit)``). When ``write`` returns, the unit is durable (WAL with
   ``synchronous=FULL``); when it raises :class:`StoreError`, nothing of the unit is applied.
 * Units from concurrent callers are batched into one SQLite transaction (each unit inside
-  its own SAVEPOINT) so one fsync serves many records. The first caller to find no commit
-  in progress becomes the leader and commits everything queued; the others just wait for
-  their result. There is no background task to supervise.
+  its own SAVEPOINT) so one fsync serves many records. While a batch commits, new units
+  queue; the batch after it takes them all. There is no background task to supervise: the
+  end of one batch starts the next.
+* A whole batch, ``BEGIN`` to ``COMMIT``, runs in one hop to the database thread, and reads
+  queued together share one hop as well: a round trip between threads costs more than most
+  statements, and no read can see a transaction half applied.
 * A unit that violates a constraint fails alone; the rest of its batch still commits.
   A failed COMMIT (disk full, read-only file) fails every unit of the batch, and the caller
   must treat the records as not advanced: cursors are only ever written inside units.
@@ -19,17 +22,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from connector.errors import ConnectorError
 from connector.store.schema import connect_sync, migrate
 
 Params = Sequence[Any]
 Statement = tuple[str, Params]
+Row = sqlite3.Row
 
 #: How many queued units one transaction takes at most (bounds a commit's latency).
 MAX_BATCH = 512
@@ -45,22 +48,42 @@ class StoreError(ConnectorError):
     kind = "store"
 
 
-@dataclass
+def _future() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
+
+
+@dataclass(eq=False)
 class _Pending:
     statements: list[Statement]
-    done: asyncio.Future[None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    done: asyncio.Future[None] = field(default_factory=_future)
+
+
+@dataclass(eq=False)
+class _Read:
+    sql: str
+    params: Params
+    done: asyncio.Future[list[Row]] = field(default_factory=_future)
 
 
 class Database:
-    """Owner of the single writer connection. Open with :meth:`open`, close with :meth:`close`."""
+    """Owner of the single writer connection. Open with :meth:`open`, close with :meth:`close`.
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    The connection lives on one dedicated thread for its whole life; every statement runs
+    there, in the order the hops were submitted.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, executor: ThreadPoolExecutor) -> None:
         self._conn = conn
         self.path = path
+        self._executor = executor
+        self._loop = asyncio.get_running_loop()
         self._queue: list[_Pending] = []
+        self._batch: list[_Pending] = []
         self._committing = False
+        self._reads: list[_Read] = []
+        #: Reads handed to the thread and not yet answered, by batch.
+        self._reading: dict[int, list[_Read]] = {}
+        self._read_scheduled = False
         #: Transactions committed and units in them, for the benchmark and /metrics.
         self.commits_total = 0
         self.units_total = 0
@@ -69,37 +92,63 @@ class Database:
     async def open(cls, path: Path) -> Database:
         """Open (creating if needed) and migrate the database at ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="connector-db")
         try:
-            # Migrations run on a short-lived synchronous connection first, so the schema is
-            # current before the writer connection exists (and no private aiosqlite API).
-            await asyncio.to_thread(_migrate_file, path)
-            conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30)
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=FULL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA busy_timeout=30000")
+            conn = await asyncio.get_running_loop().run_in_executor(executor, _open_writer, path)
         except sqlite3.Error as exc:
+            executor.shutdown(wait=False)
             raise StoreError(
                 f"cannot open the state database {path}: {exc}. Check that the directory "
                 "exists, is writable by this user, and that the disk is not full."
             ) from exc
-        conn.row_factory = aiosqlite.Row
-        return cls(conn, path)
+        return cls(conn, path, executor)
 
     async def close(self) -> None:
-        await self._conn.close()
+        """Finish every queued read and unit, then close the connection and its thread."""
+        outstanding: list[asyncio.Future[Any]] = [p.done for p in (*self._batch, *self._queue)]
+        outstanding += [r.done for reads in (*self._reading.values(), self._reads) for r in reads]
+        await asyncio.gather(*outstanding, return_exceptions=True)
+        await self._loop.run_in_executor(self._executor, self._conn.close)
+        self._executor.shutdown(wait=False)
 
     # -- reads --------------------------------------------------------------------------
-    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        try:
-            async with self._conn.execute(sql, params) as cur:
-                return list(await cur.fetchall())
-        except sqlite3.Error as exc:
-            raise StoreError(f"reading the state database failed: {exc}") from exc
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        read = _Read(sql, params)
+        self._reads.append(read)
+        if not self._read_scheduled:
+            self._read_scheduled = True
+            # One loop turn later, so that every reader resuming in this turn shares the hop.
+            self._loop.call_soon(self._read_next)
+        return await read.done
 
-    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+    def _read_next(self) -> None:
+        self._read_scheduled = False
+        reads, self._reads = self._reads, []
+        self._reading[id(reads)] = reads
+        job = self._loop.run_in_executor(
+            self._executor, _fetch_many, self._conn, [(r.sql, r.params) for r in reads]
+        )
+        job.add_done_callback(lambda finished: self._reads_done(reads, finished))
+
+    def _reads_done(
+        self, reads: list[_Read], job: asyncio.Future[list[list[Row] | StoreError]]
+    ) -> None:
+        del self._reading[id(reads)]
+        try:
+            results = job.result()
+        except BaseException as exc:  # noqa: BLE001 - handed to every reader, never lost
+            results = [StoreError(f"reading the state database failed: {exc}")] * len(reads)
+        for read, result in zip(reads, results, strict=True):
+            if read.done.done():
+                continue  # the reader was cancelled; nobody wants the rows
+            if isinstance(result, StoreError):
+                read.done.set_exception(result)
+            else:
+                read.done.set_result(result)
 
     # -- writes -------------------------------------------------------------------------
     async def write(self, statements: Iterable[Statement]) -> None:
@@ -109,41 +158,37 @@ class Database:
             return
         self._queue.append(pending)
         if not self._committing:
-            await self._lead()
-        await asyncio.shield(pending.done)
+            self._committing = True
+            # One loop turn later, so that every writer resuming in this turn shares the fsync.
+            self._loop.call_soon(self._commit_next)
+        # A caller cancelled here cancels only its wait: the unit still commits with its
+        # batch (which skips reporting to a cancelled future).
+        await pending.done
 
-    async def _lead(self) -> None:
-        self._committing = True
-        try:
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                await self._commit_batch(batch)
-        finally:
+    def _commit_next(self) -> None:
+        if not self._queue:
             self._committing = False
-
-    async def _commit_batch(self, batch: list[_Pending]) -> None:
-        conn = self._conn
-        outcomes: list[BaseException | None] = []
-        try:
-            await conn.execute("BEGIN IMMEDIATE")
-            for unit in batch:
-                outcomes.append(await self._apply_unit(unit))
-            await conn.execute("COMMIT")
-        except (sqlite3.Error, OSError) as exc:
-            try:
-                await conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the transaction may already be gone; the commit error is what matters
-            error = StoreError(
-                f"the state database could not commit ({exc}); nothing of this batch was "
-                "recorded. Check free disk space and that the database file is writable."
-            )
-            for unit in batch:
-                if not unit.done.done():
-                    unit.done.set_exception(error)
             return
-        self.commits_total += 1
-        self.units_total += len(batch)
+        batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        self._batch = batch
+        job = self._loop.run_in_executor(
+            self._executor, _commit_batch, self._conn, [p.statements for p in batch]
+        )
+        job.add_done_callback(lambda finished: self._batch_done(batch, finished))
+
+    def _batch_done(
+        self, batch: list[_Pending], job: asyncio.Future[list[StoreError | None]]
+    ) -> None:
+        self._batch = []
+        try:
+            outcomes: list[StoreError | None] = job.result()
+        except StoreError as error:
+            outcomes = [error] * len(batch)
+        except BaseException as exc:  # noqa: BLE001 - handed to every writer, never lost
+            outcomes = [StoreError(f"the state database could not commit: {exc}")] * len(batch)
+        else:
+            self.commits_total += 1
+            self.units_total += len(batch)
         for unit, outcome in zip(batch, outcomes, strict=True):
             if unit.done.done():
                 continue
@@ -151,24 +196,80 @@ class Database:
                 unit.done.set_result(None)
             else:
                 unit.done.set_exception(outcome)
-
-    async def _apply_unit(self, unit: _Pending) -> BaseException | None:
-        conn = self._conn
-        await conn.execute("SAVEPOINT unit")
-        try:
-            for sql, params in unit.statements:
-                await conn.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            await conn.execute("ROLLBACK TO unit")
-            await conn.execute("RELEASE unit")
-            return StoreError(f"a state update was refused by a constraint: {exc}")
-        await conn.execute("RELEASE unit")
-        return None
+        self._commit_next()
 
 
-def _migrate_file(path: Path) -> None:
-    conn = connect_sync(str(path))
+# -- on the database thread ------------------------------------------------------------
+def _open_writer(path: Path) -> sqlite3.Connection:
+    # Migrations run on a short-lived connection first, so the schema is current before the
+    # writer connection exists.
+    migrating = connect_sync(str(path))
     try:
-        migrate(conn)
+        migrate(migrating)
     finally:
-        conn.close()
+        migrating.close()
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _fetch_many(
+    conn: sqlite3.Connection, queries: list[tuple[str, Params]]
+) -> list[list[Row] | StoreError]:
+    results: list[list[Row] | StoreError] = []
+    for sql, params in queries:
+        try:
+            results.append(conn.execute(sql, params).fetchall())
+        except sqlite3.Error as exc:
+            results.append(StoreError(f"reading the state database failed: {exc}"))
+    return results
+
+
+def _commit_batch(
+    conn: sqlite3.Connection, units: list[list[Statement]]
+) -> list[StoreError | None]:
+    """One transaction for every unit; raises StoreError when the batch as a whole failed.
+
+    The batch first runs without a SAVEPOINT per unit, which halves the statements of a
+    typical batch. Only if a unit breaks a constraint is the transaction rolled back and
+    run again unit by unit, so that unit fails alone as the contract says.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statements in units:
+                for sql, params in statements:
+                    conn.execute(sql, params)
+            outcomes: list[StoreError | None] = [None] * len(units)
+        except sqlite3.IntegrityError:
+            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            outcomes = [_apply_unit(conn, statements) for statements in units]
+        conn.execute("COMMIT")
+    except (sqlite3.Error, OSError) as exc:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the transaction may already be gone; the commit error is what matters
+        raise StoreError(
+            f"the state database could not commit ({exc}); nothing of this batch was "
+            "recorded. Check free disk space and that the database file is writable."
+        ) from exc
+    return outcomes
+
+
+def _apply_unit(conn: sqlite3.Connection, statements: list[Statement]) -> StoreError | None:
+    conn.execute("SAVEPOINT unit")
+    try:
+        for sql, params in statements:
+            conn.execute(sql, params)
+    except sqlite3.IntegrityError as exc:
+        conn.execute("ROLLBACK TO unit")
+        conn.execute("RELEASE unit")
+        return StoreError(f"a state update was refused by a constraint: {exc}")
+    conn.execute("RELEASE unit")
+    return None

@@ -98,6 +98,43 @@ async def fetch_token(
     return Token(body.access_token, time.monotonic() + usable)
 
 
+class UnreadableRow(msgspec.Struct, frozen=True):
+    """A list row that does not fit its model: the raw JSON, why, and its id if readable."""
+
+    raw: bytes
+    reason: str
+    id: int | None
+
+
+def _row_by_row(response: HttpResponse, resource: Resource) -> m.Page[Any]:
+    """The page with each row decoded on its own; rows that do not fit become
+    :class:`UnreadableRow`. A page whose envelope itself does not fit still raises."""
+    raw_page = response.json(m.Page[msgspec.Raw])
+    rows: list[Any] = []
+    for raw in raw_page.data:
+        try:
+            rows.append(msgspec.json.decode(raw, type=resource.model))
+        except msgspec.ValidationError as exc:
+            fields = msgspec.json.decode(raw)
+            row_id = fields.get("id") if isinstance(fields, dict) else None
+            rows.append(
+                UnreadableRow(
+                    bytes(raw),
+                    f"{resource.describe(row_id)} does not fit ServiceTitan's documented "
+                    f"model ({exc}); correct the record in ServiceTitan, or report this "
+                    "message if the record looks right there",
+                    row_id if isinstance(row_id, int) else None,
+                )
+            )
+    return m.Page(
+        page=raw_page.page,
+        page_size=raw_page.page_size,
+        has_more=raw_page.has_more,
+        total_count=raw_page.total_count,
+        data=rows,
+    )
+
+
 class ServiceTitanClient:
     """Typed access to one ServiceTitan tenant. Built by :func:`connect` in ``__init__``."""
 
@@ -118,12 +155,17 @@ class ServiceTitanClient:
         modified_on_or_after: str | None = None,
         ids: Sequence[int] | None = None,
         extra: dict[str, str] | None = None,
+        lenient: bool = False,
     ) -> AsyncIterator[list[Any]]:
         """Every page of a list, in the API's default order (by id), inactive rows included.
 
         Ordering by id rather than ``+ModifiedOn`` keeps page boundaries stable while records
         change during the read: a modified record keeps its place instead of shifting every
         later row into the page already read.
+
+        A row that does not fit the model (a field of the wrong type) makes the page a
+        ``RejectedError``; with ``lenient`` it comes back as an :class:`UnreadableRow` in its
+        place instead, so one bad record does not hide the rest of the list.
         """
         params: dict[str, str] = {"pageSize": str(self.page_size)}
         if resource.include_inactive is not None:
@@ -146,7 +188,12 @@ class ServiceTitanClient:
                 idempotent=True,
                 record=f"{resource.name} page {page_number}",
             )
-            page: m.Page[Any] = response.json(page_type)
+            try:
+                page: m.Page[Any] = response.json(page_type)
+            except RejectedError:
+                if not lenient:
+                    raise
+                page = _row_by_row(response, resource)
             yield page.data
             if not page.has_more or not page.data:
                 return
