@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from connector.commands import creds, demo, history, sandbox, service, sync
+from connector.commands import bench, creds, demo, history, sandbox, service, sync
 from connector.errors import ConnectorError
-
-#: Commands that later issues will provide; until then they say so plainly (exit 2).
-_NOT_YET = {
-    "bench": "run the load benchmark",
-}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,12 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.register(sub)
     demo.register(sub)
     service.register(sub)
+    bench.register(sub)
     _accept_config_anywhere(sub)
-    for name, summary in _NOT_YET.items():
-        if name in sub.choices:
-            continue
-        p = sub.add_parser(name, help=f"{summary} (not yet available)")
-        p.set_defaults(handler=_not_yet(name))
     return parser
 
 
@@ -62,14 +53,6 @@ def _accept_config_anywhere(sub: argparse._SubParsersAction[argparse.ArgumentPar
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
                 _accept_config_anywhere(action)
-
-
-def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        print(f"ml-connector {name}: not yet available in this version", file=sys.stderr)
-        return 2
-
-    return handler
 
 
 def main(argv: Sequence[str] | None = None) -> int:
