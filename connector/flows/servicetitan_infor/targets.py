@@ -277,6 +277,13 @@ class ApTarget:
         self.vendor_stream = vendor_stream
         #: The M3 order a ServiceTitan PO copies, if it is such a copy.
         self.m3_order_of = m3_order_of
+        #: Configured suppliers seen to exist (checked once per process, not per invoice).
+        self._known_suppliers: set[str] = set()
+
+    async def _supplier_exists(self, suno: str) -> bool:
+        if suno not in self._known_suppliers and await self.m3.get_supplier(suno) is not None:
+            self._known_suppliers.add(suno)
+        return suno in self._known_suppliers
 
     async def _supplier(self, command: ApDocument) -> str | None:
         if command.fixed_suno:
@@ -320,7 +327,7 @@ class ApTarget:
                 ctx.note("not_posted", {"reason": f"bill of M3 order {puno}; M3 invoices it"})
                 return Written(Outcome.UNCHANGED, f"M3 PO {puno}")
         suno = command.fixed_suno or await ctx.ensure(self.vendor_stream, str(command.vendor_id))
-        if command.fixed_suno and await self.m3.get_supplier(suno) is None:
+        if command.fixed_suno and not await self._supplier_exists(suno):
             raise ConfigurationError(
                 f"supplier {suno}, which ServiceTitan job invoices are booked against, does not "
                 f"exist in M3 company {self.m3.company}: create it, or set "

@@ -97,11 +97,25 @@ class M3Database:
         self.companies: dict[str, Company] = {}
         self.books: dict[str, Book] = {}
         self.batches: dict[int, InvoiceBatch] = {}
+        #: (CONO, SPYN, SUNO, SINO) → INBNs of invoice batches: what LstInvBySupInv and the
+        #: duplicate check at validation look up, without scanning every batch.
+        self.batches_by_invoice: dict[tuple[str, str, str, str], list[int]] = {}
         self.vouchers: list[Voucher] = []
         self.next_inbn = 4100001
         self.next_puno = 1000001
         self._voucher_series: dict[tuple[str, str, str, str], int] = {}
         self._last_lmts = 0
+
+    def add_batch(self, batch: InvoiceBatch) -> None:
+        self.batches[batch.inbn] = batch
+        if batch.kind == "invoice":
+            head = batch.head
+            key = (batch.cono, head.get("SPYN", ""), head.get("SUNO", ""), head.get("SINO", ""))
+            self.batches_by_invoice.setdefault(key, []).append(batch.inbn)
+
+    def invoice_batches(self, cono: str, spyn: str, suno: str, sino: str) -> list[InvoiceBatch]:
+        """Invoice batches of one supplier invoice number, in INBN order."""
+        return [self.batches[n] for n in self.batches_by_invoice.get((cono, spyn, suno, sino), [])]
 
     def add_company(self, company: Company) -> None:
         self.companies[company.cono] = company

@@ -114,7 +114,7 @@ def _add_head(ctx: MIContext, inp: Inputs) -> list[Row]:
     head.update({name: value for name, value in inp.items() if name != "DIVI"})
     head["SPYN"], head["CUCD"] = payee, currency
     ctx.db.stamp(head, created=True)
-    ctx.db.batches[inbn] = InvoiceBatch(inbn, ctx.cono, divi, "invoice", head)
+    ctx.db.add_batch(InvoiceBatch(inbn, ctx.cono, divi, "invoice", head))
     return [{"INBN": str(inbn)}]
 
 
@@ -186,7 +186,7 @@ def _add_head_recode(ctx: MIContext, inp: Inputs) -> list[Row]:
         "TARGET_VONO": target.vono,
     }
     ctx.db.stamp(head, created=True)
-    ctx.db.batches[inbn] = InvoiceBatch(inbn, ctx.cono, divi, "recode", head)
+    ctx.db.add_batch(InvoiceBatch(inbn, ctx.cono, divi, "recode", head))
     return [{"INBN": str(inbn)}]
 
 
@@ -235,15 +235,8 @@ def _lst_lines(ctx: MIContext, inp: Inputs) -> list[Row]:
 
 
 def _lst_by_supplier_invoice(ctx: MIContext, inp: Inputs) -> list[Row]:
-    wanted = (inp.get("SPYN"), inp.get("SUNO"), inp.get("SINO"))
-    return [
-        batch.head
-        for _, batch in sorted(ctx.db.batches.items())
-        if batch.cono == ctx.cono
-        and batch.kind == "invoice"
-        and (not ctx.divi or batch.divi == ctx.divi)
-        and (batch.head.get("SPYN"), batch.head.get("SUNO"), batch.head.get("SINO")) == wanted
-    ]
+    found = ctx.db.invoice_batches(ctx.cono, inp.get("SPYN"), inp.get("SUNO"), inp.get("SINO"))
+    return [batch.head for batch in found if not ctx.divi or batch.divi == ctx.divi]
 
 
 def _validate(ctx: MIContext, inp: Inputs) -> list[Row]:
@@ -286,27 +279,17 @@ def _post_invoice(ctx: MIContext, batch: InvoiceBatch) -> None:
             f"{total} (net + VAT) on batch {batch.inbn}",
         )
     year = head["ACDT"][:4]
-    key = (head.get("SPYN"), head["SUNO"], head["SINO"], year)
-    for other in ctx.db.batches.values():
-        if (
-            other is not batch
-            and other.status == "validated"
-            and other.kind == "invoice"
-            and other.cono == batch.cono
-            and (
-                other.head.get("SPYN"),
-                other.head["SUNO"],
-                other.head.get("SINO"),
-                other.head["ACDT"][:4],
-            )
-            == key
-        ):
+    same_number = ctx.db.invoice_batches(
+        batch.cono, head.get("SPYN", ""), head["SUNO"], head.get("SINO", "")
+    )
+    for other in same_number:
+        if other is not batch and other.status == "validated" and other.head["ACDT"][:4] == year:
             raise nok(
                 "WSI0303",
                 "SINO",
                 f"Supplier invoice number {head['SINO']} already exists for payee "
-                f"{key[0]} / supplier {key[1]} in {year} (batch {other.inbn}, voucher "
-                f"{other.head.get('VONO')}); it is a duplicate",
+                f"{head.get('SPYN')} / supplier {head['SUNO']} in {year} (batch "
+                f"{other.inbn}, voucher {other.head.get('VONO')}); it is a duplicate",
             )
     voucher = _new_voucher(ctx, batch, year)
     account, cost_center = _expense_string(ctx, head["SUNO"])
