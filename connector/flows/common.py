@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
+import msgspec
+
+from connector.config import FlowConfig
 from connector.errors import ConfigurationError, SourceDataError
+from connector.store import RecordKey, State, Store
 
 CENT = Decimal("0.01")
 #: Anything larger is not an amount a field-service business bills; it is bad data.
@@ -89,3 +95,35 @@ def option(options: dict[str, str], key: str, default: str, flow: str) -> str:
     if not value:
         raise ConfigurationError(f"flows.{flow}.options.{key} must not be empty")
     return value
+
+
+def ledger_link(store: Store, flow: str) -> Callable[[str, str], Awaitable[str | None]]:
+    """``link(stream, source_id)``: the target id our ledger holds for a finished record.
+
+    Targets use it to answer "is this reference already in the target?" without writing;
+    ``LoadContext.ensure`` is the one that creates what is missing.
+    """
+
+    async def link(stream: str, source_id: str) -> str | None:
+        entry = await store.ledger_entry(RecordKey(flow, stream, source_id))
+        return entry.target_id if entry is not None and entry.state == State.DONE else None
+
+    return link
+
+
+OptionsT = TypeVar("OptionsT", bound=msgspec.Struct)
+
+
+def parse_options(config: FlowConfig, flow: str, options_type: type[OptionsT]) -> OptionsT:
+    """A pairing's ``[flows.<name>.options]`` as its Options struct.
+
+    Values are strings in TOML; numeric options are read as numbers. An unknown key or a bad
+    value is a ConfigurationError naming it and listing the valid options.
+    """
+    try:
+        return msgspec.convert(dict(config.options), options_type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigurationError(
+            f"flows.{flow}.options: {exc}; the options are "
+            f"{', '.join(options_type.__struct_fields__)}"
+        ) from exc

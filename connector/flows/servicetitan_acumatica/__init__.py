@@ -33,6 +33,7 @@ import msgspec
 
 from connector.config import FlowConfig, ServiceTitanSystem
 from connector.errors import ConfigurationError
+from connector.flows import common
 from connector.flows.servicetitan_acumatica import mapping
 from connector.flows.servicetitan_acumatica.targets import (
     BillTarget,
@@ -43,7 +44,7 @@ from connector.flows.servicetitan_acumatica.targets import (
 )
 from connector.flows.sources import servicetitan_incremental
 from connector.runtime.flow import BuiltFlow, Flow, MapContext, Stream, Target
-from connector.store import RecordKey, State, Store
+from connector.store import State, Store
 from connector.systems.acumatica import AcumaticaClient
 from connector.systems.servicetitan import ServiceTitanClient
 from connector.systems.servicetitan import models as st
@@ -64,13 +65,7 @@ Mapper = Callable[[S, MapContext, mapping.Options], C]
 
 def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
     """The flow's options, or ``ConfigurationError`` naming the key that is wrong."""
-    try:
-        options = msgspec.convert(dict(config.options), mapping.Options)
-    except msgspec.ValidationError as exc:
-        raise ConfigurationError(
-            f"flows.{flow_name}.options: {exc}; the options are "
-            f"{', '.join(mapping.Options.__struct_fields__)}"
-        ) from exc
+    options = common.parse_options(config, flow_name, mapping.Options)
     for key in mapping.Options.__struct_fields__:
         if not getattr(options, key).strip():
             raise ConfigurationError(f"flows.{flow_name}.options.{key} must not be empty")
@@ -91,9 +86,7 @@ def build(
     options = parse_options(config, flow_name)
     overlap = source_config.overlap_s
 
-    async def link(stream: str, source_id: str) -> str | None:
-        entry = await store.ledger_entry(RecordKey(flow_name, stream, source_id))
-        return entry.target_id if entry is not None and entry.state == State.DONE else None
+    link = common.ledger_link(store, flow_name)
 
     def linked(stream: str) -> Callable[[], Awaitable[dict[str, str]]]:
         async def owners() -> dict[str, str]:

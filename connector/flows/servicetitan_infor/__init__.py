@@ -34,6 +34,7 @@ import msgspec
 
 from connector.config import FlowConfig, ServiceTitanSystem
 from connector.errors import ConfigurationError
+from connector.flows import common
 from connector.flows.servicetitan_infor import mapping
 from connector.flows.servicetitan_infor.targets import (
     ApTarget,
@@ -46,7 +47,7 @@ from connector.flows.servicetitan_infor.targets import (
 )
 from connector.flows.sources import servicetitan_incremental
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, MapContext, Stream
-from connector.store import RecordKey, State, Store
+from connector.store import Store
 from connector.systems.infor import M3Client
 from connector.systems.infor.models import Item as M3Item
 from connector.systems.infor.models import PurchaseOrder as M3PurchaseOrder
@@ -60,14 +61,7 @@ WEBHOOK_STREAMS = {"invoice": "invoices_to_m3"}
 
 
 def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
-    try:
-        # The config holds every option as a string; the numeric ones are read as numbers.
-        options = msgspec.convert(dict(config.options), mapping.Options, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ConfigurationError(
-            f"flows.{flow_name}.options: {exc}; the options are "
-            f"{', '.join(mapping.Options.__struct_fields__)}"
-        ) from exc
+    options = common.parse_options(config, flow_name, mapping.Options)
     if options.ap_coding != "addline":
         raise ConfigurationError(
             f"flows.{flow_name}.options.ap_coding = {options.ap_coding!r} is not supported by "
@@ -90,9 +84,7 @@ def build(
     options = parse_options(config, flow_name)
     overlap = source_config.overlap_s
 
-    async def link(stream: str, source_id: str) -> str | None:
-        entry = await store.ledger_entry(RecordKey(flow_name, stream, source_id))
-        return entry.target_id if entry is not None and entry.state == State.DONE else None
+    link = common.ledger_link(store, flow_name)
 
     def st_fetch(resource_name: str) -> Any:
         async def fetch(source_id: str) -> Any:
