@@ -242,7 +242,13 @@ class RecordProcessor:
         *,
         force_find: bool = False,
     ) -> tuple[Written, bool]:
-        unfinished = entry is not None and entry.state in (State.IN_FLIGHT, State.IN_DOUBT)
+        # PENDING is only ever set after a write was attempted and an outage stopped it part
+        # way (a document saved but not yet released, say): verify first, like in-flight.
+        unfinished = entry is not None and entry.state in (
+            State.IN_FLIGHT,
+            State.IN_DOUBT,
+            State.PENDING,
+        )
         existing: Found | None = None
         verified = False
         if stream.reference or unfinished or force_find:

@@ -183,9 +183,13 @@ class Database:
         try:
             outcomes: list[StoreError | None] = job.result()
         except StoreError as error:
-            outcomes = [error] * len(batch)
+            # One exception object per writer: a shared one would collect every awaiting
+            # task's traceback, and its report would point at the wrong caller.
+            outcomes = [_copy(error) for _ in batch]
         except BaseException as exc:  # noqa: BLE001 - handed to every writer, never lost
-            outcomes = [StoreError(f"the state database could not commit: {exc}")] * len(batch)
+            failed = StoreError(f"the state database could not commit: {exc}")
+            failed.__cause__ = exc
+            outcomes = [_copy(failed) for _ in batch]
         else:
             self.commits_total += 1
             self.units_total += len(batch)
@@ -260,6 +264,12 @@ def _commit_batch(
             "recorded. Check free disk space and that the database file is writable."
         ) from exc
     return outcomes
+
+
+def _copy(error: StoreError) -> StoreError:
+    copy = StoreError(error.message)
+    copy.__cause__ = error.__cause__
+    return copy
 
 
 def _apply_unit(conn: sqlite3.Connection, statements: list[Statement]) -> StoreError | None:

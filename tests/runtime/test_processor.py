@@ -55,6 +55,7 @@ class Target:
         self.writes = 0
         self.fail_next: list[Exception] = []
         self.commit_then_fail = 0
+        self.store_then_outage = 0
 
     async def find(self, command: Post) -> Found | None:
         if command.number in self.rows:
@@ -66,6 +67,9 @@ class Target:
             raise self.fail_next.pop(0)
         self.writes += 1
         self.rows[command.number] = command
+        if self.store_then_outage:
+            self.store_then_outage -= 1
+            raise UnavailableError("the second step of the write hit an outage")
         if self.commit_then_fail:
             self.commit_then_fail -= 1
             raise InDoubtError("reply lost after the write was sent", record=command.number)
@@ -230,3 +234,17 @@ async def test_outage_halts_stream_and_keeps_cursor_behind(store: Store) -> None
     assert cursor is not None and int(cursor) < 2
     recovered = await FlowRunner(flow, store).cycle()
     assert recovered.ok and len(target.rows) == 6
+
+
+async def test_outage_after_a_partial_write_is_verified_not_repeated(store: Store) -> None:
+    """A write that saved its record and then hit an outage (e.g. a release step) leaves the
+    record pending; the next cycle finds the saved record instead of saving it again."""
+    target = Target()
+    target.store_then_outage = 1
+    flow = make_flow(docs(3), target)
+    first = await FlowRunner(flow, store).cycle()
+    assert not first.ok and "outage" in (first.error or "")
+    written_before = target.writes
+    second = await FlowRunner(flow, store).cycle(full=True)
+    assert second.ok and len(target.rows) == 3
+    assert target.writes == 3 and written_before + second.total("created") == 3
