@@ -19,7 +19,7 @@ def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             _flatten(item, f"{path}.{key}" if path else str(key), out)
-    elif isinstance(value, list):
+    elif isinstance(value, list | tuple):
         out[f"{path}.length"] = len(value)
         for index, item in enumerate(value):
             _flatten(item, f"{path}[{index}]", out)

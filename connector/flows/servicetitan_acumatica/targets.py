@@ -73,8 +73,10 @@ class _BusinessAccountTarget(ABC):
         self._owners: dict[str, str] = {}
 
     @abstractmethod
-    async def _get(self, code: str) -> tuple[str, str | None, acu.Contact | None] | None:
-        """(code, name, main contact) of the account with this code, or None."""
+    async def _get(
+        self, code: str
+    ) -> tuple[str, str | None, acu.Contact | None, str | None] | None:
+        """(code, name, main contact, status) of the account with this code, or None."""
 
     @abstractmethod
     async def _names(self) -> dict[str, str]:
@@ -96,8 +98,8 @@ class _BusinessAccountTarget(ABC):
     async def find(self, command: AccountCommand) -> Found | None:
         existing = await self._get(command.code)
         if existing is not None:
-            code, name, contact = existing
-            return Found(code, matches=account_in_step(command, name, contact))
+            code, name, contact, status = existing
+            return Found(code, matches=account_in_step(command, name, contact, status))
         by_name = (await self._index(refresh=False)).get(_name_key(command.name))
         if by_name is not None and await self._get(by_name) is None:
             # The index is a hint from the start of the pass; the account is gone since.
@@ -133,11 +135,13 @@ class CustomerTarget(_BusinessAccountTarget):
 
     kind = "customer"
 
-    async def _get(self, code: str) -> tuple[str, str | None, acu.Contact | None] | None:
+    async def _get(
+        self, code: str
+    ) -> tuple[str, str | None, acu.Contact | None, str | None] | None:
         found = await self.acumatica.find_customer(code)
         if found is None or not found.customer_id:
             return None
-        return found.customer_id, found.customer_name, found.main_contact
+        return found.customer_id, found.customer_name, found.main_contact, found.status
 
     async def _names(self) -> dict[str, str]:
         names: dict[str, str] = {}
@@ -160,11 +164,13 @@ class VendorTarget(_BusinessAccountTarget):
 
     kind = "vendor"
 
-    async def _get(self, code: str) -> tuple[str, str | None, acu.Contact | None] | None:
+    async def _get(
+        self, code: str
+    ) -> tuple[str, str | None, acu.Contact | None, str | None] | None:
         found = await self.acumatica.find_vendor(code)
         if found is None or not found.vendor_id:
             return None
-        return found.vendor_id, found.vendor_name, found.main_contact
+        return found.vendor_id, found.vendor_name, found.main_contact, found.status
 
     async def _names(self) -> dict[str, str]:
         names: dict[str, str] = {}
