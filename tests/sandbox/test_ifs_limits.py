@@ -22,8 +22,7 @@ async def ifs(start_simulator: StartSimulator) -> AsyncIterator[Ifs]:
 
 
 async def test_rule10_mi_modified_error_fails_a_request_once(ifs: Ifs) -> None:
-    """Rule 10: with the knob, a request's first attempt is 500 MI_MODIFIED_ERROR; the same
-    request again succeeds."""
+    """Rule 10: a request's first attempt is 500 MI_MODIFIED_ERROR; sent again it succeeds."""
     await ifs.knobs(mi_modified_errors=1)
     status, body, _ = await ifs.call("GET", PO, params={"$top": "1"})
     assert (status, body["error"]["code"]) == (500, "MI_MODIFIED_ERROR")

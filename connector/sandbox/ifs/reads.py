@@ -77,7 +77,8 @@ def list_rows(
     try:
         unknown = sorted(k for k in query if k.startswith("$") and k not in _OPTIONS)
         if unknown:
-            raise QueryError(f"The query option {unknown[0]} is not supported.")
+            # $apply exists on IFS (sheet §2) but no flow uses it, so it is not simulated.
+            raise QueryError(f"The query option {unknown[0]} is not supported here.")
         rows: list[Row] = [r for r in table.rows.values() if scope is None or scope(r.values)]
         if "$filter" in query:
             predicate = compile_filter(spec, query["$filter"], time_rules(knobs))

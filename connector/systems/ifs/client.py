@@ -404,7 +404,9 @@ class IfsClient:
         if entity.window_field is None:
             raise ValueError(f"{entity.entity_set} has no date to read a window on; "
                              "read it whole instead")
-        return f"{entity.window_field} ge {literal(since)}"
+        # Window fields are Edm.Date: IFS refuses to compare one with a timestamp literal.
+        day = since.date() if isinstance(since, dt.datetime) else since
+        return f"{entity.window_field} ge {literal(day)}"
 
     def _list_refused(self, response: HttpResponse, label: str) -> ConnectorError:
         if response.status == 404:
