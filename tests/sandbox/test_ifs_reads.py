@@ -139,3 +139,19 @@ async def test_metadata_document_lists_entity_sets(ifs: Ifs) -> None:
         text = await resp.text()
     assert '<EntitySet Name="ExternalVouchersSet"' in text
     assert '<PropertyRef Name="RecordNo"/>' in text
+
+
+async def test_maxpagesize_preference_is_a_hint_only_honoured_by_knob(ifs: Ifs) -> None:
+    """Prefer: odata.maxpagesize is ignored by default (unverified on IFS); a knob obeys it."""
+    prefer = {"Prefer": "odata.maxpagesize=5"}
+    _, body, _ = await ifs.call("GET", PO, headers=prefer)
+    assert len(body["value"]) == 25
+    await ifs.knobs(honour_maxpagesize=True)
+    _, body, _ = await ifs.call("GET", PO, headers=prefer)
+    assert len(body["value"]) == 5 and "$skiptoken=5" in body["@odata.nextLink"]
+
+
+async def test_int_path_serves_the_same_projections(ifs: Ifs) -> None:
+    """/int/ifsapplications/projection/v1/… answers like /main/…."""
+    status, body, _ = await ifs.call("GET", PO.replace("/main/", "/int/"), params={"$top": "1"})
+    assert status == 200 and body["value"][0]["OrderNo"] == "P100231"

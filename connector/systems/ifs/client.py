@@ -16,10 +16,8 @@ Contract:
   first when the caller has none). On 412 the row is read again and the change sent once
   more with the new ETag, if the caller's ``still_applies`` agrees; a second 412 is a
   ``ConflictError`` naming the row.
-* ``MI_MODIFIED_ERROR`` (500: the projection's metadata changed) is answered by sending the
-  same request once more, as IFS asks; any other 5xx after a write is in doubt.
-* A redirect to ``/auth/`` (some set-ups answer a dead token so) counts as a 401: the token
-  is renewed and the request sent once more.
+* ``MI_MODIFIED_ERROR``, redirects to ``/auth/`` and 5xx answers are dealt with below the
+  client, in :mod:`.transport`.
 * Refusals name the row and the attribute IFS blamed (:mod:`.problems`).
 """
 
@@ -28,33 +26,25 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TypeVar
 
 import msgspec
 from yarl import URL
 
-from connector.errors import (
-    AuthError,
-    ConfigurationError,
-    ConflictError,
-    ConnectorError,
-    RejectedError,
-    UnavailableError,
-)
+from connector.errors import ConfigurationError, ConflictError, ConnectorError, RejectedError
 from connector.http.client import HttpClient, HttpResponse
 from connector.http.tokens import TokenCache
 from connector.systems.ifs import models as m
 from connector.systems.ifs.odata import Literal, and_all, key_predicate, literal
-from connector.systems.ifs.problems import SYSTEM, is_metadata_changed, refusal
+from connector.systems.ifs.problems import SYSTEM, refusal
+from connector.systems.ifs.transport import Transport
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=m.Entity)
 
 API_PATH = "/main/ifsapplications/projection/v1"
-_READ_OK = frozenset({200, 302, 303, 307, 400, 404})
-_WRITE_OK = frozenset({200, 201, 204, 302, 303, 307, 400, 404, 405, 409, 412, 422, 428, 500})
 
 
 class IfsClient:
@@ -72,7 +62,7 @@ class IfsClient:
         self.url = url.rstrip("/")
         self.company = company
         self.api_root = f"{self.url}{API_PATH}"
-        self._tokens = tokens
+        self._transport = Transport(http, tokens)
 
     def __repr__(self) -> str:
         return f"IfsClient(url={self.url!r}, company={self.company!r})"
@@ -131,7 +121,7 @@ class IfsClient:
         query: dict[str, str] | None = params
         seen: set[str] = set()
         while url is not None:
-            response = await self._read(url, label, params=query)
+            response = await self._transport.read(url, label, params=query)
             if response.status != 200:
                 raise self._list_refused(response, label)
             page = _decode(response, m.Page, label)
@@ -187,7 +177,7 @@ class IfsClient:
         """The row with these key values, with its current ETag; None when there is none."""
         label = f"{entity.entity_set}({', '.join(map(str, keys))})"
         params = {"$expand": ",".join(expand)} if expand else None
-        response = await self._read(self.row_url(entity, keys), label, params=params)
+        response = await self._transport.read(self.row_url(entity, keys), label, params=params)
         if response.status == 404:
             return None
         if response.status != 200:
@@ -223,7 +213,7 @@ class IfsClient:
             f"{key_predicate(('Company', name), (company or self.company, value))}",
             encoded=True,
         )
-        response = await self._read(url, label)
+        response = await self._transport.read(url, label)
         if response.status == 404:
             return None
         if response.status != 200:
@@ -249,7 +239,7 @@ class IfsClient:
         Never retried after a lost answer (IFS would create a second row): that is
         ``InDoubtError``, to be settled by the natural-key look-up.
         """
-        response = await self._write(
+        response = await self._transport.write(
             "POST", self.set_url(entity), record, json=msgspec.json.encode(body))
         if response.status != 201 and response.status != 200:
             raise refusal(response, record, write=True)
@@ -275,7 +265,7 @@ class IfsClient:
         url = self.row_url(entity, keys)
         current = etag or (await self._require(entity, keys, label)).etag
         for attempt in (1, 2):
-            response = await self._write("PATCH", url, label, json=body,
+            response = await self._transport.write("PATCH", url, label, json=body,
                                          headers={"If-Match": current})
             if response.status == 200:
                 return _decode(response, entity, label)
@@ -301,7 +291,8 @@ class IfsClient:
                   encoded=True)
         current = etag or (await self._require(entity, keys, label)).etag
         for attempt in (1, 2):
-            response = await self._write("POST", url, label, headers={"If-Match": current})
+            response = await self._transport.write(
+                "POST", url, label, headers={"If-Match": current})
             if response.status in (200, 204):
                 return
             if response.status != 412:
@@ -339,63 +330,6 @@ class IfsClient:
                 "look it up by its natural key and replay the record",
                 system=SYSTEM, record=label, code="ODP_RESOURCE_NOTFOUND")
         return row
-
-    # -- sending ------------------------------------------------------------------------
-    async def _read(
-        self, url: URL, label: str, *, params: Mapping[str, str] | None = None
-    ) -> HttpResponse:
-        return await self._send("GET", url, label, params=params, write=False, ok=_READ_OK)
-
-    async def _write(
-        self, method: str, url: URL, label: str, *, json: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> HttpResponse:
-        return await self._send(method, url, label, json=json, headers=headers, write=True,
-                                ok=_WRITE_OK)
-
-    async def _send(
-        self, method: str, url: URL, label: str, *, write: bool, ok: Collection[int],
-        params: Mapping[str, str] | None = None, json: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> HttpResponse:
-        """One request, sent again once after MI_MODIFIED_ERROR or a redirect to /auth/."""
-        metadata_retried = redirect_retried = False
-        while True:
-            response = await self.http.request(
-                method, url, params=params, json=json, headers=headers, idempotent=not write,
-                record=label, ok_statuses=ok)
-            if is_metadata_changed(response):
-                if metadata_retried:
-                    raise UnavailableError(
-                        f"{method} {url.path} for {label}: IFS answered MI_MODIFIED_ERROR twice "
-                        "(projection metadata keeps changing, e.g. during a deployment); the "
-                        "record is tried again later", system=SYSTEM, record=label)
-                # IFS refused before running anything: the same request is safe once more.
-                metadata_retried = True
-                log.info("ifs %s: projection metadata changed; sending the request again", label)
-                continue
-            if 300 <= response.status < 400:
-                redirect_retried = await self._after_redirect(response, label, redirect_retried)
-                continue
-            if response.status >= 500:
-                raise refusal(response, label, write=write)
-            return response
-
-    async def _after_redirect(self, response: HttpResponse, label: str, retried: bool) -> bool:
-        location = response.headers.get("Location", "")
-        if "/auth/" not in location:
-            raise ConfigurationError(
-                f"{response.method} {response.path} for {label} → HTTP {response.status} "
-                "redirecting away from the API; redirects are never followed with credentials: "
-                "check `url` of the IFS system in the config", system=SYSTEM, record=label)
-        if retried or self._tokens is None:
-            raise AuthError(
-                f"{response.method} {response.path} for {label}: IFS sent the request to its "
-                "sign-in page again after a token refresh; check the IAM client's service user "
-                "and its permission sets", system=SYSTEM, record=label)
-        # A redirect to sign in is IFS's way of saying 401 on some set-ups (sheet §1).
-        await self._tokens.invalidate(await self._tokens.get())
-        return True
 
     # -- helpers ------------------------------------------------------------------------
     def _window(self, entity: type[m.Entity], since: dt.date | None) -> str | None:
