@@ -91,6 +91,13 @@ KINDS: dict[str, CredentialKind] = {
             secret=frozenset({"client_secret", "password"}),
         ),
         CredentialKind(
+            "ifs",
+            required=("client_id", "client_secret"),
+            # token_url wins over url + realm, for set-ups whose IAM lives elsewhere.
+            optional=("url", "realm", "token_url"),
+            secret=frozenset({"client_secret"}),
+        ),
+        CredentialKind(
             "webhook-hmac",
             required=("secret",),
             # During a rotation both secrets are accepted, so senders can switch at leisure.
