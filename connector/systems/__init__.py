@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.config import AcumaticaSystem, InforSystem, ServiceTitanSystem, SystemConfig
+from connector.config import (
+    AcumaticaSystem,
+    InforSystem,
+    ServiceNowSystem,
+    ServiceTitanSystem,
+    SystemConfig,
+)
 from connector.errors import ConfigurationError
 from connector.http.limiter import LimiterRegistry
 from connector.vault import Credential
@@ -34,6 +40,10 @@ def open_connection(config: SystemConfig, credential: Credential, limiters: Limi
         from connector.systems import acumatica
 
         return acumatica.open_connection(config, credential, limiters)
+    if isinstance(config, ServiceNowSystem):
+        from connector.systems import servicenow
+
+        return servicenow.open_connection(config, credential, limiters)
     raise ConfigurationError(f"systems of kind {config.kind!r} are not supported yet")
 
 
@@ -41,4 +51,6 @@ _EXPECTED_KIND = {
     "servicetitan": ("servicetitan",),
     "infor": ("ionapi",),
     "acumatica": ("acumatica",),
+    # The first is the one recommended in the error message.
+    "servicenow": ("servicenow-oauth", "servicenow-refresh-token", "servicenow-basic"),
 }
