@@ -149,3 +149,13 @@ async def test_missing_role_is_403_naming_the_roles(sn: SN) -> None:
     assert status == 403 and body["status"] == "failure"
     assert "sn_ap_apm.reader" in body["error"]["detail"]
     assert "sn_shop_invoice" in body["error"]["detail"]
+
+
+async def test_refresh_token_lifetime_is_a_knob(sn: SN) -> None:
+    """A refresh token past refresh_token_lifetime_s is refused like any other failure."""
+    await sn.knobs(refresh_token_lifetime_s=0.1)
+    _, body = await sn.token_response(grant_type="password", username=sn.creds["username"],
+                                      password=sn.creds["password"])
+    await asyncio.sleep(0.2)
+    assert await sn.token_response(grant_type="refresh_token",
+                                   refresh_token=body["refresh_token"]) == (401, REFUSED)

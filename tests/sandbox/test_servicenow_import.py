@@ -15,7 +15,7 @@ from tests.sandbox.test_servicenow_support import SN
 IMPORT = "/api/now/import/sn_spend_intg_imp_invoice"
 INVOICE = {"erp_source": "M3", "external_invoice_number": "M3-INV-1",
            "external_invoice_source": "M3", "invoice_date": "2025-03-01",
-           "other_charges": "0.00", "subtotal": "120.00", "supplier": "V10001"}
+           "other_charges": "0.00", "subtotal": "120.00", "supplier": "Supplier 002 LLC"}
 
 
 @pytest.fixture
@@ -104,9 +104,10 @@ async def test_staging_row_records_transform_state(sn: SN) -> None:
 async def test_line_import_links_to_its_header(sn: SN) -> None:
     """An invoice line resolves its header, GL account and cost center; unknown header errors."""
     await sn.call("POST", IMPORT, INVOICE)
-    line = {"erp_source": "M3", "external_invoice_number": "M3-INV-1", "line_number": "1",
-            "cost_center": "CC100", "gl_account": "6000", "line_quantity": "1",
-            "line_unit_price": "120.00", "subtotal": "120.00"}
+    line = {"erp_source": "M3", "external_invoice_number": "M3-INV-1",
+            "external_invoice_source": "M3", "erp_line_number": "1",
+            "line_description": "Parts", "cost_center": "CC100", "gl_account": "6000",
+            "line_quantity": "1", "line_unit_price": "120.00", "subtotal": "120.00"}
     path = "/api/now/import/sn_spend_intg_imp_invoice_line"
     _, body, _ = await sn.call("POST", path, line)
     assert body["result"][0]["status"] == "inserted"
@@ -118,7 +119,7 @@ async def test_insert_multiple_is_asynchronous(sn: SN) -> None:
     """insertMultiple (keys = labels) answers only set ids; rows transform a moment later."""
     records = [{"ERP source": "M3", "External invoice number": f"M3-MULTI-{n}",
                 "External invoice source": "M3", "Invoice date": "2025-03-01",
-                "Other charges": "0.00", "Subtotal": "10.00", "Supplier": "V10002"}
+                "Other charges": "0.00", "Subtotal": "10.00", "Supplier": "Supplier 003 LLC"}
                for n in range(3)]
     status, body, _ = await sn.call("POST", f"{IMPORT}/insertMultiple", {"records": records})
     assert status == 201 and set(body) == {"import_set_id", "multi_import_set_id"}
@@ -143,7 +144,8 @@ async def test_staging_row_get_and_purge_knob(sn: SN) -> None:
 
 async def test_po_staging_table_name_is_a_knob(sn: SN) -> None:
     """po_staging_table switches the PO header staging table to sn_fcms_intg_imp_po_response."""
-    po = {"erp_po_number": "PO-1", "erp_source": "M3", "supplier": "V10000"}
+    po = {"erp_po_number": "PO-1", "erp_source": "M3",
+          "supplier_company_name": "Supplier 001 LLC"}
     assert (await sn.call("POST", "/api/now/import/sn_fcms_intg_imp_order", po))[0] == 201
     await sn.knobs(po_staging_table="sn_fcms_intg_imp_po_response")
     assert (await sn.call("POST", "/api/now/import/sn_fcms_intg_imp_order", po))[0] == 400
@@ -168,3 +170,45 @@ async def test_supplier_import_creates_company_and_supplier(sn: SN) -> None:
     (supplier,) = await sn.rows("/api/now/table/sn_fin_supplier", "erp_supplier_id=V20001")
     (company,) = await sn.rows("/api/now/table/core_company", "name=Fresh Pipes Inc.")
     assert supplier["company"] == company["sys_id"]
+
+
+async def test_non_string_values_stored_mangled_knob(sn: SN) -> None:
+    """With import_non_strings=store, a nested object is stored with '=' for ':'."""
+    await sn.knobs(import_non_strings="store")
+    status, body, _ = await sn.call("POST", IMPORT, INVOICE | {"currency": {"code": "USD"}})
+    assert status == 201 and body["result"][0]["status"] == "inserted"
+    (invoice,) = await targets(sn, "M3-INV-1")
+    assert invoice["currency"] == "{code=USD}"
+
+
+async def test_invoice_line_mandatory_fields_follow_the_reference(sn: SN) -> None:
+    """A line without Line description is a row error naming it (documented mandatory)."""
+    await sn.call("POST", IMPORT, INVOICE)
+    line = {"erp_source": "M3", "external_invoice_number": "M3-INV-1",
+            "external_invoice_source": "M3", "line_quantity": "1",
+            "line_unit_price": "1.00", "subtotal": "1.00"}
+    _, body, _ = await sn.call("POST", "/api/now/import/sn_spend_intg_imp_invoice_line", line)
+    assert body["result"][0]["status"] == "error"
+    assert "Line description" in body["result"][0]["error_message"]
+
+
+async def test_skipped_or_failed_row_answers_the_staging_row_sys_id(sn: SN) -> None:
+    """A row that produced no target answers the staging row's sys_id, not a target's."""
+    _, body, _ = await sn.call("POST", IMPORT, INVOICE | {"supplier": "nobody"})
+    rows = await sn.rows("/api/now/table/sn_spend_intg_imp_invoice", "")
+    assert body["result"][0]["sys_id"] == rows[-1]["sys_id"]
+
+
+async def test_timeout_after_commit_fault_still_imports(sn: SN) -> None:
+    """The timeout_after_commit fault drops the reply but the target row exists."""
+    await sn.knobs(script=[{"fault": "timeout_after_commit", "match": "write"}], hang_s=0.1)
+    with pytest.raises(aiohttp.ClientError):
+        await sn.call("POST", IMPORT, INVOICE)
+    assert len(await targets(sn, "M3-INV-1")) == 1
+
+
+async def test_injected_5xx_fault(sn: SN) -> None:
+    """The rate_5xx/status_5xx knobs answer the configured 5xx before the handler runs."""
+    await sn.knobs(script=[{"fault": "5xx"}], status_5xx=502)
+    status, _, _ = await sn.call("POST", IMPORT, INVOICE)
+    assert status == 502 and await targets(sn, "M3-INV-1") == []

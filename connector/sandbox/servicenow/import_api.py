@@ -94,7 +94,8 @@ class ImportRoutes:
     async def import_one(self, request: web.Request, staging: Staging, user: str
                          ) -> web.Response:
         body = await read_json(request)
-        values = _string_values(body, staging, by_label=False)
+        values = _string_values(body, staging, by_label=False,
+                                store=self.knobs.import_non_strings == "store")
         if isinstance(values, web.Response):
             return values
         import_set = self._sync_sets.get(staging.name)
@@ -117,7 +118,8 @@ class ImportRoutes:
         import_set = self._open_set(staging, "asynchronous", user)
         rows = []
         for record in records:
-            values = _string_values(record, staging, by_label=True)
+            values = _string_values(record, staging, by_label=True,
+                                    store=self.knobs.import_non_strings == "store")
             if isinstance(values, web.Response):
                 return values
             rows.append(self._stage(staging, values, import_set, user))
@@ -143,7 +145,7 @@ class ImportRoutes:
                               "result": [self._result(staging, row)]})
 
 
-def _string_values(body: Any, staging: Staging, *, by_label: bool
+def _string_values(body: Any, staging: Staging, *, by_label: bool, store: bool
                    ) -> dict[str, str] | web.Response:
     if not isinstance(body, dict):
         return sn_error(400, "Invalid request body", "Send one JSON object of staging column "
@@ -152,8 +154,21 @@ def _string_values(body: Any, staging: Staging, *, by_label: bool
     values: dict[str, str] = {}
     for key, value in body.items():
         if not isinstance(value, str):
-            return sn_error(400, "Invalid value", f"Field {key!r} of {staging.name} must be a "
-                            f"string, not {type(value).__name__}: the Import Set API takes "
-                            "strings only")
+            if not store:
+                return sn_error(400, "Invalid value", f"Field {key!r} of {staging.name} must be "
+                                f"a string, not {type(value).__name__}: the Import Set API "
+                                "takes strings only")
+            value = _as_stored(value)
         values[labels[key] if key in labels else str(key)] = value
     return values
+
+
+def _as_stored(value: Any) -> str:
+    """A non-string value as an instance stores it (documented: ':' in objects becomes '=')."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_as_stored(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_as_stored(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)

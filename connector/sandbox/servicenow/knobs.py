@@ -54,6 +54,9 @@ class ServiceNowKnobs(msgspec.Struct, forbid_unknown_fields=True):
     total_count_includes_hidden: bool = True
     #: Coalesce columns per staging table; none = every replay inserts again (the default).
     coalesce: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    #: A non-string import value: refused with 400 ("reject", the sheet's rule) or stored
+    #: converted the way instances do ("store": nested objects come out as ``{a=b}``).
+    import_non_strings: str = "reject"
     #: HTTP status of a single-row import whose row failed to transform (200 or 201).
     import_error_http_status: int = 201
     #: The name of the PO header staging table (docs also say sn_fcms_intg_imp_po_response).

@@ -94,12 +94,13 @@ def _tables() -> dict[str, Table]:
               references={"supplier": "sn_fin_supplier",
                           "purchase_order": "sn_shop_purchase_order"},
               numeric=frozenset({"other_charges", "subtotal"}), number_prefix="INV"),
-        Table("sn_shop_invoice_line", ("invoice", "line_number", "cost_center", "gl_account",
-                                       "line_quantity", "line_unit_price", "subtotal",
-                                       "erp_source"), "line_number",
+        Table("sn_shop_invoice_line", ("invoice", "erp_line_number", "line_description",
+                                       "cost_center", "gl_account", "line_quantity",
+                                       "line_unit_price", "subtotal", "erp_source"),
+              "line_description",
               references={"invoice": "sn_shop_invoice", "cost_center": "cmn_cost_center",
                           "gl_account": "sn_fin_gl_account"},
-              numeric=frozenset({"line_number", "line_quantity", "line_unit_price",
+              numeric=frozenset({"erp_line_number", "line_quantity", "line_unit_price",
                                  "subtotal"})),
         Table("sn_shop_purchase_order", ("number", "erp_po_number", "erp_source", "supplier",
                                          "total_amount", "state"), "number",
@@ -143,8 +144,10 @@ STAGING_SYS_COLUMNS = ("sys_import_set", "sys_import_state", "sys_import_state_c
 
 
 def _staging() -> dict[str, Staging]:
+    # Columns and mandatory flags follow the staging-table reference pages (Zurich/Australia);
+    # erp_supplier_id is not documented on the supplier stage and stays an assumption.
     entries = [
-        Staging("sn_spend_intg_imp_invoice", "sn_shop_invoice", "Invoice Import", {
+        Staging("sn_spend_intg_imp_invoice", "sn_shop_invoice", "Invoice import", {
             "erp_source": ("ERP source", "erp_source"),
             "external_invoice_number": ("External invoice number", "external_invoice_number"),
             "external_invoice_source": ("External invoice source", "external_invoice_source"),
@@ -152,36 +155,45 @@ def _staging() -> dict[str, Staging]:
             "other_charges": ("Other charges", "other_charges"),
             "subtotal": ("Subtotal", "subtotal"),
             "supplier": ("Supplier", "supplier"),
-            "erp_po_number": ("ERP PO number", None),
+            "supplier_invoice_number": ("Supplier invoice number", None),
+            "purchase_order": ("Purchase order", "purchase_order"),
             "currency": ("Currency", "currency"),
         }, ("erp_source", "external_invoice_number", "external_invoice_source",
             "invoice_date", "other_charges", "subtotal", "supplier"),
-            resolve={"supplier": ("sn_fin_supplier", ("erp_supplier_id", "name"))}),
-        Staging("sn_spend_intg_imp_invoice_line", "sn_shop_invoice_line", "Invoice Line Import",
+            resolve={"supplier": ("sn_fin_supplier", ("name",)),
+                     "purchase_order": ("sn_shop_purchase_order", ("erp_po_number",))}),
+        Staging("sn_spend_intg_imp_invoice_line", "sn_shop_invoice_line", "Invoice line import",
                 {
             "erp_source": ("ERP source", "erp_source"),
             "external_invoice_number": ("External invoice number", None),
-            "line_number": ("Line number", "line_number"),
+            "external_invoice_source": ("External invoice source", None),
+            "erp_line_number": ("ERP line number", "erp_line_number"),
+            "line_description": ("Line description", "line_description"),
             "cost_center": ("Cost center", "cost_center"),
             "gl_account": ("GL account", "gl_account"),
             "line_quantity": ("Line quantity", "line_quantity"),
             "line_unit_price": ("Line unit price", "line_unit_price"),
             "subtotal": ("Subtotal", "subtotal"),
-        }, ("erp_source", "external_invoice_number"),
+            "currency": ("Currency", None),
+        }, ("erp_source", "external_invoice_source", "line_description", "line_quantity",
+            "line_unit_price", "subtotal"),
             resolve={"cost_center": ("cmn_cost_center", ("code", "name")),
                      "gl_account": ("sn_fin_gl_account", ("number",))},
             parent=("invoice", "sn_shop_invoice",
                     (("external_invoice_number", "external_invoice_number"),
                      ("erp_source", "erp_source")))),
-        Staging("sn_fcms_intg_imp_order", "sn_shop_purchase_order", "Purchase Order Import", {
+        Staging("sn_fcms_intg_imp_order", "sn_shop_purchase_order", "Order stage", {
             "erp_po_number": ("ERP PO number", "erp_po_number"),
             "erp_source": ("ERP source", "erp_source"),
-            "supplier": ("Supplier", "supplier"),
-            "total_amount": ("Total amount", "total_amount"),
+            "supplier_company_name": ("Supplier company name", "supplier"),
+            "po_amount": ("PO amount", "total_amount"),
+            "po_amount_currency": ("PO amount currency", None),
+            "legal_entity": ("Legal entity", None),
+            "cost_center": ("Cost center", None),
         }, ("erp_po_number", "erp_source"),
-            resolve={"supplier": ("sn_fin_supplier", ("erp_supplier_id", "name"))}),
-        Staging("sn_fcms_intg_imp_order_line", "sn_shop_purchase_order_line",
-                "Purchase Order Line Import", {
+            resolve={"supplier_company_name": ("sn_fin_supplier", ("name",))}),
+        Staging("sn_fcms_intg_imp_order_line", "sn_shop_purchase_order_line", "Order line stage",
+                {
             "erp_source": ("ERP source", "erp_source"),
             "erp_po_number": ("ERP PO number", "erp_po_number"),
             "erp_po_line_number": ("ERP PO line number", "erp_po_line_number"),
@@ -190,13 +202,12 @@ def _staging() -> dict[str, Staging]:
         }, ("erp_source", "erp_po_number", "erp_po_line_number"),
             parent=("purchase_order", "sn_shop_purchase_order",
                     (("erp_po_number", "erp_po_number"), ("erp_source", "erp_source")))),
-        Staging("sn_fcms_intg_imp_supplier", "sn_fin_supplier", "Supplier Import", {
+        Staging("sn_fcms_intg_imp_supplier", "sn_fin_supplier", "Master data supplier", {
             "company": ("Company", None),
             "erp_source": ("ERP source", "erp_source"),
             "erp_supplier_id": ("ERP supplier ID", "erp_supplier_id"),
-            "name": ("Name", "name"),
         }, ("company", "erp_source")),
-        Staging("sn_fcms_intg_gl_account_stage", "sn_fin_gl_account", "GL Account Import", {
+        Staging("sn_fcms_intg_gl_account_stage", "sn_fin_gl_account", "GL account load data", {
             "number": ("Number", "number"),
             "account_name": ("Account name", "account_name"),
             "entity": ("Entity", "entity"),
@@ -204,7 +215,7 @@ def _staging() -> dict[str, Staging]:
             "erp_source": ("ERP source", "erp_source"),
         }, ("number", "account_name", "entity", "type", "erp_source"),
             resolve={"entity": ("sn_fin_legal_entity", ("code", "name"))}),
-        Staging("sn_fcms_intg_imp_cost_center", "cmn_cost_center", "Cost Center Import", {
+        Staging("sn_fcms_intg_imp_cost_center", "cmn_cost_center", "Master data cost center", {
             "code": ("Code", "code"),
             "name": ("Name", "name"),
             "legal_entity": ("Legal entity", "legal_entity"),

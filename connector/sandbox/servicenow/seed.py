@@ -76,7 +76,8 @@ def seed_instance(instance: Instance, seed: int, counts: dict[str, int], per_sec
             "state": "approved"})
         if accounts and centers:
             s.add("sn_shop_invoice_line", {
-                "invoice": invoice["sys_id"], "line_number": "1",
+                "invoice": invoice["sys_id"], "erp_line_number": "1",
+                "line_description": "Service call parts",
                 "cost_center": centers[n % len(centers)]["sys_id"],
                 "gl_account": accounts[n % len(accounts)]["sys_id"], "line_quantity": "1",
                 "line_unit_price": invoice["subtotal"], "subtotal": invoice["subtotal"],
