@@ -216,6 +216,11 @@ class ServiceNowClient:
             "erp_supplier_id": erp_supplier_id, "erp_source": self.erp_source},
             f"supplier {erp_supplier_id}")
 
+    async def find_supplier_named(self, name: str) -> Supplier | None:
+        """The supplier by name: what invoice and PO imports refer to."""
+        return await self._find_one(Supplier, {"name": name, "erp_source": self.erp_source},
+                                    f"supplier {name!r}")
+
     async def find_gl_account(self, number: str) -> GlAccount | None:
         return await self._find_one(GlAccount, {
             "number": number, "erp_source": self.erp_source}, f"GL account {number}")

@@ -79,7 +79,8 @@ class Invoice(Record, frozen=True, kw_only=True):
 class InvoiceLine(Record, frozen=True, kw_only=True):
     TABLE: ClassVar[str] = "sn_shop_invoice_line"
     invoice: str = ""
-    line_number: str = ""
+    erp_line_number: str = ""
+    line_description: str = ""
     cost_center: str = ""
     gl_account: str = ""
     line_quantity: str = ""
@@ -142,7 +143,8 @@ class InvoiceImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
         "erp_source": "ERP source", "external_invoice_number": "External invoice number",
         "external_invoice_source": "External invoice source", "invoice_date": "Invoice date",
         "other_charges": "Other charges", "subtotal": "Subtotal", "supplier": "Supplier",
-        "erp_po_number": "ERP PO number", "currency": "Currency"}
+        "supplier_invoice_number": "Supplier invoice number",
+        "purchase_order": "Purchase order", "currency": "Currency"}
     erp_source: str
     external_invoice_number: str
     external_invoice_source: str
@@ -150,9 +152,11 @@ class InvoiceImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
     invoice_date: str
     other_charges: str
     subtotal: str
-    #: The supplier's ERP id (``erp_supplier_id`` of ``sn_fin_supplier``).
+    #: The supplier's *name*, as on ``sn_fin_supplier`` (the documented meaning).
     supplier: str
-    erp_po_number: str = ""
+    supplier_invoice_number: str = ""
+    #: The ERP PO number the invoice is raised against.
+    purchase_order: str = ""
     currency: str = ""
 
     def describe(self) -> str:
@@ -163,31 +167,43 @@ class InvoiceLineImport(StagingRow, frozen=True, kw_only=True, omit_defaults=Tru
     STAGING: ClassVar[str] = "sn_spend_intg_imp_invoice_line"
     LABELS: ClassVar[dict[str, str]] = {
         "erp_source": "ERP source", "external_invoice_number": "External invoice number",
-        "line_number": "Line number", "cost_center": "Cost center", "gl_account": "GL account",
+        "external_invoice_source": "External invoice source",
+        "erp_line_number": "ERP line number", "line_description": "Line description",
+        "cost_center": "Cost center", "gl_account": "GL account",
         "line_quantity": "Line quantity", "line_unit_price": "Line unit price",
-        "subtotal": "Subtotal"}
+        "subtotal": "Subtotal", "currency": "Currency"}
     erp_source: str
+    #: Links the line to its header (imported first).
     external_invoice_number: str
-    line_number: str
+    external_invoice_source: str
+    line_description: str
+    line_quantity: str
+    line_unit_price: str
+    subtotal: str
+    erp_line_number: str = ""
+    #: Cost center code and GL account number, resolved by the transform.
     cost_center: str = ""
     gl_account: str = ""
-    line_quantity: str = ""
-    line_unit_price: str = ""
-    subtotal: str = ""
+    currency: str = ""
 
     def describe(self) -> str:
-        return f"invoice {self.external_invoice_number} line {self.line_number}"
+        return f"invoice {self.external_invoice_number} line {self.erp_line_number or '?'}"
 
 
 class PurchaseOrderImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
     STAGING: ClassVar[str] = "sn_fcms_intg_imp_order"
     LABELS: ClassVar[dict[str, str]] = {
-        "erp_po_number": "ERP PO number", "erp_source": "ERP source", "supplier": "Supplier",
-        "total_amount": "Total amount"}
+        "erp_po_number": "ERP PO number", "erp_source": "ERP source",
+        "supplier_company_name": "Supplier company name", "po_amount": "PO amount",
+        "po_amount_currency": "PO amount currency", "legal_entity": "Legal entity",
+        "cost_center": "Cost center"}
     erp_po_number: str
     erp_source: str
-    supplier: str = ""
-    total_amount: str = ""
+    supplier_company_name: str = ""
+    po_amount: str = ""
+    po_amount_currency: str = ""
+    legal_entity: str = ""
+    cost_center: str = ""
 
     def describe(self) -> str:
         return f"purchase order {self.erp_po_number}"
@@ -212,12 +228,13 @@ class PurchaseOrderLineImport(StagingRow, frozen=True, kw_only=True, omit_defaul
 class SupplierImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
     STAGING: ClassVar[str] = "sn_fcms_intg_imp_supplier"
     LABELS: ClassVar[dict[str, str]] = {
-        "company": "Company", "erp_source": "ERP source", "erp_supplier_id": "ERP supplier ID",
-        "name": "Name"}
+        "company": "Company", "erp_source": "ERP source", "erp_supplier_id": "ERP supplier ID"}
+    #: The supplier's company name; it becomes the supplier's name, which invoices refer to.
     company: str
     erp_source: str
+    #: Not on the documented stage (Company, Zip/Postal code, ERP source): an assumption to
+    #: confirm in sys_dictionary, since lookups by ERP code depend on it.
     erp_supplier_id: str = ""
-    name: str = ""
 
     def describe(self) -> str:
         return f"supplier {self.erp_supplier_id or self.company}"

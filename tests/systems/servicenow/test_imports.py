@@ -18,7 +18,8 @@ from tests.systems.servicenow.conftest import Connect, Sandbox
 
 INVOICE = InvoiceImport(erp_source="M3", external_invoice_number="M3-4711",
                         external_invoice_source="M3", invoice_date="2025-03-01",
-                        other_charges="0.00", subtotal="250.00", supplier="V10002")
+                        other_charges="0.00", subtotal="250.00",
+                        supplier="Supplier 003 LLC")
 
 
 async def test_import_row_returns_target_sys_id_and_status(
@@ -43,15 +44,16 @@ async def test_reference_data_and_lines_import(servicenow: ServiceNowConnection)
     await client.import_row(CostCenterImport(code="CC900", name="Plant 9", legal_entity="US01",
                                              erp_source="M3"))
     await client.import_row(PurchaseOrderImport(erp_po_number="PO-1", erp_source="M3",
-                                                supplier="V30000"))
+                                                supplier_company_name="New Supply Co"))
     await client.import_row(INVOICE)
     line = await client.import_row(InvoiceLineImport(
-        erp_source="M3", external_invoice_number="M3-4711", line_number="1",
-        cost_center="CC900", gl_account="7100", line_quantity="1", line_unit_price="250.00",
-        subtotal="250.00"))
+        erp_source="M3", external_invoice_number="M3-4711", external_invoice_source="M3",
+        erp_line_number="1", line_description="Freight", cost_center="CC900",
+        gl_account="7100", line_quantity="1", line_unit_price="250.00", subtotal="250.00"))
     supplier = await client.find_supplier("V30000")
     po = await client.find_purchase_order("PO-1")
     assert supplier is not None and po is not None and po.supplier == supplier.sys_id
+    assert await client.find_supplier_named("New Supply Co") == supplier
     assert await client.find_gl_account("7100") is not None
     center = await client.find_cost_center("CC900")
     invoice = await client.find_invoice("M3-4711")
@@ -80,7 +82,7 @@ async def test_transform_error_detected_even_with_http_200(
     await sandbox.knobs(import_error_http_status=200)
     row = InvoiceImport(erp_source="M3", external_invoice_number="M3-2",
                         external_invoice_source="M3", invoice_date="2025-03-01",
-                        other_charges="0.00", subtotal="", supplier="V10000")
+                        other_charges="0.00", subtotal="", supplier="Supplier 001 LLC")
     with pytest.raises(RejectedError, match="Subtotal"):
         await servicenow.client.import_row(row)
 
@@ -125,7 +127,8 @@ async def test_insert_multiple_then_read_the_set_outcomes(
     """insertMultiple (labels as keys) answers a set id; its rows are read once transformed."""
     rows = [InvoiceImport(erp_source="M3", external_invoice_number=f"M3-B{n}",
                           external_invoice_source="M3", invoice_date="2025-03-01",
-                          other_charges="0.00", subtotal="5.00", supplier="V10001")
+                          other_charges="0.00", subtotal="5.00",
+                          supplier="Supplier 002 LLC")
             for n in range(3)]
     import_set = await servicenow.client.import_rows(rows)
     states = await servicenow.client.import_set_rows(InvoiceImport, import_set, poll_s=0.05)
