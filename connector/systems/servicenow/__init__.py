@@ -113,7 +113,8 @@ def open_connection(
             retry=policy)
     client = ServiceNowClient(http, instance_url=instance_url, erp_source=config.erp_source,
                               page_size=config.page_size, credential_name=credential.name,
-                              basic=credential.kind == BASIC_KIND)
+                              basic=credential.kind == BASIC_KIND,
+                              requests_per_hour=config.requests_per_hour)
     return ServiceNowConnection(client, session, tokens, limiter, config)
 
 

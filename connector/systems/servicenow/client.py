@@ -29,6 +29,7 @@ kit raises ``InDoubtError``, to be settled with a ``find_*``.
 from __future__ import annotations
 
 import builtins
+import logging
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ import msgspec
 from connector.errors import (
     AuthError,
     ConnectorError,
+    InDoubtError,
     RejectedError,
     TimeoutError_,
 )
@@ -71,6 +73,8 @@ from connector.systems.servicenow.problems import (
     said,
     unexpected,
 )
+
+log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=Record)
 
@@ -106,7 +110,10 @@ class ServiceNowClient:
 
     ``erp_source`` is written by the flows on every import and added to every lookup.
     ``credential_name`` names the credential in errors; ``basic`` says the credential is
-    Basic auth (a 401 is then final: there is no token to refresh).
+    Basic auth (a 401 is then final: there is no token to refresh). ``requests_per_hour`` is
+    the budget the limiter paces to (0 = none): when the instance announces a stricter
+    hourly rule (``X-RateLimit-Limit``) the client says so once in the log, since waiting
+    out a 429 there can take most of an hour.
     """
 
     def __init__(
@@ -118,6 +125,7 @@ class ServiceNowClient:
         page_size: int = 500,
         credential_name: str = "servicenow",
         basic: bool = False,
+        requests_per_hour: int = 0,
     ) -> None:
         self.http = http
         self.instance_url = instance_url
@@ -125,6 +133,8 @@ class ServiceNowClient:
         self.page_size = page_size
         self._credential = credential_name
         self._basic = basic
+        self._requests_per_hour = requests_per_hour
+        self._rule_reported = False
 
     def __repr__(self) -> str:
         return f"ServiceNowClient(instance_url={self.instance_url!r})"
@@ -255,7 +265,16 @@ class ServiceNowClient:
         label = row.describe()
         response = await self._write(f"{self.instance_url}/api/now/import/{row.STAGING}",
                                      msgspec.json.encode(row), row.STAGING, label)
-        body = response.json(ImportResponse)
+        try:
+            body = response.json(ImportResponse)
+        except RejectedError as exc:
+            # The instance accepted the row but its answer is unreadable: the target may
+            # exist, so this is settled by a lookup, never by sending the row again.
+            raise InDoubtError(f"the import of {label} into {row.STAGING} answered HTTP "
+                               f"{response.status} in a shape the connector cannot read "
+                               f"({exc.message}); look the record up by its natural key "
+                               "before importing it again", system=SYSTEM, record=label
+                               ) from exc
         if not body.result:
             raise RejectedError(f"the import into {row.STAGING} answered no result row; "
                                 "report it with this message", system=SYSTEM, record=label,
@@ -349,6 +368,7 @@ class ServiceNowClient:
 
     def _checked(self, response: HttpResponse, table: str, record: str, action: str,
                  roles: tuple[str, ...]) -> HttpResponse:
+        self._note_rate_rule(response)
         if response.status in (200, 201) and is_html(response):
             raise hibernating(response, self.instance_url)
         if response.status in (200, 201, 404):
@@ -363,6 +383,22 @@ class ServiceNowClient:
         else:
             error = unexpected(response, record)
         raise error
+
+    def _note_rate_rule(self, response: HttpResponse) -> None:
+        announced = response.headers.get("X-RateLimit-Limit", "")
+        if self._rule_reported or not announced.isdigit():
+            return
+        limit = int(announced)
+        if self._requests_per_hour and self._requests_per_hour <= limit:
+            return
+        self._rule_reported = True
+        log.warning(
+            "servicenow %s: the instance applies a rate-limit rule of %d requests per hour "
+            "(rule %s) but the connector paces to %s; set requests_per_hour = %d for this "
+            "system so it never waits out a 429 of up to an hour",
+            self.instance_url, limit, response.headers.get("X-RateLimit-Rule", "?"),
+            f"{self._requests_per_hour} per hour" if self._requests_per_hour else "no budget",
+            limit)
 
     def _basic_refused(self, response: HttpResponse, record: str) -> AuthError:
         name = self._credential

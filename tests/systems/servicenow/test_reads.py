@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from connector.errors import ConfigurationError, RejectedError, SourceDataError, UnavailableError
+from connector.errors import (
+    ConfigurationError,
+    RateLimitedError,
+    RejectedError,
+    SourceDataError,
+    UnavailableError,
+)
 from connector.sandbox.servicenow.schema import TABLES
 from connector.systems.servicenow import ServiceNowConnection, Watermark
 from connector.systems.servicenow.models import Invoice, Supplier
@@ -158,3 +164,25 @@ async def test_connect_with_explicit_instance_url(sandbox: Sandbox, connect: Con
     """The config's instance_url wins over the credential's."""
     connection = connect(instance_url=sandbox.sim.base_url + "/")
     assert connection.client.instance_url == sandbox.sim.base_url
+
+
+async def test_announced_hourly_rule_is_logged_once(
+    sandbox: Sandbox, servicenow: ServiceNowConnection, caplog: pytest.LogCaptureFixture
+) -> None:
+    """X-RateLimit-Limit above the configured pace is reported once, naming the setting."""
+    await sandbox.knobs(rate_limit_per_hour=500)
+    await servicenow.client.find_supplier("V10000")
+    await servicenow.client.find_supplier("V10001")
+    warnings = [r for r in caplog.records if "requests_per_hour = 500" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+async def test_hour_long_retry_after_gives_up_at_once(sandbox: Sandbox, connect: Connect
+                                                     ) -> None:
+    """A 429 asking to wait most of an hour raises RateLimitedError now instead of hanging."""
+    await sandbox.knobs(rate_limit_per_hour=1)
+    connection = connect()
+    assert await connection.client.find_supplier("V10000") is not None
+    with pytest.raises(RateLimitedError) as caught:
+        await connection.client.find_supplier("V10001")
+    assert caught.value.retry_after is not None and caught.value.retry_after > 3000
