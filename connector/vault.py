@@ -90,6 +90,26 @@ KINDS: dict[str, CredentialKind] = {
             optional=("instance_url", "company"),
             secret=frozenset({"client_secret", "password"}),
         ),
+        # ServiceNow: OAuth client credentials (recommended), a refresh token from a
+        # person's authorization-code consent, or Basic auth of a web-service-only user.
+        CredentialKind(
+            "servicenow-oauth",
+            required=("client_id", "client_secret"),
+            optional=("instance_url",),
+            secret=frozenset({"client_secret"}),
+        ),
+        CredentialKind(
+            "servicenow-refresh-token",
+            required=("client_id", "client_secret", "refresh_token"),
+            optional=("instance_url",),
+            secret=frozenset({"client_secret", "refresh_token"}),
+        ),
+        CredentialKind(
+            "servicenow-basic",
+            required=("username", "password"),
+            optional=("instance_url",),
+            secret=frozenset({"password"}),
+        ),
         CredentialKind(
             "ifs",
             required=("client_id", "client_secret"),

@@ -12,6 +12,7 @@ from connector.config import (
     AcumaticaSystem,
     IfsSystem,
     InforSystem,
+    ServiceNowSystem,
     ServiceTitanSystem,
     SystemConfig,
 )
@@ -44,6 +45,10 @@ def open_connection(config: SystemConfig, credential: Credential, limiters: Limi
         from connector.systems import ifs
 
         return ifs.open_connection(config, credential, limiters)
+    if isinstance(config, ServiceNowSystem):
+        from connector.systems import servicenow
+
+        return servicenow.open_connection(config, credential, limiters)
     raise ConfigurationError(f"systems of kind {config.kind!r} are not supported yet")
 
 
@@ -52,4 +57,6 @@ _EXPECTED_KIND = {
     "infor": ("ionapi",),
     "acumatica": ("acumatica",),
     "ifs": ("ifs",),
+    # The first is the one recommended in the error message.
+    "servicenow": ("servicenow-oauth", "servicenow-refresh-token", "servicenow-basic"),
 }
