@@ -33,7 +33,7 @@ from connector.flows.servicetitan_infor.mapping import (
 )
 from connector.runtime.flow import Found, LoadContext, Outcome, Written
 from connector.systems.infor import M3Client
-from connector.systems.infor.models import InvoiceHead
+from connector.systems.infor.models import InvoiceHead, Supplier
 from connector.systems.servicetitan import ServiceTitanClient
 from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.client import APPLICATION_GUID
@@ -109,8 +109,17 @@ class _CreatedSince:
             index.setdefault(key, row.id)
 
 
+#: M3 supplier status: 20 approved (usable), 90 blocked.
+SUPPLIER_ACTIVE, SUPPLIER_BLOCKED = "20", "90"
+
+
 class SupplierTarget:
-    """M3 suppliers for ServiceTitan vendors. Creates only; M3 owns supplier data after."""
+    """M3 suppliers for ServiceTitan vendors.
+
+    A supplier created from a ServiceTitan vendor (its number is ``ST<id>``) belongs to
+    ServiceTitan: a renamed or deactivated vendor renames or blocks it (CRS620MI/UpdSupplier).
+    A supplier M3 already had, linked by code or name, belongs to M3 and is never changed.
+    """
 
     def __init__(self, m3: M3Client, options: Options) -> None:
         self.m3 = m3
@@ -128,9 +137,12 @@ class SupplierTarget:
 
     async def find(self, command: SupplierCommand) -> Found | None:
         for suno in filter(None, (command.linked_suno, command.suno)):
-            if await self.m3.get_supplier(suno) is not None:
-                return Found(suno, matches=True)
+            supplier = await self.m3.get_supplier(suno)
+            if supplier is not None:
+                return Found(suno, matches=not _owned(command, suno) or _in_step(command, supplier))
         by_name = (await self._index(refresh=False)).get(_name_key(command.name))
+        if by_name is not None and await self.m3.get_supplier(by_name) is None:
+            by_name = None  # gone since the index was read
         # A name match links only to a supplier no other vendor owns: two ServiceTitan vendors
         # that share a name must not merge into one M3 supplier.
         other_owner = vendor_id_from_suno(by_name) if by_name else None
@@ -142,9 +154,14 @@ class SupplierTarget:
         self, command: SupplierCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
         if existing is not None:
-            return Written(Outcome.UNCHANGED, existing.target_id)
+            await self.m3.update_supplier(
+                existing.target_id, {"SUNM": command.name, "STAT": _status(command)}
+            )
+            return Written(Outcome.UPDATED, existing.target_id)
         fields = dict(await self._template_fields())
         fields.update({"SUNO": command.suno, "SUNM": command.name})
+        if not command.active:
+            fields["STAT"] = SUPPLIER_BLOCKED
         await self.m3.add_supplier(fields)
         if self._by_name is not None:
             self._by_name[_name_key(command.name)] = command.suno
@@ -155,6 +172,20 @@ class SupplierTarget:
         if self._template is None:
             self._template = await self.m3.supplier_template(self.options.supplier_template)
         return self._template
+
+
+def _owned(command: SupplierCommand, suno: str) -> bool:
+    """Whether the supplier was created from this vendor (ServiceTitan owns its data)."""
+    return command.linked_suno is None and vendor_id_from_suno(suno) == command.vendor_id
+
+
+def _status(command: SupplierCommand) -> str:
+    return SUPPLIER_ACTIVE if command.active else SUPPLIER_BLOCKED
+
+
+def _in_step(command: SupplierCommand, supplier: Supplier) -> bool:
+    active = supplier.STAT in ("", SUPPLIER_ACTIVE)
+    return (supplier.SUNM, active) == (command.name, command.active)
 
 
 class VendorTarget:

@@ -143,6 +143,13 @@ class M3Client:
             "CRS620MI", "AddSupplier", fields, write=True, record=f"supplier {fields.get('SUNO')}"
         )
 
+    async def update_supplier(self, suno: str, fields: Mapping[str, str]) -> None:
+        """CRS620MI/UpdSupplier: change the given fields of supplier ``suno`` only."""
+        await self.mi.call(
+            "CRS620MI", "UpdSupplier", {"SUNO": suno, **fields}, write=True,
+            record=f"supplier {suno}",
+        )
+
     # -- items --------------------------------------------------------------------------
     async def get_item(self, itno: str) -> Item | None:
         rows = await self._get("MMS200MI", "Get", {"ITNO": itno}, "ITNO", f"item {itno}")
