@@ -1,0 +1,8 @@
+"""SYSPRO 8: e.net Solutions REST (business objects over XML) and the read-only OData service.
+
+See :mod:`.simulator` for the routes and /work/shared/systems/syspro.md for the rules.
+"""
+
+from connector.sandbox.syspro.simulator import SysproSimulator
+
+__all__ = ["SysproSimulator"]
