@@ -24,6 +24,7 @@ from connector.config.models import (
     ServiceConfig,
     ServiceTitanSystem,
     StoreConfig,
+    SysproSystem,
     SystemConfig,
     VaultConfig,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "ServiceTitanSystem",
     "StoreConfig",
     "SystemConfig",
+    "SysproSystem",
     "VaultConfig",
     "default_config",
     "load_config",

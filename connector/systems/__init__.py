@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.config import AcumaticaSystem, InforSystem, ServiceTitanSystem, SystemConfig
+from connector.config import (
+    AcumaticaSystem,
+    InforSystem,
+    ServiceTitanSystem,
+    SysproSystem,
+    SystemConfig,
+)
 from connector.errors import ConfigurationError
 from connector.http.limiter import LimiterRegistry
 from connector.vault import Credential
@@ -34,6 +40,10 @@ def open_connection(config: SystemConfig, credential: Credential, limiters: Limi
         from connector.systems import acumatica
 
         return acumatica.open_connection(config, credential, limiters)
+    if isinstance(config, SysproSystem):
+        from connector.systems import syspro
+
+        return syspro.open_connection(config, credential, limiters)
     raise ConfigurationError(f"systems of kind {config.kind!r} are not supported yet")
 
 
@@ -41,4 +51,5 @@ _EXPECTED_KIND = {
     "servicetitan": ("servicetitan",),
     "infor": ("ionapi",),
     "acumatica": ("acumatica",),
+    "syspro": ("syspro",),
 }
