@@ -91,17 +91,22 @@ class SysproOData:
             params["$orderby"] = order_by
         url: URL | None = URL(f"{self.odata_url}/{table}").with_query(params)
         skip = 0
+        # Rows received for the current $top: a server may split one $top into several
+        # nextLink pages, and only a short *total* means the set is exhausted.
+        batch = 0
         while url is not None:
             page = await self._page(url, table)
             for value in page.value:
                 yield self._record(value, record_type, table)
             skip += len(page.value)
+            batch += len(page.value)
             if page.next_link:
                 url = URL(page.next_link, encoded=True)
                 self._same_service(url)
-            elif len(page.value) < self.page_size:
+            elif batch < self.page_size:
                 url = None
             else:
+                batch = 0
                 url = URL(f"{self.odata_url}/{table}").with_query(params | {"$skip": str(skip)})
 
     async def _page(self, url: URL, table: str) -> _Page:
