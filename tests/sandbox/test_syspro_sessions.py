@@ -131,13 +131,13 @@ async def test_two_posts_on_one_user_id_at_once_answer_error(company: SysproComp
     """Rule 6: a second business-object call while one runs on the same UserId is refused."""
     await company.knobs(call_duration_ms=200)
     user_id = await company.logon()
-    first, second = await asyncio.gather(
+    answers = await asyncio.gather(
         company.post(user_id, "APSTIN", invoice_doc("INV-A"), ap_parameters()),
         company.post(user_id, "APSTIN", invoice_doc("INV-B"), ap_parameters()),
     )
-    assert first.startswith("<?xml")
-    assert second.startswith("ERROR: The UserID is already processing a business object")
-    assert [row["Invoice"] for row in await company.rows("ApInvoice")] == ["INV-A"]
+    refused = [a for a in answers if a.startswith("ERROR: The UserID is already processing")]
+    assert len(refused) == 1 and sum(a.startswith("<?xml") for a in answers) == 1
+    assert len(await company.rows("ApInvoice")) == 1
 
 
 async def test_every_enet_call_is_a_get(company: SysproCompany) -> None:

@@ -55,8 +55,8 @@ TABLES: dict[str, dict[str, ColumnType]] = {
 CURRENCIES = ("$", "USD", "CAD", "EUR")
 TERMS_CODES = ("30", "60", "CO")
 WAREHOUSES = ("FG", "RM", "S1")
-OPERATOR = "ADMIN"
-COMPANY_ID = "EDU1"
+PLACES = ("North", "Valley", "Metro", "Summit")
+TRADES = ("HVAC", "Electric", "Plumbing", "Supply")
 COMPANY_NAME = "Outdoor Gear Inc"
 
 
@@ -150,7 +150,7 @@ def seeded_company(seed: int, counts: dict[str, int]) -> Company:
     company = reference_company()
     for n in range(counts.get("suppliers", 0)):
         code = f"S{n + 1:05d}"
-        name = f"{rng.choice(['North', 'Valley', 'Metro', 'Summit'])} {rng.choice(['HVAC', 'Electric', 'Plumbing', 'Supply'])} {n + 1}"  # noqa: E501
+        name = f"{rng.choice(PLACES)} {rng.choice(TRADES)} {n + 1}"
         company.insert("ApSupplier", {"Supplier": code, "SupplierName": name,
                                       "SupShortName": name[:20].upper(), "Branch": "10",
                                       "TermsCode": rng.choice(TERMS_CODES), "Currency": "$",

@@ -16,6 +16,7 @@ Contract:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import xml.etree.ElementTree as ET  # noqa: S405 - types only; parsing is connector.safexml
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ from connector.systems.syspro.models import (
     ApInvoiceRecord,
     InventoryAdjustment,
     InventoryMovementRecord,
+    LogonProfile,
     PostedAdjustment,
     PostedApInvoice,
     PostOptions,
@@ -56,6 +58,24 @@ class SysproClient:
 
     def __repr__(self) -> str:
         return f"SysproClient(session={self.session!r})"
+
+    async def logon_profile(self) -> LogonProfile:
+        """The session's company, operator and company date (``GetLogonProfile``): a cheap
+        check that the e.net service, the credentials and the company all work."""
+        body = await self.session.call("GetLogonProfile", [], write=False, record="logon profile",
+                                       what="GetLogonProfile")
+        root = xmlout.parse(body, what="GetLogonProfile", record="logon profile", write=False)
+        date = (root.findtext("companydate") or "").strip()
+        try:
+            company_date = dt.date.fromisoformat(date) if date else None
+        except ValueError:
+            company_date = None
+        return LogonProfile(
+            company_name=(root.findtext("companyname") or "").strip(),
+            operator_code=(root.findtext("operatorcode") or "").strip(),
+            company_date=company_date,
+            local_currency=(root.findtext("localcurrencycode") or "").strip(),
+        )
 
     # -- writes ---------------------------------------------------------------------------
     async def post_ap_invoice(

@@ -128,6 +128,15 @@ class InventoryAdjustment(msgspec.Struct, frozen=True, kw_only=True):
         return f"inventory adjustment {self.reference} ({self.stock_code} in {self.warehouse})"
 
 
+class LogonProfile(msgspec.Struct, frozen=True, kw_only=True):
+    """``GetLogonProfile``: who and where the session is (a connection check)."""
+
+    company_name: str
+    operator_code: str
+    company_date: dt.date | None = None
+    local_currency: str = ""
+
+
 # -- what posting answers -----------------------------------------------------------------
 class PostedApInvoice(msgspec.Struct, frozen=True, kw_only=True):
     journal: int

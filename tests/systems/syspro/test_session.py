@@ -4,6 +4,7 @@ expired UserId, refusals classified, calls serialised, secrets kept out of messa
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 
@@ -21,6 +22,15 @@ async def test_a_session_logs_on_for_the_block_and_off_after_it(syspro: SysproSa
         assert await client.find_supplier("0001") is not None
         assert await syspro.open_sessions() == 1
     assert await syspro.open_sessions() == 0
+
+
+async def test_the_logon_profile_names_company_and_operator(syspro: SysproSandbox) -> None:
+    """GetLogonProfile is parsed into the company name, operator and company date."""
+    await syspro.knobs(company_date="2024-06-20")
+    async with syspro.connect().session() as client:
+        profile = await client.logon_profile()
+    assert (profile.operator_code, profile.company_date) == ("ADMIN", dt.date(2024, 6, 20))
+    assert profile.company_name and profile.local_currency == "$"
 
 
 async def test_the_session_logs_off_when_the_block_raises(syspro: SysproSandbox) -> None:
