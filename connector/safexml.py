@@ -17,7 +17,6 @@ from __future__ import annotations
 # The tree is built from a hardened expat parser (no DTD, no entity declarations): S405/S410
 # warn about the unhardened defaults, which this module exists to avoid.
 import xml.etree.ElementTree as ET  # noqa: S405
-from collections.abc import Callable
 from typing import NoReturn
 from xml.parsers import expat  # noqa: S410
 
@@ -39,7 +38,7 @@ def parse_xml(text: str | bytes) -> ET.Element:
     builder = ET.TreeBuilder()
     parser = expat.ParserCreate()
     parser.buffer_text = True
-    parser.StartElementHandler = _start(builder)
+    parser.StartElementHandler = builder.start
     parser.EndElementHandler = builder.end
     parser.CharacterDataHandler = builder.data
     parser.StartDoctypeDeclHandler = _refuse_doctype
@@ -51,13 +50,6 @@ def parse_xml(text: str | bytes) -> ET.Element:
     except expat.ExpatError as exc:
         raise XmlSyntaxError(str(exc)) from None
     return builder.close()
-
-
-def _start(builder: ET.TreeBuilder) -> Callable[[str, dict[str, str]], None]:
-    def start(tag: str, attributes: dict[str, str]) -> None:
-        builder.start(tag, attributes)
-
-    return start
 
 
 def _refuse_doctype(name: str, *_: object) -> NoReturn:

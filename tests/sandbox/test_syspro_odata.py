@@ -99,3 +99,13 @@ async def test_odata_refuses_an_unknown_property_with_400(company: SysproCompany
     """A $filter naming a property the entity lacks answers 400 with an OData error body."""
     status, body, _ = await company.odata("GET", "ApInvoice", **{"$filter": "Nope eq 1"})
     assert status == 400 and "Nope" in body["error"]["message"]
+
+
+async def test_odata_orders_numbers_as_numbers(company: SysproCompany) -> None:
+    """$orderby on a decimal column sorts by value (not text): 99 before 100 ascending."""
+    await company.admin("POST", "seed", {"seed": 3, "counts": {"stock": 40}})
+    status, body, _ = await company.odata(
+        "GET", "InvWarehouse", **{"$orderby": "QtyOnHand desc,StockCode"}
+    )
+    quantities = [row["QtyOnHand"] for row in body["value"]]
+    assert status == 200 and quantities == sorted(quantities, reverse=True)

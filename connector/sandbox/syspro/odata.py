@@ -98,8 +98,13 @@ def entity_set(
         predicate = compile_filter(table, query["$filter"])
         rows = [row for row in rows if predicate(row)]
     for column, descending in reversed(_order_by(table, query.get("$orderby", ""))):
-        rows = sorted(rows, key=lambda row: (row[column] is not None, row[column] or ""),
-                      reverse=descending)
+        # Nulls first (SQL Server's order); a None never meets a value of the column's type.
+        rows = sorted(
+            rows,
+            key=lambda row: (row[column] is not None, _typed(row[column], columns[column])
+                             if row[column] is not None else 0),
+            reverse=descending,
+        )
     skip = _count(query, "$skip", 0)
     top = _count(query, "$top", len(rows))
     take = min(top, max(1, row_cap))

@@ -150,9 +150,13 @@ class Enet:
                 system=SYSTEM,
                 record=record,
             )
+        advice = (
+            "Nothing was posted; fix the record or its mapping, then replay it"
+            if write
+            else "The connector built a call SYSPRO does not accept; report it with this message"
+        )
         raise RejectedError(
-            f"SYSPRO refused the {what}: {message}. Nothing was posted; fix the record or its "
-            "mapping, then replay it",
+            f"SYSPRO refused the {what}: {message}. {advice}",
             system=SYSTEM,
             record=record,
             code="enet_error",
