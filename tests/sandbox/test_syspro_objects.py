@@ -364,3 +364,16 @@ async def test_comfnd_refuses_an_sql_where_string(company: SysproCompany, user_i
     """COMFND accepts Expression blocks only: SQL text in <Where> answers ERROR."""
     body = await company.query(user_id, find_doc("ApSupplier", "Supplier = '0001'"))
     assert body == "ERROR: Where may hold only Expression blocks; SQL text is not accepted"
+
+
+async def test_apsssp_delete_refuses_a_supplier_with_invoices(
+    company: SysproCompany, user_id: str
+) -> None:
+    """Setup/Delete removes a supplier without invoices and refuses one that has some."""
+    await company.post(user_id, "APSTIN", invoice_doc(), ap_parameters())
+    refused = await company.setup("Delete", user_id, supplier_doc("0001"))
+    assert xml(refused)[0].findtext("supplier/ErrorDescription") == (
+        "Supplier '0001' has invoices and cannot be deleted"
+    )
+    await company.setup("Delete", user_id, supplier_doc("0002"))
+    assert [row["Supplier"] for row in await company.rows("ApSupplier")] == ["0001"]

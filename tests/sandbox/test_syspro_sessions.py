@@ -159,3 +159,17 @@ async def test_a_request_line_past_the_http_sys_limit_answers_414(
     )
     assert status == 414
     assert await company.rows("ApInvoice") == []
+
+
+async def test_reset_logs_everyone_off_and_keeps_the_credentials(
+    company: SysproCompany,
+) -> None:
+    """/_sandbox/reset drops sessions and posted data; the credentials stay the same."""
+    user_id = await company.logon()
+    await company.post(user_id, "APSTIN", invoice_doc(), ap_parameters())
+    await company.admin("POST", "reset")
+    assert (await company.enet("GetLogonProfile", UserId=user_id))[2] == (
+        "ERROR: The supplied UserID is invalid."
+    )
+    assert await company.rows("ApInvoice") == []
+    assert await company.admin("GET", "credentials") == company.creds

@@ -194,3 +194,12 @@ async def test_a_document_too_long_for_one_get_is_refused_before_sending(
                                                  lines=lines))
     assert caught.value.code == "too_large"
     assert (await syspro.admin("GET", "state"))["counters"]["posts"] == 0
+
+
+async def test_a_503_before_processing_is_retried_and_posts_once(syspro: SysproSandbox) -> None:
+    """A 503 (the shared fault) promises nothing ran: the post is retried and lands once."""
+    await syspro.knobs(script=[{"fault": "5xx", "match": "write"}], status_5xx=503)
+    connection = syspro.connect()
+    async with connection.session() as client:
+        posted = await client.post_ap_invoice(invoice())
+    assert posted.journal == 1 and len(await syspro.rows("ApInvoice")) == 1
