@@ -226,7 +226,7 @@ class Service:
             if not any(h.running for h in self.health.values()):
                 self.idle.set()
         self.run_seconds.observe(time.monotonic() - started, flow=name, trigger=trigger)
-        self.runs_total.inc(flow=name, trigger=trigger, status="ok" if report.ok else "failed")
+        self.runs_total.inc(flow=name, trigger=trigger, status=report.status)
         for stream, counts in report.streams.items():
             for outcome, n in counts.outcomes.items():
                 self.records_total.inc(n, flow=name, stream=stream, outcome=outcome)

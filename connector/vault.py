@@ -91,6 +91,13 @@ KINDS: dict[str, CredentialKind] = {
             secret=frozenset({"client_secret", "password"}),
         ),
         CredentialKind(
+            "ifs",
+            required=("client_id", "client_secret"),
+            # token_url wins over url + realm, for set-ups whose IAM lives elsewhere.
+            optional=("url", "realm", "token_url"),
+            secret=frozenset({"client_secret"}),
+        ),
+        CredentialKind(
             "syspro",
             required=("operator", "operator_password", "company"),
             # Many companies have no company password; e.net then expects it sent empty.

@@ -12,6 +12,7 @@ from connector.config import (
     AcumaticaSystem,
     Config,
     CronSchedule,
+    IfsSystem,
     InforSystem,
     IntervalSchedule,
     ServiceConfig,
@@ -64,7 +65,9 @@ def test_example_file_loads_with_one_system_of_each_kind() -> None:
     """connector.example.toml is a valid configuration with every system kind and flow."""
     config = load_config(EXAMPLE)
     kinds = {type(system) for system in config.systems.values()}
-    assert kinds == {ServiceTitanSystem, InforSystem, AcumaticaSystem, SysproSystem}
+    assert kinds == {
+        ServiceTitanSystem, InforSystem, AcumaticaSystem, IfsSystem, SysproSystem
+    }
     assert set(config.flows) == {"servicetitan-infor", "servicetitan-acumatica"}
     assert config.mappings["business_unit_cost_center"]["12"] == "CC100"
     assert config.service.admin_token_credential == "admin-token"
@@ -75,7 +78,7 @@ def test_example_file_documents_every_key() -> None:
     text = EXAMPLE.read_text()
     sections: list[type[msgspec.Struct]] = [
         StoreConfig, VaultConfig, ServiceConfig, ServiceTitanSystem, InforSystem,
-        AcumaticaSystem, SysproSystem, FlowConfig,
+        AcumaticaSystem, IfsSystem, SysproSystem, FlowConfig,
     ]
     for section in sections:
         for field in msgspec.structs.fields(section):
@@ -164,7 +167,8 @@ def test_missing_and_unknown_system_kind(tmp_path: Path) -> None:
     """kind is required and must be one of the known kinds, which the message lists."""
     missing = error_for(tmp_path, BASE.replace('kind = "infor"\n', ""))
     assert (
-        "systems.m3: missing required key kind (one of servicetitan, infor, acumatica, syspro)"
+        "systems.m3: missing required key kind "
+        "(one of servicetitan, infor, acumatica, ifs, syspro)"
         in missing
     )
     unknown = error_for(tmp_path, BASE.replace('kind = "infor"', 'kind = "sap"'))

@@ -50,6 +50,9 @@ async def probe(app: App, name: str) -> tuple[str, str]:
         if kind == "acumatica":
             await connection.client.check_endpoint()
             return "OK", "token ok; endpoint version available"
+        if kind == "ifs":
+            await connection.client.check()
+            return "OK", f"token ok; company {connection.client.company} has accounts"
         return "FAIL", f"no check for systems of kind {kind}"
     except ConnectorError as exc:
         return "FAIL", _advice(exc)

@@ -13,7 +13,17 @@ from connector.commands.common import add_json_flag, config_from, print_json, pr
 from connector.runtime.pipeline import StreamCounts
 from connector.runtime.runner import CycleReport, FlowRunner
 
-COLUMNS = ("read", "created", "updated", "unchanged", "failed", "review", "in_doubt", "deferred")
+COLUMNS = (
+    "read",
+    "created",
+    "updated",
+    "unchanged",
+    "changed",
+    "failed",
+    "review",
+    "in_doubt",
+    "deferred",
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,6 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync.add_argument("--flow", required=True, help="flow name from the config")
     sync.add_argument("--stream", action="append", help="only this stream (repeatable)")
     sync.add_argument("--full", action="store_true", help="read everything, ignoring cursors")
+    _attention_flag(sync)
     add_json_flag(sync)
     sync.set_defaults(handler=_sync)
 
@@ -55,6 +66,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     resolve.add_argument("--id", action="append", dest="ids", help="only this source id")
     add_json_flag(resolve)
     resolve.set_defaults(handler=_review_resolve)
+    accept = review_sub.add_parser(
+        "accept",
+        help="a document changed after posting has been adjusted in the target by hand: "
+        "record the change as handled",
+    )
+    accept.add_argument("--flow", required=True, help="the flow of the document")
+    accept.add_argument(
+        "--id", action="append", dest="ids", required=True, help="source id (repeatable)"
+    )
+    add_json_flag(accept)
+    accept.set_defaults(handler=_review_accept)
+
+
+def _attention_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--attention-ok",
+        action="store_true",
+        help="exit 0 even when records need attention (dead letters, documents changed "
+        "after posting); a stopped run still exits 1",
+    )
 
 
 def report_rows(report: CycleReport) -> list[list[object]]:
@@ -74,6 +105,13 @@ def print_reports(reports: list[CycleReport], as_json: bool) -> None:
     for report in reports:
         if report.error:
             print(f"\n{report.flow}: {report.error}", file=sys.stderr)
+        elif report.attention:
+            print(
+                f"\n{report.flow}: completed with attention needed: "
+                f"{report.total('failed')} dead letter(s), {report.total('changed')} document(s) "
+                "changed after posting (`ml-connector review list`)",
+                file=sys.stderr,
+            )
         for stream, counts in report.streams.items():
             for error in counts.errors[:5]:
                 print(f"  {stream}: {error}", file=sys.stderr)
@@ -85,6 +123,7 @@ def report_json(report: CycleReport) -> dict[str, object]:
         "run_id": report.run_id,
         "trigger": report.trigger,
         "ok": report.ok,
+        "status": report.status,
         "error": report.error,
         "streams": report.counts(),
         "totals": {c: report.total(c) for c in COLUMNS},
@@ -124,8 +163,11 @@ def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]]) -
     return anyio.run(go)
 
 
-def _exit_code(reports: list[CycleReport]) -> int:
-    return 0 if all(r.ok and r.total("failed") == 0 for r in reports) else 1
+def _exit_code(reports: list[CycleReport], attention_ok: bool = False) -> int:
+    """1 when a run stopped, or records need attention (unless ``--attention-ok``)."""
+    if not all(r.ok for r in reports):
+        return 1
+    return 0 if attention_ok or not any(r.attention for r in reports) else 1
 
 
 def _sync(args: argparse.Namespace) -> int:
@@ -137,7 +179,7 @@ def _sync(args: argparse.Namespace) -> int:
         )
         progress.finish()
         print_reports([report], args.json)
-        return _exit_code([report])
+        return _exit_code([report], args.attention_ok)
 
     return _with_app(args, body)
 
@@ -217,5 +259,15 @@ def _review_resolve(args: argparse.Namespace) -> int:
         ]
         print_reports(reports, args.json)
         return _exit_code(reports)
+
+    return _with_app(args, body)
+
+
+def _review_accept(args: argparse.Namespace) -> int:
+    async def body(app: App) -> int:
+        runner = await app.runner(args.flow)
+        report = await runner.resume_review(source_ids=args.ids, accept_changes=True)
+        print_reports([report], args.json)
+        return _exit_code([report])
 
     return _with_app(args, body)

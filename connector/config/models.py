@@ -193,6 +193,32 @@ class AcumaticaSystem(_SystemBase, frozen=True, tag="acumatica"):
     """Time allowed for one HTTP request."""
 
 
+class IfsSystem(_SystemBase, frozen=True, tag="ifs"):
+    """An IFS Cloud environment: IFS IAM for tokens, OData projections for data."""
+
+    kind: ClassVar[str] = "ifs"
+
+    company: NonEmpty
+    """IFS company id used by look-ups and by rows the connector posts (e.g. ``10``)."""
+
+    url: str | None = None
+    """Environment base URL (``https://acme.ifs.cloud``); None = the credential's ``url``."""
+
+    realm: NonEmpty | None = None
+    """IAM realm (the IFS namespace) in ``/auth/realms/<realm>/``; None = the credential's."""
+
+    requests_per_minute: Count = 1000
+    """Request budget towards the environment (IFS publishes no limit; capacity is per
+    environment)."""
+
+    token_refresh_margin_s: Margin = 30.0
+    """Renew the access token this long before ``expires_in`` says it ends (tokens live
+    180 s unless the IAM client is set otherwise)."""
+
+    timeout_s: Seconds = 60.0
+    """Time allowed for one HTTP request."""
+
+
 class SysproSystem(_SystemBase, frozen=True, tag="syspro"):
     """A SYSPRO company reached through e.net Solutions (REST) and, for polling, OData."""
 
@@ -219,7 +245,9 @@ class SysproSystem(_SystemBase, frozen=True, tag="syspro"):
     """OData rows per page (the service caps pages at 5,000)."""
 
 
-SystemConfig = ServiceTitanSystem | InforSystem | AcumaticaSystem | SysproSystem
+SystemConfig = (
+    ServiceTitanSystem | InforSystem | AcumaticaSystem | IfsSystem | SysproSystem
+)
 
 
 class FlowConfig(_Section, frozen=True):

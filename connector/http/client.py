@@ -29,11 +29,11 @@ and reads the whole body. The answer is classified:
                                        operator's to grant, not a fault of the record.
 409 / 412                              ``RejectedError`` (code ``conflict``) / ``ConflictError``.
 other 4xx                              ``RejectedError`` with the status and a body excerpt.
-500 / 502 / 504                        the server or a gateway failed after it may have
-                                       committed: ``InDoubtError`` for a write, retried for a
-                                       read.
 501 / 505                              ``RejectedError``: retrying cannot help.
-other 5xx                              ``UnavailableError``, retried.
+any other 5xx (500, 502, 503 without   the server or a gateway failed after it may have
+``Retry-After``, 504, 520, 524 …)       committed: ``InDoubtError`` for a write, retried
+                                       (``UnavailableError``) for a read. Only a throttling
+                                       answer promises that nothing was processed.
 timeout or lost connection after send  retried for a read (``TimeoutError_`` /
                                        ``UnavailableError``); ``InDoubtError`` at once for a
                                        write. A write is never blindly sent twice.
@@ -405,9 +405,10 @@ class HttpClient:
                 record=record,
                 code=f"http_{status}",
             )
-        # 500, 502, 504 on a write: the server (or a gateway) may have committed before it
-        # failed, so the outcome is unknown. Only 503 promises nothing was processed.
-        if status in (500, 502, 504) and not call.idempotent:
+        # Any other 5xx on a write: the server (or a gateway, e.g. Cloudflare's 520/524) may
+        # have committed before it failed, so the outcome is unknown. Only a throttling
+        # answer (429, 503 with Retry-After: handled above) promises nothing was processed.
+        if status >= 500 and not call.idempotent:
             return InDoubtError(
                 f"{said}; a gateway gave up and the write may have been applied: "
                 "look the record up by its natural key before writing it again",

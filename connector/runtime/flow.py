@@ -11,13 +11,32 @@ dead letters, review. The pieces a stream supplies:
 * ``map(record, ctx)`` — **pure**: the command for the target, or ``MappingError`` /
   ``SourceDataError``. No I/O; the command must be a msgspec Struct (it is hashed to decide
   "unchanged").
-* ``target.find(command)`` — look the record up in the target by natural key (adopt what
-  exists); ``target.write(command, existing, ctx)`` — create or update, returning
-  :class:`Written`.
+* ``target.find(command)`` — the target contract below; ``target.write(command, existing,
+  ctx)`` — create, finish or update, returning :class:`Written`.
 
-Delivery contract (arq style): a stream's ``write`` may be called again for a record whose
-earlier write is in doubt, but only after ``find`` said it is not there. Writes must be
-correct under that rule — they need not be idempotent themselves.
+The target contract (DESIGN.md, "The exactly-once protocol"). No target here has an
+idempotency key, so each names a **natural key** — a value of the document that the target
+stores and can be searched by (an Acumatica invoice's ``CustomerOrder``, an M3 AP batch's
+supplier invoice number…) — and ``find`` is a **live lookup** in the target by that key. It
+never reads our ledger or a cache built earlier, because it is the answer to "is this
+already there?" after a crash, a lost reply, a second process or a rebuilt state database.
+It answers:
+
+* ``None`` — absent: ``write(command, None, ctx)`` creates it;
+* ``Found(id, complete=False)`` — present but unfinished (saved, not yet released or
+  validated): ``write(command, found, ctx)`` finishes it and never creates a second one;
+* ``Found(id, complete=True)`` — present and finished: an in-doubt write is settled by
+  this answer only. ``matches`` says whether the target's copy already equals the command.
+
+The runtime calls ``find`` before **every** write, so a write may be retried only after
+``find`` said the document is not there; writes must be correct under that rule and need
+not be idempotent themselves (arq's "may run more than once" contract, made safe by the
+lookup).
+
+A record already written whose source changed since follows the stream's change policy:
+``update`` (reference data: names, addresses, the active flag) writes the change to the
+target; ``review`` (posted financial documents) puts the record in review with a field
+diff — a person decides on the memo or adjustment. Neither is ever reported "unchanged".
 """
 
 from __future__ import annotations
@@ -25,7 +44,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 S = TypeVar("S")  # source record type
 C = TypeVar("C")  # command type
@@ -41,6 +60,8 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
     FAILED = "failed"
     REVIEW = "review"
+    #: A posted document changed at the source: waits in review with a field diff.
+    CHANGED = "changed"
     IN_DOUBT = "in_doubt"
     DEFERRED = "deferred"  # a retryable outage stopped it; next cycle tries again
 
@@ -77,13 +98,20 @@ class CursorMark:
     cursor: str
 
 
+#: What a change at the source does to a record already in the target (see module doc).
+ChangePolicy = Literal["update", "review"]
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
-    """A record that already exists in the target."""
+    """A record that already exists in the target (the answer of a live ``find``)."""
 
     target_id: str
     #: Whether the target's copy already matches the command (nothing to write).
     matches: bool = False
+    #: False when the document is there but unfinished (saved, not released): ``write``
+    #: must finish it. Only a complete document settles an in-doubt write.
+    complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +150,9 @@ class LoadContext(Protocol):
 
 
 class Target(Protocol[C_contra]):
-    async def find(self, command: C_contra) -> Found | None: ...
+    async def find(self, command: C_contra) -> Found | None:
+        """Live lookup by natural key in the target (see the module docstring)."""
+        ...
 
     async def write(
         self, command: C_contra, existing: Found | None, ctx: LoadContext
@@ -149,6 +179,15 @@ class Stream(Generic[S, C]):
     description: str = ""
     #: Called once before each pass of the stream (e.g. to index the target's records).
     prepare: Callable[[], Awaitable[None]] | None = None
+    #: What a source change does to a record already written (None: ``update`` for
+    #: reference data, ``review`` for documents).
+    on_change: ChangePolicy | None = None
+
+    @property
+    def change_policy(self) -> ChangePolicy:
+        if self.on_change is not None:
+            return self.on_change
+        return "update" if self.reference else "review"
 
 
 @dataclass(frozen=True)

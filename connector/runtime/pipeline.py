@@ -69,6 +69,7 @@ class StreamRun:
         *,
         buffer: int = 256,
         force: bool = False,
+        accept_change: bool = False,
         progress: Progress | None = None,
         track_cursor: bool = True,
         stopping: anyio.Event | None = None,
@@ -78,6 +79,7 @@ class StreamRun:
         self.run_id = run_id
         self.buffer = buffer
         self.force = force
+        self.accept_change = accept_change
         self.progress = progress
         self.track_cursor = track_cursor
         #: Set on shutdown: no new record starts; those being written finish.
@@ -138,6 +140,7 @@ class StreamRun:
                         item.envelope,
                         self.run_id,
                         force=self.force,
+                        accept_change=self.accept_change,
                         cursor_unit=self._cursor_adder(item.seq, built),
                     )
                 except (StreamHalted, StoreError) as exc:

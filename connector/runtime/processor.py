@@ -1,17 +1,23 @@
 """The exactly-once protocol for one record (DESIGN.md, "The exactly-once protocol").
 
-``RecordProcessor.process`` takes a mapped record through: ledger check → in_flight
-(committed) → verify by natural key when the record is reference data or an earlier attempt
-did not finish → write → done + target id + audit (+ cursor) in one commit. Each failure
-class has one fate: permanent → dead letter, mapping → review, in doubt → settled by querying
-the target, retryable/auth/configuration → the stream stops and the record stays
-non-terminal so the next cycle takes it again.
+``RecordProcessor.process`` takes a record through: ledger check → map → claim (a
+compare-and-set to ``in_flight``, committed) → **live lookup in the target by natural key**
+→ create if absent, finish if present-incomplete, adopt if present → done + target id +
+command + audit (+ cursor) in one commit. The ledger only ever saves work (a record done
+with the same content is skipped); whether a document is in the target is always asked of
+the target. Each failure class has one fate: permanent → dead letter, mapping → review,
+in doubt → settled only by a lookup that finds the document complete, retryable/auth/
+configuration → the stream stops and the record stays non-terminal so the next cycle takes
+it again, and an unexpected exception → a dead letter with its traceback (the stream goes
+on). A posted document whose source changed goes to review with a field diff when its
+stream's change policy says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +33,7 @@ from connector.errors import (
     PermanentError,
     SourceDataError,
 )
+from connector.runtime.diff import field_diff
 from connector.runtime.flow import (
     Envelope,
     Flow,
@@ -38,12 +45,25 @@ from connector.runtime.flow import (
     Written,
 )
 from connector.runtime.locks import KeyLocks
-from connector.store import LedgerEntry, RecordKey, State, Store, Unit
+from connector.store import (
+    ClaimLostError,
+    LedgerEntry,
+    RecordKey,
+    State,
+    Store,
+    StoreError,
+    Unit,
+)
 
 log = logging.getLogger("connector.records")
 
 #: Attempts to settle an in-doubt write by looking it up before giving up for this cycle.
 SETTLE_ATTEMPTS = 3
+#: Passes of lookup + write for one record: a conflict (412) or an in-doubt write found
+#: unfinished earns one more pass each; beyond that the record waits for the next cycle.
+WRITE_PASSES = 3
+#: The review kind of a posted document whose source changed (not a missing mapping).
+CHANGED_AFTER_POSTING = "changed_after_posting"
 
 
 class StreamHalted(Exception):
@@ -52,6 +72,13 @@ class StreamHalted(Exception):
     def __init__(self, cause: BaseException) -> None:
         super().__init__(str(cause))
         self.cause = cause
+
+
+class UnexpectedError(PermanentError):
+    """An exception no part of the connector expected (a bug): the record is dead-lettered
+    with the traceback, the stream goes on."""
+
+    kind = "unexpected"
 
 
 def command_hash(command: object) -> str:
@@ -81,6 +108,26 @@ class Result:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One record on its way through the protocol (what every step below needs)."""
+
+    stream: Stream[Any, Any]
+    envelope: Envelope[Any]
+    key: RecordKey
+    run_id: int | None
+    cursor_unit: Callable[[Unit], None] | None
+
+    def source(self) -> tuple[bytes, str]:
+        """The source record as stored with a parked record, and its digest.
+
+        Computed only where a record is or becomes parked: most records never need it.
+        """
+        record = self.envelope.record
+        payload = record.payload if isinstance(record, Unreadable) else self.stream.encode(record)
+        return payload, _digest(payload)
+
+
 class RecordProcessor:
     """Applies the protocol; shared by poll cycles, webhooks, replay and on-demand lookups."""
 
@@ -106,102 +153,147 @@ class RecordProcessor:
         run_id: int | None,
         *,
         force: bool = False,
+        accept_change: bool = False,
         cursor_unit: Callable[[Unit], None] | None = None,
     ) -> Result:
-        """Take one record through the protocol. ``force`` re-runs failed/review records.
+        """Take one record through the protocol. ``force`` re-runs failed/review records;
+        ``accept_change`` records a posted document's source change as handled by a person
+        (``review accept``) instead of putting it in review again.
 
         ``cursor_unit`` may add the stream's advanced cursor to the record's final commit.
         Raises :class:`StreamHalted` when the stream must stop.
         """
         key = RecordKey(self.flow.name, stream.name, envelope.source_id)
+        job = _Job(stream, envelope, key, run_id, cursor_unit)
         async with self.locks.hold(key):
-            return await self._process_locked(stream, envelope, key, run_id, force, cursor_unit)
+            return await self._process_locked(job, force, accept_change)
 
-    async def _process_locked(
-        self,
-        stream: Stream[Any, Any],
-        envelope: Envelope[Any],
-        key: RecordKey,
-        run_id: int | None,
-        force: bool,
-        cursor_unit: Callable[[Unit], None] | None,
-    ) -> Result:
-        entry = await self.store.ledger_entry(key)
+    async def _process_locked(self, job: _Job, force: bool, accept_change: bool) -> Result:
+        entry = await self.store.ledger_entry(job.key)
         if (
             entry is not None
             and entry.state in (State.FAILED, State.REVIEW)
             and not force
-            and entry.content_hash == _source(stream, envelope)[1]
+            and entry.content_hash == job.source()[1]
         ):
             # Parked and unchanged at the source: waits for replay or review resolve.
-            await self._commit_skip(envelope, cursor_unit)
+            await self._commit_final(Unit(), job)
             return Result(Outcome(entry.state.value), entry.target_id)
         try:
-            if isinstance(envelope.record, Unreadable):
-                raise SourceDataError(
-                    envelope.record.reason, record=f"{stream.name} {key.source_id}"
-                )
-            command = stream.map(envelope.record, self.map_ctx)
+            command = self._map(job)
         except MappingError as exc:
-            return await self._to_review(
-                stream, envelope, key, run_id, exc, *_source(stream, envelope), cursor_unit
-            )
+            return await self._to_review(job, exc)
         except PermanentError as exc:
-            return await self._to_dead_letter(
-                envelope, key, run_id, exc, *_source(stream, envelope), cursor_unit
-            )
+            return await self._to_dead_letter(job, exc)
         digest = command_hash(command)
-        if entry is not None and entry.state == State.DONE and entry.content_hash == digest:
-            await self._commit_skip(envelope, cursor_unit)
-            return Result(Outcome.UNCHANGED, entry.target_id)
-
-        await self.store.commit(
-            Unit()
-            .ledger(key, State.IN_FLIGHT, content_hash=digest, run_id=run_id, count_attempt=True)
-            .audit(key, "read", _read_detail(envelope), run_id=run_id)
-            .audit(key, "mapped", {"hash": digest}, run_id=run_id)
-        )
-        ctx = _Context(self, run_id)
+        if entry is not None and entry.state == State.DONE:
+            if entry.content_hash == digest:
+                await self._commit_final(Unit(), job)
+                return Result(Outcome.UNCHANGED, entry.target_id)
+            if job.stream.change_policy == "review":
+                return await self._changed_after_posting(job, entry, command, digest, accept_change)
         try:
-            written, verified = await self._write(stream, command, entry, ctx)
-        except InDoubtError as exc:
             await self.store.commit(
                 Unit()
-                .ledger(key, State.IN_DOUBT, error=str(exc))
-                .audit(key, "in_doubt", {"error": str(exc)}, run_id=run_id)
+                .claim(job.key, _seen(entry), content_hash=digest, run_id=job.run_id)
+                .audit(job.key, "read", _read_detail(job.envelope), run_id=job.run_id)
+                .audit(job.key, "mapped", {"hash": digest}, run_id=job.run_id)
             )
-            settled = await self._settle(stream, command, key, run_id)
-            if settled is None:
-                log.warning("in doubt, to verify next run: %s", exc, extra=_fields(key, run_id))
-                return Result(Outcome.IN_DOUBT, error=str(exc))
-            written, verified = settled, True
-        except MappingError as exc:
-            return await self._to_review(
-                stream, envelope, key, run_id, exc, *_source(stream, envelope), cursor_unit
-            )
-        except PermanentError as exc:
-            return await self._to_dead_letter(
-                envelope, key, run_id, exc, *_source(stream, envelope), cursor_unit
-            )
-        except ConflictError as exc:
-            # Re-read and re-apply once; a second conflict is a real disagreement.
-            try:
-                written, verified = await self._write(stream, command, None, ctx, force_find=True)
-            except ConflictError:
-                return await self._to_dead_letter(
-                    envelope, key, run_id, exc, *_source(stream, envelope), cursor_unit
-                )
-        except ConnectorError as exc:
-            await self.store.commit(
-                Unit()
-                .ledger(key, State.PENDING, error=str(exc))
-                .audit(key, "deferred", {"error": str(exc), "kind": exc.kind}, run_id=run_id)
-            )
-            raise StreamHalted(exc) from exc
+        except ClaimLostError:
+            # Another writer holds this record now (a second process on the same state, or
+            # PostgreSQL nodes): it finishes it. The record is not terminal here, so this
+            # run's cursor stays behind it.
+            log.info("claimed by another writer; left to it", extra=_fields(job.key, job.run_id))
+            return Result(Outcome.DEFERRED, error="claimed by another writer")
+        return await self._land(job, command, digest, retried=entry is not None)
 
-        unit = Unit().ledger(key, State.DONE, content_hash=digest, target_id=written.target_id)
-        if verified:
-            unit.audit(key, "verified", {"target_id": written.target_id}, run_id=run_id)
+    def _map(self, job: _Job) -> object:
+        record = job.envelope.record
+        if isinstance(record, Unreadable):
+            raise SourceDataError(record.reason, record=f"{job.stream.name} {job.key.source_id}")
+        try:
+            return job.stream.map(record, self.map_ctx)
+        except ConnectorError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a mapper bug parks one record, not the run
+            raise _unexpected(exc, "mapping", job.key) from exc
+
+    async def _land(self, job: _Job, command: object, digest: str, *, retried: bool) -> Result:
+        """Look up, write and commit; every exception has exactly one fate here.
+
+        ``retried``: the record was seen before (its audit then records every lookup)."""
+        ctx = _Context(self, job.run_id)
+        key, run_id = job.key, job.run_id
+        for attempt in range(1, WRITE_PASSES + 1):
+            try:
+                written = await self._write(job.stream, command, ctx, note_absent=retried)
+                return await self._commit_done(job, command, digest, written, ctx)
+            except InDoubtError as exc:
+                await self.store.commit(
+                    Unit()
+                    .ledger(key, State.IN_DOUBT, error=str(exc))
+                    .audit(key, "in_doubt", {"error": str(exc)}, run_id=run_id)
+                )
+                found = await self._settle(job.stream, command)
+                if found is None:
+                    log.warning("in doubt, to verify next run: %s", exc, extra=_fields(key, run_id))
+                    return Result(Outcome.IN_DOUBT, error=str(exc))
+                if found.complete:
+                    settled = Written(Outcome.CREATED, found.target_id, {"settled": "found"})
+                    return await self._commit_done(job, command, digest, settled, ctx)
+                # There but unfinished (saved, not released): the next pass finishes it.
+                ctx.note("settled_unfinished", {"target_id": found.target_id})
+            except ConflictError as exc:
+                # The target changed under us: the next pass re-reads and re-applies; a
+                # conflict on the last pass is a real disagreement for a person.
+                if attempt == WRITE_PASSES:
+                    return await self._to_dead_letter(job, exc)
+            except MappingError as exc:
+                return await self._to_review(job, exc)
+            except PermanentError as exc:
+                return await self._to_dead_letter(job, exc)
+            except StoreError:
+                raise  # the state database failed: the pipeline halts the stream
+            except ConnectorError as exc:
+                await self.store.commit(
+                    Unit()
+                    .ledger(key, State.PENDING, error=str(exc))
+                    .audit(key, "deferred", {"error": str(exc), "kind": exc.kind}, run_id=run_id)
+                )
+                raise StreamHalted(exc) from exc
+            except Exception as exc:  # noqa: BLE001 - a target bug parks one record, not the run
+                # What the target did before failing is unknown: the dead letter is replayed
+                # through the same lookup, so a document that did land is adopted, not doubled.
+                return await self._to_dead_letter(job, _unexpected(exc, "writing", key))
+        return Result(Outcome.IN_DOUBT, error="still unfinished after settling; next run verifies")
+
+    async def _write(
+        self, stream: Stream[Any, Any], command: object, ctx: _Context, *, note_absent: bool
+    ) -> Written:
+        existing = await stream.target.find(command)
+        if existing is not None:
+            ctx.note("verified", {"target_id": existing.target_id})
+        elif note_absent:
+            ctx.note("verified", {"target_id": "", "found": "no"})
+        if existing is None or not existing.complete:
+            return await stream.target.write(command, existing, ctx)
+        if existing.matches:
+            return Written(Outcome.UNCHANGED, existing.target_id)
+        if stream.change_policy == "update":
+            return await stream.target.write(command, existing, ctx)
+        # A finished document we hold no posting of (a rebuilt state database, an in-doubt
+        # write that landed): it is the target's, adopted as it is.
+        return Written(Outcome.UNCHANGED, existing.target_id, {"adopted": "found in target"})
+
+    async def _commit_done(
+        self, job: _Job, command: object, digest: str, written: Written, ctx: _Context
+    ) -> Result:
+        key, run_id = job.key, job.run_id
+        unit = (
+            Unit()
+            .ledger(key, State.DONE, content_hash=digest, target_id=written.target_id)
+            .command(key, msgspec.json.encode(command))
+        )
         for step, detail in ctx.notes:
             unit.audit(key, step, detail, run_id=run_id)
         unit.audit(
@@ -210,59 +302,70 @@ class RecordProcessor:
             {"outcome": written.outcome.value, "target_id": written.target_id, **written.detail},
             run_id=run_id,
         )
-        if entry is not None and entry.state != State.DONE:
-            # Only a record parked at some point can have an open dead letter or review
-            # item: parking writes the ledger in the same unit, and every later ``done``
-            # closes them. A new or done record has none, so the two updates are skipped.
-            unit.close_dead_letter(key).close_review(key)
-        if envelope.event_id:
-            Store.mark_inbox_processed(unit, envelope.event_id)
-        if cursor_unit is not None:
-            cursor_unit(unit)
-        await self.store.commit(unit)
+        # A done record closes whatever it had parked (no-ops for a record never parked).
+        unit.close_dead_letter(key).close_review(key)
+        await self._commit_final(unit, job)
         return Result(written.outcome, written.target_id)
 
-    async def _commit_skip(
-        self, envelope: Envelope[Any], cursor_unit: Callable[[Unit], None] | None
-    ) -> None:
-        unit = Unit()
-        if envelope.event_id:
-            Store.mark_inbox_processed(unit, envelope.event_id)
-        if cursor_unit is not None:
-            cursor_unit(unit)
+    async def _changed_after_posting(
+        self,
+        job: _Job,
+        entry: LedgerEntry,
+        command: object,
+        digest: str,
+        accept: bool,
+    ) -> Result:
+        """A posted document changed at the source: review with a field diff, or (``accept``)
+        record that a person has adjusted the target and the change is handled."""
+        key, run_id = job.key, job.run_id
+        if accept:
+            unit = (
+                Unit()
+                .ledger(key, State.DONE, content_hash=digest)
+                .command(key, msgspec.json.encode(command))
+                .audit(key, "change_accepted", {"target_id": entry.target_id or ""}, run_id=run_id)
+                .close_review(key)
+            )
+            await self._commit_final(unit, job)
+            return Result(Outcome.UPDATED, entry.target_id)
+        open_items = await self.store.review_items(
+            flow=key.flow, stream=key.stream, source_ids=[key.source_id]
+        )
+        if any(i.mapping_key == digest for i in open_items):
+            await self._commit_final(Unit(), job)  # already waiting with this very diff
+            return Result(Outcome.CHANGED, entry.target_id)
+        diff = field_diff(await self.store.ledger_command(key), command)
+        reason = (
+            f"{key.stream} {key.source_id} changed at the source after it was posted as "
+            f"{entry.target_id}: {'; '.join(diff)}. Posted documents are not rewritten: adjust "
+            f"it in the target (a memo or an adjustment), then run `ml-connector review accept "
+            f"--flow {key.flow} --id {key.source_id}`"
+        )
+        payload, _ = job.source()
+        unit = (
+            Unit()
+            .review(key, payload, CHANGED_AFTER_POSTING, digest, reason)
+            .audit(
+                key,
+                CHANGED_AFTER_POSTING,
+                {"target_id": entry.target_id or "", "diff": diff},
+                run_id=run_id,
+            )
+        )
+        await self._commit_final(unit, job)
+        log.warning("changed after posting: %s", reason, extra=_fields(key, run_id))
+        return Result(Outcome.CHANGED, entry.target_id, reason)
+
+    async def _commit_final(self, unit: Unit, job: _Job) -> None:
+        """Commit a record's last unit with its webhook event and the cursor it earned."""
+        if job.envelope.event_id:
+            Store.mark_inbox_processed(unit, job.key.flow, job.envelope.event_id)
+        if job.cursor_unit is not None:
+            job.cursor_unit(unit)
         if unit.statements:
             await self.store.commit(unit)
 
-    async def _write(
-        self,
-        stream: Stream[Any, Any],
-        command: object,
-        entry: LedgerEntry | None,
-        ctx: _Context,
-        *,
-        force_find: bool = False,
-    ) -> tuple[Written, bool]:
-        # PENDING is only ever set after a write was attempted and an outage stopped it part
-        # way (a document saved but not yet released, say): verify first, like in-flight.
-        unfinished = entry is not None and entry.state in (
-            State.IN_FLIGHT,
-            State.IN_DOUBT,
-            State.PENDING,
-        )
-        existing: Found | None = None
-        verified = False
-        if stream.reference or unfinished or force_find:
-            existing = await stream.target.find(command)
-            verified = True
-        elif entry is not None and entry.target_id and entry.state == State.DONE:
-            existing = Found(entry.target_id)
-        if existing is not None and existing.matches:
-            return Written(Outcome.UNCHANGED, existing.target_id), verified
-        return await stream.target.write(command, existing, ctx), verified
-
-    async def _settle(
-        self, stream: Stream[Any, Any], command: object, key: RecordKey, run_id: int | None
-    ) -> Written | None:
+    async def _settle(self, stream: Stream[Any, Any], command: object) -> Found | None:
         """Find out whether an in-doubt write landed, by querying the target only."""
         for attempt in range(SETTLE_ATTEMPTS):
             await anyio.sleep(self.settle_delay_s * (attempt + 1))
@@ -271,22 +374,14 @@ class RecordProcessor:
             except ConnectorError:
                 continue
             if found is not None:
-                return Written(Outcome.CREATED, found.target_id, {"settled": "found in target"})
-        # Still unknown: the record stays in_doubt (non-terminal) and the next cycle verifies
-        # it first. Never write again on a guess.
+                return found
+        # Still unknown: the record stays in_doubt (non-terminal) and the next cycle looks
+        # it up again before anything else. Never write again on a guess.
         return None
 
-    async def _to_review(
-        self,
-        stream: Stream[Any, Any],
-        envelope: Envelope[Any],
-        key: RecordKey,
-        run_id: int | None,
-        exc: MappingError,
-        payload: bytes,
-        source_digest: str,
-        cursor_unit: Callable[[Unit], None] | None,
-    ) -> Result:
+    async def _to_review(self, job: _Job, exc: MappingError) -> Result:
+        payload, source_digest = job.source()
+        key, run_id = job.key, job.run_id
         detail = {"mapping": exc.mapping_kind, "key": exc.mapping_key, "reason": exc.message}
         unit = (
             Unit()
@@ -294,41 +389,28 @@ class RecordProcessor:
             .review(key, payload, exc.mapping_kind, exc.mapping_key, exc.message)
             .audit(key, "review", detail, run_id=run_id)
         )
-        await self._commit_parked(unit, envelope, cursor_unit)
+        await self._commit_final(unit, job)
         log.warning("waiting for review: %s", exc.message, extra=_fields(key, run_id))
         return Result(Outcome.REVIEW, error=exc.message)
 
-    async def _to_dead_letter(
-        self,
-        envelope: Envelope[Any],
-        key: RecordKey,
-        run_id: int | None,
-        exc: PermanentError | ConflictError,
-        payload: bytes,
-        source_digest: str,
-        cursor_unit: Callable[[Unit], None] | None,
-    ) -> Result:
+    async def _to_dead_letter(self, job: _Job, exc: PermanentError | ConflictError) -> Result:
+        payload, source_digest = job.source()
+        key, run_id = job.key, job.run_id
         detail = {"error": str(exc), "kind": exc.kind}
         if isinstance(exc, PermanentError) and exc.field:
             detail["field"] = exc.field
+        trace = None
+        if isinstance(exc, UnexpectedError) and exc.__cause__ is not None:
+            trace = "".join(traceback.format_exception(exc.__cause__))
         unit = (
             Unit()
             .ledger(key, State.FAILED, content_hash=source_digest, error=str(exc))
-            .dead_letter(key, payload, exc.kind, str(exc))
+            .dead_letter(key, payload, exc.kind, str(exc), trace)
             .audit(key, "failed", detail, run_id=run_id)
         )
-        await self._commit_parked(unit, envelope, cursor_unit)
+        await self._commit_final(unit, job)
         log.warning("dead letter (%s): %s", exc.kind, exc, extra=_fields(key, run_id))
         return Result(Outcome.FAILED, error=str(exc))
-
-    async def _commit_parked(
-        self, unit: Unit, envelope: Envelope[Any], cursor_unit: Callable[[Unit], None] | None
-    ) -> None:
-        if envelope.event_id:
-            Store.mark_inbox_processed(unit, envelope.event_id)
-        if cursor_unit is not None:
-            cursor_unit(unit)
-        await self.store.commit(unit)
 
     async def ensure(self, stream_name: str, source_id: str, run_id: int | None) -> str:
         """On-demand reference: make a record of ``stream_name`` exist in the target."""
@@ -364,14 +446,20 @@ def _digest(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()[:32]
 
 
-def _source(stream: Stream[Any, Any], envelope: Envelope[Any]) -> tuple[bytes, str]:
-    """The source record as stored with a parked record, and its digest.
+def _seen(entry: LedgerEntry | None) -> tuple[State, int] | None:
+    """What the claim compares against: the ledger row as this process read it."""
+    return None if entry is None else (entry.state, entry.attempts)
 
-    Computed only where a record is or becomes parked: most records never need it.
-    """
-    record = envelope.record
-    payload = record.payload if isinstance(record, Unreadable) else stream.encode(record)
-    return payload, _digest(payload)
+
+def _unexpected(exc: Exception, phase: str, key: RecordKey) -> UnexpectedError:
+    error = UnexpectedError(
+        f"unexpected {type(exc).__name__} while {phase} {key.stream} {key.source_id}: {exc}. "
+        "This is a bug in ml-connector, not in the record: report it with the traceback kept "
+        "in the dead letter; `ml-connector replay` retries the record after the fix",
+        record=f"{key.stream} {key.source_id}",
+    )
+    error.__cause__ = exc
+    return error
 
 
 def _fields(key: RecordKey, run_id: int | None) -> dict[str, object]:

@@ -8,7 +8,8 @@ because later streams reference what it should have created.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +17,13 @@ import anyio
 import msgspec
 
 from connector.errors import ConnectorError, PermanentError
-from connector.runtime.flow import Envelope, Flow, Stream, Unreadable
+from connector.runtime.flow import CursorMark, Envelope, Flow, Stream, Unreadable
 from connector.runtime.locks import KeyLocks
 from connector.runtime.pipeline import Progress, StreamCounts, StreamRun, iterate
 from connector.runtime.processor import RecordProcessor, StreamHalted
-from connector.store import Store, StoreError
+from connector.store import InboxEvent, Store, StoreError, Unit
+
+log = logging.getLogger("connector.runner")
 
 
 @dataclass
@@ -36,6 +39,18 @@ class CycleReport:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def attention(self) -> bool:
+        """Records a person must look at: dead letters, or documents changed after posting."""
+        return self.total("failed") > 0 or self.total("changed") > 0
+
+    @property
+    def status(self) -> str:
+        """``failed`` (stopped early), ``attention`` (completed with attention needed), ``ok``."""
+        if not self.ok:
+            return "failed"
+        return "attention" if self.attention else "ok"
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {name: c.as_dict() for name, c in self.streams.items()}
@@ -97,34 +112,29 @@ class FlowRunner:
     async def drain_inbox(
         self, *, limit: int = 1000, progress: Progress | None = None
     ) -> CycleReport:
-        """Process stored webhook events (each exactly once, through the ledger)."""
+        """Process stored webhook events (each exactly once, through the ledger).
+
+        An event is a hint that a record changed, not the record: each is re-read from the
+        source, so a late or repeated delivery of an older payload can never roll the
+        target back. Events of a type no stream takes are marked ignored.
+        """
         events = await self.store.pending_inbox(self.flow.name, limit)
         report = CycleReport(
             self.flow.name, await self.store.start_run(self.flow.name, "webhook"), "webhook"
         )
         processor = await self._processor()
         by_stream: dict[str, list[Envelope[Any]]] = {}
+        ignored = Unit()
         for event in events:
             stream_name = self._stream_for_event(event.event_type)
             if stream_name is None:
+                Store.mark_inbox_processed(ignored, self.flow.name, event.event_id, "ignored")
                 continue
-            stream = self.flow.stream(stream_name)
-            try:
-                record = stream.decode(event.payload)
-                source_id = stream.source_id(record)
-            except (ConnectorError, msgspec.ValidationError, msgspec.DecodeError) as exc:
-                # Authentic (it was signed) but unusable: dead-lettered under the event's id,
-                # and marked processed with it, so it cannot block every later drain.
-                source_id = f"event:{event.event_id}"
-                record = Unreadable(
-                    event.payload,
-                    f"webhook event {event.event_id} ({event.event_type}) carries a record "
-                    f"that does not fit the model ({exc}); fix the record at the source, "
-                    "then sync it",
-                )
             by_stream.setdefault(stream_name, []).append(
-                Envelope(source_id, record, event_id=event.event_id)
+                _event_envelope(self.flow.stream(stream_name), event)
             )
+        if ignored.statements:
+            await self.store.commit(ignored)
         for stream in self.flow.streams:
             envelopes = by_stream.get(stream.name)
             if not envelopes:
@@ -138,7 +148,7 @@ class FlowRunner:
                 track_cursor=False,
             )
             report.streams[stream.name] = run.counts
-            if not await self._run(report, run, iterate(envelopes)):
+            if not await self._run(report, run, _refetched(stream, envelopes)):
                 break
         await self._finish(report)
         return report
@@ -159,12 +169,20 @@ class FlowRunner:
         )
 
     async def resume_review(
-        self, *, source_ids: Iterable[str] | None = None, progress: Progress | None = None
+        self,
+        *,
+        source_ids: Iterable[str] | None = None,
+        progress: Progress | None = None,
+        accept_changes: bool = False,
     ) -> CycleReport:
-        """Re-run open review items (their mapping has been added)."""
+        """Re-run open review items (their mapping has been added). ``accept_changes`` also
+        records documents changed after posting as handled (a person adjusted the target)."""
         items = await self.store.review_items(flow=self.flow.name, source_ids=source_ids)
         return await self._rerun(
-            "review", [(i.key.stream, i.key.source_id, i.payload) for i in items], progress
+            "review",
+            [(i.key.stream, i.key.source_id, i.payload) for i in items],
+            progress,
+            accept_change=accept_changes,
         )
 
     async def _rerun(
@@ -172,6 +190,8 @@ class FlowRunner:
         trigger: str,
         parked: list[tuple[str, str, bytes]],
         progress: Progress | None,
+        *,
+        accept_change: bool = False,
     ) -> CycleReport:
         report = CycleReport(
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
@@ -200,6 +220,7 @@ class FlowRunner:
                 report.run_id,
                 buffer=self.buffer,
                 force=True,
+                accept_change=accept_change,
                 progress=progress,
                 track_cursor=False,
             )
@@ -232,6 +253,13 @@ class FlowRunner:
         except (StoreError, ConnectorError) as exc:
             report.error = f"stream {run.stream.name} stopped: {exc}"
             return False
+        except Exception as exc:  # noqa: BLE001 - a bug outside any record stops this run only
+            log.exception("stream %s stopped by an unexpected error", run.stream.name)
+            report.error = (
+                f"stream {run.stream.name} stopped by an unexpected {type(exc).__name__}: {exc} "
+                "(a bug in ml-connector: report it with the log's traceback)"
+            )
+            return False
         finally:
             self.active.pop(run.stream.name, None)
         if self.stopping.is_set():
@@ -240,10 +268,50 @@ class FlowRunner:
         return True
 
     async def _finish(self, report: CycleReport) -> None:
-        status = "ok" if report.ok else "failed"
         try:
-            await self.store.finish_run(report.run_id, status, report.counts(), report.error)
+            await self.store.finish_run(
+                report.run_id, report.status, report.counts(), report.error
+            )
         except StoreError:
             # The store is what failed; the run row stays 'running' and is marked
             # interrupted at the next start. The report still tells the caller.
             report.error = report.error or "the state database refused the run summary"
+
+
+def _event_envelope(stream: Stream[Any, Any], event: InboxEvent) -> Envelope[Any]:
+    """The record an event names, as the event carried it (re-read before processing)."""
+    try:
+        record = stream.decode(event.payload)
+        source_id = stream.source_id(record)
+    except (ConnectorError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+        # Authentic (it was signed) but unusable: dead-lettered under the event's id, and
+        # marked processed with it, so it cannot block every later drain.
+        return Envelope(
+            f"event:{event.event_id}",
+            Unreadable(
+                event.payload,
+                f"webhook event {event.event_id} ({event.event_type}) carries a record that "
+                f"does not fit the model ({exc}); fix the record at the source, then sync it",
+            ),
+            event_id=event.event_id,
+        )
+    return Envelope(source_id, record, event_id=event.event_id)
+
+
+async def _refetched(
+    stream: Stream[Any, Any], envelopes: list[Envelope[Any]]
+) -> AsyncIterator[Envelope[Any] | CursorMark]:
+    """Each event's record as the source holds it now (an event is a hint, not the state).
+
+    A record the source no longer returns (deleted since) goes on with the event's payload:
+    the ledger and the target lookup still keep it exactly once.
+    """
+    for envelope in envelopes:
+        if isinstance(envelope.record, Unreadable):
+            yield envelope
+            continue
+        current = await stream.fetch(envelope.source_id)
+        if current is None:
+            yield envelope
+        else:
+            yield Envelope(envelope.source_id, current, event_id=envelope.event_id)

@@ -13,6 +13,7 @@ from connector.sandbox.base import Simulator
 SIMULATORS: dict[str, tuple[str, str, int]] = {
     "servicetitan": ("connector.sandbox.servicetitan", "ServiceTitanSimulator", 1),
     "infor": ("connector.sandbox.infor", "InforSimulator", 2),
+    "ifs": ("connector.sandbox.ifs", "IfsSimulator", 4),
     "syspro": ("connector.sandbox.syspro", "SysproSimulator", 5),
     "acumatica": ("connector.sandbox.acumatica", "AcumaticaSimulator", 6),
 }

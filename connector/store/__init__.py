@@ -4,7 +4,7 @@ Public surface: :class:`Store` (reads + ``commit``), :class:`Unit` (a set of cha
 commit together), the row types in :mod:`connector.store.records`, and :class:`StoreError`.
 """
 
-from connector.store.db import StoreError
+from connector.store.db import ClaimLostError, StoreError
 from connector.store.records import (
     AuditEvent,
     DeadLetter,
@@ -28,6 +28,7 @@ __all__ = [
     "RunRow",
     "State",
     "Store",
+    "ClaimLostError",
     "StoreError",
     "Unit",
 ]

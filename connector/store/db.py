@@ -34,6 +34,10 @@ Params = Sequence[Any]
 Statement = tuple[str, Params]
 Row = sqlite3.Row
 
+#: A statement that starts with this comment must change a row, or its unit fails alone
+#: with :class:`ClaimLostError` (compare-and-set, see ``Unit.claim``).
+EXPECT_CHANGE = "-- expect a change\n"
+
 #: How many queued units one transaction takes at most (bounds a commit's latency).
 MAX_BATCH = 512
 
@@ -46,6 +50,15 @@ class StoreError(ConnectorError):
     """
 
     kind = "store"
+
+
+class ClaimLostError(StoreError):
+    """A compare-and-set claim found the record changed by another writer (see Unit.claim).
+
+    Nothing of the unit was applied; whoever claimed the record first finishes it.
+    """
+
+    kind = "claim_lost"
 
 
 def _future() -> asyncio.Future[Any]:
@@ -247,7 +260,7 @@ def _commit_batch(
         try:
             for statements in units:
                 for sql, params in statements:
-                    conn.execute(sql, params)
+                    _execute(conn, sql, params)
             outcomes: list[StoreError | None] = [None] * len(units)
         except sqlite3.IntegrityError:
             conn.execute("ROLLBACK")
@@ -266,6 +279,17 @@ def _commit_batch(
     return outcomes
 
 
+class _ClaimLost(sqlite3.IntegrityError):
+    """Raised on the database thread when a compare-and-set statement changed no row."""
+
+
+def _execute(conn: sqlite3.Connection, sql: str, params: Params) -> None:
+    cursor = conn.execute(sql, params)
+    if cursor.rowcount == 0 and sql.startswith(EXPECT_CHANGE):
+        # The record's ledger row is not as the claimant read it: another writer got there.
+        raise _ClaimLost("the record")
+
+
 def _copy(error: StoreError) -> StoreError:
     copy = StoreError(error.message)
     copy.__cause__ = error.__cause__
@@ -276,7 +300,13 @@ def _apply_unit(conn: sqlite3.Connection, statements: list[Statement]) -> StoreE
     conn.execute("SAVEPOINT unit")
     try:
         for sql, params in statements:
-            conn.execute(sql, params)
+            _execute(conn, sql, params)
+    except _ClaimLost as exc:
+        conn.execute("ROLLBACK TO unit")
+        conn.execute("RELEASE unit")
+        return ClaimLostError(
+            f"another writer claimed {exc} first; it finishes it, this one leaves it alone"
+        )
     except sqlite3.IntegrityError as exc:
         conn.execute("ROLLBACK TO unit")
         conn.execute("RELEASE unit")

@@ -114,6 +114,32 @@ MIGRATIONS: list[str] = [
         created_at  REAL NOT NULL
     );
     """,
+    # 2: exactly once across processes and rebuilt stores (issue 12). The ledger keeps the
+    # command last written, so a source edited after posting can be shown as a field diff;
+    # dead letters keep the traceback of an unexpected error (not the log); the inbox is
+    # keyed by (flow, event id), since two flows may receive one ServiceTitan event, and
+    # says what became of each event (processed, or ignored: a type no stream takes).
+    """
+    ALTER TABLE ledger ADD COLUMN command BLOB;
+    ALTER TABLE dead_letters ADD COLUMN traceback TEXT;
+    CREATE TABLE inbox_by_flow (
+        flow         TEXT NOT NULL,
+        event_id     TEXT NOT NULL,
+        event_type   TEXT NOT NULL,
+        received_at  REAL NOT NULL,
+        payload      BLOB NOT NULL,
+        processed_at REAL,
+        outcome      TEXT,                    -- processed | ignored
+        PRIMARY KEY (flow, event_id)
+    ) WITHOUT ROWID;
+    INSERT INTO inbox_by_flow (flow, event_id, event_type, received_at, payload, processed_at,
+                               outcome)
+        SELECT flow, event_id, event_type, received_at, payload, processed_at,
+               CASE WHEN processed_at IS NULL THEN NULL ELSE 'processed' END FROM inbox;
+    DROP TABLE inbox;
+    ALTER TABLE inbox_by_flow RENAME TO inbox;
+    CREATE INDEX inbox_pending ON inbox (flow, processed_at, received_at);
+    """,
 ]
 
 

@@ -51,7 +51,7 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._inbox_claims: set[str] = set()
+        self._inbox_claims: set[tuple[str, str]] = set()
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -243,28 +243,31 @@ class Store:
     async def put_inbox_event(
         self, event_id: str, flow: str, event_type: str, payload: bytes
     ) -> bool:
-        """Store a webhook event before it is acknowledged. False if the id was seen before."""
+        """Store a webhook event before it is acknowledged. False if the flow saw the id."""
         # The in-memory set closes the race between two deliveries of one event arriving
         # together: asyncio runs this check-and-add without a switch in between.
-        if event_id in self._inbox_claims:
+        claim = (flow, event_id)
+        if claim in self._inbox_claims:
             return False
-        self._inbox_claims.add(event_id)
+        self._inbox_claims.add(claim)
         try:
-            existing = await self.db.fetchone("SELECT 1 FROM inbox WHERE event_id = ?", (event_id,))
+            existing = await self.db.fetchone(
+                "SELECT 1 FROM inbox WHERE flow = ? AND event_id = ?", (flow, event_id)
+            )
             if existing is not None:
                 return False
             await self.db.write(
                 [
                     (
-                        "INSERT INTO inbox (event_id, flow, event_type, received_at, payload) "
-                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-                        (event_id, flow, event_type, time.time(), payload),
+                        "INSERT INTO inbox (flow, event_id, event_type, received_at, payload) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (flow, event_id) DO NOTHING",
+                        (flow, event_id, event_type, time.time(), payload),
                     )
                 ]
             )
             return True
         finally:
-            self._inbox_claims.discard(event_id)
+            self._inbox_claims.discard(claim)
 
     async def pending_inbox(self, flow: str, limit: int = 500) -> list[InboxEvent]:
         rows = await self.db.fetchall(
@@ -274,12 +277,36 @@ class Store:
         )
         return [InboxEvent(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
-    @staticmethod
-    def mark_inbox_processed(unit: Unit, event_id: str) -> Unit:
-        """Add 'event processed' to a unit (so it commits with the record's ledger state)."""
-        return unit.raw(
-            "UPDATE inbox SET processed_at = ? WHERE event_id = ?", (unit.now, event_id)
+    async def inbox_outcomes(self, flow: str) -> dict[str, int]:
+        """``{outcome: n}`` of the flow's events (``pending`` for those not drained yet)."""
+        rows = await self.db.fetchall(
+            "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM inbox WHERE flow = ? "
+            "GROUP BY 1",
+            (flow,),
         )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    @staticmethod
+    def mark_inbox_processed(
+        unit: Unit, flow: str, event_id: str, outcome: str = "processed"
+    ) -> Unit:
+        """Add "event done" to a unit (so it commits with the record's ledger state).
+
+        ``outcome`` is ``processed``, or ``ignored`` for an event no stream of the flow takes.
+        """
+        return unit.raw(
+            "UPDATE inbox SET processed_at = ?, outcome = ? WHERE flow = ? AND event_id = ?",
+            (unit.now, outcome, flow, event_id),
+        )
+
+    # -- ledger commands ------------------------------------------------------------------
+    async def ledger_command(self, key: RecordKey) -> bytes | None:
+        """The command last written for a record (JSON), for a field diff; None if unknown."""
+        row = await self.db.fetchone(
+            "SELECT command FROM ledger WHERE flow = ? AND stream = ? AND source_id = ?",
+            (key.flow, key.stream, key.source_id),
+        )
+        return None if row is None or row[0] is None else bytes(row[0])
 
     # -- mappings -----------------------------------------------------------------------
     async def mapping(self, kind: str) -> dict[str, str]:

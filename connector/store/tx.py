@@ -12,7 +12,7 @@ import time
 
 import msgspec
 
-from connector.store.db import Statement
+from connector.store.db import EXPECT_CHANGE, Statement
 from connector.store.records import RecordKey, State
 
 _UPSERT_LEDGER = """
@@ -29,6 +29,22 @@ ON CONFLICT (flow, stream, source_id) DO UPDATE SET
     last_error = excluded.last_error
 """
 
+_CLAIM_NEW = EXPECT_CHANGE + """
+INSERT INTO ledger (flow, stream, source_id, state, content_hash, attempts, run_id, updated_at)
+VALUES (?, ?, ?, 'in_flight', ?, 1, ?, ?)
+ON CONFLICT (flow, stream, source_id) DO NOTHING
+"""
+
+_CLAIM_SEEN = EXPECT_CHANGE + """
+UPDATE ledger SET state = 'in_flight', content_hash = ?, attempts = attempts + 1,
+    run_id = COALESCE(?, run_id), updated_at = ?, last_error = NULL
+WHERE flow = ? AND stream = ? AND source_id = ? AND state = ? AND attempts = ?
+"""
+
+_SET_COMMAND = """
+UPDATE ledger SET command = ? WHERE flow = ? AND stream = ? AND source_id = ?
+"""
+
 _INSERT_AUDIT = """
 INSERT INTO audit (at, run_id, flow, stream, source_id, step, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
 """
@@ -40,12 +56,12 @@ ON CONFLICT (flow, stream) DO UPDATE SET value = excluded.value, updated_at = ex
 
 _UPSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (flow, stream, source_id, payload, error_kind, reason, attempts,
-                          status, first_failed_at, last_failed_at)
-VALUES (?, ?, ?, ?, ?, ?, 1, 'open', ?, ?)
+                          status, first_failed_at, last_failed_at, traceback)
+VALUES (?, ?, ?, ?, ?, ?, 1, 'open', ?, ?, ?)
 ON CONFLICT (flow, stream, source_id) DO UPDATE SET
     payload = excluded.payload, error_kind = excluded.error_kind, reason = excluded.reason,
     attempts = dead_letters.attempts + 1, status = 'open',
-    last_failed_at = excluded.last_failed_at
+    last_failed_at = excluded.last_failed_at, traceback = excluded.traceback
 """
 
 _UPSERT_REVIEW = """
@@ -109,6 +125,36 @@ class Unit:
         )
         return self
 
+    def claim(
+        self,
+        key: RecordKey,
+        seen: tuple[State, int] | None,
+        *,
+        content_hash: str,
+        run_id: int | None,
+    ) -> Unit:
+        """Compare-and-set the record to ``in_flight``: only if its ledger row is still as
+        read (``seen`` = (state, attempts), or no row at all). Another writer that claimed it
+        meanwhile makes this unit fail alone with ``ClaimLostError``; nothing is applied."""
+        if seen is None:
+            params: tuple[object, ...] = (
+                key.flow, key.stream, key.source_id, content_hash, run_id, self.now
+            )
+            self.statements.append((_CLAIM_NEW, params))
+        else:
+            state, attempts = seen
+            params = (
+                content_hash, run_id, self.now,
+                key.flow, key.stream, key.source_id, state.value, attempts,
+            )
+            self.statements.append((_CLAIM_SEEN, params))
+        return self
+
+    def command(self, key: RecordKey, command: bytes) -> Unit:
+        """Keep the command written for the record (for a field diff if the source changes)."""
+        self.statements.append((_SET_COMMAND, (command, key.flow, key.stream, key.source_id)))
+        return self
+
     def audit(
         self, key: RecordKey, step: str, detail: object = None, *, run_id: int | None = None
     ) -> Unit:
@@ -124,7 +170,14 @@ class Unit:
         self.statements.append((_UPSERT_CURSOR, (flow, stream, value, self.now)))
         return self
 
-    def dead_letter(self, key: RecordKey, payload: bytes, error_kind: str, reason: str) -> Unit:
+    def dead_letter(
+        self,
+        key: RecordKey,
+        payload: bytes,
+        error_kind: str,
+        reason: str,
+        traceback: str | None = None,
+    ) -> Unit:
         self.statements.append(
             (
                 _UPSERT_DEAD_LETTER,
@@ -137,6 +190,7 @@ class Unit:
                     reason,
                     self.now,
                     self.now,
+                    traceback,
                 ),
             )
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from connector.config import (
     AcumaticaSystem,
+    IfsSystem,
     InforSystem,
     ServiceTitanSystem,
     SysproSystem,
@@ -40,6 +41,10 @@ def open_connection(config: SystemConfig, credential: Credential, limiters: Limi
         from connector.systems import acumatica
 
         return acumatica.open_connection(config, credential, limiters)
+    if isinstance(config, IfsSystem):
+        from connector.systems import ifs
+
+        return ifs.open_connection(config, credential, limiters)
     if isinstance(config, SysproSystem):
         from connector.systems import syspro
 
@@ -51,5 +56,6 @@ _EXPECTED_KIND = {
     "servicetitan": ("servicetitan",),
     "infor": ("ionapi",),
     "acumatica": ("acumatica",),
+    "ifs": ("ifs",),
     "syspro": ("syspro",),
 }

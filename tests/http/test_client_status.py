@@ -310,6 +310,44 @@ async def test_500_on_a_write_is_in_doubt_and_not_resent(
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("status", [503, 520, 524, 599])
+async def test_any_5xx_but_a_throttle_on_a_write_is_in_doubt_and_sent_once(
+    serve: Serve, session: aiohttp.ClientSession, fake_time: FakeTime, status: int
+) -> None:
+    """Issue 12 item 7: 503 without Retry-After, 520, 524… may follow a commit: one POST."""
+    calls: list[int] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        calls.append(1)
+        return web.Response(status=status)
+
+    base = await serve(web.post("/x", handler))
+    with pytest.raises(InDoubtError, match=f"HTTP {status}"):
+        await make_client(session, fake_time).request(
+            "POST", base / "x", json=b"{}", idempotent=False
+        )
+    assert len(calls) == 1
+
+
+async def test_throttling_503_with_retry_after_on_a_write_is_retried(
+    serve: Serve, session: aiohttp.ClientSession, fake_time: FakeTime
+) -> None:
+    """A 503 with Retry-After promises nothing was processed: the write is sent again."""
+    calls: list[int] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return web.Response(status=503, headers={"Retry-After": "1"})
+        return web.json_response({})
+
+    base = await serve(web.post("/x", handler))
+    await make_client(session, fake_time).request(
+        "POST", base / "x", json=b"{}", idempotent=False
+    )
+    assert len(calls) == 2
+
+
 class Vendor(msgspec.Struct):
     id: int
     name: str

@@ -20,6 +20,7 @@ from connector.errors import (
     UnavailableError,
 )
 from connector.runtime.flow import (
+    ChangePolicy,
     CursorMark,
     Envelope,
     Flow,
@@ -31,7 +32,7 @@ from connector.runtime.flow import (
     Written,
 )
 from connector.runtime.runner import FlowRunner
-from connector.store import RecordKey, State, Store, Unit
+from connector.store import ClaimLostError, RecordKey, State, Store, Unit
 
 
 class Doc(msgspec.Struct, frozen=True):
@@ -56,17 +57,34 @@ class Target:
         self.fail_next: list[Exception] = []
         self.commit_then_fail = 0
         self.store_then_outage = 0
+        #: Documents saved but not released (present-incomplete), and the release count.
+        self.unreleased: set[str] = set()
+        self.releases = 0
+        #: Fail the release step of the next N creates (the document stays saved).
+        self.release_refused = 0
 
     async def find(self, command: Post) -> Found | None:
         if command.number in self.rows:
-            return Found(command.number, matches=self.rows[command.number] == command)
+            return Found(
+                command.number,
+                matches=self.rows[command.number] == command,
+                complete=command.number not in self.unreleased,
+            )
         return None
 
     async def write(self, command: Post, existing: Found | None, ctx: LoadContext) -> Written:
+        if existing is not None and not existing.complete:
+            self.unreleased.discard(existing.target_id)
+            self.releases += 1
+            return Written(Outcome.UPDATED, existing.target_id)
         if self.fail_next:
             raise self.fail_next.pop(0)
         self.writes += 1
         self.rows[command.number] = command
+        if self.release_refused:
+            self.release_refused -= 1
+            self.unreleased.add(command.number)
+            raise RejectedError("release refused: period closed", record=command.number)
         if self.store_then_outage:
             self.store_then_outage -= 1
             raise UnavailableError("the second step of the write hit an outage")
@@ -89,7 +107,13 @@ def map_doc(doc: Doc, ctx: MapContext) -> Post:
     return Post(doc.number, doc.amount, cc)
 
 
-def make_flow(source: dict[int, Doc], target: Target, *, reference: bool = False) -> Flow:
+def make_flow(
+    source: dict[int, Doc],
+    target: Target,
+    *,
+    reference: bool = False,
+    on_change: ChangePolicy | None = None,
+) -> Flow:
     async def extract(cursor: str | None, full: bool) -> AsyncIterator[Envelope[Doc] | CursorMark]:
         start = 0 if full or cursor is None else int(cursor)
         for doc_id in sorted(source):
@@ -108,6 +132,7 @@ def make_flow(source: dict[int, Doc], target: Target, *, reference: bool = False
         map=map_doc,
         target=target,
         reference=reference,
+        on_change=on_change,
         workers=3,
     )
     return Flow("test-flow", (stream,))
@@ -138,9 +163,9 @@ async def test_second_cycle_writes_nothing(store: Store) -> None:
 
 
 async def test_changed_source_record_is_updated_once(store: Store) -> None:
-    """A record whose mapped content changes is written again, as an update."""
+    """Under the ``update`` policy a record whose mapped content changes is written again."""
     source, target = docs(3), Target()
-    runner = FlowRunner(make_flow(source, target), store)
+    runner = FlowRunner(make_flow(source, target, on_change="update"), store)
     await runner.cycle()
     source[2] = Doc(2, "INV-2", 999)
     report = await runner.cycle(full=True)
@@ -248,3 +273,105 @@ async def test_outage_after_a_partial_write_is_verified_not_repeated(store: Stor
     second = await FlowRunner(flow, store).cycle(full=True)
     assert second.ok and len(target.rows) == 3
     assert target.writes == 3 and written_before + second.total("created") == 3
+
+
+async def test_posted_document_changed_at_source_goes_to_review_with_a_diff(store: Store) -> None:
+    """Issue 12 item 10: an edit after posting is never "unchanged": it waits in review with
+    the field diff, the target is not rewritten, and `review accept` records it as handled."""
+    source, target = docs(3), Target()
+    runner = FlowRunner(make_flow(source, target), store)
+    await runner.cycle()
+    source[2] = Doc(2, "INV-2", 999)
+    report = await runner.cycle(full=True)
+    assert report.total("changed") == 1 and report.total("unchanged") == 2
+    assert report.attention and target.rows["INV-2"].amount == 102 and target.writes == 3
+    [item] = await store.review_items(flow="test-flow")
+    assert item.mapping_kind == "changed_after_posting" and "amount: 102 → 999" in item.reason
+    again = await runner.cycle(full=True)
+    assert again.total("changed") == 1 and len(await store.review_items(flow="test-flow")) == 1
+    accepted = await runner.resume_review(accept_changes=True)
+    assert accepted.total("updated") == 1 and await store.review_items(flow="test-flow") == []
+    assert (await runner.cycle(full=True)).total("unchanged") == 3 and target.writes == 3
+
+
+async def test_a_rebuilt_state_database_adopts_every_document(store: Store, tmp_path: Path) -> None:
+    """Issue 12 item 2: a fresh store over a target that has everything writes nothing."""
+    source, target = docs(20), Target()
+    await FlowRunner(make_flow(source, target), store).cycle()
+    rebuilt = await Store.open(tmp_path / "rebuilt.db")
+    try:
+        await rebuilt.set_mappings("unit_cc", {"north": "CC100"})
+        report = await FlowRunner(make_flow(source, target), rebuilt).cycle()
+    finally:
+        await rebuilt.close()
+    assert report.ok and report.total("unchanged") == 20 and target.writes == 20
+
+
+async def test_replay_after_a_refused_release_finishes_the_saved_document(store: Store) -> None:
+    """Issue 12 item 3: saved, then the release refused (dead letter); replay releases the
+    saved document instead of creating a second one."""
+    source, target = docs(1), Target()
+    target.release_refused = 1
+    runner = FlowRunner(make_flow(source, target), store)
+    assert (await runner.cycle()).total("failed") == 1 and "INV-1" in target.unreleased
+    replayed = await runner.replay()
+    assert replayed.total("updated") == 1 and target.writes == 1 and target.releases == 1
+    assert target.unreleased == set()
+
+
+async def test_in_doubt_write_found_unfinished_is_finished_not_marked_done(store: Store) -> None:
+    """Issue 12 item 6: a lookup that finds the document saved but unreleased does not
+    settle it; the document is released, once, and only then done."""
+
+    class LostRelease(Target):
+        async def write(
+            self, command: Post, existing: Found | None, ctx: LoadContext
+        ) -> Written:
+            if existing is None:
+                self.writes += 1
+                self.rows[command.number] = command
+                self.unreleased.add(command.number)
+                raise InDoubtError("release reply lost", record=command.number)
+            return await super().write(command, existing, ctx)
+
+    target = LostRelease()
+    report = await FlowRunner(make_flow(docs(2), target), store).cycle()
+    assert report.ok and report.total("updated") == 2
+    assert target.writes == 2 and target.releases == 2 and target.unreleased == set()
+
+
+async def test_an_unexpected_exception_dead_letters_one_record_with_its_traceback(
+    store: Store,
+) -> None:
+    """Issue 12 item 11: a bug in a target parks that record with the traceback in the dead
+    letter; the other records land and the run finishes."""
+    target = Target()
+    target.fail_next = [KeyError("boom")]
+    report = await FlowRunner(make_flow(docs(3), target), store).cycle()
+    assert report.ok and report.total("failed") == 1 and report.total("created") == 2
+    [letter] = await store.dead_letters(flow="test-flow")
+    assert letter.error_kind == "unexpected" and "KeyError" in letter.reason
+    row = await store.db.fetchone("SELECT traceback FROM dead_letters WHERE id = ?", (letter.id,))
+    assert row is not None and "Traceback" in row[0] and "boom" in row[0]
+
+
+async def test_a_claim_taken_by_another_writer_is_left_to_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 item 1: the ledger claim is compare-and-set; a record another writer claims
+    between our read of the ledger and our claim is left to it, not written twice."""
+    target = Target()
+    read_ledger = store.ledger_entry
+
+    async def read_then_lose_the_race(key: RecordKey) -> object:
+        entry = await read_ledger(key)
+        # The other process claims the record right after we read its row.
+        await store.commit(Unit().claim(key, None, content_hash="theirs", run_id=None))
+        return entry
+
+    monkeypatch.setattr(store, "ledger_entry", read_then_lose_the_race)
+    report = await FlowRunner(make_flow(docs(1), target), store).cycle()
+    assert report.total("deferred") == 1 and target.writes == 0
+    with pytest.raises(ClaimLostError):
+        await store.commit(Unit().claim(RecordKey("test-flow", "docs", "1"), None,
+                                        content_hash="again", run_id=None))

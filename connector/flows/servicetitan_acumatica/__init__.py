@@ -152,7 +152,7 @@ def build(
             "invoices",
             st.Invoice,
             mapping.map_invoice,
-            InvoiceTarget(acumatica, link, CUSTOMERS, release=options.release_invoices == "yes"),
+            InvoiceTarget(acumatica, CUSTOMERS, release=options.release_invoices == "yes"),
             workers=workers,
         ),
         st_stream(
@@ -160,7 +160,7 @@ def build(
             "payments",
             st.Payment,
             mapping.map_payment,
-            PaymentTarget(acumatica, link, CUSTOMERS, INVOICES),
+            PaymentTarget(acumatica, CUSTOMERS, INVOICES),
             workers=workers,
         ),
         st_stream(

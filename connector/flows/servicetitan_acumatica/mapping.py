@@ -97,6 +97,8 @@ class AccountCommand(msgspec.Struct, frozen=True):
     name: str
     account_class: str
     address: PostalAddress | None
+    #: ServiceTitan's active flag: a deactivated customer or vendor is made Inactive.
+    active: bool = True
 
 
 class DocumentLine(msgspec.Struct, frozen=True):
@@ -196,15 +198,22 @@ def source_id_of(kind: str, code: str) -> int | None:
 
 
 def map_customer(customer: st.Customer, ctx: MapContext, options: Options) -> AccountCommand:
-    return _account("customer", customer.id, customer.name, customer.address, options)
+    return _account(
+        "customer", customer.id, customer.name, customer.address, options, customer.active
+    )
 
 
 def map_vendor(vendor: st.Vendor, ctx: MapContext, options: Options) -> AccountCommand:
-    return _account("vendor", vendor.id, vendor.name, vendor.address, options)
+    return _account("vendor", vendor.id, vendor.name, vendor.address, options, vendor.active)
 
 
 def _account(
-    kind: str, source_id: int, raw_name: str, address: st.Address | None, options: Options
+    kind: str,
+    source_id: int,
+    raw_name: str,
+    address: st.Address | None,
+    options: Options,
+    active: bool,
 ) -> AccountCommand:
     record = f"{kind} {source_id}"
     name = common.text(raw_name, 255)
@@ -212,7 +221,13 @@ def _account(
         raise SourceDataError(f"{record} has no name", record=record, field="name")
     account_class = options.customer_class if kind == "customer" else options.vendor_class
     return AccountCommand(
-        kind, source_id, account_code(kind, source_id), name, account_class, _address(address)
+        kind,
+        source_id,
+        account_code(kind, source_id),
+        name,
+        account_class,
+        _address(address),
+        active,
     )
 
 
@@ -237,6 +252,7 @@ def customer_record(command: AccountCommand, *, create: bool) -> acu.Customer:
         customer_id=command.code,
         customer_name=command.name,
         customer_class=command.account_class if create else None,
+        status=account_status(command),
         main_contact=_contact(command.address),
     )
 
@@ -247,6 +263,7 @@ def vendor_record(command: AccountCommand, *, create: bool) -> acu.Vendor:
         vendor_id=command.code,
         vendor_name=command.name,
         vendor_class=command.account_class if create else None,
+        status=account_status(command),
         main_contact=_contact(command.address),
     )
 
@@ -266,10 +283,21 @@ def _contact(address: PostalAddress | None) -> acu.Contact | None:
     )
 
 
-def account_in_step(command: AccountCommand, name: str | None, contact: acu.Contact | None) -> bool:
-    """Whether Acumatica's copy already carries the name and address the command would
-    write (fields the command leaves out do not count)."""
-    if name != command.name:
+def account_status(command: AccountCommand) -> str:
+    """The Acumatica status for ServiceTitan's active flag."""
+    return "Active" if command.active else "Inactive"
+
+
+def account_in_step(
+    command: AccountCommand,
+    name: str | None,
+    contact: acu.Contact | None,
+    status: str | None = None,
+) -> bool:
+    """Whether Acumatica's copy already carries the name, status and address the command
+    would write (fields the command leaves out do not count; an unknown status counts as
+    Active, Acumatica's default)."""
+    if name != command.name or (status or "Active") != account_status(command):
         return False
     wanted = _contact(command.address)
     if wanted is None or wanted.address is None:

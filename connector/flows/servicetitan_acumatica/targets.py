@@ -1,10 +1,13 @@
 """Where ServiceTitan records land in Acumatica: find by natural key first, then write.
 
 ``find`` answers whether a record exists from Acumatica only (never from our ledger),
-because it is how an in-doubt write is settled. It takes two things from the ledger: the
-Acumatica key of a document's customer or vendor (committed before the document was
-written), and which accounts are already linked to other records (a link by name is a
-policy, not a question of existence).
+because it is how an in-doubt write is settled and how a rebuilt state database adopts what
+is there. Invoices and payments carry references unique to us (``ST-INV-<id>``,
+``ST-PAY-<id>``) and are found by them alone, whatever the state of their customer in our
+ledger. A bill's ``VendorRef`` is the vendor's own number, so it is looked up within its
+vendor: the vendor's code from our ledger when linked, else the code we would have created
+it under (``STV<id>``), asked of Acumatica. Which accounts are already linked to other
+records is taken from the ledger: a link by name is a policy, not a question of existence.
 
 Documents get no idempotency from Acumatica: a PUT of an invoice, payment or bill without a
 ``ReferenceNbr`` creates a new one every time, and ``If-None-Match: *`` cannot help (a new
@@ -28,6 +31,7 @@ from connector.flows.servicetitan_acumatica.mapping import (
     BillCommand,
     InvoiceCommand,
     PaymentCommand,
+    account_code,
     account_in_step,
     bill_record,
     customer_record,
@@ -69,8 +73,10 @@ class _BusinessAccountTarget(ABC):
         self._owners: dict[str, str] = {}
 
     @abstractmethod
-    async def _get(self, code: str) -> tuple[str, str | None, acu.Contact | None] | None:
-        """(code, name, main contact) of the account with this code, or None."""
+    async def _get(
+        self, code: str
+    ) -> tuple[str, str | None, acu.Contact | None, str | None] | None:
+        """(code, name, main contact, status) of the account with this code, or None."""
 
     @abstractmethod
     async def _names(self) -> dict[str, str]:
@@ -92,9 +98,12 @@ class _BusinessAccountTarget(ABC):
     async def find(self, command: AccountCommand) -> Found | None:
         existing = await self._get(command.code)
         if existing is not None:
-            code, name, contact = existing
-            return Found(code, matches=account_in_step(command, name, contact))
+            code, name, contact, status = existing
+            return Found(code, matches=account_in_step(command, name, contact, status))
         by_name = (await self._index(refresh=False)).get(_name_key(command.name))
+        if by_name is not None and await self._get(by_name) is None:
+            # The index is a hint from the start of the pass; the account is gone since.
+            by_name = None
         if by_name is None:
             return None
         mine = str(command.source_id)
@@ -126,11 +135,13 @@ class CustomerTarget(_BusinessAccountTarget):
 
     kind = "customer"
 
-    async def _get(self, code: str) -> tuple[str, str | None, acu.Contact | None] | None:
+    async def _get(
+        self, code: str
+    ) -> tuple[str, str | None, acu.Contact | None, str | None] | None:
         found = await self.acumatica.find_customer(code)
         if found is None or not found.customer_id:
             return None
-        return found.customer_id, found.customer_name, found.main_contact
+        return found.customer_id, found.customer_name, found.main_contact, found.status
 
     async def _names(self) -> dict[str, str]:
         names: dict[str, str] = {}
@@ -153,11 +164,13 @@ class VendorTarget(_BusinessAccountTarget):
 
     kind = "vendor"
 
-    async def _get(self, code: str) -> tuple[str, str | None, acu.Contact | None] | None:
+    async def _get(
+        self, code: str
+    ) -> tuple[str, str | None, acu.Contact | None, str | None] | None:
         found = await self.acumatica.find_vendor(code)
         if found is None or not found.vendor_id:
             return None
-        return found.vendor_id, found.vendor_name, found.main_contact
+        return found.vendor_id, found.vendor_name, found.main_contact, found.status
 
     async def _names(self) -> dict[str, str]:
         names: dict[str, str] = {}
@@ -171,16 +184,6 @@ class VendorTarget(_BusinessAccountTarget):
         await self.acumatica.put(
             acu.Vendor, vendor_record(command, create=create), insert_only=create
         )
-
-
-def _unchanged(existing: Found, ctx: LoadContext, what: str) -> Written:
-    """A posted document whose source changed: documents move once, so it is not reposted
-    (a correction in Acumatica is a memo, which a person decides on); the audit says so."""
-    ctx.note(
-        "source_changed_after_posting",
-        {"target_id": existing.target_id, "action": f"not reposted; adjust the {what} by hand"},
-    )
-    return Written(Outcome.UNCHANGED, existing.target_id)
 
 
 def _number(saved_number: str | None, label: str) -> str:
@@ -203,40 +206,36 @@ INVOICE_TYPE = "Invoice"
 class InvoiceTarget:
     """AR invoices for ServiceTitan job invoices, by (customer, ``CustomerOrder``)."""
 
-    def __init__(
-        self, acumatica: AcumaticaClient, link: LedgerLink, customers: str, *, release: bool
-    ) -> None:
+    def __init__(self, acumatica: AcumaticaClient, customers: str, *, release: bool) -> None:
         self.acumatica = acumatica
-        self.link = link
         self.customers = customers
         #: Release invoices once saved (see the ``release_invoices`` option).
         self.release = release
 
-    async def _lookup(self, customer: str, command: InvoiceCommand) -> Found | None:
+    async def _lookup(self, customer: str | None, command: InvoiceCommand) -> Found | None:
         invoice = await self.acumatica.find_invoice(customer, command.customer_order)
         if invoice is None or not invoice.reference_nbr:
             return None
         # Saved but not released (an earlier attempt stopped in between): not finished yet.
-        return Found(invoice.reference_nbr, matches=not self._needs_release(invoice.status))
+        return Found(
+            invoice.reference_nbr,
+            matches=True,
+            complete=not self._needs_release(invoice.status),
+        )
 
     def _needs_release(self, status: str | None) -> bool:
         return self.release and status not in RELEASED
 
     async def find(self, command: InvoiceCommand) -> Found | None:
-        customer = await self.link(self.customers, str(command.customer_id))
-        if customer is None:
-            return None  # its customer was never linked, so the invoice cannot be there
-        return await self._lookup(customer, command)
+        return await self._lookup(None, command)
 
     async def write(
         self, command: InvoiceCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
         if existing is not None:
-            current = await self.acumatica.get(acu.Invoice, INVOICE_TYPE, existing.target_id)
-            if current is not None and self._needs_release(current.status):
-                await self.acumatica.release(acu.Invoice, INVOICE_TYPE, existing.target_id)
-                return Written(Outcome.UPDATED, existing.target_id, {"released": "yes"})
-            return _unchanged(existing, ctx, "invoice")
+            # Only an unfinished invoice is handed back (saved, not released): finish it.
+            await self.acumatica.release(acu.Invoice, INVOICE_TYPE, existing.target_id)
+            return Written(Outcome.UPDATED, existing.target_id, {"released": "yes"})
         customer = await ctx.ensure(self.customers, str(command.customer_id))
         saved = await self.acumatica.put(acu.Invoice, invoice_record(command, customer))
         number = _number(saved.reference_nbr, f"invoice {command.customer_order}")
@@ -252,31 +251,20 @@ class PaymentTarget:
     """AR payments for ServiceTitan payments, by (customer, ``PaymentRef``), applied to the
     AR invoices of the invoices they paid (posted first, on demand)."""
 
-    def __init__(
-        self, acumatica: AcumaticaClient, link: LedgerLink, customers: str, invoices: str
-    ) -> None:
+    def __init__(self, acumatica: AcumaticaClient, customers: str, invoices: str) -> None:
         self.acumatica = acumatica
-        self.link = link
         self.customers = customers
         self.invoices = invoices
 
-    async def _lookup(self, customer: str, command: PaymentCommand) -> Found | None:
-        payment = await self.acumatica.find_payment(customer, command.payment_ref)
+    async def find(self, command: PaymentCommand) -> Found | None:
+        payment = await self.acumatica.find_payment(None, command.payment_ref)
         if payment is None or not payment.reference_nbr:
             return None
         return Found(payment.reference_nbr, matches=True)
 
-    async def find(self, command: PaymentCommand) -> Found | None:
-        customer = await self.link(self.customers, str(command.customer_id))
-        if customer is None:
-            return None
-        return await self._lookup(customer, command)
-
     async def write(
         self, command: PaymentCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
-        if existing is not None:
-            return _unchanged(existing, ctx, "payment")
         customer = await ctx.ensure(self.customers, str(command.customer_id))
         documents = [
             (await ctx.ensure(self.invoices, str(applied.invoice_id)), applied.amount)
@@ -307,14 +295,17 @@ class BillTarget:
     async def find(self, command: BillCommand) -> Found | None:
         vendor = await self.link(self.vendors, str(command.vendor_id))
         if vendor is None:
+            # Not linked in our ledger (a rebuilt state database): the vendor account we
+            # create carries the ServiceTitan id in its code, so ask Acumatica for that one.
+            account = await self.acumatica.find_vendor(account_code("vendor", command.vendor_id))
+            vendor = account.vendor_id if account is not None else None
+        if vendor is None:
             return None
         return await self._lookup(vendor, command)
 
     async def write(
         self, command: BillCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
-        if existing is not None:
-            return _unchanged(existing, ctx, "bill")
         vendor = await ctx.ensure(self.vendors, str(command.vendor_id))
         # Unlike our invoice and payment references, the vendor's invoice number is not ours
         # to make unique: on a bill of this vendor already (keyed by hand from the paper

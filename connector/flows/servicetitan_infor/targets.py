@@ -1,15 +1,22 @@
 """Where ServiceTitan ↔ M3 records land: find by natural key first, then write.
 
 Each target answers ``find`` from the target system only (never from our ledger), because
-``find`` is how an in-doubt write is settled. Indexes of the target's records (by name, by
-code) are built once per stream pass in ``prepare`` — or on first use when a record is
-resolved on demand — and kept current as we create records.
+``find`` is how an in-doubt write is settled and how a rebuilt state database adopts what
+exists. M3 is asked directly (by supplier, item, order or supplier invoice number).
+ServiceTitan vendors we create carry the M3 supplier number in ``externalData`` and are
+found by it. ServiceTitan cannot filter materials or purchase orders by our key, so those
+targets keep an index built once per pass (:class:`_CreatedSince`) and confirm every miss
+live, by reading what was created since the index was built — a create whose reply was
+lost, in this process or another, is found before anything is created again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from connector.errors import ConfigurationError, RejectedError
 from connector.flows.servicetitan_infor.mapping import (
@@ -39,8 +46,67 @@ SUNO_KEY = "m3.suno"
 LedgerLink = Callable[[str, str], Awaitable[str | None]]
 
 
+#: How far before an index was built its live top-up reads (clock skew between us and
+#: ServiceTitan, and rows created while the index was being read).
+CLOCK_MARGIN_S = 300.0
+
+
 def _name_key(name: str) -> str:
     return " ".join(name.lower().split())
+
+
+class _CreatedSince:
+    """A ServiceTitan list indexed by our natural key, whose misses are confirmed live.
+
+    ``get`` answers from the index when it holds the key; otherwise it reads the rows
+    created since the index was last brought up to date (minus :data:`CLOCK_MARGIN_S`) and
+    answers from those — never "absent" from a stale picture.
+    """
+
+    def __init__(
+        self,
+        client: ServiceTitanClient,
+        resources: Sequence[str],
+        key_of: Callable[[Any], str | None],
+    ) -> None:
+        self.client = client
+        self.resources = tuple(resources)
+        self.key_of = key_of
+        self._index: dict[str, int] | None = None
+        self._current_at = 0.0
+
+    async def rebuild(self) -> None:
+        self._current_at = time.time()
+        index: dict[str, int] = {}
+        for name in self.resources:
+            async for row in self.client.records(RESOURCES[name]):
+                self._add(index, row)
+        self._index = index
+
+    async def get(self, key: str) -> int | None:
+        if self._index is None:
+            await self.rebuild()
+            assert self._index is not None  # noqa: S101 - rebuild sets it
+            return self._index.get(key)
+        if key in self._index:
+            return self._index[key]
+        since = dt.datetime.fromtimestamp(self._current_at - CLOCK_MARGIN_S, dt.UTC)
+        self._current_at = time.time()
+        extra = {"createdOnOrAfter": since.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        for name in self.resources:
+            async for row in self.client.records(RESOURCES[name], extra=extra):
+                self._add(self._index, row)
+        return self._index.get(key)
+
+    def add(self, key: str, record_id: int) -> None:
+        """Note a record we just created (saves the live read for it)."""
+        if self._index is not None:
+            self._index.setdefault(key, record_id)
+
+    def _add(self, index: dict[str, int], row: Any) -> None:
+        key = self.key_of(row)
+        if key is not None:
+            index.setdefault(key, row.id)
 
 
 class SupplierTarget:
@@ -92,53 +158,61 @@ class SupplierTarget:
 
 
 class VendorTarget:
-    """ServiceTitan vendors for M3 suppliers: linked by code, else by name; M3 owns name."""
+    """ServiceTitan vendors for M3 suppliers: linked by code, else by name; M3 owns name.
+
+    ``find`` is live: the vendor a supplier number points at (a supplier we created from a
+    ServiceTitan vendor), else the vendor stamped with the supplier number in
+    ``externalData`` (one we created), else — a policy, not a question of existence — an
+    unstamped vendor of the same name, from an index of names checked live before use.
+    """
 
     def __init__(self, client: ServiceTitanClient) -> None:
         self.client = client
-        self._vendors: dict[int, st.Vendor] | None = None
+        self._by_name: dict[str, list[int]] | None = None
         #: Vendors linked in this process: one vendor never stands for two suppliers.
         self._claimed: set[int] = set()
 
     async def prepare(self) -> None:
-        await self._index()
+        await self._names()
 
-    async def _index(self, *, refresh: bool = True) -> dict[int, st.Vendor]:
-        if refresh or self._vendors is None:
-            self._vendors = {v.id: v async for v in self.client.records(RESOURCES["vendors"])}
-        return self._vendors
+    async def _names(self, *, refresh: bool = True) -> dict[str, list[int]]:
+        if refresh or self._by_name is None:
+            names: dict[str, list[int]] = {}
+            async for vendor in self.client.records(RESOURCES["vendors"]):
+                names.setdefault(_name_key(vendor.name), []).append(vendor.id)
+            self._by_name = names
+        return self._by_name
 
     def _unclaimed(self, vendor: st.Vendor) -> bool:
         """Free for a link by name: not stamped with (or linked to) another M3 supplier."""
         stamped = any(d.key == SUNO_KEY for d in vendor.external_data or ())
         return not stamped and vendor.id not in self._claimed
 
-    async def find(self, command: VendorCommand) -> Found | None:
-        vendors = await self._index(refresh=False)
-        match = None
+    async def _live(self, command: VendorCommand) -> st.Vendor | None:
         linked_id = vendor_id_from_suno(command.suno)
-        if linked_id is not None and linked_id in vendors:
-            match = vendors[linked_id]
-        if match is None:
-            match = next(
-                (
-                    v
-                    for v in vendors.values()
-                    if any(
-                        d.key == SUNO_KEY and d.value == command.suno for d in v.external_data or ()
-                    )
-                ),
-                None,
-            )
-        if match is None:
-            match = next(
-                (
-                    v
-                    for v in vendors.values()
-                    if _name_key(v.name) == _name_key(command.name) and self._unclaimed(v)
-                ),
-                None,
-            )
+        if linked_id is not None:
+            vendor: st.Vendor | None = await self.client.get(RESOURCES["vendors"], linked_id)
+            if vendor is not None:
+                return vendor
+        stamped = await self.client.find_by_external_data(
+            RESOURCES["vendors"], APPLICATION_GUID, SUNO_KEY, [command.suno]
+        )
+        if stamped:
+            first: st.Vendor = min(stamped, key=lambda v: int(v.id))
+            return first
+        for vendor_id in (await self._names(refresh=False)).get(_name_key(command.name), []):
+            candidate = await self.client.get(RESOURCES["vendors"], vendor_id)
+            if (
+                candidate is not None
+                and _name_key(candidate.name) == _name_key(command.name)
+                and self._unclaimed(candidate)
+            ):
+                found: st.Vendor = candidate
+                return found
+        return None
+
+    async def find(self, command: VendorCommand) -> Found | None:
+        match = await self._live(command)
         if match is None:
             return None
         self._claimed.add(match.id)
@@ -174,13 +248,7 @@ class VendorTarget:
                 ),
             )
         )
-        if self._vendors is not None:
-            self._vendors[vendor_id] = st.Vendor(
-                id=vendor_id,
-                name=command.name,
-                active=command.active,
-                external_data=[st.ExternalData(key=SUNO_KEY, value=command.suno)],
-            )
+        self._claimed.add(vendor_id)
         return Written(Outcome.CREATED, str(vendor_id))
 
 
@@ -215,22 +283,15 @@ class MaterialTarget:
 
     def __init__(self, client: ServiceTitanClient) -> None:
         self.client = client
-        self._codes: dict[str, int] | None = None
+        self._codes = _CreatedSince(
+            client, ("materials", "equipment"), lambda item: (item.code or "").strip().upper()
+        )
 
     async def prepare(self) -> None:
-        await self._index()
-
-    async def _index(self, *, refresh: bool = True) -> dict[str, int]:
-        if refresh or self._codes is None:
-            codes: dict[str, int] = {}
-            for name in ("materials", "equipment"):
-                async for item in self.client.records(RESOURCES[name]):
-                    codes[(item.code or "").strip().upper()] = item.id
-            self._codes = codes
-        return self._codes
+        await self._codes.rebuild()
 
     async def find(self, command: MaterialCommand) -> Found | None:
-        found = (await self._index(refresh=False)).get(command.itno.upper())
+        found = await self._codes.get(command.itno.upper())
         return Found(str(found), matches=True) if found is not None else None
 
     async def write(
@@ -248,8 +309,7 @@ class MaterialTarget:
             ),
             record=f"material {command.itno}",
         )
-        if self._codes is not None:
-            self._codes[command.itno.upper()] = new_id
+        self._codes.add(command.itno.upper(), new_id)
         return Written(Outcome.CREATED, str(new_id))
 
 
@@ -510,31 +570,24 @@ class StPurchaseOrderTarget:
     """ServiceTitan purchase orders for M3 ones, found by the memo ``M3 PO <PUNO>``.
 
     ServiceTitan takes no external data on a PO and cannot filter its list by it, so the memo
-    carries the M3 order number and an index of every PO's memo, built once per pass, is the
-    natural-key look-up. Created once and never updated: M3 owns the order.
+    carries the M3 order number and an index of every PO's memo (built once per pass, every
+    miss confirmed live: :class:`_CreatedSince`) is the natural-key look-up. Created once and
+    never updated: M3 owns the order.
     """
 
     def __init__(self, client: ServiceTitanClient, vendor_stream: str, item_stream: str) -> None:
         self.client = client
         self.vendor_stream = vendor_stream
         self.item_stream = item_stream
-        self._by_puno: dict[str, int] | None = None
+        self._by_puno = _CreatedSince(
+            client, ("purchase_orders",), lambda po: mirrored_puno(po.summary)
+        )
 
     async def prepare(self) -> None:
-        await self._index()
-
-    async def _index(self, *, refresh: bool = True) -> dict[str, int]:
-        if refresh or self._by_puno is None:
-            found: dict[str, int] = {}
-            async for po in self.client.records(RESOURCES["purchase_orders"]):
-                puno = mirrored_puno(po.summary)
-                if puno is not None:
-                    found.setdefault(puno, po.id)
-            self._by_puno = found
-        return self._by_puno
+        await self._by_puno.rebuild()
 
     async def find(self, command: StPurchaseOrderCommand) -> Found | None:
-        po_id = (await self._index(refresh=False)).get(command.puno)
+        po_id = await self._by_puno.get(command.puno)
         return Found(str(po_id), matches=True) if po_id is not None else None
 
     async def write(
@@ -575,8 +628,7 @@ class StPurchaseOrderTarget:
             ),
             record=f"M3 purchase order {command.puno}",
         )
-        if self._by_puno is not None:
-            self._by_puno[command.puno] = po_id
+        self._by_puno.add(command.puno, po_id)
         return Written(Outcome.CREATED, str(po_id), {"PUNO": command.puno})
 
 

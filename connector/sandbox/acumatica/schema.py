@@ -162,6 +162,19 @@ COMPUTED: Final = frozenset(
 )
 
 
+#: A business account's Status is the user's to set (the Customers and Vendors screens offer
+#: it); a document's Status follows its lifecycle and is computed.
+ACCOUNT_STATUSES: Final = {
+    "Customer": ("Active", "OnHold", "CreditHold", "Inactive", "OneTime"),
+    "Vendor": ("Active", "OnHold", "HoldPayments", "Inactive", "OneTime"),
+}
+
+
+def computed_fields(entity: str) -> frozenset[str]:
+    """The fields of ``entity`` whose posted values are ignored."""
+    return COMPUTED - {"Status"} if entity in ACCOUNT_STATUSES else COMPUTED
+
+
 def fields_of(schema: str) -> dict[str, Field]:
     """The fields of a schema; KeyError for a schema the contract does not define."""
     return SCHEMAS[schema]

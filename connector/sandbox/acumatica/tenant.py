@@ -22,13 +22,14 @@ from connector.sandbox.acumatica.documents import (
     invoice_key,
 )
 from connector.sandbox.acumatica.schema import (
+    ACCOUNT_STATUSES,
     ACCOUNT_TYPES,
     BRANCH,
     CASH_ACCOUNT,
-    COMPUTED,
     ENTITIES,
     REFERENCES,
     EntityDef,
+    computed_fields,
     fields_of,
 )
 from connector.sandbox.acumatica.store import Clock, Record, Table, merge, stamp
@@ -114,7 +115,8 @@ class Tenant:
         definition = ENTITIES[entity]
         table = self.tables[entity]
         errors = self.check_references(entity, patch, ())
-        patch = {k: v for k, v in patch.items() if k not in COMPUTED}
+        patch = {k: v for k, v in patch.items() if k not in computed_fields(entity)}
+        self._check_account_status(entity, patch, errors)
         existing = self._target(definition, table, patch, errors)
         if insert_only and existing is not None:
             raise PreconditionFailed(
@@ -237,6 +239,16 @@ class Tenant:
             patch.setdefault("Type", definition.types[0])
         key = table.key_of(patch)
         return table.find(key) if key is not None else None
+
+    @staticmethod
+    def _check_account_status(entity: str, patch: dict[str, Any], errors: list[FieldError]) -> None:
+        allowed = ACCOUNT_STATUSES.get(entity)
+        status = patch.get("Status")
+        if allowed is not None and status is not None and status not in allowed:
+            errors.append(
+                FieldError(("Status",), f"'{status}' is not a valid {entity} status: "
+                           f"{', '.join(allowed)}.")
+            )
 
     def _apply_defaults(
         self,

@@ -416,25 +416,35 @@ class AcumaticaClient:
         )
 
     async def find_invoice(
-        self, customer: str, reference: str, *, by: str = "CustomerOrder", doc_type: str = "Invoice"
+        self,
+        customer: str | None,
+        reference: str,
+        *,
+        by: str = "CustomerOrder",
+        doc_type: str = "Invoice",
     ) -> m.Invoice | None:
-        """The invoice of ``customer`` whose ``by`` field (``CustomerOrder``, where the
-        connector puts the source's invoice number, or ``Description``) equals ``reference``."""
+        """The invoice whose ``by`` field (``CustomerOrder``, where the connector puts the
+        source's invoice number, or ``Description``) equals ``reference``; of ``customer``
+        only, when given (None: a reference unique across customers, such as ours)."""
         if by not in ("CustomerOrder", "Description"):
             raise ValueError(f"find_invoice by {by!r}: use CustomerOrder or Description")
+        of_customer = "" if customer is None else f" and Customer eq {odata_string(customer)}"
         return await self._find_one(
             m.Invoice,
-            f"Type eq {odata_string(doc_type)} and Customer eq {odata_string(customer)} "
-            f"and {by} eq {odata_string(reference)}",
+            f"Type eq {odata_string(doc_type)}{of_customer} and {by} eq {odata_string(reference)}",
         )
 
     async def find_payment(
-        self, customer_id: str, payment_ref: str, *, doc_type: str = "Payment"
+        self, customer_id: str | None, payment_ref: str, *, doc_type: str = "Payment"
     ) -> m.Payment | None:
-        """The payment of ``customer_id`` with ``PaymentRef`` ``payment_ref``, or None."""
+        """The payment with ``PaymentRef`` ``payment_ref`` (of ``customer_id`` only, when
+        given), or None."""
+        of_customer = (
+            "" if customer_id is None else f" and CustomerID eq {odata_string(customer_id)}"
+        )
         return await self._find_one(
             m.Payment,
-            f"Type eq {odata_string(doc_type)} and CustomerID eq {odata_string(customer_id)} "
+            f"Type eq {odata_string(doc_type)}{of_customer} "
             f"and PaymentRef eq {odata_string(payment_ref)}",
         )
 

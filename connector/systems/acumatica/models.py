@@ -99,7 +99,8 @@ class Customer(Entity, kw_only=True, frozen=True):
     customer_class: str | None = None
     terms: str | None = None
     currency_id: str | None = None
-    status: ReadOnly[str | None] = None
+    #: ``Active``, ``Inactive``, ``OnHold``, ``CreditHold``…: writable, unlike documents'.
+    status: str | None = None
     main_contact: Contact | None = None
     last_modified_date_time: ReadOnly[dt.datetime | None] = None
 
@@ -120,7 +121,8 @@ class Vendor(Entity, kw_only=True, frozen=True):
     vendor_class: str | None = None
     terms: str | None = None
     currency_id: str | None = None
-    status: ReadOnly[str | None] = None
+    #: ``Active``, ``Inactive``, ``OnHold``…: writable, unlike documents'.
+    status: str | None = None
     main_contact: Contact | None = None
     last_modified_date_time: ReadOnly[dt.datetime | None] = None
 

@@ -196,10 +196,15 @@ async def test_a_document_too_long_for_one_get_is_refused_before_sending(
     assert (await syspro.admin("GET", "state"))["counters"]["posts"] == 0
 
 
-async def test_a_503_before_processing_is_retried_and_posts_once(syspro: SysproSandbox) -> None:
-    """A 503 (the shared fault) promises nothing ran: the post is retried and lands once."""
+async def test_a_5xx_on_a_post_is_in_doubt_and_a_lookup_clears_the_resend(
+    syspro: SysproSandbox,
+) -> None:
+    """A post answered 503 is InDoubtError (never resent blindly); find_ap_invoice says it is
+    absent, so posting it again lands it exactly once."""
     await syspro.knobs(script=[{"fault": "5xx", "match": "write"}], status_5xx=503)
-    connection = syspro.connect()
-    async with connection.session() as client:
+    async with syspro.connect().session() as client:
+        with pytest.raises(InDoubtError):
+            await client.post_ap_invoice(invoice())
+        assert await client.find_ap_invoice("0001", "ST-INV-1001") is None
         posted = await client.post_ap_invoice(invoice())
     assert posted.journal == 1 and len(await syspro.rows("ApInvoice")) == 1
