@@ -266,8 +266,7 @@ async def test_apstin_distribution_must_balance_to_the_value_less_tax(
 async def test_apsssp_add_on_an_existing_supplier_is_an_error(
     company: SysproCompany, user_id: str
 ) -> None:
-    """Rule 4: Setup/Add of a supplier on file is an error under the item's <supplier>, beside
-    the echoed <key> (the layout recorded for setup objects)."""
+    """Rule 4: Setup/Add of a supplier on file errs under <supplier>, beside the echoed <key>."""
     body = await company.setup("Add", user_id, supplier_doc("0001"))
     item = xml(body)[0]
     assert item.findtext("key/supplier") == "0001"

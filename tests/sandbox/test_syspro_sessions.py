@@ -100,8 +100,7 @@ async def test_idle_timeout_ends_a_session(company: SysproCompany) -> None:
 async def test_an_unknown_user_id_is_invalid_on_every_call(
     company: SysproCompany, operation: str
 ) -> None:
-    """Rule 2: any call with an unknown UserId answers 200 'ERROR: The supplied UserID is
-    invalid.'."""
+    """Rule 2: any call with an unknown UserId answers 200 'ERROR: … UserID is invalid.'."""
     status, _, body = await company.enet(
         operation, UserId="0" * 34 + "  ", BusinessObject="APSTIN", XmlIn=invoice_doc()
     )

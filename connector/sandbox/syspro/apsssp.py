@@ -8,7 +8,7 @@ codes when given. Errors on the key sit under ``<key><supplier>`` in the XMLOUT 
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - builds elements only
+import xml.etree.ElementTree as ET
 from typing import Literal
 
 from connector.sandbox.syspro.business import (

@@ -17,7 +17,7 @@ An invalid field appears in the item as ``<field><Value/><ErrorNumber/><ErrorDes
 from __future__ import annotations
 
 import datetime as dt
-import xml.etree.ElementTree as ET  # noqa: S405 - builds elements only
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation

@@ -10,7 +10,7 @@ LT LE GT GE LIKE, ``Value``, ``CloseBracket``); any other content — an SQL str
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - builds elements only
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any

@@ -146,7 +146,7 @@ def seeded_company(seed: int, counts: dict[str, int]) -> Company:
 
     Entities: ``suppliers``, ``stock``, ``invoices``, ``purchase_orders``.
     """
-    rng = random.Random(seed)  # noqa: S311 - test data, not security
+    rng = random.Random(seed)
     company = reference_company()
     for n in range(counts.get("suppliers", 0)):
         code = f"S{n + 1:05d}"

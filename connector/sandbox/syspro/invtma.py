@@ -9,7 +9,7 @@ quantity on hand may not go below zero unless ``allow_negative_stock``. A posted
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - builds elements only
+import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 from connector.sandbox.syspro.business import (

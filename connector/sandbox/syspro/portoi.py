@@ -10,7 +10,7 @@ stock codes must exist and quantities be positive. The XMLOUT names the order in
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - builds elements only
+import xml.etree.ElementTree as ET
 
 from connector.sandbox.syspro.business import (
     ALREADY_EXISTS,

@@ -16,7 +16,7 @@ the live sessions, ``credentials`` the operator, company and both service URLs.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - builds elements only
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Literal

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import xml.etree.ElementTree as ET  # noqa: S405 - types only; parsing is connector.safexml
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from typing import TypeVar
 

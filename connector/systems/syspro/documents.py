@@ -10,7 +10,7 @@ declared Windows-1252 would be a lie.
 from __future__ import annotations
 
 import datetime as dt
-import xml.etree.ElementTree as ET  # noqa: S405 - builds documents only, never parses
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Literal

@@ -9,7 +9,7 @@ because element casing differs between business objects; callers then use lower-
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - types only; parsing is connector.safexml
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from connector.errors import InDoubtError, RejectedError

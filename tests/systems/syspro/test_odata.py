@@ -95,4 +95,4 @@ def test_literals_are_odata_v4() -> None:
     assert odata_literal(dt.date(2024, 6, 12)) == "2024-06-12"
     assert odata_literal(42) == "42"
     with pytest.raises(ValueError, match="no time zone"):
-        odata_literal(dt.datetime(2024, 6, 12))  # noqa: DTZ001
+        odata_literal(dt.datetime(2024, 6, 12))

@@ -113,8 +113,7 @@ async def test_validate_only_checks_without_posting(syspro: SysproSandbox) -> No
 async def test_the_lost_answer_of_a_post_is_in_doubt_and_settled_by_query(
     syspro: SysproSandbox,
 ) -> None:
-    """A post committed but unanswered raises InDoubtError, is not resent, and
-    find_ap_invoice then finds it: the loader adopts it instead of posting twice."""
+    """A committed post whose answer is lost is InDoubtError, and find_ap_invoice finds it."""
     await syspro.knobs(
         hang_s=0.1,
         script=[{"fault": "timeout_after_commit", "match": "write", "path_contains": "APSTIN"}],
@@ -199,8 +198,7 @@ async def test_a_document_too_long_for_one_get_is_refused_before_sending(
 async def test_a_5xx_on_a_post_is_in_doubt_and_a_lookup_clears_the_resend(
     syspro: SysproSandbox,
 ) -> None:
-    """A post answered 503 is InDoubtError (never resent blindly); find_ap_invoice says it is
-    absent, so posting it again lands it exactly once."""
+    """A 503 on a post is InDoubtError; a lookup finding nothing clears one resend."""
     await syspro.knobs(script=[{"fault": "5xx", "match": "write"}], status_5xx=503)
     async with syspro.connect().session() as client:
         with pytest.raises(InDoubtError):

@@ -62,8 +62,7 @@ def test_ap_invoice_document_round_trips_with_the_sheet_element_names() -> None:
 
 
 def test_parameters_carry_the_common_flags() -> None:
-    """XmlParameters: <Root><Parameters> with PostingPeriod (APSTIN), IgnoreWarnings,
-    ApplyIfEntireDocumentValid and ValidateOnly as Y/N."""
+    """XmlParameters: <Root><Parameters> with the common flags as Y/N (and PostingPeriod)."""
     root = parse_xml(documents.parameters("PostApInvoice", PostOptions(validate_only=True),
                                           posting_period=True))
     flags = {child.tag: child.text for child in root.find("Parameters") or []}
