@@ -109,3 +109,22 @@ async def test_odata_orders_numbers_as_numbers(company: SysproCompany) -> None:
     )
     quantities = [row["QtyOnHand"] for row in body["value"]]
     assert status == 200 and quantities == sorted(quantities, reverse=True)
+
+
+async def test_odata_counts_and_refuses_unsupported_options(company: SysproCompany) -> None:
+    """$count=true adds @odata.count of the filtered set; an unknown $ option answers 400."""
+    _, body, _ = await company.odata("GET", "ApInvoice", **{"$count": "true", "$top": "5"})
+    assert body["@odata.count"] == 120 and len(body["value"]) == 5
+    status, _, _ = await company.odata("GET", "ApInvoice", **{"$expand": "Supplier"})
+    assert status == 400
+
+
+async def test_seeding_is_deterministic_by_seed(company: SysproCompany) -> None:
+    """The same seed body gives the same rows; another seed gives others."""
+    body = {"seed": 9, "counts": {"suppliers": 5, "invoices": 20}}
+    await company.admin("POST", "seed", body)
+    first = await company.rows("ApInvoice")
+    await company.admin("POST", "seed", body)
+    assert await company.rows("ApInvoice") == first
+    await company.admin("POST", "seed", body | {"seed": 10})
+    assert await company.rows("ApInvoice") != first

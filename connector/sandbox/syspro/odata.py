@@ -3,10 +3,11 @@
 ``GET {ODATA_BASE}/{Table}`` with ``$filter`` (``eq ne gt ge lt le``, ``and``/``or``,
 parentheses; literals ``'text'`` with ``''`` for a quote, numbers, dates ``2024-06-12`` and
 date-times ``2024-06-12T10:00:00Z``), ``$select``, ``$orderby`` (``Col [asc|desc], …``),
-``$top`` and ``$skip``. A page holds at most ``odata_row_cap`` rows; a capped page carries
-``@odata.nextLink`` (knob). ``$metadata`` is CSDL XML. Every request needs Basic auth with an
-operator's code and password (401 otherwise); any method but GET/HEAD answers 405.
-Date columns are ``Edm.DateTimeOffset`` at midnight UTC, ``TimeStamp`` an ``Edm.Int64``.
+``$top``, ``$skip`` and ``$count=true``; any other ``$`` option is a 400. A page holds at
+most ``odata_row_cap`` rows; a capped page carries ``@odata.nextLink`` (knob). ``$metadata``
+is CSDL XML. Every request needs Basic auth with an operator's code and password (401
+otherwise); any method but GET/HEAD answers 405. Date columns are ``Edm.DateTimeOffset`` at
+midnight UTC, ``TimeStamp`` an ``Edm.Int64``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ EDM_TYPES: dict[ColumnType, str] = {
     "str": "Edm.String", "date": "Edm.DateTimeOffset", "decimal": "Edm.Decimal", "int": "Edm.Int64",
 }
 Predicate = Callable[[Row], bool]
+QUERY_OPTIONS = frozenset({"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$format"})
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -92,6 +94,9 @@ def entity_set(
 ) -> web.Response:
     """One page of ``table`` as the query string asks; ODataError for a bad option."""
     query = request.query
+    unsupported = sorted(k for k in query if k.startswith("$") and k not in QUERY_OPTIONS)
+    if unsupported:
+        raise ODataError(f"The query option {unsupported[0]} is not supported")
     columns = TABLES[table]
     rows = company.tables[table]
     if "$filter" in query:
@@ -114,6 +119,8 @@ def entity_set(
         "@odata.context": f"{base_url}{ODATA_BASE}/$metadata#{table}",
         "value": [{c: _json_value(row[c], columns[c]) for c in selected} for row in page],
     }
+    if query.get("$count", "").lower() == "true":
+        body["@odata.count"] = len(rows)
     if next_link and take < top and skip + take < len(rows):
         following = dict(query) | {"$skip": str(skip + take), "$top": str(top - take)}
         body["@odata.nextLink"] = f"{base_url}{ODATA_BASE}/{table}?{urlencode(following)}"
