@@ -118,6 +118,13 @@ KINDS: dict[str, CredentialKind] = {
             secret=frozenset({"client_secret"}),
         ),
         CredentialKind(
+            "syspro",
+            required=("operator", "operator_password", "company"),
+            # Many companies have no company password; e.net then expects it sent empty.
+            optional=("company_password",),
+            secret=frozenset({"operator_password", "company_password"}),
+        ),
+        CredentialKind(
             "webhook-hmac",
             required=("secret",),
             # During a rotation both secrets are accepted, so senders can switch at leisure.

@@ -19,6 +19,7 @@ from connector.config import (
     ServiceNowSystem,
     ServiceTitanSystem,
     StoreConfig,
+    SysproSystem,
     VaultConfig,
     default_config,
     load_config,
@@ -66,7 +67,8 @@ def test_example_file_loads_with_one_system_of_each_kind() -> None:
     config = load_config(EXAMPLE)
     kinds = {type(system) for system in config.systems.values()}
     assert kinds == {
-        ServiceTitanSystem, InforSystem, AcumaticaSystem, ServiceNowSystem, IfsSystem
+        ServiceTitanSystem, InforSystem, AcumaticaSystem, ServiceNowSystem, IfsSystem,
+        SysproSystem,
     }
     assert set(config.flows) == {"servicetitan-infor", "servicetitan-acumatica"}
     assert config.mappings["business_unit_cost_center"]["12"] == "CC100"
@@ -78,7 +80,7 @@ def test_example_file_documents_every_key() -> None:
     text = EXAMPLE.read_text()
     sections: list[type[msgspec.Struct]] = [
         StoreConfig, VaultConfig, ServiceConfig, ServiceTitanSystem, InforSystem,
-        AcumaticaSystem, ServiceNowSystem, IfsSystem, FlowConfig,
+        AcumaticaSystem, ServiceNowSystem, IfsSystem, SysproSystem, FlowConfig,
     ]
     for section in sections:
         for field in msgspec.structs.fields(section):
@@ -168,7 +170,7 @@ def test_missing_and_unknown_system_kind(tmp_path: Path) -> None:
     missing = error_for(tmp_path, BASE.replace('kind = "infor"\n', ""))
     assert (
         "systems.m3: missing required key kind "
-        "(one of servicetitan, infor, acumatica, servicenow, ifs)"
+        "(one of servicetitan, infor, acumatica, servicenow, ifs, syspro)"
         in missing
     )
     unknown = error_for(tmp_path, BASE.replace('kind = "infor"', 'kind = "sap"'))

@@ -33,8 +33,14 @@ async def probe(app: App, name: str) -> tuple[str, str]:
     try:
         supervisor = await app.supervisor(name)
         connection = supervisor.connection
-        await connection.tokens.get()
         kind = supervisor.kind
+        if kind == "syspro":
+            # SYSPRO has no token: a logon, GetLogonProfile and the logoff prove the same.
+            async with connection.session() as syspro:
+                profile = await syspro.logon_profile()
+            return "OK", f"logon ok; company {profile.company_name}, operator " \
+                f"{profile.operator_code}, company date {profile.company_date}"
+        await connection.tokens.get()
         if kind == "servicetitan":
             from connector.systems.servicetitan.resources import RESOURCES
 

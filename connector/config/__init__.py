@@ -26,6 +26,7 @@ from connector.config.models import (
     ServiceNowSystem,
     ServiceTitanSystem,
     StoreConfig,
+    SysproSystem,
     SystemConfig,
     VaultConfig,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "ServiceTitanSystem",
     "StoreConfig",
     "SystemConfig",
+    "SysproSystem",
     "VaultConfig",
     "default_config",
     "load_config",

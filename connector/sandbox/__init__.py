@@ -15,6 +15,7 @@ SIMULATORS: dict[str, tuple[str, str, int]] = {
     "infor": ("connector.sandbox.infor", "InforSimulator", 2),
     "servicenow": ("connector.sandbox.servicenow", "ServiceNowSimulator", 3),
     "ifs": ("connector.sandbox.ifs", "IfsSimulator", 4),
+    "syspro": ("connector.sandbox.syspro", "SysproSimulator", 5),
     "acumatica": ("connector.sandbox.acumatica", "AcumaticaSimulator", 6),
 }
 

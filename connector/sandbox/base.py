@@ -119,6 +119,10 @@ class Simulator:
     name: ClassVar[str] = "base"
     port_offset: ClassVar[int] = 0
     Knobs: ClassVar[type[msgspec.Struct]] = msgspec.Struct
+    #: Limits of aiohttp's request parser (``max_line_size``…), for systems whose real
+    #: servers accept longer request lines than aiohttp's 8 KiB default (SYSPRO sends whole
+    #: XML documents in the query string).
+    handler_args: ClassVar[dict[str, Any]] = {}
 
     def __init__(self) -> None:
         self.faults = FaultKnobs()
@@ -155,7 +159,11 @@ class Simulator:
 
     # -- the app ------------------------------------------------------------------------
     def make_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._fault_middleware], client_max_size=8 * 1024**2)
+        app = web.Application(
+            middlewares=[self._fault_middleware],
+            client_max_size=8 * 1024**2,
+            handler_args=self.handler_args or None,
+        )
         app.router.add_get("/_sandbox/state", self._admin_state)
         app.router.add_post("/_sandbox/seed", self._admin_seed)
         app.router.add_post("/_sandbox/faults", self._admin_faults)

@@ -14,6 +14,7 @@ from connector.config import (
     InforSystem,
     ServiceNowSystem,
     ServiceTitanSystem,
+    SysproSystem,
     SystemConfig,
 )
 from connector.errors import ConfigurationError
@@ -49,6 +50,10 @@ def open_connection(config: SystemConfig, credential: Credential, limiters: Limi
         from connector.systems import servicenow
 
         return servicenow.open_connection(config, credential, limiters)
+    if isinstance(config, SysproSystem):
+        from connector.systems import syspro
+
+        return syspro.open_connection(config, credential, limiters)
     raise ConfigurationError(f"systems of kind {config.kind!r} are not supported yet")
 
 
@@ -59,4 +64,5 @@ _EXPECTED_KIND = {
     "ifs": ("ifs",),
     # The first is the one recommended in the error message.
     "servicenow": ("servicenow-oauth", "servicenow-refresh-token", "servicenow-basic"),
+    "syspro": ("syspro",),
 }
