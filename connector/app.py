@@ -21,8 +21,9 @@ from connector.vault import Vault, open_vault
 
 
 class App:
-    def __init__(self, config: Config, store: Store, vault: Vault) -> None:
+    def __init__(self, config: Config, store: Store, vault: Vault, *, writer: bool = True) -> None:
         self.config = config
+        self.writer = writer
         self.store = store
         self.vault = vault
         self.limiters = LimiterRegistry()
@@ -30,19 +31,26 @@ class App:
         self.runners: dict[str, FlowRunner] = {}
 
     @classmethod
-    async def open(cls, config: Config) -> App:
+    async def open(cls, config: Config, *, writer: bool = True) -> App:
         """Open the store (marking runs a crash left 'running' as interrupted), the vault,
-        and seed the mapping tables from the config."""
-        store = await Store.open(config.store.path)
+        and seed the mapping tables from the config.
+
+        A writer holds the state's process lock until :meth:`aclose` (a second writer gets
+        :class:`~connector.store.lock.StateLockedError`). ``writer=False`` opens the state
+        for reading only, beside a running service: nothing is marked or seeded, and no
+        flow may be run.
+        """
+        store = await Store.open(config.store.path, writer=writer)
         try:
             vault = open_vault(config)
-            await store.interrupt_running()
-            for kind, values in config.mappings.items():
-                await store.set_mappings(kind, dict(values))
+            if writer:
+                await store.interrupt_running()
+                for kind, values in config.mappings.items():
+                    await store.set_mappings(kind, dict(values))
         except BaseException:
             await store.close()
             raise
-        return cls(config, store, vault)
+        return cls(config, store, vault, writer=writer)
 
     async def supervisor(self, system: str) -> SystemSupervisor[Any]:
         if system not in self.supervisors:
@@ -58,6 +66,10 @@ class App:
     async def runner(self, flow: str) -> FlowRunner:
         """The flow's runner, built on first use (and its target validated, e.g. M3 CONO)."""
         if flow not in self.runners:
+            if not self.writer:
+                raise ConfigurationError(
+                    f"flow {flow} cannot run: this command opened the state read-only"
+                )
             try:
                 flow_config = self.config.flows[flow]
             except KeyError:

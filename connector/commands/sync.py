@@ -113,9 +113,14 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]]) -> int:
+def _with_app(
+    args: argparse.Namespace, body: Callable[[App], Awaitable[int]], *, writer: bool = True
+) -> int:
+    """Run ``body`` with the app open; a writer takes the state's process lock (and is
+    refused, naming the holder's pid, while the service or another sync runs)."""
+
     async def go() -> int:
-        app = await App.open(config_from(args))
+        app = await App.open(config_from(args), writer=writer)
         try:
             return await body(app)
         finally:
@@ -198,7 +203,7 @@ def _review_list(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _with_app(args, body)
+    return _with_app(args, body, writer=False)
 
 
 def _review_resolve(args: argparse.Namespace) -> int:

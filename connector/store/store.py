@@ -54,8 +54,9 @@ class Store:
         self._inbox_claims: set[str] = set()
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        return cls(await Database.open(path))
+    async def open(cls, path: Path, *, writer: bool = True) -> Store:
+        """A writer holds the process lock until :meth:`close`; a reader only reads."""
+        return cls(await Database.open(path, writer=writer))
 
     async def close(self) -> None:
         await self.db.close()
