@@ -7,6 +7,7 @@ CLI commands and the service both start from :class:`App`, so a flow run by ``sy
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from connector.config import Config
@@ -77,13 +78,46 @@ class App:
                 raise ConfigurationError(
                     f"no flow named {flow!r} in the config; configured: {known}"
                 ) from None
+            if not flow_config.enabled:
+                raise ConfigurationError(
+                    f"flow {flow} is disabled in the config (enabled = false under "
+                    f"[flows.{flow}]); set enabled = true, or delete that line, to run it"
+                )
             source = await self.supervisor(flow_config.source)
             target = await self.supervisor(flow_config.target)
             built = await build_flow(flow, flow_config, self.config, source, target, self.store)
+            # Webhook events feed only the streams the config runs; the others' events are
+            # left to the drain's handling of event types no stream takes.
+            webhook_streams = {
+                event: stream
+                for event, stream in built.webhook_streams.items()
+                if flow_config.streams is None or stream in flow_config.streams
+            }
             self.runners[flow] = FlowRunner(
-                built.flow, self.store, webhook_streams=built.webhook_streams
+                built.flow, self.store, webhook_streams=webhook_streams
             )
         return self.runners[flow]
+
+    def enabled_flows(self) -> list[str]:
+        """The configured flows that may run (``enabled = true``), in config order."""
+        return [name for name, flow in self.config.flows.items() if flow.enabled]
+
+    async def streams_to_run(
+        self, flow: str, requested: Sequence[str] | None = None
+    ) -> list[str] | None:
+        """The streams a cycle of ``flow`` runs: those asked for, else the config's
+        ``streams``, else None (all of them). A name the flow lacks is a ConfigurationError."""
+        runner = await self.runner(flow)
+        if not requested:
+            configured = self.config.flows[flow].streams
+            return None if configured is None else list(configured)
+        known = [stream.name for stream in runner.flow.streams]
+        for name in requested:
+            if name not in known:
+                raise ConfigurationError(
+                    f"flow {flow} has no stream {name!r}; its streams are: {', '.join(known)}"
+                )
+        return list(requested)
 
     async def aclose(self) -> None:
         for supervisor in self.supervisors.values():

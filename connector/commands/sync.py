@@ -19,7 +19,11 @@ COLUMNS = ("read", "created", "updated", "unchanged", "failed", "review", "in_do
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync = sub.add_parser("sync", help="run one sync cycle of a flow")
     sync.add_argument("--flow", required=True, help="flow name from the config")
-    sync.add_argument("--stream", action="append", help="only this stream (repeatable)")
+    sync.add_argument(
+        "--stream",
+        action="append",
+        help="only this stream (repeatable; default: the flow's streams from the config)",
+    )
     sync.add_argument("--full", action="store_true", help="read everything, ignoring cursors")
     add_json_flag(sync)
     sync.set_defaults(handler=_sync)
@@ -136,9 +140,10 @@ def _exit_code(reports: list[CycleReport]) -> int:
 def _sync(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
         runner = await app.runner(args.flow)
+        streams = await app.streams_to_run(args.flow, args.stream)
         progress = Progress()
         report = await runner.cycle(
-            streams=args.stream, full=args.full, trigger="manual", progress=progress
+            streams=streams, full=args.full, trigger="manual", progress=progress
         )
         progress.finish()
         print_reports([report], args.json)
@@ -148,7 +153,8 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 async def _runners(app: App, flow: str | None) -> list[FlowRunner]:
-    names = [flow] if flow else list(app.config.flows)
+    """The named flow (refused if disabled), else every enabled one."""
+    names = [flow] if flow else app.enabled_flows()
     return [await app.runner(name) for name in names]
 
 

@@ -5,69 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import aiohttp
 import anyio
 import msgspec
-import pytest
 
 from connector import demo
-
-FLOW = "servicetitan-infor"
-TINY = {
-    "servicetitan": {
-        "vendors": 3,
-        "materials": 2,
-        "equipment": 2,
-        "services": 1,
-        "customers": 3,
-        "jobs": 4,
-        "invoices": 4,
-        "payments": 1,
-        "purchase_orders": 2,
-        "received_purchase_orders": 1,
-    },
-    "infor": {"suppliers": 2, "items": 2, "purchase_orders": 1},
-}
-
-
-@pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[demo.DemoEnvironment]:
-    """A tiny seeded contractor; the service's admin API on a free port, webhooks off."""
-    import socket
-
-    environment = await demo.start(tmp_path / "state", counts=TINY, flows=[FLOW])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        admin_port = s.getsockname()[1]
-    text = environment.config_path.read_text().replace(
-        'schedule = "every 5m"', 'schedule = "every 1h"\nwebhook = false'
-    )
-    environment.config_path.write_text(text + f"[service]\nadmin_port = {admin_port}\n")
-    yield environment
-    await environment.stop()
-
-
-async def wait_until_serving(env: demo.DemoEnvironment) -> None:
-    """Until the admin API answers: the service has opened (and locked) the state."""
-    url = f"http://127.0.0.1:{env.config.service.admin_port}/healthz"
-    with anyio.fail_after(30):
-        while True:
-            try:
-                async with aiohttp.ClientSession() as session, session.get(url):
-                    return
-            except aiohttp.ClientError:
-                await anyio.sleep(0.05)
-
-
-async def cli(env: demo.DemoEnvironment, *args: str) -> tuple[int, str, str]:
-    result = await anyio.run_process(
-        [sys.executable, "-m", "connector", "--config", str(env.config_path), *args],
-        check=False,
-    )
-    return result.returncode, result.stdout.decode(), result.stderr.decode()
+from tests.commands.support import FLOW, cli, wait_until_serving
 
 
 async def test_sync_is_refused_while_the_service_runs_and_reads_still_work(
