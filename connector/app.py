@@ -7,6 +7,7 @@ CLI commands and the service both start from :class:`App`, so a flow run by ``sy
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,24 @@ from connector.runtime.supervisor import SystemSupervisor
 from connector.store import Store
 from connector.systems import open_connection
 from connector.vault import Vault, open_vault
+
+log = logging.getLogger("connector.mappings")
+
+
+async def apply_config_mappings(store: Store, config: Config) -> None:
+    """Replace the config's mappings in the store by the file's (a key deleted from the file
+    is gone), keeping `review resolve` answers for keys the file does not declare. An
+    answer the file overrides is logged, since the operator may not expect it."""
+    for override in await store.load_config_mappings(config.mappings):
+        log.warning(
+            "mapping %s %s: the config says %r, `review resolve` had stored %r; the config "
+            "wins (change [mappings.%s] in the config to use the other value)",
+            override.kind,
+            override.key,
+            override.config_value,
+            override.cli_value,
+            override.kind,
+        )
 
 
 class App:
@@ -34,7 +53,7 @@ class App:
     @classmethod
     async def open(cls, config: Config, *, writer: bool = True) -> App:
         """Open the store (marking runs a crash left 'running' as interrupted), the vault,
-        and seed the mapping tables from the config.
+        and make the stored mappings match the config (:func:`apply_config_mappings`).
 
         A writer holds the state's process lock until :meth:`aclose` (a second writer gets
         :class:`~connector.store.lock.StateLockedError`). ``writer=False`` opens the state
@@ -46,8 +65,7 @@ class App:
             vault = open_vault(config)
             if writer:
                 await store.interrupt_running()
-                for kind, values in config.mappings.items():
-                    await store.set_mappings(kind, dict(values))
+                await apply_config_mappings(store, config)
         except BaseException:
             await store.close()
             raise

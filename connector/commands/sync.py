@@ -10,6 +10,7 @@ import anyio
 
 from connector.app import App
 from connector.commands.common import add_json_flag, config_from, print_json, print_table
+from connector.errors import ConfigurationError
 from connector.runtime.pipeline import StreamCounts
 from connector.runtime.runner import CycleReport, FlowRunner
 
@@ -221,7 +222,16 @@ def _review_resolve(args: argparse.Namespace) -> int:
                     f"--mapping {kind} {pair}: expected KEY=VALUE, e.g. 12=CC100", file=sys.stderr
                 )
                 return 2
-            await app.store.set_mappings(kind, {key: value})
+            declared = app.config.mappings.get(kind, {})
+            if key in declared:
+                # The config is authoritative for its keys: an answer here would be replaced
+                # at the next load, so the record would fail again.
+                raise ConfigurationError(
+                    f"--mapping {kind} {pair}: the config already maps {key} to "
+                    f"{declared[key]!r} under [mappings.{kind}]; change it there, and the "
+                    "service takes it at its next start or reload (SIGHUP)"
+                )
+            await app.store.set_mappings(kind, {key: value}, origin="cli")
         reports = [
             await runner.resume_review(source_ids=args.ids)
             for runner in await _runners(app, args.flow)

@@ -114,6 +114,16 @@ MIGRATIONS: list[str] = [
         created_at  REAL NOT NULL
     );
     """,
+    # 2: where each mapping came from. The config file is authoritative for the mappings it
+    # declares ('config' rows are replaced on every load); 'cli' rows were added by `review
+    # resolve --mapping` and stay until `mappings delete`. Rows older than this column
+    # cannot be told apart: they become 'cli' (kept), and a load turns those the config
+    # declares into 'config' rows. Dropping an operator's answer would be worse than
+    # keeping one the config no longer names, which `mappings list` shows and `mappings
+    # delete` removes.
+    """
+    ALTER TABLE mappings ADD COLUMN origin TEXT NOT NULL DEFAULT 'cli';
+    """,
 ]
 
 

@@ -16,8 +16,9 @@ from tests.commands.support import FLOW, cli, wait_until_serving
 async def test_sync_is_refused_while_the_service_runs_and_reads_still_work(
     env: demo.DemoEnvironment,
 ) -> None:
-    """With `run` holding the state, `sync` exits 1 naming the service's pid; `runs`,
-    `audit` and `review list` still answer; after SIGTERM the same `sync` runs."""
+    """With `run` holding the state, `sync`, `replay` and `mappings delete` exit 1 naming
+    the service's pid; `runs`, `audit`, `review list` and `mappings list` still answer;
+    after SIGTERM the same `sync` runs."""
     db = env.config.store.path
     service = await anyio.open_process(
         [sys.executable, "-m", "connector", "run", "--config", str(env.config_path)],
@@ -36,6 +37,10 @@ async def test_sync_is_refused_while_the_service_runs_and_reads_still_work(
         assert isinstance(msgspec.json.decode(out), list)
         code, _, err = await cli(env, "review", "list", "--json")
         assert code == 0, err
+        code, out, err = await cli(env, "mappings", "list", "--json")
+        assert code == 0 and msgspec.json.decode(out), err
+        code, _, err = await cli(env, "mappings", "delete", "gl_account", "none")
+        assert code == 1 and f"pid {service.pid}" in err
         code, _, err = await cli(env, "audit", FLOW, "1")
         assert "holds the state" not in err
     finally:
