@@ -364,8 +364,7 @@ def example_variants() -> list[tuple[str, str, str]]:
 async def test_every_example_value_loads_and_its_flows_build(
     tmp_path: Path, key: str, value: str, text: str
 ) -> None:
-    """Each example the example file gives (an ``Example:`` value, a commented-out key) is a
-    valid setting: the file loads with it, and every flow builds with its streams."""
+    """Each Example value and commented-out key of the example file loads and its flows build."""
     from typing import Any, cast
 
     from connector.flows import servicetitan_acumatica, servicetitan_infor

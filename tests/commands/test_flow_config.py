@@ -21,8 +21,7 @@ async def test_sync_runs_only_the_streams_the_config_names(env: demo.DemoEnviron
 
 
 async def test_a_disabled_flow_is_refused_by_sync_and_replay(env: demo.DemoEnvironment) -> None:
-    """`sync` and `replay` of a flow with enabled = false exit 1 saying it is disabled and
-    how to enable it; nothing is read or written."""
+    """`sync`/`replay` of an enabled = false flow exit 1 saying so and how to enable it."""
     set_flow_keys(env, "enabled = false")
     for command in (["sync", "--flow", FLOW], ["replay", "--flow", FLOW, "--all-failed"]):
         code, _, err = await cli(env, *command)
@@ -45,8 +44,7 @@ async def test_sync_of_a_stream_the_flow_lacks_names_the_valid_ones(
 async def test_run_with_an_unknown_stream_stops_at_once_with_the_names(
     env: demo.DemoEnvironment,
 ) -> None:
-    """`run` on a config whose streams name a stream the flow lacks exits 1 with a message
-    naming the flow, the name and the valid streams, not a traceback in a scheduled job."""
+    """`run` with a stream the flow lacks exits 1 naming flow, name and valid ones."""
     set_flow_keys(env, 'streams = ["vendors", "items", "ap_bills"]')
     service = await anyio.open_process(
         [sys.executable, "-m", "connector", "run", "--config", str(env.config_path)]

@@ -57,8 +57,7 @@ async def test_a_mapping_deleted_from_the_config_is_gone_after_the_next_load(
 async def test_resolved_mappings_stay_and_the_config_wins_a_shared_key(
     env: demo.DemoEnvironment,
 ) -> None:
-    """A `review resolve --mapping` answer survives loads; once the TOML declares the same
-    key, the TOML's value applies and the load warns that it overrode the answer."""
+    """A resolve answer survives loads; a TOML key of the same name wins, with a warning."""
     code, _, err = await cli(env, "review", "resolve", "--mapping", "gl_account", "9999=5010")
     assert code == 0, err
     code, _, err = await cli(env, *SYNC)
@@ -75,8 +74,7 @@ async def test_resolved_mappings_stay_and_the_config_wins_a_shared_key(
 async def test_mappings_list_shows_origins_and_delete_removes_only_cli_ones(
     env: demo.DemoEnvironment,
 ) -> None:
-    """`mappings list --json` gives kind, key, value and origin; `mappings delete` removes a
-    resolve answer and refuses a config mapping, saying to edit the TOML."""
+    """`mappings list` shows origins; `mappings delete` removes answers, refuses config ones."""
     code, _, err = await cli(env, "review", "resolve", "--mapping", "gl_account", "9999=5010")
     assert code == 0, err
     code, out, err = await cli(env, "mappings", "list", "--json")

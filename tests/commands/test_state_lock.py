@@ -16,9 +16,7 @@ from tests.commands.support import FLOW, cli, wait_until_serving
 async def test_sync_is_refused_while_the_service_runs_and_reads_still_work(
     env: demo.DemoEnvironment,
 ) -> None:
-    """With `run` holding the state, `sync`, `replay` and `mappings delete` exit 1 naming
-    the service's pid; `runs`, `audit`, `review list` and `mappings list` still answer;
-    after SIGTERM the same `sync` runs."""
+    """Beside `run`, writers exit 1 naming its pid and readers answer; after it, sync runs."""
     db = env.config.store.path
     service = await anyio.open_process(
         [sys.executable, "-m", "connector", "run", "--config", str(env.config_path)],

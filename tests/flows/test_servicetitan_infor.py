@@ -131,8 +131,7 @@ async def test_vendors_and_items_align_both_ways_without_duplicates(
 async def test_the_clearing_supplier_is_not_exported_as_a_vendor(
     env: demo.DemoEnvironment, app: App
 ) -> None:
-    """M3's clearing supplier for job invoices (invoice_supplier) never becomes a
-    ServiceTitan vendor; the other M3 suppliers do."""
+    """M3's clearing supplier (invoice_supplier) never becomes a ServiceTitan vendor."""
     report = await (await app.runner(FLOW)).cycle(streams=["suppliers_to_st"])
     assert report.ok, report.error
     vendors = (await state(env, "servicetitan"))["entities"]["vendors"]

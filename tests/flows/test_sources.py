@@ -56,8 +56,7 @@ async def rename(st: ServiceTitanConnection, vendor_id: int, name: str) -> None:
 async def test_a_row_changed_during_a_paused_read_is_read_by_the_next_one(
     st: ServiceTitanConnection,
 ) -> None:
-    """A vendor on a page already read, changed while the extractor waits between pages (and
-    before a vendor on a later page changes), is read by the next incremental read."""
+    """A row on a page already read, changed while the extractor waits, is read by the next read."""
     # No overlap: the cursor alone must be right (the overlap is for late commits).
     extract = servicetitan_incremental(st.client, RESOURCES["vendors"], overlap_s=0)
     read = extract(None, True)
@@ -79,8 +78,7 @@ async def test_a_row_changed_during_a_paused_read_is_read_by_the_next_one(
 
 
 def test_server_time_is_read_from_the_date_header_or_absent() -> None:
-    """The read's watermark comes from an HTTP Date; a missing or garbled one gives None
-    (the extractor then falls back to the newest modifiedOn read)."""
+    """The watermark comes from the HTTP Date header; a missing or garbled one gives None."""
     import datetime as dt
 
     from connector.http.client import HttpResponse

@@ -13,8 +13,7 @@ from connector.store.lock import StateLockedError, lock_path
 
 
 async def test_second_writer_is_refused_naming_the_holder_pid(db_path: Path) -> None:
-    """A second writer on one state gets a configuration error naming the holder's pid and
-    the database; once the first closes, a writer opens again."""
+    """A second writer is refused naming the holder's pid and the state; after close, one opens."""
     first = await Store.open(db_path)
     try:
         with pytest.raises(StateLockedError) as caught:

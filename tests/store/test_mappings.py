@@ -10,8 +10,7 @@ from connector.store.schema import MIGRATIONS, _statements
 
 
 async def test_load_replaces_config_rows_and_keeps_cli_ones(db_path: Path) -> None:
-    """A load drops config rows the file no longer has, keeps CLI answers for other keys,
-    and takes the file's value for a shared key, reporting the answer it overrode."""
+    """A load drops stale config rows, keeps CLI answers, and reports a shared key it overrode."""
     store = await Store.open(db_path)
     try:
         assert await store.load_config_mappings({"cc": {"1": "A", "2": "B"}}) == []
@@ -26,8 +25,7 @@ async def test_load_replaces_config_rows_and_keeps_cli_ones(db_path: Path) -> No
 
 
 async def test_mappings_from_before_origins_are_kept_as_answers(db_path: Path) -> None:
-    """Rows stored before the origin column existed cannot be told apart: they are kept
-    (origin cli) rather than risk dropping an operator's answer."""
+    """Rows from before the origin column are kept as CLI answers, never dropped by a load."""
     conn = sqlite3.connect(db_path, isolation_level=None)
     for statement in _statements(MIGRATIONS[0]):
         conn.execute(statement)
