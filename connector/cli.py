@@ -12,7 +12,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from connector.commands import bench, creds, demo, history, sandbox, service, sync
+from connector.commands import (
+    bench,
+    creds,
+    demo,
+    history,
+    mappings,
+    sandbox,
+    service,
+    sync,
+)
 from connector.errors import ConnectorError
 
 
@@ -31,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     creds.register(sub)
     history.register(sub)
+    mappings.register(sub)
     sandbox.register(sub)
     sync.register(sub)
     demo.register(sub)

@@ -27,7 +27,7 @@ from typing import Any
 import anyio
 from aiohttp import web
 
-from connector.app import App
+from connector.app import App, apply_config_mappings
 from connector.config import Config, FlowConfig, ServiceTitanSystem, load_config
 from connector.config.schedule import parse_schedule
 from connector.errors import ConfigurationError, ConnectorError
@@ -161,8 +161,7 @@ class Service:
             log.error("SIGHUP: config not reloaded: %s", exc)
             self.notifier.ready(self._status_line())
             return
-        for kind, values in fresh.mappings.items():
-            await self.app.store.set_mappings(kind, dict(values))
+        await apply_config_mappings(self.app.store, fresh)
         changed = [
             section
             for section in ("store", "vault", "service", "systems", "flows")

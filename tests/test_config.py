@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -328,3 +329,95 @@ def test_example_flow_options_are_accepted_by_their_flows() -> None:
     assert infor_options(config.flows["servicetitan-infor"], "servicetitan-infor").currency
     acumatica = acumatica_options(config.flows["servicetitan-acumatica"], "servicetitan-acumatica")
     assert acumatica.release_invoices == "yes"
+
+
+def test_unknown_stream_names_the_flow_and_the_valid_streams(tmp_path: Path) -> None:
+    """A stream the flow lacks stops the load, naming the flow, the name and the valid ones."""
+    message = error_for(tmp_path, BASE + 'streams = ["vendors_to_m3", "vendor_to_m3x"]\n')
+    assert "flows.servicetitan-infor.streams[1]: flow servicetitan-infor has no stream" in message
+    assert "'vendor_to_m3x'" in message and "did you mean vendors_to_m3?" in message
+    assert "its streams are: vendors_to_m3, suppliers_to_st," in message
+
+
+_KEY_LINE = re.compile(r"^(?:# )?([a-z_]+) = (.+)$")
+_EXAMPLE_VALUE = re.compile(r'"[^"]*"|\[[^\]]*\]|-?\d+(?:\.\d+)?')
+
+
+def example_variants() -> list[tuple[str, str, str]]:
+    """(key, example value, example file with that value set) for every ``Example:`` in the
+    example file's comments, and every commented-out key line."""
+    lines = EXAMPLE.read_text().splitlines()
+    variants: list[tuple[str, str, str]] = []
+    for index, line in enumerate(lines):
+        key_line = _KEY_LINE.match(line)
+        if key_line is None:
+            continue
+        key = key_line[1]
+        values = [key_line[2]] if line.startswith("# ") else []
+        above = index - 1
+        while above >= 0 and lines[above].startswith("#") and not _KEY_LINE.match(lines[above]):
+            if "Example" in lines[above]:
+                said = lines[above].split("Example", 1)[1].split(":", 1)[1]
+                values += _EXAMPLE_VALUE.findall(said)
+            above -= 1
+        for value in dict.fromkeys(values):
+            text = "\n".join([*lines[:index], f"{key} = {value}", *lines[index + 1 :]]) + "\n"
+            variants.append((key, value, text))
+    return variants
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "text"), example_variants(), ids=[f"{k}={v}" for k, v, _ in example_variants()]
+)
+async def test_every_example_value_loads_and_its_flows_build(
+    tmp_path: Path, key: str, value: str, text: str
+) -> None:
+    """Each Example value and commented-out key of the example file loads and its flows build."""
+    from typing import Any, cast
+
+    from connector.flows import servicetitan_acumatica, servicetitan_infor
+    from connector.store import Store
+
+    config = load_text(tmp_path, text)
+    pairings = {
+        "servicetitan-infor": servicetitan_infor,
+        "servicetitan-acumatica": servicetitan_acumatica,
+    }
+    store = await Store.open(tmp_path / "state.db")
+    try:
+        for name, flow in config.flows.items():
+            source = config.systems[flow.source]
+            assert isinstance(source, ServiceTitanSystem)
+            # Building declares streams and does no I/O, so no client is needed.
+            none = cast(Any, None)
+            built = pairings[name].build(name, flow, source, none, none, store)
+            names = [stream.name for stream in built.flow.streams]
+            assert set(flow.streams or names) <= set(names), (key, value)
+    finally:
+        await store.close()
+
+
+async def test_each_pairing_lists_the_streams_it_builds(tmp_path: Path) -> None:
+    """The stream names a config is checked against are exactly the streams a flow builds."""
+    from typing import Any, cast
+
+    from connector.flows import servicetitan_acumatica, servicetitan_infor, stream_names
+    from connector.store import Store
+
+    config = load_config(EXAMPLE)
+    store = await Store.open(tmp_path / "state.db")
+    try:
+        for name, pairing in (
+            ("servicetitan-infor", servicetitan_infor),
+            ("servicetitan-acumatica", servicetitan_acumatica),
+        ):
+            flow = config.flows[name]
+            source = config.systems[flow.source]
+            assert isinstance(source, ServiceTitanSystem)
+            none = cast(Any, None)
+            built = pairing.build(name, flow, source, none, none, store)
+            names = tuple(stream.name for stream in built.flow.streams)
+            target_kind = config.systems[flow.target].kind
+            assert names == pairing.STREAMS == stream_names("servicetitan", target_kind)
+    finally:
+        await store.close()

@@ -26,7 +26,8 @@ def config_from(args: argparse.Namespace) -> Config:
 
 
 async def open_store(config: Config) -> Store:
-    return await Store.open(config.store.path)
+    """The state opened for reading: works while the service (which holds the lock) runs."""
+    return await Store.open(config.store.path, writer=False)
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

@@ -50,13 +50,16 @@ async def _run(state_dir: Path, seed: int, as_json: bool) -> int:
     try:
         app = await App.open(env.config)
         try:
-            for flow in env.config.flows:
+            for flow in app.enabled_flows():
                 runner = await app.runner(flow)
+                streams = await app.streams_to_run(flow)
                 cycles = []
                 for number in (1, 2):
                     say(f"\n{flow}, cycle {number}:")
                     progress = Progress()
-                    report = await runner.cycle(trigger="demo", progress=progress)
+                    report = await runner.cycle(
+                        streams=streams, trigger="demo", progress=progress
+                    )
                     progress.finish()
                     if not as_json:
                         print_reports([report], False)

@@ -75,7 +75,8 @@ def _advice(exc: ConnectorError) -> str:
 
 def _check(args: argparse.Namespace) -> int:
     async def go() -> int:
-        app = await App.open(config_from(args))
+        # Read-only: `check` pings the systems and may run beside the service.
+        app = await App.open(config_from(args), writer=False)
         results: list[dict[str, Any]] = []
         try:
             for name, system in app.config.systems.items():

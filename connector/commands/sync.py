@@ -10,6 +10,7 @@ import anyio
 
 from connector.app import App
 from connector.commands.common import add_json_flag, config_from, print_json, print_table
+from connector.errors import ConfigurationError
 from connector.runtime.pipeline import StreamCounts
 from connector.runtime.runner import CycleReport, FlowRunner
 
@@ -29,7 +30,11 @@ COLUMNS = (
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync = sub.add_parser("sync", help="run one sync cycle of a flow")
     sync.add_argument("--flow", required=True, help="flow name from the config")
-    sync.add_argument("--stream", action="append", help="only this stream (repeatable)")
+    sync.add_argument(
+        "--stream",
+        action="append",
+        help="only this stream (repeatable; default: the flow's streams from the config)",
+    )
     sync.add_argument("--full", action="store_true", help="read everything, ignoring cursors")
     _attention_flag(sync)
     add_json_flag(sync)
@@ -152,9 +157,14 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]]) -> int:
+def _with_app(
+    args: argparse.Namespace, body: Callable[[App], Awaitable[int]], *, writer: bool = True
+) -> int:
+    """Run ``body`` with the app open; a writer takes the state's process lock (and is
+    refused, naming the holder's pid, while the service or another sync runs)."""
+
     async def go() -> int:
-        app = await App.open(config_from(args))
+        app = await App.open(config_from(args), writer=writer)
         try:
             return await body(app)
         finally:
@@ -173,9 +183,10 @@ def _exit_code(reports: list[CycleReport], attention_ok: bool = False) -> int:
 def _sync(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
         runner = await app.runner(args.flow)
+        streams = await app.streams_to_run(args.flow, args.stream)
         progress = Progress()
         report = await runner.cycle(
-            streams=args.stream, full=args.full, trigger="manual", progress=progress
+            streams=streams, full=args.full, trigger="manual", progress=progress
         )
         progress.finish()
         print_reports([report], args.json)
@@ -185,7 +196,8 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 async def _runners(app: App, flow: str | None) -> list[FlowRunner]:
-    names = [flow] if flow else list(app.config.flows)
+    """The named flow (refused if disabled), else every enabled one."""
+    names = [flow] if flow else app.enabled_flows()
     return [await app.runner(name) for name in names]
 
 
@@ -240,7 +252,7 @@ def _review_list(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _with_app(args, body)
+    return _with_app(args, body, writer=False)
 
 
 def _review_resolve(args: argparse.Namespace) -> int:
@@ -252,7 +264,16 @@ def _review_resolve(args: argparse.Namespace) -> int:
                     f"--mapping {kind} {pair}: expected KEY=VALUE, e.g. 12=CC100", file=sys.stderr
                 )
                 return 2
-            await app.store.set_mappings(kind, {key: value})
+            declared = app.config.mappings.get(kind, {})
+            if key in declared:
+                # The config is authoritative for its keys: an answer here would be replaced
+                # at the next load, so the record would fail again.
+                raise ConfigurationError(
+                    f"--mapping {kind} {pair}: the config already maps {key} to "
+                    f"{declared[key]!r} under [mappings.{kind}]; change it there, and the "
+                    "service takes it at its next start or reload (SIGHUP)"
+                )
+            await app.store.set_mappings(kind, {key: value}, origin="cli")
         reports = [
             await runner.resume_review(source_ids=args.ids)
             for runner in await _runners(app, args.flow)

@@ -235,6 +235,26 @@ class _Decoder:
             repeated = sorted({s for s in flow.streams if flow.streams.count(s) > 1})
             if repeated:
                 raise self.fail((*key, "streams"), f"lists {', '.join(repeated)} more than once")
+            self.check_stream_names(name, flow, systems)
+
+    def check_stream_names(
+        self, name: str, flow: FlowConfig, systems: dict[str, SystemConfig]
+    ) -> None:
+        # Imported here: the flows import the config package, so it cannot import them first.
+        from connector.flows import stream_names
+
+        known = stream_names(systems[flow.source].kind, systems[flow.target].kind)
+        if known is None or flow.streams is None:
+            return  # an unknown pairing is reported when the flow is built
+        for index, stream in enumerate(flow.streams):
+            if stream not in known:
+                close = difflib.get_close_matches(stream, known, n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                raise self.fail(
+                    ("flows", name, "streams", index),
+                    f"flow {name} has no stream {stream!r}; {hint}its streams are: "
+                    f"{', '.join(known)}",
+                )
 
 
 def _decode_path(kind: type, value: object) -> object:

@@ -12,6 +12,20 @@ from connector.runtime.supervisor import SystemSupervisor
 from connector.store import Store
 
 
+def stream_names(source_kind: str, target_kind: str) -> tuple[str, ...] | None:
+    """The streams of the pairing between these system kinds, in the order a cycle runs
+    them (what a flow's ``streams`` key may name); None when no such pairing exists."""
+    if (source_kind, target_kind) == ("servicetitan", "infor"):
+        from connector.flows import servicetitan_infor
+
+        return servicetitan_infor.STREAMS
+    if (source_kind, target_kind) == ("servicetitan", "acumatica"):
+        from connector.flows import servicetitan_acumatica
+
+        return servicetitan_acumatica.STREAMS
+    return None
+
+
 async def build_flow(
     name: str,
     flow_config: FlowConfig,

@@ -2,10 +2,21 @@
 
 ServiceTitan (sheet "Reading"): ``modifiedOnOrAfter`` is inclusive and several rows may share
 one ``modifiedOn``, so each read starts ``overlap_s`` before the cursor and the ledger's
-content hash turns the rows seen again into "unchanged". The cursor becomes the newest
-``modifiedOn`` *read* (never the local clock, which may run ahead of ServiceTitan's), and it
-is emitted as a :class:`CursorMark` after the last record, so it moves only once every record
-of the read is terminal.
+content hash turns the rows seen again into "unchanged".
+
+The cursor becomes ServiceTitan's own clock when it answered the read's first page (the
+``Date`` header), never the local clock, which may run ahead of ServiceTitan's. Not the
+newest ``modifiedOn`` read: pages come in id order and are fetched lazily as the loader
+takes records, so a row already read that changes during a long read (its new ``modifiedOn``
+earlier than that of a row changed later on a later page) would fall behind such a cursor
+and never be read again. Every row changed after the read began is later than its start, so
+the next read (from there minus ``overlap_s``, which also absorbs the skew between the
+``Date`` clock and ``modifiedOn``) sees it. Without a ``Date`` header the newest
+``modifiedOn`` read is the fallback. The cursor is emitted as a :class:`CursorMark` after
+the last record, so it moves only once every record of the read is terminal.
+
+No stream reads an export feed (``continueFrom`` tokens) yet; one that does would keep the
+token as its cursor instead.
 """
 
 from __future__ import annotations
@@ -31,9 +42,13 @@ def _parse(stamp: str) -> dt.datetime:
     return parsed + dt.timedelta(microseconds=int((frac + "000000")[:6]) if frac.isdigit() else 0)
 
 
+def _format(stamp: dt.datetime) -> str:
+    """A cursor in ServiceTitan's own timestamp shape (UTC, ``Z``)."""
+    return stamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
 def since_with_overlap(cursor: str, overlap_s: float) -> str:
-    start = _parse(cursor) - dt.timedelta(seconds=overlap_s)
-    return start.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+    return _format(_parse(cursor) - dt.timedelta(seconds=overlap_s))
 
 
 def servicetitan_incremental(
@@ -53,7 +68,13 @@ def servicetitan_incremental(
     async def extract(cursor: str | None, full: bool) -> AsyncIterator[Envelope[Any] | CursorMark]:
         since = None if full or not cursor else since_with_overlap(cursor, overlap_s)
         newest = cursor
-        async for record in client.records(resource, modified_on_or_after=since, lenient=True):
+        read_started: list[dt.datetime] = []
+        async for record in client.records(
+            resource,
+            modified_on_or_after=since,
+            lenient=True,
+            on_server_time=read_started.append,
+        ):
             if isinstance(record, UnreadableRow):
                 yield Envelope(_unreadable_id(record), Unreadable(record.raw, record.reason))
                 continue
@@ -61,7 +82,9 @@ def servicetitan_incremental(
             if modified and (newest is None or _parse(modified) > _parse(newest)):
                 newest = modified
             yield Envelope(source_id(record), wrap(record))
-        if newest:
+        if read_started:
+            yield CursorMark(_format(read_started[0]))
+        elif newest:
             yield CursorMark(newest)
 
     return extract

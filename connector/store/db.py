@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import ConnectorError
+from connector.store.lock import StateLock
 from connector.store.schema import connect_sync, migrate
 
 Params = Sequence[Any]
@@ -85,10 +86,18 @@ class Database:
     there, in the order the hops were submitted.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        executor: ThreadPoolExecutor,
+        lock: StateLock | None = None,
+    ) -> None:
         self._conn = conn
         self.path = path
         self._executor = executor
+        #: The process lock of a writer; None for a reader (see :mod:`connector.store.lock`).
+        self._lock = lock
         self._loop = asyncio.get_running_loop()
         self._queue: list[_Pending] = []
         self._batch: list[_Pending] = []
@@ -102,19 +111,35 @@ class Database:
         self.units_total = 0
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
-        """Open (creating if needed) and migrate the database at ``path``."""
+    async def open(cls, path: Path, *, writer: bool = True) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        A writer first takes the process lock beside the file and raises
+        :class:`~connector.store.lock.StateLockedError` if another process holds it. A
+        reader (``writer=False``) takes no lock and its connection refuses every write.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="connector-db")
+        loop = asyncio.get_running_loop()
+        lock: StateLock | None = None
         try:
-            conn = await asyncio.get_running_loop().run_in_executor(executor, _open_writer, path)
+            if writer:
+                lock = await loop.run_in_executor(executor, StateLock.acquire, path)
+            conn = await loop.run_in_executor(executor, _open_connection, path, writer)
         except sqlite3.Error as exc:
             executor.shutdown(wait=False)
+            if lock is not None:
+                lock.release()
             raise StoreError(
                 f"cannot open the state database {path}: {exc}. Check that the directory "
                 "exists, is writable by this user, and that the disk is not full."
             ) from exc
-        return cls(conn, path, executor)
+        except BaseException:
+            executor.shutdown(wait=False)
+            if lock is not None:
+                lock.release()
+            raise
+        return cls(conn, path, executor, lock)
 
     async def close(self) -> None:
         """Finish every queued read and unit, then close the connection and its thread."""
@@ -123,6 +148,8 @@ class Database:
         await asyncio.gather(*outstanding, return_exceptions=True)
         await self._loop.run_in_executor(self._executor, self._conn.close)
         self._executor.shutdown(wait=False)
+        if self._lock is not None:
+            self._lock.release()
 
     # -- reads --------------------------------------------------------------------------
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
@@ -217,9 +244,10 @@ class Database:
 
 
 # -- on the database thread ------------------------------------------------------------
-def _open_writer(path: Path) -> sqlite3.Connection:
+def _open_connection(path: Path, writer: bool) -> sqlite3.Connection:
     # Migrations run on a short-lived connection first, so the schema is current before the
-    # writer connection exists.
+    # writer connection exists. (A reader migrates too, as the vault does: a database that is
+    # already current is only read.)
     migrating = connect_sync(str(path))
     try:
         migrate(migrating)
@@ -230,6 +258,9 @@ def _open_writer(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+    if not writer:
+        # A reader runs beside the process that holds the lock: it must never write.
+        conn.execute("PRAGMA query_only=ON")
     conn.row_factory = sqlite3.Row
     return conn
 

@@ -102,3 +102,25 @@ class InboxEvent:
     received_at: float
     payload: bytes
     processed_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MappingRow:
+    """One stored mapping: ``kind`` / ``key`` → ``value``, and where it came from
+    (``"config"``: the config file, replaced on every load; ``"cli"``: `review resolve`)."""
+
+    kind: str
+    key: str
+    value: str
+    origin: str
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class MappingOverride:
+    """A key the config declares that `review resolve` had stored with another value."""
+
+    kind: str
+    key: str
+    config_value: str
+    cli_value: str

@@ -114,13 +114,27 @@ MIGRATIONS: list[str] = [
         created_at  REAL NOT NULL
     );
     """,
-    # 2: exactly once across processes and rebuilt stores (issue 12). The ledger keeps the
+    # 2: where each mapping came from. The config file is authoritative for the mappings it
+    # declares ('config' rows are replaced on every load); 'cli' rows were added by `review
+    # resolve --mapping` and stay until `mappings delete`. Rows older than this column
+    # cannot be told apart: they become 'cli' (kept), and a load turns those the config
+    # declares into 'config' rows. Dropping an operator's answer would be worse than
+    # keeping one the config no longer names, which `mappings list` shows and `mappings
+    # delete` removes.
+    """
+    ALTER TABLE mappings ADD COLUMN origin TEXT NOT NULL DEFAULT 'cli';
+    """,
+    # 3: exactly once across processes and rebuilt stores (issue 12). The ledger keeps the
     # command last written, so a source edited after posting can be shown as a field diff;
     # dead letters keep the traceback of an unexpected error (not the log); the inbox is
     # keyed by (flow, event id), since two flows may receive one ServiceTitan event, and
-    # says what became of each event (processed, or ignored: a type no stream takes).
+    # says what became of each event (processed, or ignored: a type no stream takes). A
+    # claim names its writer and time, so a record another live writer is working on is
+    # left to it (a lease), while one a dead writer left behind can be taken over.
     """
     ALTER TABLE ledger ADD COLUMN command BLOB;
+    ALTER TABLE ledger ADD COLUMN claimed_by TEXT;
+    ALTER TABLE ledger ADD COLUMN claimed_at REAL;
     ALTER TABLE dead_letters ADD COLUMN traceback TEXT;
     CREATE TABLE inbox_by_flow (
         flow         TEXT NOT NULL,

@@ -8,7 +8,7 @@ single-writer, group-commit contract of :mod:`connector.store.db` holds for ever
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from connector.store.records import (
     DeadLetter,
     InboxEvent,
     LedgerEntry,
+    MappingOverride,
+    MappingRow,
     RecordKey,
     ReviewItem,
     RunRow,
@@ -54,8 +56,9 @@ class Store:
         self._inbox_claims: set[tuple[str, str]] = set()
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        return cls(await Database.open(path))
+    async def open(cls, path: Path, *, writer: bool = True) -> Store:
+        """A writer holds the process lock until :meth:`close`; a reader only reads."""
+        return cls(await Database.open(path, writer=writer))
 
     async def close(self) -> None:
         await self.db.close()
@@ -322,20 +325,68 @@ class Store:
             result.setdefault(kind, {})[key] = value
         return result
 
-    async def set_mappings(self, kind: str, values: dict[str, str]) -> None:
+    async def set_mappings(
+        self, kind: str, values: Mapping[str, str], *, origin: str = "cli"
+    ) -> None:
+        """Add or change mappings of one kind (``origin`` "cli": an operator's answer)."""
         now = time.time()
         await self.db.write(
             [
                 (
-                    "INSERT INTO mappings (kind, source_key, target_value, updated_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (kind, source_key) DO UPDATE SET "
-                    "target_value = excluded.target_value, updated_at = excluded.updated_at",
-                    (kind, key, value, now),
+                    "INSERT INTO mappings (kind, source_key, target_value, updated_at, origin) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, source_key) DO UPDATE SET "
+                    "target_value = excluded.target_value, updated_at = excluded.updated_at, "
+                    "origin = excluded.origin",
+                    (kind, key, value, now, origin),
                 )
                 for key, value in values.items()
             ]
         )
 
+    async def load_config_mappings(
+        self, mappings: Mapping[str, Mapping[str, str]]
+    ) -> list[MappingOverride]:
+        """Make the stored mappings match the config file, in one unit.
+
+        The config is authoritative for what it declares: every earlier config row is
+        replaced (so a key deleted from the file is gone), and a key the config shares with
+        a `review resolve` answer takes the config's value. Answers for other keys stay.
+        Returns the answers the config overrode with a different value, for a warning.
+        """
+        rows = await self.mapping_rows()
+        overridden = [
+            MappingOverride(row.kind, row.key, mappings[row.kind][row.key], row.value)
+            for row in rows
+            if row.origin != "config"
+            and row.key in mappings.get(row.kind, {})
+            and mappings[row.kind][row.key] != row.value
+        ]
+        now = time.time()
+        unit = Unit().raw("DELETE FROM mappings WHERE origin = 'config'", ())
+        for kind, values in mappings.items():
+            for key, value in values.items():
+                unit.raw(
+                    "INSERT INTO mappings (kind, source_key, target_value, updated_at, origin) "
+                    "VALUES (?, ?, ?, ?, 'config') ON CONFLICT (kind, source_key) DO UPDATE "
+                    "SET target_value = excluded.target_value, "
+                    "updated_at = excluded.updated_at, origin = 'config'",
+                    (kind, key, value, now),
+                )
+        await self.commit(unit)
+        return overridden
+
+    async def mapping_rows(self) -> list[MappingRow]:
+        """Every stored mapping with its origin, by kind and key."""
+        rows = await self.db.fetchall(
+            "SELECT kind, source_key, target_value, origin, updated_at FROM mappings "
+            "ORDER BY kind, source_key"
+        )
+        return [MappingRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def delete_mapping(self, kind: str, key: str) -> None:
+        await self.db.write(
+            [("DELETE FROM mappings WHERE kind = ? AND source_key = ?", (kind, key))]
+        )
 
 def _filters(
     sql: str,

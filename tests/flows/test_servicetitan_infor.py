@@ -128,6 +128,24 @@ async def test_vendors_and_items_align_both_ways_without_duplicates(
     assert m3["entities"]["master_data_duplicates"] == []
 
 
+async def test_the_clearing_supplier_is_not_exported_as_a_vendor(
+    env: demo.DemoEnvironment, app: App
+) -> None:
+    """M3's clearing supplier (invoice_supplier) never becomes a ServiceTitan vendor."""
+    report = await (await app.runner(FLOW)).cycle(streams=["suppliers_to_st"])
+    assert report.ok, report.error
+    vendors = (await state(env, "servicetitan"))["entities"]["vendors"]
+    stamped = {
+        d["value"] for v in vendors for d in v.get("externalData") or [] if d["key"] == "m3.suno"
+    }
+    assert stamped and demo.CLEARING_SUPPLIER not in stamped
+    assert not any(v["name"] == "ServiceTitan job invoices" for v in vendors)
+    entry = await app.store.ledger_entry(
+        RecordKey(FLOW, "suppliers_to_st", demo.CLEARING_SUPPLIER)
+    )
+    assert entry is None
+
+
 async def test_missing_cost_center_waits_in_review_then_resumes(
     env: demo.DemoEnvironment, app: App
 ) -> None:

@@ -56,6 +56,8 @@ VENDORS = "vendors_to_acumatica"
 INVOICES = "invoices_to_acumatica"
 PAYMENTS = "payments_to_acumatica"
 BILLS = "bills_to_acumatica"
+#: Every stream, in the order a cycle runs them (what ``[flows.X].streams`` may name).
+STREAMS = (CUSTOMERS, VENDORS, INVOICES, PAYMENTS, BILLS)
 WEBHOOK_STREAMS = {"invoice": INVOICES, "payment": PAYMENTS, "customer": CUSTOMERS}
 
 S = TypeVar("S")

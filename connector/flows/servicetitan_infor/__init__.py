@@ -57,6 +57,18 @@ from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.resources import RESOURCES
 
 NAME = "servicetitan-infor"
+#: Every stream, in the order a cycle runs them (what ``[flows.X].streams`` may name).
+STREAMS = (
+    "vendors_to_m3",
+    "suppliers_to_st",
+    "materials_to_m3",
+    "equipment_to_m3",
+    "items_to_st",
+    "purchase_orders_to_m3",
+    "purchase_orders_to_st",
+    "ap_bills_to_m3",
+    "invoices_to_m3",
+)
 WEBHOOK_STREAMS = {"invoice": "invoices_to_m3"}
 
 
@@ -125,8 +137,12 @@ def build(
     async def m3_suppliers(
         cursor: str | None, full: bool
     ) -> AsyncIterator[Envelope[Supplier] | CursorMark]:
+        # Neither the template new suppliers copy nor the clearing supplier job invoices are
+        # booked against is anyone's vendor: sent to ServiceTitan, a technician could buy
+        # from "ServiceTitan job invoices".
+        internal = {options.supplier_template, options.invoice_supplier}
         async for supplier in m3.suppliers():
-            if supplier.SUNO != options.supplier_template:
+            if supplier.SUNO not in internal:
                 yield Envelope(supplier.SUNO, supplier)
 
     async def m3_items(

@@ -18,8 +18,10 @@ Contract:
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -135,6 +137,18 @@ def _row_by_row(response: HttpResponse, resource: Resource) -> m.Page[Any]:
     )
 
 
+def server_time(response: HttpResponse) -> dt.datetime | None:
+    """The instant in the response's ``Date`` header (UTC, whole seconds), if readable."""
+    header = response.headers.get("Date")
+    if not header:
+        return None
+    try:
+        stamp = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=dt.UTC)
+
+
 class ServiceTitanClient:
     """Typed access to one ServiceTitan tenant. Built by :func:`connect` in ``__init__``."""
 
@@ -156,6 +170,7 @@ class ServiceTitanClient:
         ids: Sequence[int] | None = None,
         extra: dict[str, str] | None = None,
         lenient: bool = False,
+        on_server_time: Callable[[dt.datetime], None] | None = None,
     ) -> AsyncIterator[list[Any]]:
         """Every page of a list, in the API's default order (by id), inactive rows included.
 
@@ -166,6 +181,11 @@ class ServiceTitanClient:
         A row that does not fit the model (a field of the wrong type) makes the page a
         ``RejectedError``; with ``lenient`` it comes back as an :class:`UnreadableRow` in its
         place instead, so one bad record does not hide the rest of the list.
+
+        ``on_server_time`` is called once, with ServiceTitan's clock when it answered the
+        first page (its HTTP ``Date``), before that page is yielded; not at all when the
+        answer has no readable ``Date``. Every row changed after that instant has a later
+        ``modifiedOn``, so it is the safe watermark of the read.
         """
         params: dict[str, str] = {"pageSize": str(self.page_size)}
         if resource.include_inactive is not None:
@@ -194,6 +214,10 @@ class ServiceTitanClient:
                 if not lenient:
                     raise
                 page = _row_by_row(response, resource)
+            if page_number == 1 and on_server_time is not None:
+                answered = server_time(response)
+                if answered is not None:
+                    on_server_time(answered)
             yield page.data
             if not page.has_more or not page.data:
                 return

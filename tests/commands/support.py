@@ -1,0 +1,70 @@
+"""What the command tests share: a tiny contractor, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import anyio
+
+from connector import demo
+
+FLOW = "servicetitan-infor"
+TINY = {
+    "servicetitan": {
+        "vendors": 3,
+        "materials": 2,
+        "equipment": 2,
+        "services": 1,
+        "customers": 3,
+        "jobs": 4,
+        "invoices": 4,
+        "payments": 1,
+        "purchase_orders": 2,
+        "received_purchase_orders": 1,
+    },
+    "infor": {"suppliers": 2, "items": 2, "purchase_orders": 1},
+}
+
+
+async def tiny_contractor(state_dir: Path) -> demo.DemoEnvironment:
+    """The servicetitan-infor flow on a tiny seeded contractor; the service's admin API on
+    a free port, its schedule hourly, webhooks off."""
+    environment = await demo.start(state_dir, counts=TINY, flows=[FLOW])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        admin_port = s.getsockname()[1]
+    text = environment.config_path.read_text().replace(
+        'schedule = "every 5m"', 'schedule = "every 1h"\nwebhook = false'
+    )
+    environment.config_path.write_text(text + f"[service]\nadmin_port = {admin_port}\n")
+    return environment
+
+
+def set_flow_keys(env: demo.DemoEnvironment, lines: str) -> None:
+    """Add ``key = value`` lines to the flow's table of the config."""
+    text = env.config_path.read_text()
+    env.config_path.write_text(text.replace("webhook = false", f"webhook = false\n{lines}"))
+
+
+async def cli(env: demo.DemoEnvironment, *args: str) -> tuple[int, str, str]:
+    """``ml-connector --config … ARGS`` in its own process: exit code, stdout, stderr."""
+    result = await anyio.run_process(
+        [sys.executable, "-m", "connector", "--config", str(env.config_path), *args],
+        check=False,
+    )
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+async def wait_until_serving(env: demo.DemoEnvironment) -> None:
+    """Until the admin API answers: the service has opened (and locked) the state."""
+    url = f"http://127.0.0.1:{env.config.service.admin_port}/healthz"
+    with anyio.fail_after(30):
+        while True:
+            try:
+                async with aiohttp.ClientSession() as session, session.get(url):
+                    return
+            except aiohttp.ClientError:
+                await anyio.sleep(0.05)
