@@ -15,6 +15,8 @@ what to do from the class alone (DESIGN.md, "The exactly-once protocol", step 5)
      │    └── SourceDataError           the source record itself is unusable
      ├── MappingError                   no mapping for a code: review queue, not dead letter
      ├── InDoubtError                   a write was sent and its outcome is unknown
+     ├── DeferredError                  waits on another record (in doubt, or being written
+     │                                  by another writer): next cycle, stream goes on
      └── ConfigurationError             the operator must fix config/credentials; stop the flow
 
 Messages are written for the person who reads them: what happened, to which record, and what
@@ -161,6 +163,14 @@ class InDoubtError(ConnectorError):
     """
 
     kind = "in_doubt"
+
+
+class DeferredError(ConnectorError):
+    """The record depends on another one that is not finished yet — in doubt, or being
+    written by another writer right now. Nothing was written for it; it stays pending and
+    the next cycle takes it again. The rest of the stream goes on."""
+
+    kind = "deferred"
 
 
 class ConfigurationError(ConnectorError):

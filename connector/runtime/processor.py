@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ import msgspec
 from connector.errors import (
     ConflictError,
     ConnectorError,
+    DeferredError,
     InDoubtError,
     MappingError,
     PermanentError,
@@ -62,6 +64,10 @@ SETTLE_ATTEMPTS = 3
 #: Passes of lookup + write for one record: a conflict (412) or an in-doubt write found
 #: unfinished earns one more pass each; beyond that the record waits for the next cycle.
 WRITE_PASSES = 3
+#: How long a claim by another live writer keeps a record from us. Writers that hold the
+#: process lock ignore it (any other claimant has died); several writers on one state
+#: (nodes) wait it out, so a node that died mid-record is taken over after this long.
+CLAIM_LEASE_S = 300.0
 #: The review kind of a posted document whose source changed (not a missing mapping).
 CHANGED_AFTER_POSTING = "changed_after_posting"
 
@@ -192,10 +198,19 @@ class RecordProcessor:
                 return Result(Outcome.UNCHANGED, entry.target_id)
             if job.stream.change_policy == "review":
                 return await self._changed_after_posting(job, entry, command, digest, accept_change)
+        if self._claimed_elsewhere(entry):
+            log.info("in flight with another writer", extra=_fields(job.key, job.run_id))
+            return Result(Outcome.DEFERRED, error="being written by another writer")
         try:
             await self.store.commit(
                 Unit()
-                .claim(job.key, _seen(entry), content_hash=digest, run_id=job.run_id)
+                .claim(
+                    job.key,
+                    _seen(entry),
+                    content_hash=digest,
+                    run_id=job.run_id,
+                    owner=self.store.writer_id,
+                )
                 .audit(job.key, "read", _read_detail(job.envelope), run_id=job.run_id)
                 .audit(job.key, "mapped", {"hash": digest}, run_id=job.run_id)
             )
@@ -206,6 +221,14 @@ class RecordProcessor:
             log.info("claimed by another writer; left to it", extra=_fields(job.key, job.run_id))
             return Result(Outcome.DEFERRED, error="claimed by another writer")
         return await self._land(job, command, digest, retried=entry is not None)
+
+    def _claimed_elsewhere(self, entry: LedgerEntry | None) -> bool:
+        """Whether another live writer holds the record in flight (its lease runs)."""
+        if entry is None or entry.state != State.IN_FLIGHT or self.store.exclusive:
+            return False
+        if entry.claimed_by in (None, self.store.writer_id) or entry.claimed_at is None:
+            return False
+        return time.time() - entry.claimed_at < CLAIM_LEASE_S
 
     def _map(self, job: _Job) -> object:
         record = job.envelope.record
@@ -238,11 +261,11 @@ class RecordProcessor:
                 if found is None:
                     log.warning("in doubt, to verify next run: %s", exc, extra=_fields(key, run_id))
                     return Result(Outcome.IN_DOUBT, error=str(exc))
+                ctx.note("verified", {"target_id": found.target_id, "after": "in_doubt"})
                 if found.complete:
                     settled = Written(Outcome.CREATED, found.target_id, {"settled": "found"})
                     return await self._commit_done(job, command, digest, settled, ctx)
                 # There but unfinished (saved, not released): the next pass finishes it.
-                ctx.note("settled_unfinished", {"target_id": found.target_id})
             except ConflictError as exc:
                 # The target changed under us: the next pass re-reads and re-applies; a
                 # conflict on the last pass is a real disagreement for a person.
@@ -252,6 +275,15 @@ class RecordProcessor:
                 return await self._to_review(job, exc)
             except PermanentError as exc:
                 return await self._to_dead_letter(job, exc)
+            except DeferredError as exc:
+                # Waits on another record; nothing of this one was written. Not terminal:
+                # its cursor stays behind it and its webhook event stays pending.
+                await self.store.commit(
+                    Unit()
+                    .ledger(key, State.PENDING, error=str(exc))
+                    .audit(key, "deferred", {"error": str(exc), "kind": exc.kind}, run_id=run_id)
+                )
+                return Result(Outcome.DEFERRED, error=str(exc))
             except StoreError:
                 raise  # the state database failed: the pipeline halts the stream
             except ConnectorError as exc:
@@ -426,6 +458,12 @@ class RecordProcessor:
                 record=f"{stream_name} {source_id}",
             )
         result = await self.process(stream, Envelope(source_id, record), run_id, force=True)
+        if result.outcome in (Outcome.IN_DOUBT, Outcome.DEFERRED):
+            raise DeferredError(
+                f"referenced {stream_name} {source_id} is not finished yet ({result.error}); "
+                "this record waits for it and is taken again next cycle",
+                record=f"{stream_name} {source_id}",
+            )
         if result.outcome == Outcome.REVIEW:
             raise MappingError(
                 f"referenced {stream_name} {source_id} is waiting in review: {result.error}",

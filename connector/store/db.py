@@ -111,35 +111,41 @@ class Database:
         self.units_total = 0
 
     @classmethod
-    async def open(cls, path: Path, *, writer: bool = True) -> Database:
+    async def open(cls, path: Path, *, writer: bool = True, lock: bool = True) -> Database:
         """Open (creating if needed) and migrate the database at ``path``.
 
         A writer first takes the process lock beside the file and raises
-        :class:`~connector.store.lock.StateLockedError` if another process holds it. A
-        reader (``writer=False``) takes no lock and its connection refuses every write.
+        :class:`~connector.store.lock.StateLockedError` if another process holds it
+        (``lock=False``: one of several writers, see ``Store.open``). A reader
+        (``writer=False``) takes no lock and its connection refuses every write.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="connector-db")
         loop = asyncio.get_running_loop()
-        lock: StateLock | None = None
+        state_lock: StateLock | None = None
         try:
-            if writer:
-                lock = await loop.run_in_executor(executor, StateLock.acquire, path)
+            if writer and lock:
+                state_lock = await loop.run_in_executor(executor, StateLock.acquire, path)
             conn = await loop.run_in_executor(executor, _open_connection, path, writer)
         except sqlite3.Error as exc:
             executor.shutdown(wait=False)
-            if lock is not None:
-                lock.release()
+            if state_lock is not None:
+                state_lock.release()
             raise StoreError(
                 f"cannot open the state database {path}: {exc}. Check that the directory "
                 "exists, is writable by this user, and that the disk is not full."
             ) from exc
         except BaseException:
             executor.shutdown(wait=False)
-            if lock is not None:
-                lock.release()
+            if state_lock is not None:
+                state_lock.release()
             raise
-        return cls(conn, path, executor, lock)
+        return cls(conn, path, executor, state_lock)
+
+    @property
+    def exclusive(self) -> bool:
+        """Whether this writer holds the process lock (no other writer is alive)."""
+        return self._lock is not None
 
     async def close(self) -> None:
         """Finish every queued read and unit, then close the connection and its thread."""

@@ -44,6 +44,9 @@ class LedgerEntry:
     run_id: int | None
     updated_at: float
     last_error: str | None
+    #: The writer (a Store's ``writer_id``) that last claimed the record, and when.
+    claimed_by: str | None = None
+    claimed_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

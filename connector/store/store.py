@@ -8,6 +8,7 @@ single-writer, group-commit contract of :mod:`connector.store.db` holds for ever
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from connector.store.tx import Unit
 
 _LEDGER_COLS = (
     "flow, stream, source_id, state, content_hash, target_id, attempts, run_id, updated_at, "
-    "last_error"
+    "last_error, claimed_by, claimed_at"
 )
 
 
@@ -45,6 +46,8 @@ def _ledger(row: Any) -> LedgerEntry:
         run_id=row[7],
         updated_at=row[8],
         last_error=row[9],
+        claimed_by=row[10],
+        claimed_at=row[11],
     )
 
 
@@ -54,11 +57,24 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._inbox_claims: set[tuple[str, str]] = set()
+        #: Names this writer in the ledger claims it makes (see ``Unit.claim``).
+        self.writer_id = uuid.uuid4().hex[:16]
 
     @classmethod
-    async def open(cls, path: Path, *, writer: bool = True) -> Store:
-        """A writer holds the process lock until :meth:`close`; a reader only reads."""
-        return cls(await Database.open(path, writer=writer))
+    async def open(cls, path: Path, *, writer: bool = True, lock: bool = True) -> Store:
+        """A writer holds the process lock until :meth:`close`; a reader only reads.
+
+        ``lock=False`` opens a writer without the process lock: one of several writers on
+        one state (as nodes sharing a PostgreSQL store would be); the ledger's claims and
+        their leases then keep each record to one writer.
+        """
+        return cls(await Database.open(path, writer=writer, lock=lock))
+
+    @property
+    def exclusive(self) -> bool:
+        """Whether this is the only writer (it holds the process lock): a record another
+        writer left in flight was left by a process that has died."""
+        return self.db.exclusive
 
     async def close(self) -> None:
         await self.db.close()

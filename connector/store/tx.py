@@ -30,14 +30,16 @@ ON CONFLICT (flow, stream, source_id) DO UPDATE SET
 """
 
 _CLAIM_NEW = EXPECT_CHANGE + """
-INSERT INTO ledger (flow, stream, source_id, state, content_hash, attempts, run_id, updated_at)
-VALUES (?, ?, ?, 'in_flight', ?, 1, ?, ?)
+INSERT INTO ledger (flow, stream, source_id, state, content_hash, attempts, run_id, updated_at,
+                    claimed_by, claimed_at)
+VALUES (?, ?, ?, 'in_flight', ?, 1, ?, ?, ?, ?)
 ON CONFLICT (flow, stream, source_id) DO NOTHING
 """
 
 _CLAIM_SEEN = EXPECT_CHANGE + """
 UPDATE ledger SET state = 'in_flight', content_hash = ?, attempts = attempts + 1,
-    run_id = COALESCE(?, run_id), updated_at = ?, last_error = NULL
+    run_id = COALESCE(?, run_id), updated_at = ?, last_error = NULL, claimed_by = ?,
+    claimed_at = ?
 WHERE flow = ? AND stream = ? AND source_id = ? AND state = ? AND attempts = ?
 """
 
@@ -132,19 +134,22 @@ class Unit:
         *,
         content_hash: str,
         run_id: int | None,
+        owner: str | None = None,
     ) -> Unit:
-        """Compare-and-set the record to ``in_flight``: only if its ledger row is still as
-        read (``seen`` = (state, attempts), or no row at all). Another writer that claimed it
-        meanwhile makes this unit fail alone with ``ClaimLostError``; nothing is applied."""
+        """Compare-and-set the record to ``in_flight`` for writer ``owner``: only if its
+        ledger row is still as read (``seen`` = (state, attempts), or no row at all). Another
+        writer that claimed it meanwhile makes this unit fail alone with ``ClaimLostError``;
+        nothing is applied."""
         if seen is None:
             params: tuple[object, ...] = (
-                key.flow, key.stream, key.source_id, content_hash, run_id, self.now
+                key.flow, key.stream, key.source_id, content_hash, run_id, self.now,
+                owner, self.now,
             )
             self.statements.append((_CLAIM_NEW, params))
         else:
             state, attempts = seen
             params = (
-                content_hash, run_id, self.now,
+                content_hash, run_id, self.now, owner, self.now,
                 key.flow, key.stream, key.source_id, state.value, attempts,
             )
             self.statements.append((_CLAIM_SEEN, params))
