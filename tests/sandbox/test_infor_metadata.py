@@ -145,3 +145,20 @@ async def test_served_metadata_matches_the_sheet(tenant: InforTenant) -> None:
     assert {"GetHead", "GetLine", "LstLine", "SearchHead", "AddLine"} <= po
     assert "LstHead" not in po
     assert [f["name"] for f in transactions["APS450MI/AddHead"]["outputs"]] == ["INBN"]
+
+
+async def test_gls200mi_lists_the_lines_a_validated_batch_posted(tenant: InforTenant) -> None:
+    """GLS200MI/LstVoucherLines by YEA4+VONO answers the voucher's accounting strings."""
+    call = "APS450MI/{};cono=100;divi=AAA;righttrim=true"
+    fields = {"SUNO": "SUP00001", "IVDT": "20240612", "SINO": "GL-1", "CUAM": "60.00"}
+    inbn = (await tenant.records(call.format("AddHead"), **fields))[0]["INBN"]
+    await tenant.records(call.format("AddLine"), INBN=inbn, RDTP="8", NLAM="60.00")
+    await tenant.records("APS455MI/ValidByBatchNo;cono=100;divi=AAA", INBN=inbn)
+    head = (await tenant.records(call.format("GetHead"), INBN=inbn))[0]
+    lines = await tenant.records("GLS200MI/LstVoucherLines;cono=100;divi=AAA;righttrim=true",
+                                 YEA4=head["YEA4"], VONO=head["VONO"])
+    assert sorted(line["NLAM"] for line in lines) == ["-60.00", "60.00"]
+    assert {line["VSER"] for line in lines} == {head["VSER"]}
+    missing = await tenant.result("GLS200MI/LstVoucherLines;cono=100;divi=AAA",
+                                  YEA4=head["YEA4"], VONO="99999")
+    assert (missing["errorType"], missing["errorField"]) == ("ServerReturnedNOK", "VONO")

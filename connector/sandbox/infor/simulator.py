@@ -58,6 +58,7 @@ from connector.sandbox.infor.state import render_state
 from connector.sandbox.infor.trx_accounts import account_transactions
 from connector.sandbox.infor.trx_ap import ap_transactions
 from connector.sandbox.infor.trx_company import company_transactions, discovery_transactions
+from connector.sandbox.infor.trx_gl import gl_transactions
 from connector.sandbox.infor.trx_items import item_transactions
 from connector.sandbox.infor.trx_po import po_transactions
 from connector.sandbox.infor.trx_suppliers import supplier_transactions
@@ -76,6 +77,7 @@ def build_registry() -> Registry:
         *ap_transactions(),
         *po_transactions(),
         *account_transactions(),
+        *gl_transactions(),
     )
     registry.add(*discovery_transactions(registry))
     return registry
