@@ -123,7 +123,8 @@ async def _released_bill(acu: Acu, amount: float) -> str:
 
 
 async def test_check_pays_released_bills_of_its_vendor(acu: Acu) -> None:
-    """A check applies to released bills of its vendor; its amount defaults to the total."""
+    """A check pays released bills of its vendor (amount defaults to their total); once it
+    is released the bill is closed and cannot be paid again."""
     number = await _released_bill(acu, 80.0)
     body = {"Vendor": v("V10001"), "CashAccount": v("10100"),
             "Details": [{"ReferenceNbr": v(number)}]}
@@ -135,6 +136,13 @@ async def test_check_pays_released_bills_of_its_vendor(acu: Acu) -> None:
     status, refused = await acu.call("PUT", "/Check", body | {"Vendor": v("V10002")})
     assert status == 422
     assert "belongs to vendor V10001" in refused["Details"][0]["ReferenceNbr"]["error"]
+    entity = {"Type": check["Type"], "ReferenceNbr": check["ReferenceNbr"]}
+    assert (await acu.call("POST", "/Check/ReleaseCheck", {"entity": entity}))[0] == 202
+    _, paid = await acu.call("GET", f"/Bill/Bill/{number}")
+    assert (value(paid, "Balance"), value(paid, "Status")) == (0.0, "Closed")
+    status, again = await acu.call("PUT", "/Check", body)
+    assert status == 422
+    assert "is closed" in again["Details"][0]["ReferenceNbr"]["error"]
 
 
 async def test_bill_takes_terms_and_due_date_from_the_vendor(acu: Acu) -> None:

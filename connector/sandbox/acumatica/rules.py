@@ -100,6 +100,10 @@ def check_applications(check: dict[str, Any], bills: Table) -> list[FieldError]:
                                      "release it (ReleaseBill) before paying it."))
             continue
         balance = float(bill.values.get("Balance") or 0.0)
+        if balance <= CENT_TOLERANCE:
+            errors.append(FieldError((*path, "ReferenceNbr"), f"{label} is closed: it has no "
+                                     "open balance left to pay."))
+            continue
         amount = row.setdefault("AmountPaid", balance)
         if amount > balance + CENT_TOLERANCE:
             errors.append(FieldError((*path, "AmountPaid"), f"'AmountPaid' {amount} exceeds "
@@ -108,6 +112,18 @@ def check_applications(check: dict[str, Any], bills: Table) -> list[FieldError]:
         total += amount
     check.setdefault("PaymentAmount", round(total, 2))
     return errors
+
+
+def paid_by_checks(checks: Table, bill: dict[str, Any]) -> float:
+    """What released checks have paid of ``bill`` (its Balance is Amount minus this)."""
+    key = (str(bill.get("Type", "")).casefold(), str(bill.get("ReferenceNbr", "")).casefold())
+    return round(sum(
+        float(row.get("AmountPaid") or 0.0)
+        for check in checks.records.values() if check.released
+        for row in check.values.get("Details") or []
+        if (str(row.get("DocType", "")).casefold(),
+            str(row.get("ReferenceNbr", "")).casefold()) == key
+    ), 2)
 
 
 def release_errors(entity: str, values: dict[str, Any], label: str) -> list[FieldError]:

@@ -4,7 +4,8 @@
 honour ``If-None-Match: *`` / ``If-Match: *``, check every reference, merge, apply defaults
 and numbering, compute document totals and balances, stamp ``LastModifiedDateTime``. It
 raises :class:`Invalid` (→ 422), :class:`PreconditionFailed` (→ 412) or :class:`NotFound`
-(→ 404) and changes nothing when it does.
+(→ 500 ``NoEntitySatisfiesTheConditionException``, as live instances answer) and changes
+nothing when it does.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from connector.sandbox.acumatica.documents import (
     derive,
     invoice_key,
 )
-from connector.sandbox.acumatica.rules import apply_terms, check_applications, release_errors
+from connector.sandbox.acumatica.rules import (
+    apply_terms,
+    check_applications,
+    paid_by_checks,
+    release_errors,
+)
 from connector.sandbox.acumatica.schema import (
     ACCOUNT_TYPES,
     BRANCH,
@@ -162,6 +168,8 @@ class Tenant:
         record.released = True
         self._derive(definition, record)
         self._touch(definition, record)
+        if entity == "Check":
+            self._refresh_paid_bills(record)
         return record
 
     def delete(self, entity: str, parts: list[str]) -> None:
@@ -347,7 +355,20 @@ class Tenant:
         if definition.name == "Invoice":
             key = invoice_key(record.values.get("Type"), record.values.get("ReferenceNbr"))
             applied = self.applications.applied(key)
+        elif definition.name == "Bill":
+            applied = paid_by_checks(self.tables["Check"], record.values)
         derive(definition.name, record.values, record.released, applied)
+
+    def _refresh_paid_bills(self, check: Record) -> None:
+        """A released check lowers the balance of every bill it pays (and may close it)."""
+        bills = self.tables["Bill"]
+        for row in check.values.get("Details") or []:
+            key = (str(row.get("DocType", "")).casefold(),
+                   str(row.get("ReferenceNbr", "")).casefold())
+            bill = bills.find(key)
+            if bill is not None:
+                self._derive(ENTITIES["Bill"], bill)
+                self._touch(ENTITIES["Bill"], bill)
 
     def _refresh_invoices(self, keys: set[InvoiceKey]) -> None:
         invoices = self.tables["Invoice"]
