@@ -173,11 +173,11 @@ async def test_last_modified_is_bumped_and_filter_gt_returns_only_newer(acu: Acu
     assert later == []
 
 
-async def test_unencoded_plus_in_datetimeoffset_is_400(acu: Acu) -> None:
-    """A bare '+' in the offset arrives as a space and the filter is refused."""
+async def test_unencoded_plus_in_datetimeoffset_is_refused(acu: Acu) -> None:
+    """A bare '+' in the offset arrives as a space; the read fails with the documented 500."""
     bare_plus = "LastModifiedDateTime%20gt%20datetimeoffset'2026-01-15T10:00:00+00:00'"
     status, body = await acu.call("GET", f"/Bill?$filter={bare_plus}")
-    assert status == 400
+    assert status == 500
     assert "%2B" in body["exceptionMessage"]
 
 
@@ -204,13 +204,14 @@ async def test_details_are_returned_only_when_expanded(acu: Acu) -> None:
 
 
 async def test_get_by_keys_by_id_and_missing_record(acu: Acu) -> None:
-    """A record is found by its keys or its id; a missing one is 404 with a message."""
+    """A record is found by its keys or its id; a missing one is 500 NoEntitySatisfies…."""
     _, vendor = await acu.call("GET", "/Vendor/V10002")
     _, by_id = await acu.call("GET", f"/Vendor/{vendor['id']}")
     assert value(by_id, "VendorID") == "V10002"
     status, body = await acu.call("GET", "/Vendor/V55555")
-    assert status == 404
+    assert status == 500
     assert body["message"] == "No entity satisfies the condition."
+    assert body["exceptionType"].endswith("NoEntitySatisfiesTheConditionException")
 
 
 async def test_top_skip_and_select(acu: Acu) -> None:
@@ -304,7 +305,7 @@ async def test_detail_rows_without_id_are_appended_on_update(acu: Acu) -> None:
 async def test_delete_by_keys_removes_the_record(acu: Acu) -> None:
     """DELETE /Vendor/{VendorID} answers 204 and the vendor is gone."""
     assert (await acu.call("DELETE", "/Vendor/V10005"))[0] == 204
-    assert (await acu.call("GET", "/Vendor/V10005"))[0] == 404
+    assert (await acu.call("GET", "/Vendor/V10005"))[0] == 500
 
 
 async def test_seeded_branch_codes_are_the_valid_references(acu: Acu) -> None:

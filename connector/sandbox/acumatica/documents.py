@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.sandbox.acumatica.rules import derive_other
 from connector.sandbox.acumatica.store import Record, Table
 from connector.sandbox.acumatica.values import FieldError
 
@@ -86,6 +87,7 @@ def derive(entity: str, values: dict[str, Any], released: bool, applied: float) 
         values["AvailableBalance"] = round(float(values.get("PaymentAmount") or 0) - total, 2)
         open_amount = values["AvailableBalance"]
     else:
+        derive_other(entity, values, released)
         return
     if not released:
         values["Status"] = "On Hold" if values.get("Hold") else "Balanced"

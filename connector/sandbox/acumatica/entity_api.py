@@ -12,9 +12,21 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from connector.sandbox.acumatica.discovery import (
+    AD_HOC_SCHEMA,
+    SERVED,
+    definition_response,
+    split_keys,
+)
 from connector.sandbox.acumatica.knobs import COMPANY, AcumaticaKnobs
 from connector.sandbox.acumatica.odata import FilterError, compile_filter
-from connector.sandbox.acumatica.responses import bad_request, http_error, no_route, not_found
+from connector.sandbox.acumatica.responses import (
+    bad_request,
+    http_error,
+    no_route,
+    not_found,
+    query_error,
+)
 from connector.sandbox.acumatica.schema import COMPANIES_STRUCTURE, ENTITIES
 from connector.sandbox.acumatica.store import Record
 from connector.sandbox.acumatica.tenant import Invalid, NotFound, PreconditionFailed, Tenant
@@ -45,13 +57,17 @@ class EntityRoutes:
     ) -> web.Response:
         """Route one entity request by method and the segments after the entity name."""
         base = f"{self.knobs.instance_path()}/entity/Default/{version}/{entity}"
-        if entity == COMPANIES_STRUCTURE and not rest and request.method in ("GET", "PUT"):
-            return self._companies_structure(request)
-        definition = ENTITIES.get(entity)
-        if definition is None:
-            return no_route(request.path, f"The sandbox serves {', '.join(ENTITIES)} and "
-                            f"{COMPANIES_STRUCTURE} of the Default endpoint.")
         method = request.method
+        if entity == "swagger.json" and not rest and method == "GET":
+            return definition_response(version, self.instance_url())
+        if rest == [AD_HOC_SCHEMA] and method == "GET" and entity in SERVED:
+            return json_response(render(entity, {}, Shape(), 1))
+        if entity == COMPANIES_STRUCTURE and not rest and method in ("GET", "PUT"):
+            return self._companies_structure(request)
+        if entity not in ENTITIES:
+            return no_route(request.path, f"The sandbox serves {', '.join(SERVED)} of the "
+                            "Default endpoint.")
+        rest = split_keys(rest)
         if method == "GET" and not rest:
             return self._list(request, entity, base)
         if method == "PUT" and not rest:
@@ -80,7 +96,7 @@ class EntityRoutes:
             skip = _count(query.get("$skip"), "$skip")
             top = _count(query.get("$top"), "$top")
         except (ValueError, FilterError) as exc:
-            return bad_request(str(exc))
+            return query_error(str(exc))
         records = self.tenant.tables[entity].ordered()
         if predicate is not None:
             records = [r for r in records if predicate(r.values)]
@@ -95,7 +111,7 @@ class EntityRoutes:
             shape = Shape.parse(entity, request.query.get("$select"),
                                 request.query.get("$expand"))
         except ValueError as exc:
-            return bad_request(str(exc))
+            return query_error(str(exc))
         try:
             record = self.tenant.find(entity, parts)
         except NotFound as exc:
@@ -188,7 +204,7 @@ class EntityRoutes:
             shape = Shape.parse(COMPANIES_STRUCTURE, request.query.get("$select"),
                                 request.query.get("$expand"))
         except ValueError as exc:
-            return bad_request(str(exc))
+            return (bad_request if request.method == "PUT" else query_error)(str(exc))
         rows = [
             {"id": str(uuid.uuid5(uuid.NAMESPACE_OID, code)), "BranchID": code,
              "BranchName": name, "BranchStatus": True, "BranchCountry": "US",

@@ -30,9 +30,10 @@ def http_error(
 
 
 def not_found(detail: str) -> web.Response:
-    """404 for a record that does not exist, worded like the real exception."""
+    """A record that does not exist, answered as live instances do: HTTP 500 (the definition
+    documents only 200, 401 and 500 for reads and deletes by key) carrying the exception."""
     return http_error(
-        404,
+        500,
         "No entity satisfies the condition.",
         f"No entity satisfies the condition. {detail}",
         "PX.Api.ContractBased.NoEntitySatisfiesTheConditionException",
@@ -54,6 +55,12 @@ def unauthorized(why: str) -> web.Response:
         401,
         {"WWW-Authenticate": 'Bearer error="invalid_token"'},
     )
+
+
+def query_error(detail: str) -> web.Response:
+    """A ``$filter``/``$select``/``$expand`` a GET cannot apply: 500, the only error status
+    the definition documents for reads besides 401."""
+    return http_error(500, "An error has occurred.", detail, "System.ArgumentException")
 
 
 def bad_request(detail: str) -> web.Response:

@@ -1,19 +1,19 @@
-"""The contract the simulator enforces: field kinds from the OpenAPI file, plus entity rules.
+"""The contract the simulator enforces: field kinds from Acumatica's definition, plus rules.
 
-:data:`SCHEMAS` is :data:`._spec.RAW_SCHEMAS` parsed into :class:`Field` objects: every field
-name the ``Default`` endpoint defines for the simulated entities, their linked entities and
-their detail rows, with its value-object type. :data:`ENTITIES` adds what the OpenAPI file
-does not say and the real system enforces: key fields, auto-numbering, required fields,
-document types, actions and which fields refer to other records.
+:data:`SCHEMAS` maps every schema of the ``Default/24.200.001`` definition (see
+:mod:`.definition`) to its fields, with their value-object types. :data:`ENTITIES` adds what
+the definition does not say and the real system enforces: key fields, auto-numbering,
+required fields, document types, actions and which fields refer to other records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Final, Literal
 
 import msgspec
 
-from connector.sandbox.acumatica._spec import RAW_SCHEMAS
+from connector.sandbox.acumatica.definition import FieldSpec, schema_fields, schema_names
 
 ScalarKind = Literal["str", "dec", "int", "bool", "dt", "guid"]
 SCALAR_KINDS: Final = frozenset({"str", "dec", "int", "bool", "dt", "guid"})
@@ -32,33 +32,31 @@ KIND_NAMES: Final[dict[str, str]] = {
 BRANCH: Final = "@Branch"
 #: A reference to an Account that is flagged as a cash account.
 CASH_ACCOUNT: Final = "@CashAccount"
+#: A reference to an inventory item, stock or non-stock (document lines take either).
+ITEM: Final = "@Item"
+#: A reference to credit terms (the simulator's fixed list, :data:`TERMS`).
+TERMS_ID: Final = "@Terms"
+
+#: One field of a schema (kept under this name for the modules and tests that import it).
+Field = FieldSpec
 
 
-class Field(msgspec.Struct, frozen=True):
-    """One field of a schema: a scalar value object, a linked entity or a detail array."""
+class _Schemas(Mapping[str, dict[str, FieldSpec]]):
+    """Every schema of the definition, parsed on first use (there are 730 of them)."""
 
-    name: str
-    kind: str
-    """A scalar kind (``str``, ``dec``…) or ``obj`` / ``list``."""
-    target: str | None = None
-    """The schema of a linked entity or detail row; None for scalars."""
+    def __getitem__(self, name: str) -> dict[str, FieldSpec]:
+        if name not in schema_names():
+            raise KeyError(name)
+        return schema_fields(name)
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(schema_names()))
 
-def _parse(raw: str) -> dict[str, Field]:
-    fields: dict[str, Field] = {}
-    for token in raw.split():
-        name, _, kind = token.partition(":")
-        if kind.startswith(("obj:", "list:")):
-            container, _, target = kind.partition(":")
-            fields[name] = Field(name, container, target)
-        else:
-            fields[name] = Field(name, kind)
-    return fields
+    def __len__(self) -> int:
+        return len(schema_names())
 
 
-SCHEMAS: Final[dict[str, dict[str, Field]]] = {
-    name: _parse(raw) for name, raw in RAW_SCHEMAS.items()
-}
+SCHEMAS: Final[Mapping[str, dict[str, FieldSpec]]] = _Schemas()
 
 
 class EntityDef(msgspec.Struct, frozen=True):
@@ -70,14 +68,21 @@ class EntityDef(msgspec.Struct, frozen=True):
     required: tuple[str, ...] = ()
     """Fields a new record must carry (after defaults are applied)."""
     numbered: bool = False
-    """Documents whose ReferenceNbr comes from an auto-numbering sequence."""
+    """Documents whose number (``number_field``) comes from an auto-numbering sequence."""
     types: tuple[str, ...] = ()
-    """Allowed ``Type`` values; the first is the default."""
+    """Allowed values of ``type_field``; the first is the default."""
+    number_field: str = "ReferenceNbr"
+    type_field: str = "Type"
+    date_field: str = "Date"
+    """The document date a new document defaults to today."""
     uppercase_keys: bool = False
     """Segmented keys are entered through an uppercase input mask, so 'c01' is stored 'C01'."""
     actions: tuple[str, ...] = ()
+    """The actions the simulator performs (a subset of those the definition documents)."""
     details: str | None = None
     """The detail array a document computes its totals from."""
+    defaults: tuple[tuple[str, object], ...] = ()
+    """Values a new record takes when the client leaves the field out."""
 
 
 ENTITIES: Final[dict[str, EntityDef]] = {
@@ -116,6 +121,56 @@ ENTITIES: Final[dict[str, EntityDef]] = {
         actions=("ReleasePayment",),
         details="DocumentsToApply",
     ),
+    "ItemClass": EntityDef(
+        "ItemClass", ("ClassID",), ("ClassID",), uppercase_keys=True,
+        defaults=(("StockItem", True), ("ItemType", "Finished Good"),
+                  ("ValuationMethod", "Average"), ("BaseUOM", "EA")),
+    ),
+    "StockItem": EntityDef(
+        "StockItem", ("InventoryID",), ("InventoryID", "Description"), uppercase_keys=True,
+        defaults=(("ItemStatus", "Active"), ("ItemType", "Finished Good"),
+                  ("ValuationMethod", "Average"), ("BaseUOM", "EA"), ("SalesUOM", "EA"),
+                  ("PurchaseUOM", "EA")),
+    ),
+    "NonStockItem": EntityDef(
+        "NonStockItem", ("InventoryID",), ("InventoryID", "Description"), uppercase_keys=True,
+        defaults=(("ItemStatus", "Active"), ("ItemType", "Non-Stock Item"),
+                  ("BaseUnit", "EA"), ("SalesUnit", "EA"), ("PurchaseUnit", "EA"),
+                  ("RequireReceipt", False), ("RequireShipment", False)),
+    ),
+    "SalesOrder": EntityDef(
+        "SalesOrder",
+        ("OrderType", "OrderNbr"),
+        ("CustomerID",),
+        numbered=True,
+        types=("SO", "QT", "IN", "CM", "RM"),
+        number_field="OrderNbr",
+        type_field="OrderType",
+        details="Details",
+    ),
+    "JournalTransaction": EntityDef(
+        "JournalTransaction",
+        ("Module", "BatchNbr"),
+        numbered=True,
+        types=("GL",),
+        number_field="BatchNbr",
+        type_field="Module",
+        date_field="TransactionDate",
+        actions=("ReleaseJournalTransaction",),
+        details="Details",
+        defaults=(("LedgerID", "ACTUAL"),),
+    ),
+    "Check": EntityDef(
+        "Check",
+        ("Type", "ReferenceNbr"),
+        ("Vendor", "CashAccount"),
+        numbered=True,
+        types=("Payment", "Prepayment", "Debit Adj.", "Refund"),
+        date_field="ApplicationDate",
+        actions=("ReleaseCheck",),
+        details="Details",
+        defaults=(("PaymentMethod", "CHECK"),),
+    ),
 }
 
 #: The inquiry entity that lists the company's branches (read with ``PUT`` + ``$expand=Results``).
@@ -124,18 +179,26 @@ COMPANIES_STRUCTURE: Final = "CompaniesStructure"
 #: Account types the Account entity accepts.
 ACCOUNT_TYPES: Final = ("Asset", "Liability", "Income", "Expense")
 
+def _posting(*uses: str) -> dict[str, str]:
+    """An item's posting fields (``SalesAccount``, ``SalesSubaccount``…) and what they name."""
+    return {f"{use}{part}": part for use in uses for part in ("Account", "Subaccount")}
+
+
 #: Fields whose value must name an existing record, per schema (top-level or detail row).
 REFERENCES: Final[dict[str, dict[str, str]]] = {
-    "Customer": {"ShippingBranch": BRANCH},
+    "Customer": {"ShippingBranch": BRANCH, "Terms": TERMS_ID},
     "Vendor": {
+        "Terms": TERMS_ID,
         "APAccount": "Account",
         "APSubaccount": "Subaccount",
         "CashAccount": CASH_ACCOUNT,
         "ReceivingBranch": BRANCH,
     },
-    "Bill": {"Vendor": "Vendor", "BranchID": BRANCH, "CashAccount": CASH_ACCOUNT},
+    "Bill": {"Vendor": "Vendor", "BranchID": BRANCH, "CashAccount": CASH_ACCOUNT,
+             "Terms": TERMS_ID},
     "BillDetail": {"Account": "Account", "Subaccount": "Subaccount", "Branch": BRANCH},
-    "Invoice": {"Customer": "Customer", "LinkBranch": BRANCH, "LinkARAccount": "Account"},
+    "Invoice": {"Customer": "Customer", "LinkBranch": BRANCH, "LinkARAccount": "Account",
+                "Terms": TERMS_ID},
     "InvoiceDetail": {"Account": "Account", "Subaccount": "Subaccount", "Branch": BRANCH},
     "Payment": {
         "CustomerID": "Customer",
@@ -143,7 +206,19 @@ REFERENCES: Final[dict[str, dict[str, str]]] = {
         "BranchID": BRANCH,
         "CashAccount": CASH_ACCOUNT,
     },
+    "StockItem": {"ItemClass": "ItemClass", **_posting("COGS", "Inventory", "Sales")},
+    "NonStockItem": {"ItemClass": "ItemClass", **_posting("Expense", "Sales")},
+    "SalesOrder": {"CustomerID": "Customer", "Branch": BRANCH},
+    "SalesOrderDetail": {"InventoryID": ITEM, "Branch": BRANCH, "Account": "Account"},
+    "JournalTransaction": {"BranchID": BRANCH},
+    "JournalTransactionDetail": {"Account": "Account", "Subaccount": "Subaccount",
+                                 "BranchID": BRANCH},
+    "Check": {"Vendor": "Vendor", "CashAccount": CASH_ACCOUNT},
 }
+
+#: Credit terms of the company and their days until due (Terms screen CS206500). The
+#: Default endpoint has no Terms entity, so they are fixed here like the branches.
+TERMS: Final[dict[str, int]] = {"30D": 30, "15D": 15, "60D": 60, "COD": 0}
 
 #: Fields the server computes; values posted for them are ignored, as the real API does.
 COMPUTED: Final = frozenset(
@@ -156,6 +231,9 @@ COMPUTED: Final = frozenset(
         "AvailableBalance",
         "BAccountID",
         "AccountID",
+        "OrderTotal",
+        "OrderedQty",
+        "UnappliedBalance",
         "SubaccountID",
         "NoteID",
     }

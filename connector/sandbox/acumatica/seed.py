@@ -17,7 +17,19 @@ from connector.sandbox.acumatica.tenant import Tenant
 #: Seeded records are stamped from here on, one second apart; writes later are always newer.
 SEED_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
-DEFAULT_COUNTS = {"accounts": 25, "subaccounts": 12, "vendors": 50, "customers": 20}
+DEFAULT_COUNTS = {"accounts": 25, "subaccounts": 12, "vendors": 50, "customers": 20,
+                  "stock_items": 20, "non_stock_items": 8}
+
+#: (ClassID, Description, stock item?): a trades business's item classes.
+ITEM_CLASSES = [("EQUIPMENT", "Installed equipment", True), ("PARTS", "Repair parts", True),
+                ("SERVICES", "Labor and service", False), ("FEES", "Fees and charges", False)]
+PART_NAMES = ["Capacitor 45/5 MFD", "Contactor 2-pole 40A", "Thermostat programmable",
+              "Condensate pump", "Igniter hot surface", "Flame sensor", "Blower motor 1/2 HP",
+              "Filter 16x25x1", "Refrigerant R-410A 25 lb", "Expansion valve 3 ton",
+              "Ball valve 3/4 in", "Water heater 50 gal", "Garbage disposal 3/4 HP",
+              "Breaker 20A single pole", "GFCI outlet 20A", "Surge protector whole home"]
+SERVICE_NAMES = ["Diagnostic visit", "Labor hour", "After-hours labor hour", "Trip charge",
+                 "Maintenance agreement visit", "Permit fee", "Disposal fee", "Drain cleaning"]
 
 #: (AccountCD, Description, Type, is a cash account); the accounts flows need come first.
 CHART_OF_ACCOUNTS = [
@@ -78,6 +90,10 @@ def seed_tenant(tenant: Tenant, seed: int, counts: dict[str, int]) -> dict[str, 
         tenant.seed_record("Vendor", vendor, next(moments))
     for customer in _partners(rng, wanted["customers"], "Customer"):
         tenant.seed_record("Customer", customer, next(moments))
+    for item_class in _item_classes(rng):
+        tenant.seed_record("ItemClass", item_class, next(moments))
+    for entity, item in _items(rng, wanted["stock_items"], wanted["non_stock_items"]):
+        tenant.seed_record(entity, item, next(moments))
     return {name: len(table.records) for name, table in tenant.tables.items()}
 
 
@@ -146,3 +162,40 @@ def _partners(rng: random.Random, count: int, entity: str) -> list[dict[str, Any
             record["CustomerClass"] = "DEFAULT"
         records.append(record)
     return records
+
+
+def _item_classes(rng: random.Random) -> list[dict[str, Any]]:
+    return [
+        {"id": _id(rng), "ClassID": code, "Description": description, "StockItem": stock,
+         "ItemType": "Finished Good" if stock else "Non-Stock Item", "BaseUOM": "EA",
+         "ValuationMethod": "Average" if stock else None}
+        for code, description, stock in ITEM_CLASSES
+    ]
+
+
+def _items(
+    rng: random.Random, stock_count: int, non_stock_count: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """Stock items (parts and equipment) then non-stock items (services and fees)."""
+    items: list[tuple[str, dict[str, Any]]] = []
+    for index in range(stock_count):
+        name = PART_NAMES[index % len(PART_NAMES)]
+        cost = round(rng.uniform(4, 900), 2)
+        items.append(("StockItem", {
+            "id": _id(rng), "InventoryID": f"P{30001 + index}",
+            "Description": name if index < len(PART_NAMES) else f"{name} ({index})",
+            "ItemClass": "EQUIPMENT" if cost > 300 else "PARTS", "ItemStatus": "Active",
+            "ItemType": "Finished Good", "BaseUOM": "EA", "SalesUOM": "EA", "PurchaseUOM": "EA",
+            "ValuationMethod": "Average", "LastCost": cost,
+            "DefaultPrice": round(cost * 1.6, 2), "InventoryAccount": "12000",
+            "COGSAccount": "50000", "SalesAccount": "41000"}))
+    for index in range(non_stock_count):
+        name = SERVICE_NAMES[index % len(SERVICE_NAMES)]
+        items.append(("NonStockItem", {
+            "id": _id(rng), "InventoryID": f"S{40001 + index}",
+            "Description": name if index < len(SERVICE_NAMES) else f"{name} ({index})",
+            "ItemClass": "SERVICES", "ItemStatus": "Active", "ItemType": "Service",
+            "BaseUnit": "EA", "SalesUnit": "EA", "PurchaseUnit": "EA",
+            "DefaultPrice": float(rng.choice([49, 89, 129, 159, 199])),
+            "SalesAccount": "40000", "ExpenseAccount": "51000"}))
+    return items

@@ -5,16 +5,21 @@ Routes (all under the knob ``path_prefix``, "" by default, e.g. ``/AcumaticaERP`
     POST /identity/connect/token                     OAuth 2.0 password + refresh grants
     GET  /identity/.well-known/openid-configuration  discovery document
     POST /entity/auth/login | /entity/auth/logout     cookie sessions (API login limit)
+    GET  /entity                                     build and endpoints (no sign-in needed)
+    GET  /entity/Default/24.200.001/swagger.json     the endpoint's OpenAPI definition
+    GET  /entity/Default/{version}/{Entity}/$adHocSchema   empty record + custom fields
     GET|PUT /entity/Default/{version}/{Entity}       list ($filter $top $skip $select $expand)
                                                      and create-or-update by key
-    GET|DELETE /entity/Default/{version}/{Entity}/{keys… | id}
+    GET|DELETE /entity/Default/{version}/{Entity}/{keys… | key|key… | id}
     POST /entity/Default/{version}/{Entity}/{Action} ReleaseBill, ReleaseInvoice, ReleasePayment
     GET  …/{Entity}/{Action}/status/{operation}      poll: 202 until done, then 204
 
-Entities: Customer, Vendor, Invoice, Payment, Bill, Account, Subaccount, and the
-CompaniesStructure inquiry for branches. Every entity request needs a bearer token or a live
-session cookie (401), passes the licence limits (429) and then the strict value-object
-checks of :mod:`.values` and the rules of :mod:`.tenant` (422/412/404).
+Entities: Customer, Vendor, Invoice, Payment, Bill, Account, Subaccount, ItemClass, StockItem,
+NonStockItem, SalesOrder, JournalTransaction, Check, and the CompaniesStructure inquiry for
+branches. Every entity request needs a bearer token or a live session cookie (401), passes
+the licence limits (429) and then the strict value-object checks of :mod:`.values` and the
+rules of :mod:`.tenant` (422/412; a missing record is 500 with
+``NoEntitySatisfiesTheConditionException``, as live instances answer).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from aiohttp import web
 
 from connector.sandbox.acumatica.auth import CookieSessions, OAuthTokens
 from connector.sandbox.acumatica.auth_api import AuthRoutes
+from connector.sandbox.acumatica.discovery import endpoint_list
 from connector.sandbox.acumatica.entity_api import EntityRoutes, Operation
 from connector.sandbox.acumatica.knobs import (
     CLIENT_ID,
@@ -39,7 +45,7 @@ from connector.sandbox.acumatica.knobs import (
 from connector.sandbox.acumatica.responses import http_error, license_limit, no_route
 from connector.sandbox.acumatica.seed import DEFAULT_COUNTS, seed_tenant
 from connector.sandbox.acumatica.tenant import DEFAULT_BRANCHES, Tenant
-from connector.sandbox.base import Simulator, SlidingWindow, monotonic
+from connector.sandbox.base import Simulator, SlidingWindow, json_response, monotonic
 
 _TOKEN_PATHS = ("/identity/connect/token", "/identity/.well-known/openid-configuration")
 
@@ -119,6 +125,10 @@ class AcumaticaSimulator(AuthRoutes, EntityRoutes, Simulator):
             return await self.login(request)
         if path == "/entity/auth/logout" and method == "POST":
             return await self.logout(request)
+        if path.rstrip("/") == "/entity" and method == "GET":
+            # Served without a sign-in, like the real index: clients probe it before login.
+            return json_response(endpoint_list(self.knobs.endpoint_versions,
+                                               self.knobs.instance_path()))
         parts = path.strip("/").split("/")
         if len(parts) < 4 or parts[0] != "entity":
             return no_route(request.path, "Entity URLs look like "

@@ -89,7 +89,7 @@ class Table:
         if key is not None:
             self._by_key[key] = record.id
             self._key_of_id[record.id] = key
-        number = record.values.get("ReferenceNbr")
+        number = record.values.get(self.entity.number_field)
         if isinstance(number, str):
             self._numbers.add(number)
 

@@ -4,7 +4,8 @@
 honour ``If-None-Match: *`` / ``If-Match: *``, check every reference, merge, apply defaults
 and numbering, compute document totals and balances, stamp ``LastModifiedDateTime``. It
 raises :class:`Invalid` (→ 422), :class:`PreconditionFailed` (→ 412) or :class:`NotFound`
-(→ 404) and changes nothing when it does.
+(→ 500 ``NoEntitySatisfiesTheConditionException``, as live instances answer) and changes
+nothing when it does.
 """
 
 from __future__ import annotations
@@ -21,13 +22,22 @@ from connector.sandbox.acumatica.documents import (
     derive,
     invoice_key,
 )
+from connector.sandbox.acumatica.rules import (
+    apply_terms,
+    check_applications,
+    paid_by_checks,
+    release_errors,
+)
 from connector.sandbox.acumatica.schema import (
     ACCOUNT_STATUSES,
     ACCOUNT_TYPES,
     BRANCH,
     CASH_ACCOUNT,
     ENTITIES,
+    ITEM,
     REFERENCES,
+    TERMS,
+    TERMS_ID,
     EntityDef,
     computed_fields,
     fields_of,
@@ -133,8 +143,9 @@ class Tenant:
         errors.extend(self._business_errors(definition, values, existing, rules))
         if errors:
             raise Invalid(errors)
-        if existing is None and definition.numbered and not values.get("ReferenceNbr"):
-            values["ReferenceNbr"] = table.take_number()
+        number = definition.number_field
+        if existing is None and definition.numbered and not values.get(number):
+            values[number] = table.take_number()
         return self._commit(definition, table, existing, values)
 
     def release(self, entity: str, keys: dict[str, Any]) -> Record:
@@ -143,19 +154,24 @@ class Tenant:
         table = self.tables[entity]
         record = table.get(keys["id"]) if "id" in keys else None
         if record is None:
-            key = table.key_of({"Type": definition.types[0], **keys})
+            key = table.key_of({definition.type_field: definition.types[0], **keys})
             record = table.find(key) if key is not None else None
         if record is None:
             raise NotFound(f"No {entity} matches the keys sent with the action.")
-        label = f"{entity} {record.values.get('Type')} {record.values.get('ReferenceNbr')}"
+        label = " ".join([entity, *self._keys(definition, record.values)])
         if record.released:
             raise Invalid([FieldError(("Status",), f"{label} is already released.")])
         if record.values.get("Hold"):
             raise Invalid([FieldError(("Hold",), f"{label} is on hold; set Hold to false "
                                       "before releasing it.")])
+        problems = release_errors(entity, record.values, label)
+        if problems:
+            raise Invalid(problems)
         record.released = True
         self._derive(definition, record)
         self._touch(definition, record)
+        if entity == "Check":
+            self._refresh_paid_bills(record)
         return record
 
     def delete(self, entity: str, parts: list[str]) -> None:
@@ -202,6 +218,10 @@ class Tenant:
     def _resolve(self, target: str, value: str) -> str | None:
         if target == BRANCH:
             return next((b for b in self.branches if b.casefold() == value.casefold()), None)
+        if target == TERMS_ID:
+            return next((t for t in TERMS if t.casefold() == value.casefold()), None)
+        if target == ITEM:
+            return self._resolve("StockItem", value) or self._resolve("NonStockItem", value)
         table = self.tables["Account" if target == CASH_ACCOUNT else target]
         record = table.find((value.casefold(),))
         if record is None or (target == CASH_ACCOUNT and not record.values.get("CashAccount")):
@@ -220,9 +240,10 @@ class Tenant:
         for name in definition.keys:
             if definition.uppercase_keys and isinstance(patch.get(name), str):
                 patch[name] = patch[name].upper()
-        if definition.types and "Type" in patch and patch["Type"] not in definition.types:
-            errors.append(FieldError(("Type",), f"'Type' must be one of "
-                                     f"{', '.join(definition.types)}; got {patch['Type']!r}."))
+        kind = definition.type_field
+        if definition.types and kind in patch and patch[kind] not in definition.types:
+            errors.append(FieldError((kind,), f"'{kind}' must be one of "
+                                     f"{', '.join(definition.types)}; got {patch[kind]!r}."))
         if "id" in patch:
             existing = table.get(patch["id"])
             if existing is None:
@@ -236,7 +257,7 @@ class Tenant:
                                              f"from {stored!r} by PUT; use the ChangeID action."))
             return existing
         if definition.types:
-            patch.setdefault("Type", definition.types[0])
+            patch.setdefault(kind, definition.types[0])
         key = table.key_of(patch)
         return table.find(key) if key is not None else None
 
@@ -262,20 +283,28 @@ class Tenant:
             values.setdefault("Status", "Active")
         if definition.name in ("Account", "Subaccount"):
             values.setdefault("Active", True)
+        for name, default in definition.defaults:
+            values.setdefault(name, default)
         if not definition.numbered:
             return
+        number = definition.number_field
         if not rules.manual_numbering:
-            values.pop("ReferenceNbr", None)  # the numbering sequence assigns it on save
-        elif not values.get("ReferenceNbr"):
-            errors.append(FieldError(("ReferenceNbr",), "'ReferenceNbr' cannot be empty: "
+            values.pop(number, None)  # the numbering sequence assigns it on save
+        elif not values.get(number):
+            errors.append(FieldError((number,), f"'{number}' cannot be empty: "
                                      "the numbering sequence is manual."))
-        values.setdefault("Hold", False)
-        values.setdefault("CurrencyID", "USD")
+        fields = fields_of(definition.name)
+        if "Hold" in fields:
+            values.setdefault("Hold", False)
+        if "CurrencyID" in fields:
+            values.setdefault("CurrencyID", "USD")
         today = self.clock.now().replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
-        date_field = "ApplicationDate" if definition.name == "Payment" else "Date"
+        date_field = "ApplicationDate" if definition.name == "Payment" else definition.date_field
         values.setdefault(date_field, today)
-        if "BranchID" in fields_of(definition.name):
-            values.setdefault("BranchID", branch)
+        branch_field = next((f for f in ("BranchID", "Branch") if f in fields), None)
+        if branch_field is not None:
+            values.setdefault(branch_field, branch)
+        apply_terms(definition.name, values, self.tables)
 
     def _business_errors(
         self,
@@ -297,6 +326,8 @@ class Tenant:
         if definition.name == "Payment":
             errors.extend(application_errors(values, self.tables["Invoice"], self.applications,
                                              rules.applications_require_release))
+        if definition.name == "Check":
+            errors.extend(check_applications(values, self.tables["Bill"]))
         return errors
 
     def _duplicate_vendor_ref(
@@ -336,7 +367,20 @@ class Tenant:
         if definition.name == "Invoice":
             key = invoice_key(record.values.get("Type"), record.values.get("ReferenceNbr"))
             applied = self.applications.applied(key)
+        elif definition.name == "Bill":
+            applied = paid_by_checks(self.tables["Check"], record.values)
         derive(definition.name, record.values, record.released, applied)
+
+    def _refresh_paid_bills(self, check: Record) -> None:
+        """A released check lowers the balance of every bill it pays (and may close it)."""
+        bills = self.tables["Bill"]
+        for row in check.values.get("Details") or []:
+            key = (str(row.get("DocType", "")).casefold(),
+                   str(row.get("ReferenceNbr", "")).casefold())
+            bill = bills.find(key)
+            if bill is not None:
+                self._derive(ENTITIES["Bill"], bill)
+                self._touch(ENTITIES["Bill"], bill)
 
     def _refresh_invoices(self, keys: set[InvoiceKey]) -> None:
         invoices = self.tables["Invoice"]

@@ -210,6 +210,10 @@ def _attach(root: dict[str, Any], error: FieldError) -> None:
         return
     if isinstance(leaf, dict):
         leaf["error"] = f"{leaf['error']} {error.message}" if "error" in leaf else error.message
+    elif leaf is None:
+        # A field the client left out (a required one): a value object with only the error,
+        # since a null value is not a valid StringValue/DecimalValue… in the definition.
+        container[last] = {"error": error.message}
     else:
         container[last] = {"value": leaf, "error": error.message}
 

@@ -140,26 +140,33 @@ class Transaction:
 
 @dataclass
 class Registry:
-    """Every program and transaction the simulated M3 offers (what MRS001MI lists)."""
+    """Every program and transaction the simulated M3 offers (what MRS001MI lists).
 
-    _table: dict[tuple[str, str], Transaction] = field(default_factory=dict)
+    A transaction may be registered in several variants whose ``available`` predicates
+    exclude each other (``APS450MI/AddLine`` with or without AIT fields, by version): the
+    first available one is what is served and what the metadata describes.
+    """
+
+    _table: dict[tuple[str, str], list[Transaction]] = field(default_factory=dict)
 
     def add(self, *transactions: Transaction) -> None:
         for trn in transactions:
-            self._table[(trn.program, trn.name)] = trn
+            self._table.setdefault((trn.program, trn.name), []).append(trn)
 
     def find(self, program: str, name: str, knobs: InforKnobs) -> Transaction | None:
-        trn = self._table.get((program, name))
-        return trn if trn is not None and trn.available(knobs) else None
+        variants = self._table.get((program, name), [])
+        return next((t for t in variants if t.available(knobs)), None)
 
     def has_program(self, program: str) -> bool:
         return any(p == program for p, _ in self._table)
 
+    def programs(self) -> list[str]:
+        """Every program name, sorted."""
+        return sorted({p for p, _ in self._table})
+
     def of_program(self, program: str, knobs: InforKnobs) -> list[Transaction]:
-        return sorted(
-            (t for (p, _), t in self._table.items() if p == program and t.available(knobs)),
-            key=lambda t: t.name,
-        )
+        found = (self.find(p, n, knobs) for (p, n) in self._table if p == program)
+        return sorted((t for t in found if t is not None), key=lambda t: t.name)
 
 
 @dataclass

@@ -6,6 +6,8 @@ Routes (``{ti}`` is the tenant, ``ACME_TST`` by default):
   ``POST|GET /{ti}/as/revoke_token.oauth2``; both exempt from the generic faults.
 - ``GET /{ti}/M3/m3api-rest/v2/execute/{PGM}/{TRN};matrix?FIELDS`` and the bulk
   ``POST /{ti}/M3/m3api-rest/v2/execute?options`` (see :mod:`.gateway`, :mod:`.mi`).
+- ``GET /{ti}/M3/m3api-rest/v2/metadata[/{PGM}[/{TRN}]]``: programs, transactions and
+  their fields, from the same tables (see :mod:`.metadata`).
 - Anything else on the gateway: no tenant segment or an unknown one → ``400 {"error":"Bad
   Request"}``; a missing, expired or revoked bearer → ``401 {"error":"Unauthorized"}``;
   an ``fnd-csrf-token`` header → 403 ``CSRF_INVALID_SESSION``.
@@ -44,6 +46,7 @@ from connector.sandbox.infor.gateway import (
     transaction_name,
 )
 from connector.sandbox.infor.knobs import InforKnobs
+from connector.sandbox.infor.metadata import is_metadata, metadata_response
 from connector.sandbox.infor.mi import (
     CallOptions,
     Registry,
@@ -55,6 +58,7 @@ from connector.sandbox.infor.state import render_state
 from connector.sandbox.infor.trx_accounts import account_transactions
 from connector.sandbox.infor.trx_ap import ap_transactions
 from connector.sandbox.infor.trx_company import company_transactions, discovery_transactions
+from connector.sandbox.infor.trx_gl import gl_transactions
 from connector.sandbox.infor.trx_items import item_transactions
 from connector.sandbox.infor.trx_po import po_transactions
 from connector.sandbox.infor.trx_suppliers import supplier_transactions
@@ -73,6 +77,7 @@ def build_registry() -> Registry:
         *ap_transactions(),
         *po_transactions(),
         *account_transactions(),
+        *gl_transactions(),
     )
     registry.add(*discovery_transactions(registry))
     return registry
@@ -248,6 +253,10 @@ class InforSimulator(Simulator):
             if request.method != "POST":
                 return json_response({"error": "Method Not Allowed"}, 405)
             return await self._bulk(request, path)
+        if is_metadata(path.segments):
+            if request.method != "GET":
+                return json_response({"error": "Method Not Allowed"}, 405)
+            return metadata_response(self.registry, self.infor_knobs, path.segments)
         target = path.program_transaction
         if target is None:
             return json_response(

@@ -29,9 +29,8 @@ HEAD_OUTPUTS = names(
     "DIVI INBN IBTP SUNO SPYN SINO IVDT ACDT DUDT CUCD CUAM VTAM TEPY PYME "
     "PUNO CORI SUPA IBHE YEA4 VSER VONO LMDT LMTS CHNO CHID RGDT RGTM"
 )
-LINE_INPUTS = (
-    names("DIVI INBN RDTP NLAM VTA1 VTA2 VTCD PUNO PNLI PNLS IVQA PUUN GRPR ITNO CHGT") + AITS
-)
+#: AddLine's inputs in the published metadata: no AIT fields (accounting comes from the rules).
+LINE_INPUTS = names("DIVI INBN RDTP NLAM VTA1 VTA2 VTCD PUNO PNLI PNLS IVQA PUUN GRPR ITNO CHGT")
 LINE_OUTPUTS = (
     names("INBN TRNO RDTP NLAM VTA1 VTA2 VTCD PUNO PNLI PNLS IVQA GRPR ITNO CHGT")
     + AITS
@@ -120,15 +119,6 @@ def _add_head(ctx: MIContext, inp: Inputs) -> list[Row]:
 
 def _add_line(ctx: MIContext, inp: Inputs) -> list[Row]:
     batch = _open_batch(ctx, inp, "invoice")
-    if not ctx.knobs.addline_ait:
-        for name in AITS:
-            if name in inp:
-                raise nok(
-                    "XIN0001",
-                    name,
-                    f"Input field {name} is not valid for APS450MI/AddLine: accounting "
-                    "comes from the accounting rules; re-code with AddHeadRecode/AddLineRecode",
-                )
     line_type = inp.integer("RDTP")
     if not 1 <= line_type <= 8:
         raise nok("WRD0103", "RDTP", f"Invoice line type {inp.get('RDTP')} is not valid (1-8)")
@@ -385,6 +375,17 @@ def ap_transactions() -> list[Transaction]:
             mandatory=names("INBN RDTP"),
             outputs=names("TRNO"),
             handler=_add_line,
+            available=lambda knobs: not knobs.addline_ait,
+        ),
+        Transaction(
+            "APS450MI",
+            "AddLine",
+            "Add invoice batch line (version with accounting dimensions)",
+            inputs=LINE_INPUTS + AITS,
+            mandatory=names("INBN RDTP"),
+            outputs=names("TRNO"),
+            handler=_add_line,
+            available=lambda knobs: knobs.addline_ait,
         ),
         Transaction(
             "APS450MI",
