@@ -32,20 +32,8 @@ from connector.sandbox.servicetitan.wire import ApiError, Record
 if TYPE_CHECKING:
     from connector.sandbox.servicetitan.simulator import Handler, Route, ServiceTitanSimulator
 
-_SKU_SORTS = (
-    "Id",
-    "Code",
-    "DisplayName",
-    "CreatedOn",
-    "ModifiedOn",
-    "Price",
-    "MemberPrice",
-    "AddOnPrice",
-    "AddOnMemberPrice",
-    "Cost",
-)
 SKUS = {
-    kind: ListRule(kind, label, sorts=_SKU_SORTS, external="filter")
+    kind: ListRule(kind, label, external="filter")
     for kind, label in (
         ("materials", "Material"),
         ("equipment", "Equipment"),
@@ -57,7 +45,6 @@ JOBS = ListRule(
     "jobs",
     "Job",
     active="none",
-    sorts=("Id", "ModifiedOn", "CreatedOn", "Priority"),
     external="filter",
     filters=(
         Filter("customerId", "int", nested("customerId")),
@@ -70,7 +57,6 @@ JOBS = ListRule(
 BUSINESS_UNITS = ListRule(
     "business_units",
     "Business unit",
-    sorts=(),
     external="guid",
     filters=(Filter("name", "str", nested("name")),),
 )

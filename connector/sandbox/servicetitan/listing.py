@@ -1,9 +1,10 @@
 """Generic read endpoints: filtered, sorted, paged lists, single records and export feeds.
 
-Each list endpoint is described by a :class:`ListRule` transcribed from its operation in
-the specs: which ``active`` flavour it takes (``active`` True/Any/False, or accounting's
-``activeState``), which ``sort`` fields it offers, whether it filters by externalData, and
-a few equality filters. Everything not described is refused by :class:`~.wire.Query`.
+Each hand-built list endpoint has a :class:`ListRule`: which ``active`` flavour it takes
+(``active`` True/Any/False, or accounting's ``activeState``), whether it filters by
+externalData, and the few filters whose field the generic rules cannot guess. Every other
+parameter the operation documents goes through :mod:`.filtering`; the sort fields come
+from the operation's own description.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any, Literal
 from aiohttp import web
 
 from connector.sandbox.base import json_response, read_json
+from connector.sandbox.servicetitan import filtering, spec
+from connector.sandbox.servicetitan.spec import Operation
 from connector.sandbox.servicetitan.store import (
     Store,
     created_ticks,
@@ -51,7 +54,6 @@ class ListRule:
     table: str
     label: str
     active: Literal["active", "activeState", "none"] = "active"
-    sorts: tuple[str, ...] = ("Id", "ModifiedOn", "CreatedOn")
     external: Literal["filter", "guid", "none"] = "none"
     filters: tuple[Filter, ...] = ()
     view: View = field(default=public)
@@ -122,37 +124,16 @@ def _filter(spec: Filter, query: Query, rows: list[Record]) -> list[Record]:
     return [row for row in rows if hit(row)]
 
 
-def _sort_key(name: str) -> Callable[[Record], Any]:
-    if name == "ModifiedOn":
-        return modified_ticks
-    if name == "CreatedOn":
-        return created_ticks
-    key = name[0].lower() + name[1:]
-
-    def get(record: Record) -> Any:
-        value = record.get(key)
-        return (value is None, value if value is not None else 0, record["id"])
-
-    return get
+def operation_of(request: web.Request) -> Operation | None:
+    """The documented GET behind the route that matched ``request``."""
+    route = request.match_info.route
+    canonical = route.resource.canonical if route.resource is not None else ""
+    module, _, rest = canonical.lstrip("/").partition("/v2/tenant/{tenant}/")
+    return spec.operation_for(module, rest) if rest else None
 
 
-def _sort(rule: ListRule, query: Query, rows: list[Record]) -> list[Record]:
-    if not rule.sorts:
-        return rows
-    text = query.raw("sort")
-    if not text:
-        return rows
-    # A literal "+" in a query string decodes to a space; read both as ascending.
-    descending = text.startswith("-")
-    name = text.lstrip("+- ")
-    for offered in rule.sorts:
-        if offered.lower() == name.lower():
-            return sorted(rows, key=_sort_key(offered), reverse=descending)
-    raise ApiError.invalid(
-        "sort",
-        f"Cannot sort {rule.label} by '{name}': use +Field or -Field with one of "
-        f"{', '.join(rule.sorts)}.",
-    )
+def request_query(request: web.Request) -> Query:
+    return Query(request.query, operation_of(request))
 
 
 def select(store: Store, rule: ListRule, query: Query) -> tuple[list[Record], str | None]:
@@ -172,8 +153,8 @@ def select(store: Store, rule: ListRule, query: Query) -> tuple[list[Record], st
         bound = query.ticks(param)
         if bound is not None:
             rows = [row for row in rows if (ticks_of(row) >= bound) is on_or_after]
-    for spec in rule.filters:
-        rows = _filter(spec, query, rows)
+    for rule_filter in rule.filters:
+        rows = _filter(rule_filter, query, rows)
     guid = _application_guid(query) if rule.external != "none" else None
     if rule.external == "filter":
         key = query.raw("externalDataKey") or None
@@ -190,14 +171,14 @@ def select(store: Store, rule: ListRule, query: Query) -> tuple[list[Record], st
                     f"At most {MAX_IDS} values are allowed, got {len(values)}.",
                 )
             rows = [row for row in rows if matches_external(row, guid, key, values)]
-    return _sort(rule, query, rows), guid
+    return filtering.apply(rows, query.rest(), query.operation) if query.operation else rows, guid
 
 
 def page_response(
     store: Store, rule: ListRule, request: web.Request, *, bare: bool = False
 ) -> web.Response:
     """A list endpoint's reply: the page envelope, or the bare array ``inventory-bills`` uses."""
-    query = Query(request.query)
+    query = request_query(request)
     paging = Paging(query)
     rows, guid = select(store, rule, query)
     query.finish()
@@ -229,7 +210,7 @@ def one_response(
     store: Store, rule: ListRule, request: web.Request, name: str = "id"
 ) -> web.Response:
     """``GET …/{id}``: the record (externalData per the optional application guid) or 404."""
-    query = Query(request.query)
+    query = request_query(request)
     guid = _application_guid(query) if rule.external != "none" else None
     query.finish()
     return json_response(
@@ -246,7 +227,7 @@ def export_response(
     valid token, even when nothing was returned. With ``includeRecentChanges=true`` the
     next chunk starts at the last row served, so it repeats (as the spec warns it may).
     """
-    query = Query(request.query)
+    query = request_query(request)
     start_text = query.raw("from")
     recent = bool(query.flag("includeRecentChanges"))
     query.finish()

@@ -21,12 +21,15 @@ import time
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from multidict import MultiMapping
 
 from connector.sandbox.base import json_response
+
+if TYPE_CHECKING:
+    from connector.sandbox.servicetitan.spec import Operation
 
 Record = dict[str, Any]
 
@@ -185,14 +188,16 @@ def api_error_response(error: ApiError) -> web.Response:
 class Query:
     """One request's query string; reading a parameter marks it used.
 
-    :meth:`finish` refuses parameters nobody read. The real API ignores what it does not
-    know, but a sandbox that silently ignored a filter would return a superset and let a
-    client's misunderstanding pass, so here an unimplemented parameter is a loud 400.
+    Handlers read the parameters whose meaning is specific to them; :meth:`rest` then
+    type-checks every other parameter the operation documents and hands them back for the
+    generic filters. Parameters the vendor does not document are ignored, as ServiceTitan
+    ignores them (a client sending one gets the unfiltered list there too).
     """
 
-    def __init__(self, query: MultiMapping[str]) -> None:
+    def __init__(self, query: MultiMapping[str], operation: Operation | None = None) -> None:
         self._query = query
         self._used: set[str] = set()
+        self.operation = operation
 
     def raw(self, name: str) -> str | None:
         self._used.add(name)
@@ -271,20 +276,26 @@ class Query:
         texts = [text for text in texts if text]
         return texts or None
 
+    def rest(self) -> dict[str, Any]:
+        """Typed values of the documented parameters no handler has read yet (None dropped)."""
+        # params builds on this module's ApiError and parse_ticks, hence the late import.
+        from connector.sandbox.servicetitan.params import typed
+
+        if self.operation is None:
+            return {}
+        values: dict[str, Any] = {}
+        for name, param in self.operation.params.items():
+            if name in self._used or name not in self._query:
+                continue
+            self._used.add(name)
+            value = typed(param, list(self._query.getall(name)))
+            if value is not None:
+                values[name] = value
+        return values
+
     def finish(self) -> None:
-        unused = sorted(set(self._query) - self._used)
-        if unused:
-            raise ApiError(
-                400,
-                "Unsupported query parameter",
-                {
-                    name: [
-                        f"The sandbox does not implement '{name}' on this endpoint; "
-                        "remove it or extend connector/sandbox/servicetitan."
-                    ]
-                    for name in unused
-                },
-            )
+        """Type-check the documented parameters nobody read (they have nothing to filter)."""
+        self.rest()
 
 
 # -- paging -------------------------------------------------------------------------------
