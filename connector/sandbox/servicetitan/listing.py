@@ -34,6 +34,7 @@ from connector.sandbox.servicetitan.wire import (
     Record,
     decode_from,
     encode_position,
+    parse_ticks,
 )
 
 View = Callable[[Record, str | None], Record]
@@ -221,19 +222,40 @@ def one_response(
 def export_response(
     store: Store, table: str, request: web.Request, chunk: int, view: View = public
 ) -> web.Response:
-    """An export feed chunk ordered by (modifiedOn, id), inactive rows included.
+    """An export feed chunk of one table, inactive rows included (see :func:`export_rows`)."""
+    query = request_query(request)
+    operation = query.operation
+    schema = operation.item_schema() if operation is not None else None
+    rows = [view(row, None) for row in store.table(table).all()]
+    if schema is not None and schema.get("additionalProperties") is False:
+        # The feed's model can be narrower than the GET model (export/services has no
+        # calculatedPrice or useStaticPrices); keep to the fields the feed documents.
+        documented = set(schema.get("properties", {}))
+        rows = [{k: v for k, v in row.items() if k in documented} for row in rows]
+    return export_rows(rows, query, chunk)
+
+
+def _feed_ticks(row: Record) -> int:
+    stamp = row.get("modifiedOn") or row.get("createdOn")
+    ticks = parse_ticks(stamp) if isinstance(stamp, str) else None
+    return 0 if ticks is None else ticks
+
+
+def export_rows(rows: list[Record], query: Query, chunk: int) -> web.Response:
+    """An export feed chunk ordered by (modifiedOn, id).
 
     ``from`` is a continuation token or a date (inclusive); ``continueFrom`` is always a
     valid token, even when nothing was returned. With ``includeRecentChanges=true`` the
     next chunk starts at the last row served, so it repeats (as the spec warns it may).
     """
-    query = request_query(request)
     start_text = query.raw("from")
     recent = bool(query.flag("includeRecentChanges"))
-    query.finish()
+    values = query.rest()
+    if "active" in values and isinstance(values["active"], bool):
+        rows = [row for row in rows if row.get("active", True) is values["active"]]
     start = decode_from(start_text) if start_text else (0, -1)
     ordered = sorted(
-        ((modified_ticks(row), row["id"], row) for row in store.table(table).all()),
+        ((_feed_ticks(row), int(row.get("id") or 0), row) for row in rows),
         key=lambda entry: (entry[0], entry[1]),
     )
     remaining = [entry for entry in ordered if (entry[0], entry[1]) > start]
@@ -246,7 +268,7 @@ def export_response(
         {
             "hasMore": len(remaining) > len(served),
             "continueFrom": encode_position(*position),
-            "data": [view(row, None) for _, _, row in served],
+            "data": [row for _, _, row in served],
         }
     )
 
