@@ -28,15 +28,6 @@ if TYPE_CHECKING:
     from connector.sandbox.servicetitan.simulator import Handler, Route, ServiceTitanSimulator
 
 
-def _integer_param(op: Operation, name: str) -> bool:
-    document = spec.document(op.module)["paths"][f"/tenant/{{tenant}}/{op.path}"]
-    raw = [*document.get("parameters", []), *document["get"].get("parameters", [])]
-    for param in raw:
-        if param.get("name") == name and param.get("in") == "path":
-            return "integer" in spec.types_of(spec.resolve(op.module, param.get("schema", {})))
-    return False
-
-
 def path_number(request: web.Request, name: str) -> int:
     """An integer path parameter; anything else is a 404 (the route needs an id)."""
     text = request.match_info[name]
@@ -100,7 +91,9 @@ class GenericRoutes:
     def _handler(self, op: Operation) -> Handler:
         last = op.path.rsplit("/", 1)[-1]
         by_id = (
-            op.shape == "object" and last.startswith("{") and _integer_param(op, last.strip("{}"))
+            op.shape == "object"
+            and last.startswith("{")
+            and last.strip("{}") in op.integer_path_params
         )
 
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -108,10 +101,11 @@ class GenericRoutes:
                 # pricebook images answers a redirect to stored files; the sandbox has none.
                 raise ApiError(404, "Not Found", {"path": ["No image is stored at that path."]})
             query = request_query(request)
+            query.validate()
             numbers = {
                 name: path_number(request, name)
                 for name in op.path_params
-                if _integer_param(op, name)
+                if name in op.integer_path_params
             }
             parent = self.sources.check_parent(op, numbers)
             if by_id:

@@ -101,7 +101,12 @@ def _active(rule: ListRule, query: Query, rows: list[Record]) -> list[Record]:
 
 def _filter(spec: Filter, query: Query, rows: list[Record]) -> list[Record]:
     wanted: set[Any] | None
-    if spec.kind == "int":
+    documented, given = query.typed(spec.param)
+    if documented:
+        if isinstance(given, str) and spec.kind in ("strs", "ints"):
+            given = [part.strip() for part in given.split(",") if part.strip()]
+        wanted = None if given is None else set(given if isinstance(given, list) else [given])
+    elif spec.kind == "int":
         single = query.integer(spec.param)
         wanted = None if single is None else {single}
     elif spec.kind == "ints":
@@ -180,6 +185,7 @@ def page_response(
 ) -> web.Response:
     """A list endpoint's reply: the page envelope, or the bare array ``inventory-bills`` uses."""
     query = request_query(request)
+    query.validate()
     paging = Paging(query)
     rows, guid = select(store, rule, query)
     query.finish()
@@ -212,6 +218,7 @@ def one_response(
 ) -> web.Response:
     """``GET …/{id}``: the record (externalData per the optional application guid) or 404."""
     query = request_query(request)
+    query.validate()
     guid = _application_guid(query) if rule.external != "none" else None
     query.finish()
     return json_response(

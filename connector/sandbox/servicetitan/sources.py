@@ -11,12 +11,13 @@ generated per parent, after checking that the parent exists.
 
 from __future__ import annotations
 
+import random
 import zlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from connector.sandbox.servicetitan import catalog, spec
-from connector.sandbox.servicetitan.fake import Links, conform
+from connector.sandbox.servicetitan.fake import Links, Maker, conform
 from connector.sandbox.servicetitan.spec import Operation
 from connector.sandbox.servicetitan.wire import ApiError, Record
 
@@ -221,11 +222,10 @@ class Sources:
             if not part.startswith("{") or name not in numbers or index == 0:
                 continue
             resource = parts[index - 1]
-            parent = (
-                resource,
-                numbers[name],
-                self._find_parent(op.module, resource, numbers[name]),
-            )
+            # Only a top-level collection (jobs/{id}/…) is a parent we can look up; deeper
+            # ones (booking-provider/{id}/bookings/{id}/…) are generated per path instead.
+            found = self._find_parent(op.module, resource, numbers[name]) if index == 1 else None
+            parent = (resource, numbers[name], found)
         return parent
 
     def _find_parent(self, module: str, resource: str, record_id: int) -> Record | None:
@@ -315,5 +315,5 @@ class Sources:
 
     def single(self, op: Operation, values: Mapping[str, str], parent: Parent | None) -> Any:
         """A one-object reply that is not a record by id (a job's history, a preference)."""
-        seed = (op.module, op.path, *sorted(values.items()))
-        return conform(op.module, op.item_schema(), {}, self.links(), *seed)
+        rng = random.Random("|".join([op.module, op.path, *sorted(values.values())]))
+        return Maker(op.module, self.links()).conform(op.item_schema(), None, rng)

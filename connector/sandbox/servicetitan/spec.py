@@ -43,6 +43,7 @@ class Operation:
     path: str  # after /tenant/{tenant}/, with the vendor's {name} placeholders
     params: dict[str, Param]
     path_params: tuple[str, ...]
+    integer_path_params: frozenset[str]
     body: Schema | None  # the 200 application/json schema ($refs unresolved)
 
     @property
@@ -138,6 +139,12 @@ def operations() -> dict[tuple[str, str], Operation]:
                 params={p["name"]: _param(module, p) for p in raw_params if p.get("in") == "query"},
                 path_params=tuple(
                     p["name"] for p in raw_params if p.get("in") == "path" and p["name"] != "tenant"
+                ),
+                integer_path_params=frozenset(
+                    p["name"]
+                    for p in raw_params
+                    if p.get("in") == "path"
+                    and "integer" in types_of(resolve(module, p.get("schema", {})))
                 ),
                 body=body,
             )

@@ -276,6 +276,26 @@ class Query:
         texts = [text for text in texts if text]
         return texts or None
 
+    def typed(self, name: str) -> tuple[bool, Any]:
+        """(documented?, typed value) of one parameter, checked against the operation."""
+        from connector.sandbox.servicetitan.params import typed
+
+        param = self.operation.params.get(name) if self.operation is not None else None
+        if param is None:
+            return False, None
+        return True, typed(param, self.values(name))
+
+    def validate(self) -> None:
+        """Type-check every documented parameter present, before any record is looked up
+        (ServiceTitan's binder answers 400 for a bad value ahead of a 404)."""
+        from connector.sandbox.servicetitan.params import typed
+
+        if self.operation is None:
+            return
+        for name, param in self.operation.params.items():
+            if name in self._query:
+                typed(param, list(self._query.getall(name)))
+
     def rest(self) -> dict[str, Any]:
         """Typed values of the documented parameters no handler has read yet (None dropped)."""
         # params builds on this module's ApiError and parse_ticks, hence the late import.
