@@ -29,8 +29,8 @@ Rows = list[Record]
 #: Parameter stems whose field has another name in the vendor's models.
 _ALIASES: dict[str, tuple[str, ...]] = {
     "number": ("number", "referenceNumber", "jobNumber", "appointmentNumber"),
-    "invoicedOn": ("invoiceDate", "invoicedOn"),
-    "paidOn": ("date", "paidOn"),
+    "invoiced": ("invoiceDate",),
+    "paid": ("date",),
     "completed": ("completedOn",),
     "received": ("receivedOn", "receiptDate", "date"),
     "returnDate": ("returnDate", "date"),
@@ -39,9 +39,10 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "firstAppointmentStarts": ("firstAppointmentStart",),
     "date": ("date", "billDate", "depositDate"),
     "depositDate": ("depositDate", "date"),
-    "phone": ("phoneNumber", "phone"),
+    # Customers and locations keep phone numbers among their contacts.
+    "phone": ("phoneNumber", "phone", "_contacts.value", "contacts.value"),
     "billNumber": ("referenceNumber", "billNumber"),
-    "purchaseOrderNumber": ("purchaseOrderNumber", "purchaseOrder.number"),
+    "purchaseOrderNumber": ("purchaseOrderNumber", "_purchaseOrderNumber"),
     "jobNumber": ("jobNumber", "job.number"),
     "transactionType": ("transactionType", "type"),
     "total": ("total", "billAmount", "grossAmount", "amount"),
@@ -82,16 +83,34 @@ _NUMERIC = re.compile(r"^(?:(?P<mm>min|max)(?P<a>[A-Z]\w*)|(?P<b>\w+?)(?P<gl>Gre
 _SORT_FIELDS = re.compile(r"(?:Available fields are|specified field):\s*([A-Za-z, ]+)\.")
 
 
+_MISSING = object()
+
+
 def lookup(record: Record, path: str) -> Any:
+    """The value at a dotted ``path``; through a list, the list of its items' values."""
     value: Any = record
     for key in path.split("."):
-        if not isinstance(value, dict) or key not in value:
+        if isinstance(value, list):
+            value = [item.get(key) for item in value if isinstance(item, dict)]
+        elif isinstance(value, dict) and key in value:
+            value = value[key]
+        else:
             return _MISSING
-        value = value[key]
     return value
 
 
-_MISSING = object()
+def _present(record: Record, path: str) -> bool:
+    """Whether the record has the field, possibly null (``batch`` of an unbatched bill)."""
+    value: Any = record
+    for key in path.split("."):
+        if value is None:
+            return True
+        if isinstance(value, list):
+            return True
+        if not isinstance(value, dict) or key not in value:
+            return False
+        value = value[key]
+    return True
 
 
 def _singular(name: str) -> list[str]:
@@ -120,7 +139,7 @@ def field_for(rows: Iterable[Record], stem: str, extra: tuple[str, ...] = ()) ->
     """The record field a parameter stem names, judged on the rows themselves."""
     sample = list(rows)[:200]
     for path in (*_candidates(stem), *extra):
-        if any(lookup(row, path) is not _MISSING for row in sample):
+        if any(_present(row, path) for row in sample):
             return path
     return None
 
@@ -130,6 +149,8 @@ def _ticks(value: Any) -> int | None:
 
 
 def _date_filter(rows: Rows, stem: str, bound: int, lower: bool) -> Rows:
+    # invoicedOnBefore pairs with invoicedOnOrAfter: both bound "invoiced".
+    stem = stem.removesuffix("On") if len(stem) > 2 else stem
     path = field_for(rows, stem, (f"{stem}On", f"{stem}Date"))
     if path is None:
         return rows

@@ -331,6 +331,8 @@ def _bills(
     common: Record = {
         "id": bill_id,
         "purchaseOrderId": po["id"],
+        # Private: the bill models carry only the PO id, but purchaseOrderNumber filters.
+        "_purchaseOrderNumber": po["number"],
         "syncStatus": "Pending",
         "referenceNumber": reference,
         "vendorNumber": vendor.get("_accountNumber"),
