@@ -93,11 +93,14 @@ async def test_customers_filter_by_name_and_phone(st: ST) -> None:
 
 
 async def test_pricebook_search_text_and_calculate_prices(st: ST) -> None:
-    """searchText finds SKUs by code or name; calculatePrices is accepted on services."""
+    """searchText finds SKUs by code or name; calculatePrices fills in calculatedPrice."""
     material = (await rows(st, "pricebook", "materials"))[0]
     hits = await rows(st, "pricebook", "materials", searchText=str(material["code"]).lower())
     assert material["id"] in {row["id"] for row in hits}
-    assert await rows(st, "pricebook", "services", calculatePrices="true")
+    priced = await rows(st, "pricebook", "services", calculatePrices="true")
+    assert priced and all(row["calculatedPrice"] == row["price"] for row in priced)
+    plain = await rows(st, "pricebook", "services")
+    assert all(row["calculatedPrice"] is None for row in plain)
 
 
 async def test_purchase_order_types_sort_by_documented_fields_only(st: ST) -> None:

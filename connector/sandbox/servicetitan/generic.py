@@ -20,7 +20,7 @@ from aiohttp import web
 from connector.sandbox.base import json_response
 from connector.sandbox.servicetitan import filtering, spec
 from connector.sandbox.servicetitan.listing import export_rows, request_query
-from connector.sandbox.servicetitan.sources import Sources, resource_key
+from connector.sandbox.servicetitan.sources import Sources
 from connector.sandbox.servicetitan.spec import Operation
 from connector.sandbox.servicetitan.wire import ApiError, Paging, Query, Record
 
@@ -68,7 +68,8 @@ def _external(query: Query, op: Operation, rows: list[Record]) -> list[Record]:
     key = query.raw("externalDataKey") if "externalDataKey" in op.params else None
     values = query.str_list("externalDataValues") if "externalDataValues" in op.params else None
     if key and values:
-        # Generated records carry no application's externalData, so nothing matches.
+        # Rows served here carry no application's externalData (only the hand-built
+        # endpoints store it), so no row matches an externalData lookup.
         return []
     return rows
 
@@ -144,5 +145,3 @@ class GenericRoutes:
 def served_key(module: str, path: str) -> tuple[str, str]:
     return module, spec.template_key(path)
 
-
-__all__ = ["GenericRoutes", "resource_key", "served_key"]

@@ -101,7 +101,7 @@ def _active(rule: ListRule, query: Query, rows: list[Record]) -> list[Record]:
 
 def _filter(spec: Filter, query: Query, rows: list[Record]) -> list[Record]:
     wanted: set[Any] | None
-    documented, given = query.typed(spec.param)
+    documented, given = query.documented(spec.param)
     if documented:
         if isinstance(given, str) and spec.kind in ("strs", "ints"):
             given = [part.strip() for part in given.split(",") if part.strip()]

@@ -12,6 +12,11 @@ Strict where ServiceTitan is strict (sheet ``systems/servicetitan.md``, specs in
 * 60 calls per rolling second per (app key, tenant) → 429 with ``Retry-After: 1`` (knob
   ``retry_after_header``); refused calls do not use up the window.
 
+Routes: the writes and the core reads are hand-built (``api_*`` modules); every other GET
+the vendor documents for the six modules is served from the OpenAPI documents
+(:mod:`.generic`), and every documented query parameter is type-checked and applied from
+them (:mod:`.filtering`). Unknown paths and malformed ids get the problem JSON 404.
+
 Admin additions beyond the base ``/_sandbox/`` API: ``POST /_sandbox/generate``
 (``{"entity", "count"}``: realistic records created now, firing webhooks) and
 ``/_sandbox/webhooks`` (``GET``, ``POST {"event","url","secret"}``, ``DELETE /{id}``,

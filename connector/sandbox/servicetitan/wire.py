@@ -29,7 +29,7 @@ from multidict import MultiMapping
 from connector.sandbox.base import json_response
 
 if TYPE_CHECKING:
-    from connector.sandbox.servicetitan.spec import Operation
+    from connector.sandbox.servicetitan.spec import Operation, Param
 
 Record = dict[str, Any]
 
@@ -185,6 +185,13 @@ def api_error_response(error: ApiError) -> web.Response:
 # -- query strings ------------------------------------------------------------------------
 
 
+def typed(param: Param, raw: list[str]) -> Any:
+    """:func:`.params.typed`, imported late: params builds on this module's ApiError."""
+    from connector.sandbox.servicetitan.params import typed as read
+
+    return read(param, raw)
+
+
 class Query:
     """One request's query string; reading a parameter marks it used.
 
@@ -276,10 +283,8 @@ class Query:
         texts = [text for text in texts if text]
         return texts or None
 
-    def typed(self, name: str) -> tuple[bool, Any]:
+    def documented(self, name: str) -> tuple[bool, Any]:
         """(documented?, typed value) of one parameter, checked against the operation."""
-        from connector.sandbox.servicetitan.params import typed
-
         param = self.operation.params.get(name) if self.operation is not None else None
         if param is None:
             return False, None
@@ -288,8 +293,6 @@ class Query:
     def validate(self) -> None:
         """Type-check every documented parameter present, before any record is looked up
         (ServiceTitan's binder answers 400 for a bad value ahead of a 404)."""
-        from connector.sandbox.servicetitan.params import typed
-
         if self.operation is None:
             return
         for name, param in self.operation.params.items():
@@ -298,9 +301,6 @@ class Query:
 
     def rest(self) -> dict[str, Any]:
         """Typed values of the documented parameters no handler has read yet (None dropped)."""
-        # params builds on this module's ApiError and parse_ticks, hence the late import.
-        from connector.sandbox.servicetitan.params import typed
-
         if self.operation is None:
             return {}
         values: dict[str, Any] = {}
