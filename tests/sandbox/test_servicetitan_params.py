@@ -146,3 +146,33 @@ async def test_wrong_type_of_documented_parameter_is_problem_json(st: ST) -> Non
         assert status == 400
         assert set(body) == {"type", "title", "status", "traceId", "errors", "data"}
         assert list(body["errors"]) == list(params)
+
+
+async def test_custom_field_pairs_filter_with_and_or(st: ST) -> None:
+    """customField.Fields[name]=value keeps bills holding the pair; Or widens, And narrows."""
+    bills = await st.get("accounting", "inventory-bills", pageSize=5000)
+    first, second = bills[0]["id"], bills[1]["id"]
+    body = {
+        "operations": [
+            {"objectId": first, "customFields": [{"name": "Job Costed", "value": "Yes"}]},
+            {"objectId": second, "customFields": [{"name": "Approver", "value": "Dana"}]},
+        ]
+    }
+    status, reply = await st.call("PATCH", "accounting", "inventory-bills/custom-fields", json=body)
+    assert status == 200, reply
+    pairs = {"customField.Fields[Job Costed]": "yes", "customField.Fields[Approver]": "Dana"}
+    both = await st.get("accounting", "inventory-bills", **pairs)
+    either = await st.get(
+        "accounting", "inventory-bills", **pairs, **{"customField.Operator": "Or"}
+    )
+    assert both == []
+    assert sorted(bill["id"] for bill in either) == sorted([first, second])
+
+
+async def test_batch_number_and_numeric_ranges(st: ST) -> None:
+    """batchNumber filters on the batch (none seeded); jobs bound by appointment start."""
+    assert await rows(st, "accounting", "payments", batchNumber=7) == []
+    jobs = await rows(st, "jpm", "jobs")
+    cut = sorted(str(job["createdOn"]) for job in jobs)[len(jobs) // 2]
+    later = await rows(st, "jpm", "jobs", firstAppointmentStartsOnOrAfter=cut)
+    assert later and all(str(job["createdOn"]) >= cut for job in later)

@@ -36,12 +36,18 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "returnDate": ("returnDate", "date"),
     "sent": ("sentOn",),
     "starts": ("start", "startsOn", "startDate"),
-    "firstAppointmentStarts": ("firstAppointmentStart",),
+    # A seeded job has one appointment, starting when the job was booked
+    # (sources._appointments), so both appointment bounds fall on the job's createdOn.
+    "firstAppointmentStarts": ("firstAppointmentStart", "createdOn"),
+    "appointmentStarts": ("appointmentStart", "createdOn"),
     "date": ("date", "billDate", "depositDate"),
     "depositDate": ("depositDate", "date"),
     # Customers and locations keep phone numbers among their contacts.
     "phone": ("phoneNumber", "phone", "_contacts.value", "contacts.value"),
     "billNumber": ("referenceNumber", "billNumber"),
+    "batchNumber": ("batch.number",),
+    "posted": ("postDate", "postedOn"),
+    "purchaseOrderTypes": ("_purchaseOrderType",),
     "purchaseOrderNumber": ("purchaseOrderNumber", "_purchaseOrderNumber"),
     "jobNumber": ("jobNumber", "job.number"),
     "transactionType": ("transactionType", "type"),
@@ -79,6 +85,7 @@ _NOT_FILTERS = frozenset(
 )
 _LOWER_BOUND = re.compile(r"^(?P<stem>.+?)(OnOrAfter|OnAfter|After|From)$")
 _UPPER_BOUND = re.compile(r"^(?P<stem>.+?)(Before|To)$")
+_RANGE = re.compile(r"^(?P<stem>.+?)(From|To)$")
 _NUMERIC = re.compile(r"^(?:(?P<mm>min|max)(?P<a>[A-Z]\w*)|(?P<b>\w+?)(?P<gl>Greater|Less))$")
 _SORT_FIELDS = re.compile(r"(?:Available fields are|specified field):\s*([A-Za-z, ]+)\.")
 
@@ -260,15 +267,35 @@ def _comparer(rows: Rows, stem: str, amount: Decimal | None, comparer: str | Non
     return kept
 
 
+def _custom_fields(rows: Rows, pairs: dict[str, str], operator: str) -> Rows:
+    """Rows whose ``customFields`` hold the pairs (all, or any with ``Or``); a missing field
+    and a null value are the same, as the vendor's description says."""
+
+    def holds(row: Record, name: str, wanted: str) -> bool:
+        fields = {f.get("name"): f.get("value") for f in row.get("customFields") or []}
+        value = fields.get(name)
+        if wanted.lower() in ("", "null"):
+            return value is None
+        return value is not None and str(value).lower() == wanted.lower()
+
+    combine = any if operator.lower() == "or" else all
+    return [row for row in rows if combine(holds(row, n, v) for n, v in pairs.items())]
+
+
 def apply(rows: Rows, values: dict[str, Any], op: Operation) -> Rows:
     """``rows`` narrowed by every documented filter in ``values`` (typed, not None)."""
+    for prefix in ("customField", "customFields"):
+        pairs = values.get(f"{prefix}.Fields", values.get(prefix))
+        if isinstance(pairs, dict) and pairs:
+            operator = values.get(f"{prefix}.Operator") or "And"
+            rows = _custom_fields(rows, pairs, str(operator))
     for prefix in ("balanceFilter", "totalFilter"):
         amount = values.get(f"{prefix}.Balance", values.get(f"{prefix}.Amount"))
         rows = _comparer(
             rows, prefix.removesuffix("Filter"), amount, values.get(f"{prefix}.Comparer")
         )
     for name, value in values.items():
-        if name in _NOT_FILTERS or "." in name or name in ("sort", "orderBy"):
+        if name in _NOT_FILTERS or "." in name or name in ("sort", "orderBy", "customField"):
             continue
         param = op.params[name]
         if name in ("searchText", "searchTerm"):
@@ -283,6 +310,12 @@ def apply(rows: Rows, values: dict[str, Any], op: Operation) -> Rows:
             if upper is not None:
                 rows = _date_filter(rows, upper["stem"], value, False)
                 continue
+        ranged = _RANGE.match(name)
+        if ranged is not None and param.kind in ("number", "integer") and not param.many:
+            # numberFrom/numberTo: an inclusive range on a numeric field.
+            from_end = name.endswith("From")
+            rows = _numeric_filter(rows, ranged["stem"], dec(value), from_end, False)
+            continue
         numeric = _NUMERIC.match(name)
         if numeric is not None and param.kind in ("number", "integer") and not param.many:
             if numeric["mm"]:

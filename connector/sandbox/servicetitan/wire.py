@@ -305,13 +305,30 @@ class Query:
             return {}
         values: dict[str, Any] = {}
         for name, param in self.operation.params.items():
-            if name in self._used or name not in self._query:
+            if name in self._used:
+                continue
+            if param.kind == "object":
+                pairs = self._pairs(name)
+                if pairs:
+                    values[name] = pairs
+                continue
+            if name not in self._query:
                 continue
             self._used.add(name)
             value = typed(param, list(self._query.getall(name)))
             if value is not None:
                 values[name] = value
         return values
+
+    def _pairs(self, name: str) -> dict[str, str]:
+        """A dictionary parameter as ASP.NET binds it: ``name[key]=v`` or ``name.key=v``."""
+        pairs: dict[str, str] = {}
+        for key, value in self._query.items():
+            if key.startswith(name + "[") and key.endswith("]"):
+                pairs[key[len(name) + 1 : -1]] = value
+            elif key.startswith(name + ".") and key[len(name) + 1 :]:
+                pairs[key[len(name) + 1 :]] = value
+        return pairs
 
     def finish(self) -> None:
         """Type-check the documented parameters nobody read (they have nothing to filter)."""
