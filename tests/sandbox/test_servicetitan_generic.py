@@ -126,3 +126,27 @@ async def test_services_feed_omits_single_service_fields(st: ST) -> None:
     services = await feed(st, "pricebook", "services")
     assert services
     assert not {"calculatedPrice", "useStaticPrices"} & set().union(*map(set, services))
+
+
+async def test_locations_found_by_the_external_data_of_their_create(st: ST) -> None:
+    """A location created with externalData is found by it and shows it for that app only."""
+    guid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+    address = {"street": "1 Main St", "city": "Denver", "state": "CO", "zip": "80202"}
+    external = {"applicationGuid": guid, "externalData": [{"key": "erp", "value": "LOC-9"}]}
+    body = {
+        "name": "Ada Lovelace",
+        "type": "Residential",
+        "address": address | {"country": "USA"},
+        "locations": [
+            {"name": "Home", "address": address | {"country": "USA"}, "externalData": external}
+        ],
+    }
+    status, created = await st.call("POST", "crm", "customers", json=body)
+    assert status == 200, created
+    params = {"externalDataApplicationGuid": guid, "externalDataKey": "erp"}
+    found = await every(st, "crm", "locations", **params, externalDataValues="LOC-9")
+    assert [loc["customerId"] for loc in found] == [created["id"]]
+    assert found[0]["externalData"] == [{"key": "erp", "value": "LOC-9"}]
+    assert await every(st, "crm", "locations", **params, externalDataValues="LOC-1") == []
+    plain = await st.get("crm", f"locations/{found[0]['id']}")
+    assert plain["externalData"] == []

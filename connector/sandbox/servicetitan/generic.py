@@ -20,7 +20,7 @@ from aiohttp import web
 from connector.sandbox.base import json_response
 from connector.sandbox.servicetitan import filtering, spec
 from connector.sandbox.servicetitan.listing import export_rows, request_query
-from connector.sandbox.servicetitan.sources import Sources
+from connector.sandbox.servicetitan.sources import ExternalLookup, Sources
 from connector.sandbox.servicetitan.spec import Operation
 from connector.sandbox.servicetitan.wire import ApiError, Paging, Query, Record
 
@@ -64,14 +64,20 @@ def _active(query: Query, op: Operation, rows: list[Record]) -> list[Record]:
     return rows
 
 
-def _external(query: Query, op: Operation, rows: list[Record]) -> list[Record]:
-    key = query.raw("externalDataKey") if "externalDataKey" in op.params else None
-    values = query.str_list("externalDataValues") if "externalDataValues" in op.params else None
-    if key and values:
-        # Rows served here carry no application's externalData (only the hand-built
-        # endpoints store it), so no row matches an externalData lookup.
-        return []
-    return rows
+def _lookup(query: Query, op: Operation) -> ExternalLookup:
+    """The request's externalData parameters (typed; key and values count only together)."""
+    values: dict[str, Any] = {}
+    for name in ("externalDataApplicationGuid", "externalDataKey", "externalDataValues"):
+        values[name] = query.documented(name)[1]
+    raw = values["externalDataValues"]
+    wanted = tuple(raw if isinstance(raw, list) else str(raw or "").split(","))
+    wanted = tuple(value.strip() for value in wanted if value.strip())
+    key = values["externalDataKey"] or None
+    return ExternalLookup(
+        values["externalDataApplicationGuid"] or None,
+        key if wanted else None,
+        wanted,
+    )
 
 
 class GenericRoutes:
@@ -109,15 +115,16 @@ class GenericRoutes:
                 if name in op.integer_path_params
             }
             parent = self.sources.check_parent(op, numbers)
+            lookup = _lookup(query, op)
             if by_id:
                 id_name = last.strip("{}")
-                record = self.sources.one(op, numbers[id_name], parent)
+                record = self.sources.one(op, numbers[id_name], parent, lookup.guid)
                 query.finish()
                 return json_response(record)
             if op.shape == "object":
                 query.finish()
                 return json_response(self.sources.single(op, request.match_info, parent))
-            rows = self.sources.rows(op, parent)
+            rows = self.sources.rows(op, parent, lookup)
             if op.shape == "export":
                 return export_rows(rows, query, self.sim.knobs.export_chunk)
             paging = Paging(query) if op.shape == "page" else None
@@ -133,7 +140,6 @@ class GenericRoutes:
 
     def _select(self, query: Query, op: Operation, rows: list[Record]) -> list[Record]:
         rows = _active(query, op, rows)
-        rows = _external(query, op, rows)
         values: dict[str, Any] = query.rest()
         ids = values.pop("ids", None)
         if ids is not None:
@@ -144,4 +150,3 @@ class GenericRoutes:
 
 def served_key(module: str, path: str) -> tuple[str, str]:
     return module, spec.template_key(path)
-

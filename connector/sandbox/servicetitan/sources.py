@@ -14,11 +14,13 @@ from __future__ import annotations
 import random
 import zlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from connector.sandbox.servicetitan import catalog, spec
 from connector.sandbox.servicetitan.fake import Links, Maker, conform
 from connector.sandbox.servicetitan.spec import Operation
+from connector.sandbox.servicetitan.store import external_entries, matches_external
 from connector.sandbox.servicetitan.wire import ApiError, Record
 
 if TYPE_CHECKING:
@@ -52,6 +54,17 @@ LINKED_TABLES = {
     "glAccountId": "gl_accounts",
 }
 Parent = tuple[str, int, Record | None]
+
+
+@dataclass(frozen=True)
+class ExternalLookup:
+    """The externalData parameters of a request: whose data to show, and what to find."""
+
+    guid: str | None
+    key: str | None = None
+    values: tuple[str, ...] = ()
+
+
 Derive = Callable[["Store"], list[Record]]
 
 
@@ -163,21 +176,24 @@ class Sources:
         self.sim = sim
         self._generated: dict[tuple[str, str, int | None], list[Record]] = {}
         self._links: Links | None = None
-        self._shaped: dict[tuple[str, str, Any, Any], Record] = {}
+        self._shaped: dict[tuple[str, str, Any, Any, str | None], Record] = {}
 
     def clear(self) -> None:
         self._generated.clear()
         self._shaped.clear()
         self._links = None
 
-    def _shape(self, op: Operation, row: Record) -> Record:
-        """``row`` conformed to ``op``'s schema, remembered until the row changes."""
+    def _shape(self, op: Operation, row: Record, guid: str | None) -> Record:
+        """``row`` conformed to ``op``'s schema (externalData as ``guid`` sees it),
+        remembered until the row changes."""
         key = resource_key(op.path)
-        memo = (op.module, op.path, row.get("id"), row.get("modifiedOn"))
+        memo = (op.module, op.path, row.get("id"), row.get("modifiedOn"), guid)
         shaped = self._shaped.get(memo)
         if shaped is None:
             if len(self._shaped) > 100_000:
                 self._shaped.clear()
+            if "externalData" in row:
+                row = row | {"externalData": external_entries(row, guid)}
             shaped = conform(
                 op.module, op.item_schema(), row, self.links(), op.module, key, memo[2]
             )
@@ -293,19 +309,26 @@ class Sources:
             for rid in ids
         ]
 
-    def rows(self, op: Operation, parent: Parent | None) -> list[Record]:
-        """The operation's rows, each shaped by its own response schema."""
-        return [
-            self._shape(op, row) for row in self._source(op.module, resource_key(op.path), parent)
-        ]
+    def rows(
+        self, op: Operation, parent: Parent | None, lookup: ExternalLookup | None = None
+    ) -> list[Record]:
+        """The operation's rows, each shaped by its own response schema; with ``lookup``
+        only those whose stored externalData matches it."""
+        source = self._source(op.module, resource_key(op.path), parent)
+        guid = lookup.guid if lookup is not None else None
+        if lookup is not None and lookup.key is not None:
+            source = [
+                row
+                for row in source
+                if matches_external(row, lookup.guid, lookup.key, lookup.values)
+            ]
+        return [self._shape(op, row, guid) for row in source]
 
-    def one(self, op: Operation, record_id: int, parent: Parent | None) -> Record:
+    def one(self, op: Operation, record_id: int, parent: Parent | None, guid: str | None) -> Record:
         key = resource_key(op.path)
         for row in self._source(op.module, key, parent):
             if row.get("id") == record_id:
-                return conform(
-                    op.module, op.item_schema(), row, self.links(), op.module, key, record_id
-                )
+                return self._shape(op, row, guid)
         label = key.rsplit("/", 1)[-1].replace("-", " ")
         raise ApiError(
             404,
