@@ -369,10 +369,15 @@ async def test_sort_by_modified_on_descending(st: ST) -> None:
     assert status == 400 and "sort" in body["errors"]
 
 
-async def test_unimplemented_parameter_is_refused_not_ignored(st: ST) -> None:
-    """A filter the sandbox does not implement fails loudly instead of returning a superset."""
-    status, body = await st.call("GET", "accounting", "invoices", totalGreater=10)
-    assert status == 400 and "totalGreater" in body["errors"]
+async def test_undocumented_parameter_is_ignored_and_documented_one_filters(st: ST) -> None:
+    """An undocumented parameter is ignored as ServiceTitan does; a documented one filters."""
+    await st.seed()
+    everything = await st.get("accounting", "invoices", pageSize=500)
+    ignored = await st.get("accounting", "invoices", pageSize=500, noSuchFilter="x")
+    assert ignored["data"] == everything["data"]
+    big = await st.get("accounting", "invoices", pageSize=500, totalGreater=500)
+    assert big["data"] and all(float(row["total"]) > 500 for row in big["data"])
+    assert len(big["data"]) < len(everything["data"])
 
 
 async def test_inventory_bills_bare_array_and_paginated_envelope(st: ST) -> None:

@@ -64,7 +64,6 @@ AP_BILLS = ListRule(
     "ap_bills",
     "AP bill",
     active="none",
-    sorts=(),
     filters=(
         *_BILL_FILTERS,
         Filter("statuses", "strs", nested("status")),
@@ -73,12 +72,11 @@ AP_BILLS = ListRule(
     ),
 )
 INVENTORY_BILLS = ListRule(
-    "inventory_bills", "Inventory bill", active="none", sorts=(), filters=_BILL_FILTERS
+    "inventory_bills", "Inventory bill", active="none", filters=_BILL_FILTERS
 )
 GL_ACCOUNTS = ListRule(
     "gl_accounts",
     "GL account",
-    sorts=("Id", "Name", "Number", "CreatedOn", "ModifiedOn"),
     filters=(
         Filter("names", "strs", nested("name")),
         Filter("numbers", "strs", nested("number")),
@@ -86,7 +84,7 @@ GL_ACCOUNTS = ListRule(
         Filter("subtypes", "strs", nested("subtype")),
     ),
 )
-TAX_ZONES = ListRule("tax_zones", "Tax zone", sorts=("Id", "Name", "CreatedOn"))
+TAX_ZONES = ListRule("tax_zones", "Tax zone")
 
 BILL_WRITE_TITLE = (
     "Bills are read-only through the API: only markasexported and custom-fields can be "

@@ -54,7 +54,7 @@ RECEIPTS = ListRule(
 )
 ADJUSTMENTS = ListRule("adjustments", "Adjustment", external="filter")
 WAREHOUSES = ListRule("warehouses", "Warehouse", external="filter")
-PURCHASE_ORDER_TYPES = ListRule("purchase_order_types", "Purchase order type", sorts=())
+PURCHASE_ORDER_TYPES = ListRule("purchase_order_types", "Purchase order type")
 
 #: The sandbox's API user (ServiceTitan records who made a change).
 API_USER = "API - ml-connector"

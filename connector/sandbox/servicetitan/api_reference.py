@@ -8,6 +8,7 @@ its spec says.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -32,20 +33,8 @@ from connector.sandbox.servicetitan.wire import ApiError, Record
 if TYPE_CHECKING:
     from connector.sandbox.servicetitan.simulator import Handler, Route, ServiceTitanSimulator
 
-_SKU_SORTS = (
-    "Id",
-    "Code",
-    "DisplayName",
-    "CreatedOn",
-    "ModifiedOn",
-    "Price",
-    "MemberPrice",
-    "AddOnPrice",
-    "AddOnMemberPrice",
-    "Cost",
-)
 SKUS = {
-    kind: ListRule(kind, label, sorts=_SKU_SORTS, external="filter")
+    kind: ListRule(kind, label, external="filter")
     for kind, label in (
         ("materials", "Material"),
         ("equipment", "Equipment"),
@@ -57,7 +46,6 @@ JOBS = ListRule(
     "jobs",
     "Job",
     active="none",
-    sorts=("Id", "ModifiedOn", "CreatedOn", "Priority"),
     external="filter",
     filters=(
         Filter("customerId", "int", nested("customerId")),
@@ -70,7 +58,6 @@ JOBS = ListRule(
 BUSINESS_UNITS = ListRule(
     "business_units",
     "Business unit",
-    sorts=(),
     external="guid",
     filters=(Filter("name", "str", nested("name")),),
 )
@@ -187,10 +174,10 @@ def _sku_routes(sim: ServiceTitanSimulator, kind: str) -> list[Route]:
     rule = SKUS[kind]
 
     async def list_skus(request: web.Request) -> web.StreamResponse:
-        return page_response(store, rule, request)
+        return page_response(store, _priced(rule, request), request)
 
     async def get_sku(request: web.Request) -> web.StreamResponse:
-        return one_response(store, rule, request)
+        return one_response(store, _priced(rule, request), request)
 
     async def create_sku(request: web.Request) -> web.StreamResponse:
         body = validation.require(await json_body(request), validation.sku_create(kind))
@@ -226,6 +213,21 @@ def _sku_routes(sim: ServiceTitanSimulator, kind: str) -> list[Route]:
         ("GET", f"export/{kind}", export_skus),
     ]
     return [(method, "pricebook", path, handler) for method, path, handler in handlers]
+
+
+def _priced(rule: ListRule, request: web.Request) -> ListRule:
+    """Services with ``calculatePrices=true``: ``calculatedPrice`` filled in.
+
+    The tenant has no dynamic pricing rules, so the calculated price is the static one;
+    without the flag ServiceTitan leaves ``calculatedPrice`` null.
+    """
+    if rule.table != "services" or request.query.get("calculatePrices", "").lower() != "true":
+        return rule
+
+    def view(record: Record, guid: str | None) -> Record:
+        return public(record, guid) | {"calculatedPrice": record["price"]}
+
+    return dataclasses.replace(rule, view=view)
 
 
 def _check_sku(store: Store, kind: str, body: Record, own_id: int | None) -> None:

@@ -1,9 +1,10 @@
 """Generic read endpoints: filtered, sorted, paged lists, single records and export feeds.
 
-Each list endpoint is described by a :class:`ListRule` transcribed from its operation in
-the specs: which ``active`` flavour it takes (``active`` True/Any/False, or accounting's
-``activeState``), which ``sort`` fields it offers, whether it filters by externalData, and
-a few equality filters. Everything not described is refused by :class:`~.wire.Query`.
+Each hand-built list endpoint has a :class:`ListRule`: which ``active`` flavour it takes
+(``active`` True/Any/False, or accounting's ``activeState``), whether it filters by
+externalData, and the few filters whose field the generic rules cannot guess. Every other
+parameter the operation documents goes through :mod:`.filtering`; the sort fields come
+from the operation's own description.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any, Literal
 from aiohttp import web
 
 from connector.sandbox.base import json_response, read_json
+from connector.sandbox.servicetitan import filtering, spec
+from connector.sandbox.servicetitan.spec import Operation
 from connector.sandbox.servicetitan.store import (
     Store,
     created_ticks,
@@ -31,6 +34,7 @@ from connector.sandbox.servicetitan.wire import (
     Record,
     decode_from,
     encode_position,
+    parse_ticks,
 )
 
 View = Callable[[Record, str | None], Record]
@@ -51,7 +55,6 @@ class ListRule:
     table: str
     label: str
     active: Literal["active", "activeState", "none"] = "active"
-    sorts: tuple[str, ...] = ("Id", "ModifiedOn", "CreatedOn")
     external: Literal["filter", "guid", "none"] = "none"
     filters: tuple[Filter, ...] = ()
     view: View = field(default=public)
@@ -98,7 +101,12 @@ def _active(rule: ListRule, query: Query, rows: list[Record]) -> list[Record]:
 
 def _filter(spec: Filter, query: Query, rows: list[Record]) -> list[Record]:
     wanted: set[Any] | None
-    if spec.kind == "int":
+    documented, given = query.documented(spec.param)
+    if documented:
+        if isinstance(given, str) and spec.kind in ("strs", "ints"):
+            given = [part.strip() for part in given.split(",") if part.strip()]
+        wanted = None if given is None else set(given if isinstance(given, list) else [given])
+    elif spec.kind == "int":
         single = query.integer(spec.param)
         wanted = None if single is None else {single}
     elif spec.kind == "ints":
@@ -122,37 +130,16 @@ def _filter(spec: Filter, query: Query, rows: list[Record]) -> list[Record]:
     return [row for row in rows if hit(row)]
 
 
-def _sort_key(name: str) -> Callable[[Record], Any]:
-    if name == "ModifiedOn":
-        return modified_ticks
-    if name == "CreatedOn":
-        return created_ticks
-    key = name[0].lower() + name[1:]
-
-    def get(record: Record) -> Any:
-        value = record.get(key)
-        return (value is None, value if value is not None else 0, record["id"])
-
-    return get
+def operation_of(request: web.Request) -> Operation | None:
+    """The documented GET behind the route that matched ``request``."""
+    route = request.match_info.route
+    canonical = route.resource.canonical if route.resource is not None else ""
+    module, _, rest = canonical.lstrip("/").partition("/v2/tenant/{tenant}/")
+    return spec.operation_for(module, rest) if rest else None
 
 
-def _sort(rule: ListRule, query: Query, rows: list[Record]) -> list[Record]:
-    if not rule.sorts:
-        return rows
-    text = query.raw("sort")
-    if not text:
-        return rows
-    # A literal "+" in a query string decodes to a space; read both as ascending.
-    descending = text.startswith("-")
-    name = text.lstrip("+- ")
-    for offered in rule.sorts:
-        if offered.lower() == name.lower():
-            return sorted(rows, key=_sort_key(offered), reverse=descending)
-    raise ApiError.invalid(
-        "sort",
-        f"Cannot sort {rule.label} by '{name}': use +Field or -Field with one of "
-        f"{', '.join(rule.sorts)}.",
-    )
+def request_query(request: web.Request) -> Query:
+    return Query(request.query, operation_of(request))
 
 
 def select(store: Store, rule: ListRule, query: Query) -> tuple[list[Record], str | None]:
@@ -172,8 +159,8 @@ def select(store: Store, rule: ListRule, query: Query) -> tuple[list[Record], st
         bound = query.ticks(param)
         if bound is not None:
             rows = [row for row in rows if (ticks_of(row) >= bound) is on_or_after]
-    for spec in rule.filters:
-        rows = _filter(spec, query, rows)
+    for rule_filter in rule.filters:
+        rows = _filter(rule_filter, query, rows)
     guid = _application_guid(query) if rule.external != "none" else None
     if rule.external == "filter":
         key = query.raw("externalDataKey") or None
@@ -190,14 +177,15 @@ def select(store: Store, rule: ListRule, query: Query) -> tuple[list[Record], st
                     f"At most {MAX_IDS} values are allowed, got {len(values)}.",
                 )
             rows = [row for row in rows if matches_external(row, guid, key, values)]
-    return _sort(rule, query, rows), guid
+    return filtering.apply(rows, query.rest(), query.operation) if query.operation else rows, guid
 
 
 def page_response(
     store: Store, rule: ListRule, request: web.Request, *, bare: bool = False
 ) -> web.Response:
     """A list endpoint's reply: the page envelope, or the bare array ``inventory-bills`` uses."""
-    query = Query(request.query)
+    query = request_query(request)
+    query.validate()
     paging = Paging(query)
     rows, guid = select(store, rule, query)
     query.finish()
@@ -229,7 +217,8 @@ def one_response(
     store: Store, rule: ListRule, request: web.Request, name: str = "id"
 ) -> web.Response:
     """``GET …/{id}``: the record (externalData per the optional application guid) or 404."""
-    query = Query(request.query)
+    query = request_query(request)
+    query.validate()
     guid = _application_guid(query) if rule.external != "none" else None
     query.finish()
     return json_response(
@@ -240,19 +229,40 @@ def one_response(
 def export_response(
     store: Store, table: str, request: web.Request, chunk: int, view: View = public
 ) -> web.Response:
-    """An export feed chunk ordered by (modifiedOn, id), inactive rows included.
+    """An export feed chunk of one table, inactive rows included (see :func:`export_rows`)."""
+    query = request_query(request)
+    operation = query.operation
+    schema = operation.item_schema() if operation is not None else None
+    rows = [view(row, None) for row in store.table(table).all()]
+    if schema is not None and schema.get("additionalProperties") is False:
+        # The feed's model can be narrower than the GET model (export/services has no
+        # calculatedPrice or useStaticPrices); keep to the fields the feed documents.
+        documented = set(schema.get("properties", {}))
+        rows = [{k: v for k, v in row.items() if k in documented} for row in rows]
+    return export_rows(rows, query, chunk)
+
+
+def _feed_ticks(row: Record) -> int:
+    stamp = row.get("modifiedOn") or row.get("createdOn")
+    ticks = parse_ticks(stamp) if isinstance(stamp, str) else None
+    return 0 if ticks is None else ticks
+
+
+def export_rows(rows: list[Record], query: Query, chunk: int) -> web.Response:
+    """An export feed chunk ordered by (modifiedOn, id).
 
     ``from`` is a continuation token or a date (inclusive); ``continueFrom`` is always a
     valid token, even when nothing was returned. With ``includeRecentChanges=true`` the
     next chunk starts at the last row served, so it repeats (as the spec warns it may).
     """
-    query = Query(request.query)
     start_text = query.raw("from")
     recent = bool(query.flag("includeRecentChanges"))
-    query.finish()
+    values = query.rest()
+    if "active" in values and isinstance(values["active"], bool):
+        rows = [row for row in rows if row.get("active", True) is values["active"]]
     start = decode_from(start_text) if start_text else (0, -1)
     ordered = sorted(
-        ((modified_ticks(row), row["id"], row) for row in store.table(table).all()),
+        ((_feed_ticks(row), int(row.get("id") or 0), row) for row in rows),
         key=lambda entry: (entry[0], entry[1]),
     )
     remaining = [entry for entry in ordered if (entry[0], entry[1]) > start]
@@ -265,7 +275,7 @@ def export_response(
         {
             "hasMore": len(remaining) > len(served),
             "continueFrom": encode_position(*position),
-            "data": [view(row, None) for _, _, row in served],
+            "data": [row for _, _, row in served],
         }
     )
 

@@ -317,6 +317,11 @@ def _unnumbered(ref: Record | None) -> Record | None:
     return {key: ref[key] for key in ("name", "number", "type", "detailType")}
 
 
+def _type_name(store: Store, po: Record) -> str | None:
+    po_type = store.table("purchase_order_types").get(po.get("typeId") or -1)
+    return None if po_type is None else str(po_type["name"])
+
+
 def _bills(
     store: Store, stamp: str, po: Record, receipt: Record, created_by: str
 ) -> tuple[Record, Record]:
@@ -331,6 +336,10 @@ def _bills(
     common: Record = {
         "id": bill_id,
         "purchaseOrderId": po["id"],
+        # Private: the bill models carry only the PO id, but purchaseOrderNumber and
+        # purchaseOrderTypes filter on the PO's number and type name.
+        "_purchaseOrderNumber": po["number"],
+        "_purchaseOrderType": _type_name(store, po),
         "syncStatus": "Pending",
         "referenceNumber": reference,
         "vendorNumber": vendor.get("_accountNumber"),

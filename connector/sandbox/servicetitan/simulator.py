@@ -12,6 +12,11 @@ Strict where ServiceTitan is strict (sheet ``systems/servicetitan.md``, specs in
 * 60 calls per rolling second per (app key, tenant) → 429 with ``Retry-After: 1`` (knob
   ``retry_after_header``); refused calls do not use up the window.
 
+Routes: the writes and the core reads are hand-built (``api_*`` modules); every other GET
+the vendor documents for the six modules is served from the OpenAPI documents
+(:mod:`.generic`), and every documented query parameter is type-checked and applied from
+them (:mod:`.filtering`). Unknown paths and malformed ids get the problem JSON 404.
+
 Admin additions beyond the base ``/_sandbox/`` API: ``POST /_sandbox/generate``
 (``{"entity", "count"}``: realistic records created now, firing webhooks) and
 ``/_sandbox/webhooks`` (``GET``, ``POST {"event","url","secret"}``, ``DELETE /{id}``,
@@ -35,6 +40,7 @@ from aiohttp import BasicAuth, web
 from connector.sandbox import base
 from connector.sandbox.base import Simulator, SlidingWindow, json_response, read_json
 from connector.sandbox.servicetitan import api_accounting, api_inventory, api_reference
+from connector.sandbox.servicetitan.generic import GenericRoutes, served_key
 from connector.sandbox.servicetitan.knobs import ServiceTitanKnobs
 from connector.sandbox.servicetitan.seeding import DEFAULT_COUNTS, GENERATABLE, Seeder, Timeline
 from connector.sandbox.servicetitan.store import Store, debug_view, public
@@ -58,6 +64,14 @@ APP_KEY = "ak1.sandbox-ml-connector-app-key"
 
 #: Tables whose changes are webhook events, and the event names.
 EVENTS = {"invoices": "invoice", "payments": "payment", "jobs": "job", "customers": "customer"}
+
+
+async def _no_route(request: web.Request) -> web.StreamResponse:
+    return problem(
+        404,
+        "Not Found",
+        {"path": [f"No {request.method} endpoint {request.path} exists in the v2 API."]},
+    )
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class ServiceTitanSimulator(Simulator):
         self._windows: dict[tuple[str, int], SlidingWindow] = {}
         self._generator = random.Random(0)
         self.counters["token_requests"] = 0
+        self.generic = GenericRoutes(self)
 
     # -- Simulator contract ---------------------------------------------------------------
     def routes(self, app: web.Application) -> None:
@@ -96,11 +111,25 @@ class ServiceTitanSimulator(Simulator):
         app.router.add_post("/_sandbox/webhooks", self._admin_subscribe)
         app.router.add_post("/_sandbox/webhooks/replay", self._admin_replay)
         app.router.add_delete("/_sandbox/webhooks/{id}", self._admin_unsubscribe)
-        for module in (api_accounting, api_inventory, api_reference):
-            for method, system, path, handler in module.routes(self):
-                app.router.add_route(
-                    method, f"/{system}/v2/tenant/{{tenant}}/{path}", self._api(handler)
-                )
+        hand = [
+            route
+            for module in (api_accounting, api_inventory, api_reference)
+            for route in module.routes(self)
+        ]
+        served = {served_key(system, path) for method, system, path, _ in hand if method == "GET"}
+        # Catch-all routes ("*", e.g. the bill-write refusals) go after the specific GETs,
+        # or they would shadow documented paths such as ap-bills/custom-fields.
+        # aiohttp takes the first route that matches, so literal segments go before
+        # placeholders: contacts/preferences must not be read as contacts/{id}.
+        specific = [r for r in hand if r[0] != "*"] + self.generic.routes(served)
+        specific.sort(key=lambda route: [part.startswith("{") for part in route[2].split("/")])
+        ordered = specific + [r for r in hand if r[0] == "*"]
+        for method, system, path, handler in ordered:
+            app.router.add_route(
+                method, f"/{system}/v2/tenant/{{tenant}}/{path}", self._api(handler)
+            )
+        # Anything else is ServiceTitan's problem body, never aiohttp's text/plain 404.
+        app.router.add_route("*", "/{module}/v2/tenant/{tenant}/{tail:.*}", self._api(_no_route))
 
     def state(self) -> dict[str, Any]:
         return {
@@ -139,6 +168,7 @@ class ServiceTitanSimulator(Simulator):
                 content_type="application/json",
             )
         self.store.clear()
+        self.generic.sources.clear()
         rng = random.Random(seed_value)
         timeline = Timeline(rng)
         seeder = Seeder(
@@ -160,6 +190,7 @@ class ServiceTitanSimulator(Simulator):
 
     def reset(self) -> None:
         self.store.clear()
+        self.generic.sources.clear()
         self.hub.cancel_all()
         self._tokens.clear()
         self._windows.clear()

@@ -21,12 +21,15 @@ import time
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from multidict import MultiMapping
 
 from connector.sandbox.base import json_response
+
+if TYPE_CHECKING:
+    from connector.sandbox.servicetitan.spec import Operation, Param
 
 Record = dict[str, Any]
 
@@ -182,17 +185,26 @@ def api_error_response(error: ApiError) -> web.Response:
 # -- query strings ------------------------------------------------------------------------
 
 
+def typed(param: Param, raw: list[str]) -> Any:
+    """:func:`.params.typed`, imported late: params builds on this module's ApiError."""
+    from connector.sandbox.servicetitan.params import typed as read
+
+    return read(param, raw)
+
+
 class Query:
     """One request's query string; reading a parameter marks it used.
 
-    :meth:`finish` refuses parameters nobody read. The real API ignores what it does not
-    know, but a sandbox that silently ignored a filter would return a superset and let a
-    client's misunderstanding pass, so here an unimplemented parameter is a loud 400.
+    Handlers read the parameters whose meaning is specific to them; :meth:`rest` then
+    type-checks every other parameter the operation documents and hands them back for the
+    generic filters. Parameters the vendor does not document are ignored, as ServiceTitan
+    ignores them (a client sending one gets the unfiltered list there too).
     """
 
-    def __init__(self, query: MultiMapping[str]) -> None:
+    def __init__(self, query: MultiMapping[str], operation: Operation | None = None) -> None:
         self._query = query
         self._used: set[str] = set()
+        self.operation = operation
 
     def raw(self, name: str) -> str | None:
         self._used.add(name)
@@ -271,20 +283,56 @@ class Query:
         texts = [text for text in texts if text]
         return texts or None
 
+    def documented(self, name: str) -> tuple[bool, Any]:
+        """(documented?, typed value) of one parameter, checked against the operation."""
+        param = self.operation.params.get(name) if self.operation is not None else None
+        if param is None:
+            return False, None
+        return True, typed(param, self.values(name))
+
+    def validate(self) -> None:
+        """Type-check every documented parameter present, before any record is looked up
+        (ServiceTitan's binder answers 400 for a bad value ahead of a 404)."""
+        if self.operation is None:
+            return
+        for name, param in self.operation.params.items():
+            if name in self._query:
+                typed(param, list(self._query.getall(name)))
+
+    def rest(self) -> dict[str, Any]:
+        """Typed values of the documented parameters no handler has read yet (None dropped)."""
+        if self.operation is None:
+            return {}
+        values: dict[str, Any] = {}
+        for name, param in self.operation.params.items():
+            if name in self._used:
+                continue
+            if param.kind == "object":
+                pairs = self._pairs(name)
+                if pairs:
+                    values[name] = pairs
+                continue
+            if name not in self._query:
+                continue
+            self._used.add(name)
+            value = typed(param, list(self._query.getall(name)))
+            if value is not None:
+                values[name] = value
+        return values
+
+    def _pairs(self, name: str) -> dict[str, str]:
+        """A dictionary parameter as ASP.NET binds it: ``name[key]=v`` or ``name.key=v``."""
+        pairs: dict[str, str] = {}
+        for key, value in self._query.items():
+            if key.startswith(name + "[") and key.endswith("]"):
+                pairs[key[len(name) + 1 : -1]] = value
+            elif key.startswith(name + ".") and key[len(name) + 1 :]:
+                pairs[key[len(name) + 1 :]] = value
+        return pairs
+
     def finish(self) -> None:
-        unused = sorted(set(self._query) - self._used)
-        if unused:
-            raise ApiError(
-                400,
-                "Unsupported query parameter",
-                {
-                    name: [
-                        f"The sandbox does not implement '{name}' on this endpoint; "
-                        "remove it or extend connector/sandbox/servicetitan."
-                    ]
-                    for name in unused
-                },
-            )
+        """Type-check the documented parameters nobody read (they have nothing to filter)."""
+        self.rest()
 
 
 # -- paging -------------------------------------------------------------------------------
