@@ -226,13 +226,16 @@ class AcumaticaClient:
             )
         if response.status == 422:
             raise unprocessable(response, label)
-        if response.status == 404 and is_no_entity(response):
+        # Live instances answer a missing record with 500 NoEntitySatisfiesTheCondition
+        # (the definition lists no 404 here); older ones with 404. Either way nothing was
+        # written.
+        if is_no_entity(response):
             raise RejectedError(
                 f"Acumatica has no {entity.entity} with the id {record.id} that {label} "
                 "carries: it was deleted there; clear the stored target id and replay it",
                 system=SYSTEM,
                 record=label,
-                code="http_404",
+                code=f"http_{response.status}",
             )
         if response.status == 404:
             raise self._no_route(response, label)
