@@ -25,7 +25,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from connector.errors import ConnectorError
 from connector.runtime.flow import CursorMark, Envelope, Outcome, Stream
-from connector.runtime.processor import RecordProcessor, Result, StreamHalted
+from connector.runtime.processor import Mapped, RecordProcessor, Result, StreamHalted
 from connector.runtime.watermark import Watermark
 from connector.store import StoreError, Unit
 
@@ -56,6 +56,8 @@ class StreamCounts:
 class _Item:
     seq: int
     envelope: Envelope[Any]
+    #: Filled in by the mapper actor.
+    mapped: Mapped | None = None
 
 
 class StreamRun:
@@ -91,12 +93,14 @@ class StreamRun:
 
     async def run(self, source: AsyncIterator[Envelope[Any] | CursorMark]) -> StreamCounts:
         """Process every record ``source`` yields. Raises StreamHalted on an outage."""
-        send, receive = anyio.create_memory_object_stream[_Item](self.buffer)
+        to_map, mapping = anyio.create_memory_object_stream[_Item](self.buffer)
+        to_load, loading = anyio.create_memory_object_stream[_Item](self.buffer)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._extract, source, send)
-            async with receive:
+            tg.start_soon(self._extract, source, to_map)
+            tg.start_soon(self._map, mapping, to_load)
+            async with loading:
                 for _ in range(max(1, self.stream.workers)):
-                    tg.start_soon(self._load, receive.clone())
+                    tg.start_soon(self._load, loading.clone())
         if self._halted is not None:
             raise self._halted
         if self._pending_cursor is not None and self.track_cursor:
@@ -128,6 +132,18 @@ class StreamRun:
                 # not fit the model) stops the stream like any outage, not the whole process.
                 self._halted = self._halted or StreamHalted(exc)
 
+    async def _map(
+        self, receive: MemoryObjectReceiveStream[_Item], send: MemoryObjectSendStream[_Item]
+    ) -> None:
+        """The mapper actor: pure CPU work between the extractor and the loaders, so a
+        loader waiting on a rate limit never stops mapping, and mapping never holds a
+        loader slot."""
+        async with receive, send:
+            async for item in receive:
+                if self._halted is None and not self._stopping():
+                    item.mapped = self.processor.map(self.stream, item.envelope)
+                await send.send(item)
+
     async def _load(self, receive: MemoryObjectReceiveStream[_Item]) -> None:
         async with receive:
             async for item in receive:
@@ -142,6 +158,7 @@ class StreamRun:
                         force=self.force,
                         accept_change=self.accept_change,
                         cursor_unit=self._cursor_adder(item.seq, built),
+                        mapped=item.mapped,
                     )
                 except (StreamHalted, StoreError) as exc:
                     self._halted = exc if isinstance(exc, StreamHalted) else StreamHalted(exc)

@@ -115,6 +115,16 @@ class Result:
 
 
 @dataclass(frozen=True, slots=True)
+class Mapped:
+    """What the mapper actor made of a record: the command and its hash, or the error that
+    parks it (a missing mapping, bad source data, a bug in the mapper)."""
+
+    command: object = None
+    digest: str = ""
+    error: MappingError | PermanentError | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class _Job:
     """One record on its way through the protocol (what every step below needs)."""
 
@@ -161,20 +171,43 @@ class RecordProcessor:
         force: bool = False,
         accept_change: bool = False,
         cursor_unit: Callable[[Unit], None] | None = None,
+        mapped: Mapped | None = None,
     ) -> Result:
         """Take one record through the protocol. ``force`` re-runs failed/review records;
         ``accept_change`` records a posted document's source change as handled by a person
         (``review accept``) instead of putting it in review again.
 
         ``cursor_unit`` may add the stream's advanced cursor to the record's final commit.
+        ``mapped`` is the mapper actor's work for this record (None: map it here).
         Raises :class:`StreamHalted` when the stream must stop.
         """
         key = RecordKey(self.flow.name, stream.name, envelope.source_id)
         job = _Job(stream, envelope, key, run_id, cursor_unit)
         async with self.locks.hold(key):
-            return await self._process_locked(job, force, accept_change)
+            return await self._process_locked(
+                job, force, accept_change, mapped or self.map(stream, envelope)
+            )
 
-    async def _process_locked(self, job: _Job, force: bool, accept_change: bool) -> Result:
+    def map(self, stream: Stream[Any, Any], envelope: Envelope[Any]) -> Mapped:
+        """Map one record: pure CPU work, no I/O (the pipeline's mapper actor runs it)."""
+        record = envelope.record
+        where = f"{stream.name} {envelope.source_id}"
+        try:
+            if isinstance(record, Unreadable):
+                raise SourceDataError(record.reason, record=where)
+            command = stream.map(record, self.map_ctx)
+        except (MappingError, PermanentError) as exc:
+            return Mapped(error=exc)
+        except ConnectorError as exc:
+            return Mapped(error=PermanentError(str(exc), record=where))
+        except Exception as exc:  # noqa: BLE001 - a mapper bug parks one record, not the run
+            key = RecordKey(self.flow.name, stream.name, envelope.source_id)
+            return Mapped(error=_unexpected(exc, "mapping", key))
+        return Mapped(command, command_hash(command))
+
+    async def _process_locked(
+        self, job: _Job, force: bool, accept_change: bool, mapped: Mapped
+    ) -> Result:
         entry = await self.store.ledger_entry(job.key)
         if (
             entry is not None
@@ -185,13 +218,11 @@ class RecordProcessor:
             # Parked and unchanged at the source: waits for replay or review resolve.
             await self._commit_final(Unit(), job)
             return Result(Outcome(entry.state.value), entry.target_id)
-        try:
-            command = self._map(job)
-        except MappingError as exc:
-            return await self._to_review(job, exc)
-        except PermanentError as exc:
-            return await self._to_dead_letter(job, exc)
-        digest = command_hash(command)
+        if isinstance(mapped.error, MappingError):
+            return await self._to_review(job, mapped.error)
+        if mapped.error is not None:
+            return await self._to_dead_letter(job, mapped.error)
+        command, digest = mapped.command, mapped.digest
         if entry is not None and entry.state == State.DONE:
             if entry.content_hash == digest:
                 await self._commit_final(Unit(), job)
@@ -229,17 +260,6 @@ class RecordProcessor:
         if entry.claimed_by in (None, self.store.writer_id) or entry.claimed_at is None:
             return False
         return time.time() - entry.claimed_at < CLAIM_LEASE_S
-
-    def _map(self, job: _Job) -> object:
-        record = job.envelope.record
-        if isinstance(record, Unreadable):
-            raise SourceDataError(record.reason, record=f"{job.stream.name} {job.key.source_id}")
-        try:
-            return job.stream.map(record, self.map_ctx)
-        except ConnectorError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a mapper bug parks one record, not the run
-            raise _unexpected(exc, "mapping", job.key) from exc
 
     async def _land(self, job: _Job, command: object, digest: str, *, retried: bool) -> Result:
         """Look up, write and commit; every exception has exactly one fate here.
