@@ -110,15 +110,8 @@ class Service:
         admin_site = await self._start_admin()
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._signals, tg.cancel_scope)
-            for name, runner in self.flows.items():
-                flow = self.config.flows[name]
-                tg.start_soon(
-                    self._supervised, name, "schedule", partial(self._scheduled, name, runner, flow)
-                )
-                if flow.webhook:
-                    tg.start_soon(
-                        self._supervised, name, "webhooks", partial(self._drain_loop, name, runner)
-                    )
+            for system, loops in self._loops_by_system().items():
+                tg.start_soon(self.app.supervisors[system].serve, loops, self._flow_stopped)
             tg.start_soon(watchdog_loop, self.notifier, self._healthy)
             self.notifier.ready(self._status_line())
             log.info("ml-connector running: %s", self._status_line())
@@ -177,15 +170,22 @@ class Service:
         self.notifier.ready(self._status_line())
 
     # -- work -----------------------------------------------------------------------------
-    async def _supervised(self, name: str, what: str, child: Callable[[], Awaitable[None]]) -> None:
-        """Run a flow's loop under its target system's supervisor: restarted with backoff
-        after a crash; stopped (and reported in /healthz) on a configuration error."""
-        supervisor = self.app.supervisors[self.config.flows[name].target]
-        try:
-            await supervisor.supervise(f"{name}/{what}", child)
-        except ConfigurationError as exc:
-            health = self.health[name]
-            health.last_error, health.last_error_at = str(exc), time.time()
+    def _loops_by_system(self) -> dict[str, list[tuple[str, Callable[[], Awaitable[None]]]]]:
+        """Each flow's loops, under the supervisor of the system they write to: restarted
+        with backoff after a crash, stopped (and reported in /healthz) on a configuration
+        error."""
+        loops: dict[str, list[tuple[str, Callable[[], Awaitable[None]]]]] = {}
+        for name, runner in self.flows.items():
+            flow = self.config.flows[name]
+            mine = loops.setdefault(flow.target, [])
+            mine.append((f"{name}/schedule", partial(self._scheduled, name, runner, flow)))
+            if flow.webhook:
+                mine.append((f"{name}/webhooks", partial(self._drain_loop, name, runner)))
+        return loops
+
+    def _flow_stopped(self, loop: str, exc: ConfigurationError) -> None:
+        health = self.health[loop.split("/", 1)[0]]
+        health.last_error, health.last_error_at = str(exc), time.time()
 
     async def _scheduled(self, name: str, runner: FlowRunner, flow: FlowConfig) -> None:
         async def job() -> None:
@@ -232,6 +232,9 @@ class Service:
         health.last_run_id = report.run_id
         if report.ok:
             health.last_success = time.time()
+            flow = self.config.flows[name]
+            for system in {flow.source, flow.target}:
+                self.app.supervisors[system].health.ok()
         else:
             health.last_error, health.last_error_at = report.error, time.time()
             log.warning(

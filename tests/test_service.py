@@ -91,6 +91,8 @@ async def wait_for_success(env: demo.DemoEnvironment, timeout: float = 60) -> di
                 continue
             health = msgspec.json.decode(body)
             if health["flows"].get(FLOW, {}).get("last_success"):
+                # A flow that succeeded used both its systems: each reports its success.
+                assert all(system["last_success"] for system in health["systems"])
                 return dict(health)
             await anyio.sleep(0.1)
 

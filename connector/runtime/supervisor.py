@@ -1,16 +1,18 @@
 """SystemSupervisor: the one owner of an external system's session, tokens and limiter.
 
 Everything that talks to a system goes through its supervisor's connection, so two flows that
-share a ServiceTitan tenant share one rate budget and one token. The supervisor also keeps the
-health facts ``/healthz`` reports (last success, last error, token state) and runs child tasks
-with restart-on-failure and backoff, so one crashed poller never takes the process down.
+share a ServiceTitan tenant share one rate budget and one token. The supervisor also owns the
+loops that write to its system (:meth:`SystemSupervisor.serve` runs them in its own task
+group), restarts any of them that crashes — whatever the exception — with backoff, so one
+crashed poller never takes the process down, and keeps the health facts ``/healthz`` reports
+(last success, last error, restarts, token state).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -24,9 +26,9 @@ log = logging.getLogger(__name__)
 
 
 class Connection(Protocol):
-    """What every ``systems/*`` package's ``open_connection`` returns."""
+    """What every ``systems/*`` package's ``open_connection`` returns (``tokens`` too, for a
+    system that signs in with tokens; SYSPRO's sessions have none)."""
 
-    tokens: TokenCache
     limiter: RateLimiter
 
     async def aclose(self) -> None: ...
@@ -62,7 +64,8 @@ class SystemSupervisor(Generic[C]):
     max_backoff_s: float = 60.0
 
     def status(self) -> dict[str, object]:
-        token = self.connection.tokens.state()
+        tokens: TokenCache | None = getattr(self.connection, "tokens", None)
+        token = tokens.state() if tokens is not None else None
         return {
             "system": self.name,
             "kind": self.kind,
@@ -70,15 +73,41 @@ class SystemSupervisor(Generic[C]):
             "last_error": self.health.last_error,
             "last_error_at": self.health.last_error_at,
             "restarts": self.health.restarts,
-            "token": {"state": token.status, "seconds_left": token.seconds_left},
+            "token": (
+                {"state": token.status, "seconds_left": token.seconds_left}
+                if token is not None
+                else None
+            ),
             "limiter": {
                 "wait_seconds_total": self.connection.limiter.wait_seconds_total,
                 "throttled_total": self.connection.limiter.throttled_total,
             },
         }
 
+    async def serve(
+        self,
+        children: Sequence[tuple[str, Callable[[], Awaitable[None]]]],
+        on_stopped: Callable[[str, ConfigurationError], None] | None = None,
+    ) -> None:
+        """Run every child loop in this supervisor's own task group, each under
+        :meth:`supervise`; returns when all have returned. A child stopped by a
+        configuration error is reported to ``on_stopped`` and the others go on."""
+
+        async def one(name: str, child: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await self.supervise(name, child)
+            except ConfigurationError as exc:
+                if on_stopped is None:
+                    raise
+                on_stopped(name, exc)
+
+        async with anyio.create_task_group() as tg:
+            for name, child in children:
+                tg.start_soon(one, name, child)
+
     async def supervise(self, name: str, child: Callable[[], Awaitable[None]]) -> None:
-        """Run ``child`` until it returns; on a crash, log it, back off and start it again.
+        """Run ``child`` until it returns; on a crash — any exception — log it, back off and
+        start it again.
 
         Configuration errors are not restarted: no amount of retrying fixes a wrong CONO.
         """
@@ -91,10 +120,17 @@ class SystemSupervisor(Generic[C]):
                 self.health.failed(exc)
                 log.error("%s/%s stopped: %s", self.name, name, exc)
                 raise
-            except (ConnectorError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a bug must not end the loop for good
                 self.health.failed(exc)
                 self.health.restarts += 1
-                log.warning("%s/%s failed: %s; restarting in %.0fs", self.name, name, exc, backoff)
+                if isinstance(exc, ConnectorError | OSError):
+                    log.warning(
+                        "%s/%s failed: %s; restarting in %.0fs", self.name, name, exc, backoff
+                    )
+                else:
+                    log.exception(
+                        "%s/%s crashed; restarting in %.0fs", self.name, name, backoff
+                    )
                 await anyio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
 

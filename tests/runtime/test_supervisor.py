@@ -57,3 +57,53 @@ async def test_a_configuration_error_is_not_restarted() -> None:
     assert len(runs) == 1 and supervisor.health.restarts == 0
     status = supervisor.status()
     assert status["last_error"] == "company 300 is not authorized" and status["kind"] == "infor"
+
+
+async def test_any_exception_restarts_the_child_not_only_connector_errors() -> None:
+    """A bug (KeyError) in a loop is logged and the loop restarted, like an outage."""
+    supervisor = SystemSupervisor("m3", "infor", FakeConnection(), initial_backoff_s=0.01)
+    runs: list[int] = []
+
+    async def child() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise KeyError("a bug")
+
+    await supervisor.supervise("poller", child)
+    assert len(runs) == 2 and supervisor.health.restarts == 1
+
+
+async def test_serve_owns_every_loop_and_reports_one_stopped_by_configuration() -> None:
+    """serve runs each loop in the supervisor's own task group; a loop stopped by a
+    configuration error is reported and the others still finish."""
+    supervisor = SystemSupervisor("m3", "infor", FakeConnection(), initial_backoff_s=0.01)
+    finished: list[str] = []
+    stopped: list[str] = []
+
+    async def good() -> None:
+        finished.append("good")
+
+    async def wrong() -> None:
+        raise ConfigurationError("company 300 is not authorized")
+
+    await supervisor.serve(
+        [("flow/schedule", good), ("flow/webhooks", wrong)],
+        lambda name, exc: stopped.append(name),
+    )
+    assert finished == ["good"] and stopped == ["flow/webhooks"]
+
+
+async def test_status_of_a_system_without_tokens_has_no_token_state() -> None:
+    """A system that signs in with sessions, not tokens (SYSPRO), still reports status."""
+
+    @dataclass
+    class SessionConnection:
+        limiter: RateLimiter = field(default_factory=lambda: RateLimiter(10, 1, name="s"))
+
+        async def aclose(self) -> None:
+            return None
+
+    supervisor = SystemSupervisor("erp", "syspro", SessionConnection())
+    supervisor.health.ok()
+    status = supervisor.status()
+    assert status["token"] is None and status["last_success"] is not None
