@@ -348,9 +348,11 @@ class Service:
         extra = [ledger_samples(await self.app.store.ledger_counts())]
         dead = self.metrics_gauge("ml_connector_dead_letters", "Open dead letters, by flow.")
         review = self.metrics_gauge("ml_connector_review_items", "Open review items, by flow.")
+        dead_counts = await self.app.store.dead_letter_counts()
+        review_counts = await self.app.store.review_counts()
         for flow in self.config.flows:
-            dead.set(len(await self.app.store.dead_letters(flow=flow)), flow=flow)
-            review.set(len(await self.app.store.review_items(flow=flow)), flow=flow)
+            dead.set(dead_counts.get(flow, 0), flow=flow)
+            review.set(review_counts.get(flow, 0), flow=flow)
         depth = self.metrics_gauge(
             "ml_connector_queue_depth", "Records read and not yet finished.", ("flow", "stream")
         )

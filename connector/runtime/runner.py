@@ -244,7 +244,10 @@ class FlowRunner:
         run.stopping = self.stopping
         self.active[run.stream.name] = run
         try:
-            if run.stream.prepare is not None:
+            # A pass over the whole stream refreshes the target's indexes; a webhook drain
+            # or replay of a few records must not scan every customer to do it (targets
+            # build what they need on first use, and look documents up live anyway).
+            if run.stream.prepare is not None and run.track_cursor:
                 await run.stream.prepare()
             await run.run(source)
         except StreamHalted as exc:

@@ -91,25 +91,6 @@ class Store:
         )
         return None if row is None else _ledger(row)
 
-    async def ledger_entries(
-        self, flow: str, stream: str, source_ids: Iterable[str]
-    ) -> dict[str, LedgerEntry]:
-        """Entries for many records of one stream at once (the loader's batch lookup)."""
-        ids = list(source_ids)
-        found: dict[str, LedgerEntry] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = await self.db.fetchall(
-                f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND stream = ? "
-                f"AND source_id IN ({marks})",
-                (flow, stream, *chunk),
-            )
-            for row in rows:
-                entry = _ledger(row)
-                found[entry.key.source_id] = entry
-        return found
-
     async def ledger_by_state(
         self, flow: str, states: Iterable[State], stream: str | None = None
     ) -> list[LedgerEntry]:
@@ -147,9 +128,6 @@ class Store:
             "SELECT value FROM cursors WHERE flow = ? AND stream = ?", (flow, stream)
         )
         return None if row is None else str(row[0])
-
-    async def reset_cursor(self, flow: str, stream: str) -> None:
-        await self.db.write([("DELETE FROM cursors WHERE flow = ? AND stream = ?", (flow, stream))])
 
     # -- runs ---------------------------------------------------------------------------
     async def start_run(self, flow: str, trigger: str) -> int:
@@ -218,6 +196,20 @@ class Store:
         return int(rows[0][0])
 
     # -- dead letters and review ---------------------------------------------------------
+    async def dead_letter_counts(self) -> dict[str, int]:
+        """Open dead letters per flow (what /metrics reports), without loading payloads."""
+        rows = await self.db.fetchall(
+            "SELECT flow, COUNT(*) FROM dead_letters WHERE status = 'open' GROUP BY flow"
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    async def review_counts(self) -> dict[str, int]:
+        """Open review items per flow, without loading payloads."""
+        rows = await self.db.fetchall(
+            "SELECT flow, COUNT(*) FROM review WHERE status = 'open' GROUP BY flow"
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
     async def dead_letters(
         self,
         *,
@@ -328,12 +320,6 @@ class Store:
         return None if row is None or row[0] is None else bytes(row[0])
 
     # -- mappings -----------------------------------------------------------------------
-    async def mapping(self, kind: str) -> dict[str, str]:
-        rows = await self.db.fetchall(
-            "SELECT source_key, target_value FROM mappings WHERE kind = ?", (kind,)
-        )
-        return {str(r[0]): str(r[1]) for r in rows}
-
     async def all_mappings(self) -> dict[str, dict[str, str]]:
         rows = await self.db.fetchall("SELECT kind, source_key, target_value FROM mappings")
         result: dict[str, dict[str, str]] = {}

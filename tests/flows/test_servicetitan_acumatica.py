@@ -259,7 +259,7 @@ async def test_missing_business_unit_mapping_waits_in_review_then_resumes(env: E
     sim: Any = env.servicetitan
     invoice = sorted(sim.store.table("invoices").all(), key=lambda r: r["id"])[0]
     unit = str(invoice["businessUnit"]["id"])
-    branch = (await env.app.store.mapping(mapping.BU_BRANCH))[unit]
+    branch = (await env.app.store.all_mappings())[mapping.BU_BRANCH][unit]
     await env.app.store.commit(
         Unit().raw(
             "DELETE FROM mappings WHERE kind = ? AND source_key = ?", (mapping.BU_BRANCH, unit)

@@ -19,7 +19,7 @@ async def test_load_replaces_config_rows_and_keeps_cli_ones(db_path: Path) -> No
         assert overridden == [MappingOverride("cc", "4", config_value="E", cli_value="D")]
         rows = {(r.key, r.value, r.origin) for r in await store.mapping_rows()}
         assert rows == {("1", "A", "config"), ("3", "C", "cli"), ("4", "E", "config")}
-        assert await store.mapping("cc") == {"1": "A", "3": "C", "4": "E"}
+        assert (await store.all_mappings())["cc"] == {"1": "A", "3": "C", "4": "E"}
     finally:
         await store.close()
 
