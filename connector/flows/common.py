@@ -18,6 +18,7 @@ from connector.config import FlowConfig
 from connector.errors import ConfigurationError, SourceDataError
 from connector.store import RecordKey, State, Store
 
+T = TypeVar("T")
 CENT = Decimal("0.01")
 #: Anything larger is not an amount a field-service business bills; it is bad data.
 MAX_AMOUNT = Decimal("100000000")
@@ -90,6 +91,16 @@ def text(value: str | None, limit: int) -> str:
     return " ".join((value or "").split())[:limit]
 
 
+def name_key(name: str) -> str:
+    """A name as compared when linking records by name: case and spacing do not count."""
+    return " ".join(name.lower().split())
+
+
+def decoder(type_: type[T]) -> Callable[[bytes], T]:
+    """Decode a stored payload (dead letter, webhook event) back into a source record."""
+    return msgspec.json.Decoder(type_).decode
+
+
 def option(options: dict[str, str], key: str, default: str, flow: str) -> str:
     value = options.get(key, default)
     if not value:
@@ -97,7 +108,11 @@ def option(options: dict[str, str], key: str, default: str, flow: str) -> str:
     return value
 
 
-def ledger_link(store: Store, flow: str) -> Callable[[str, str], Awaitable[str | None]]:
+#: ``link(stream, source_id)``: the target id our ledger holds for a finished record.
+LedgerLink = Callable[[str, str], Awaitable[str | None]]
+
+
+def ledger_link(store: Store, flow: str) -> LedgerLink:
     """``link(stream, source_id)``: the target id our ledger holds for a finished record.
 
     Targets use it to answer "is this reference already in the target?" without writing;

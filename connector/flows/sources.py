@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from connector.runtime.flow import CursorMark, Envelope, Unreadable
@@ -88,6 +88,17 @@ def servicetitan_incremental(
             yield CursorMark(newest)
 
     return extract
+
+
+def servicetitan_fetch(
+    client: ServiceTitanClient, resource: Resource
+) -> Callable[[str], Awaitable[Any]]:
+    """``fetch(source_id)`` over one ServiceTitan list: the record as it is now, or None."""
+
+    async def fetch(source_id: str) -> Any:
+        return await client.get(resource, int(source_id))
+
+    return fetch
 
 
 def _unreadable_id(row: UnreadableRow) -> str:

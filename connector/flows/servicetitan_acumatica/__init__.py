@@ -42,7 +42,7 @@ from connector.flows.servicetitan_acumatica.targets import (
     PaymentTarget,
     VendorTarget,
 )
-from connector.flows.sources import servicetitan_incremental
+from connector.flows.sources import servicetitan_fetch, servicetitan_incremental
 from connector.runtime.flow import BuiltFlow, Flow, MapContext, Stream, Target
 from connector.store import State, Store
 from connector.systems.acumatica import AcumaticaClient
@@ -98,10 +98,7 @@ def build(
         return owners
 
     def st_fetch(resource_name: str) -> Callable[[str], Awaitable[Any]]:
-        async def fetch(source_id: str) -> Any:
-            return await servicetitan.get(RESOURCES[resource_name], int(source_id))
-
-        return fetch
+        return servicetitan_fetch(servicetitan, RESOURCES[resource_name])
 
     def st_stream(
         name: str,
@@ -120,7 +117,7 @@ def build(
                 servicetitan, RESOURCES[resource_name], overlap_s=overlap
             ),
             fetch=st_fetch(resource_name),
-            decode=msgspec.json.Decoder(model).decode,
+            decode=common.decoder(model),
             encode=msgspec.json.encode,
             map=map_record,
             target=target,

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from connector.errors import RejectedError
+from connector.flows.common import LedgerLink, name_key
 from connector.flows.servicetitan_acumatica.mapping import (
     AccountCommand,
     BillCommand,
@@ -44,14 +45,9 @@ from connector.runtime.flow import Found, LoadContext, Outcome, Written
 from connector.systems.acumatica import AcumaticaClient
 from connector.systems.acumatica import models as acu
 
-#: Looks up the target id our ledger holds for (stream, source id), or None.
-LedgerLink = Callable[[str, str], Awaitable[str | None]]
 #: The accounts our ledger has linked so far: target id → ServiceTitan id.
 LedgerOwners = Callable[[], Awaitable[dict[str, str]]]
 
-
-def _name_key(name: str) -> str:
-    return " ".join(name.lower().split())
 
 
 class _BusinessAccountTarget(ABC):
@@ -100,7 +96,7 @@ class _BusinessAccountTarget(ABC):
         if existing is not None:
             code, name, contact, status = existing
             return Found(code, matches=account_in_step(command, name, contact, status))
-        by_name = (await self._index(refresh=False)).get(_name_key(command.name))
+        by_name = (await self._index(refresh=False)).get(name_key(command.name))
         if by_name is not None and await self._get(by_name) is None:
             # The index is a hint from the start of the pass; the account is gone since.
             by_name = None
@@ -126,7 +122,7 @@ class _BusinessAccountTarget(ABC):
         await self._put(command, create=True)
         self._owners[command.code.upper()] = str(command.source_id)
         if self._by_name is not None:
-            self._by_name.setdefault(_name_key(command.name), command.code)
+            self._by_name.setdefault(name_key(command.name), command.code)
         return Written(Outcome.CREATED, command.code)
 
 
@@ -148,7 +144,7 @@ class CustomerTarget(_BusinessAccountTarget):
         async for page in self.acumatica.pages(acu.Customer, expand=()):
             for customer in page:
                 if customer.customer_name and customer.customer_id:
-                    names.setdefault(_name_key(customer.customer_name), customer.customer_id)
+                    names.setdefault(name_key(customer.customer_name), customer.customer_id)
         return names
 
     async def _put(self, command: AccountCommand, *, create: bool) -> None:
@@ -177,7 +173,7 @@ class VendorTarget(_BusinessAccountTarget):
         async for page in self.acumatica.pages(acu.Vendor, expand=()):
             for vendor in page:
                 if vendor.vendor_name and vendor.vendor_id:
-                    names.setdefault(_name_key(vendor.vendor_name), vendor.vendor_id)
+                    names.setdefault(name_key(vendor.vendor_name), vendor.vendor_id)
         return names
 
     async def _put(self, command: AccountCommand, *, create: bool) -> None:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from connector.errors import ConfigurationError, RejectedError
+from connector.flows.common import LedgerLink, name_key
 from connector.flows.servicetitan_infor.mapping import (
     ApDocument,
     ItemCommand,
@@ -42,17 +43,12 @@ from connector.systems.servicetitan.resources import RESOURCES
 #: Where we stamp the M3 supplier number on ServiceTitan vendors we create.
 SUNO_KEY = "m3.suno"
 
-#: Looks up the target id our ledger holds for (stream, source id), or None.
-LedgerLink = Callable[[str, str], Awaitable[str | None]]
 
 
 #: How far before an index was built its live top-up reads (clock skew between us and
 #: ServiceTitan, and rows created while the index was being read).
 CLOCK_MARGIN_S = 300.0
 
-
-def _name_key(name: str) -> str:
-    return " ".join(name.lower().split())
 
 
 class _CreatedSince:
@@ -132,7 +128,7 @@ class SupplierTarget:
 
     async def _index(self, *, refresh: bool = True) -> dict[str, str]:
         if refresh or self._by_name is None:
-            self._by_name = {_name_key(s.SUNM): s.SUNO async for s in self.m3.suppliers() if s.SUNM}
+            self._by_name = {name_key(s.SUNM): s.SUNO async for s in self.m3.suppliers() if s.SUNM}
         return self._by_name
 
     async def find(self, command: SupplierCommand) -> Found | None:
@@ -140,7 +136,7 @@ class SupplierTarget:
             supplier = await self.m3.get_supplier(suno)
             if supplier is not None:
                 return Found(suno, matches=not _owned(command, suno) or _in_step(command, supplier))
-        by_name = (await self._index(refresh=False)).get(_name_key(command.name))
+        by_name = (await self._index(refresh=False)).get(name_key(command.name))
         if by_name is not None and await self.m3.get_supplier(by_name) is None:
             by_name = None  # gone since the index was read
         # A name match links only to a supplier no other vendor owns: two ServiceTitan vendors
@@ -164,7 +160,7 @@ class SupplierTarget:
             fields["STAT"] = SUPPLIER_BLOCKED
         await self.m3.add_supplier(fields)
         if self._by_name is not None:
-            self._by_name[_name_key(command.name)] = command.suno
+            self._by_name[name_key(command.name)] = command.suno
         return Written(Outcome.CREATED, command.suno)
 
     async def _template_fields(self) -> dict[str, str]:
@@ -210,7 +206,7 @@ class VendorTarget:
         if refresh or self._by_name is None:
             names: dict[str, list[int]] = {}
             async for vendor in self.client.records(RESOURCES["vendors"]):
-                names.setdefault(_name_key(vendor.name), []).append(vendor.id)
+                names.setdefault(name_key(vendor.name), []).append(vendor.id)
             self._by_name = names
         return self._by_name
 
@@ -231,11 +227,11 @@ class VendorTarget:
         if stamped:
             first: st.Vendor = min(stamped, key=lambda v: int(v.id))
             return first
-        for vendor_id in (await self._names(refresh=False)).get(_name_key(command.name), []):
+        for vendor_id in (await self._names(refresh=False)).get(name_key(command.name), []):
             candidate = await self.client.get(RESOURCES["vendors"], vendor_id)
             if (
                 candidate is not None
-                and _name_key(candidate.name) == _name_key(command.name)
+                and name_key(candidate.name) == name_key(command.name)
                 and self._unclaimed(candidate)
             ):
                 found: st.Vendor = candidate
