@@ -68,7 +68,7 @@ def test_example_file_loads_with_one_system_of_each_kind() -> None:
     assert kinds == {
         ServiceTitanSystem, InforSystem, AcumaticaSystem, ServiceNowSystem, IfsSystem
     }
-    assert set(config.flows) == {"servicetitan-infor", "servicetitan-acumatica"}
+    assert set(config.flows) == {"servicetitan-infor", "servicetitan-acumatica", "ifs-servicetitan"}
     assert config.mappings["business_unit_cost_center"]["12"] == "CC100"
     assert config.service.admin_token_credential == "admin-token"
 
