@@ -26,7 +26,9 @@ amount, not a zone, so the mapped zone's rate prices the tax).
 Reading IFS: no last-modified column and no webhooks (sheet §3). Purchase orders are read in
 a window on ``OrderDate`` reaching ``window_days`` back from the newest order date seen, and
 an order is sent on when its ETag differs from the one the cursor remembers
-(``{"since": day, "etags": {keyref: etag}}``); a full run reads every released order.
+(``{"since": day, "etags": {keyref: etag}}``); a full run reads every released order. The
+ETag is the order head's: a change to its lines alone, if IFS leaves the head's ETag as it
+was, is seen by the next full run (``sync --full``).
 Accounts are read whole (a chart is small). ServiceTitan invoices and jobs are read
 incrementally on ``modifiedOn`` and by webhook (``invoice.*``, ``job.*``) through the inbox.
 
