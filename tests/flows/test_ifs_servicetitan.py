@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
+import aiohttp
 import anyio
 import msgspec
 import pytest
@@ -38,8 +39,9 @@ from connector.systems.ifs import models as ifs
 from connector.systems.ifs.odata import Literal
 from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.webhooks import SignatureVerifier, webhook_handler
-from connector.vault import Vault, generate_key, write_key_file
+from connector.vault import Vault, generate_key, open_vault, write_key_file
 from tests.conftest import StartSimulator
+from tests.test_service import admin_get, free_port, run_check, start_service, stop
 
 ST_COUNTS = {
     "business_units": 4,
@@ -459,3 +461,59 @@ def test_every_option_is_documented_and_a_bad_one_names_itself() -> None:
     config = FlowConfig(source="ifs", target="servicetitan", options={"voucher_type": "KKKK"})
     with pytest.raises(ConfigurationError, match="voucher_type"):
         parse_options(config, NAME)
+
+
+async def test_check_and_run_serve_the_flow_and_land_webhook_invoices_in_ifs(
+    tmp_path: Path,
+) -> None:
+    """`check` says OK for both systems of the demo config; `run` syncs the flow on its
+    schedule and lands invoices announced by ServiceTitan webhooks (received although
+    ServiceTitan is the flow's target) in IFS, once each; SIGTERM exits 0."""
+    counts = {"servicetitan": ST_COUNTS, "ifs": IFS_COUNTS}
+    environment = await demo.start(tmp_path / "state", counts=counts, flows=[NAME])
+    try:
+        code, rows = await run_check(environment.config_path)
+        assert code == 0 and {(r["system"], r["status"]) for r in rows} == {
+            ("servicetitan", "OK"), ("ifs", "OK")}
+        environment.ports = {"webhook": free_port(), "admin": free_port()}  # type: ignore[attr-defined]
+        text = environment.config_path.read_text().replace(
+            'schedule = "every 5m"', 'schedule = "every 1h"')
+        text += (
+            '[service]\nwebhook_host = "127.0.0.1"\n'
+            f"webhook_port = {environment.ports['webhook']}\n"  # type: ignore[attr-defined]
+            f"admin_port = {environment.ports['admin']}\n"  # type: ignore[attr-defined]
+            "shutdown_timeout_s = 10\n")
+        environment.config_path.write_text(text)
+        process = await start_service(environment)
+        try:
+            with anyio.fail_after(60):
+                while True:
+                    try:
+                        _, body = await admin_get(environment, "/healthz")
+                    except aiohttp.ClientError:
+                        await anyio.sleep(0.1)
+                        continue
+                    if msgspec.json.decode(body)["flows"].get(NAME, {}).get("last_success"):
+                        break
+                    await anyio.sleep(0.1)
+            st_sim: Any = environment.simulators["servicetitan"]
+            secret = open_vault(environment.config).get("servicetitan-webhook").secret("secret")
+            port = environment.ports["webhook"]  # type: ignore[attr-defined]
+            await demo.admin(st_sim, "POST", "webhooks", {
+                "event": "invoice", "url": f"http://127.0.0.1:{port}/webhooks/{NAME}",
+                "secret": secret})
+            before = {r["id"] for r in st_sim.store.table("invoices").all()}
+            await demo.admin(st_sim, "POST", "generate", {"entity": "invoices", "count": 3})
+            new = {r["id"] for r in st_sim.store.table("invoices").all()} - before
+            with anyio.fail_after(30):
+                while True:
+                    entities = (await demo.admin(environment.simulators["ifs"], "GET",
+                                                 "state"))["entities"]
+                    if all(len(vouchers_of(entities, f"ST-INV-{i}")) == 1 for i in new):
+                        break
+                    await anyio.sleep(0.1)
+        finally:
+            assert await stop(process) == 0
+        assert_each_load_once(entities)
+    finally:
+        await environment.stop()
