@@ -517,3 +517,24 @@ async def test_check_and_run_serve_the_flow_and_land_webhook_invoices_in_ifs(
         assert_each_load_once(entities)
     finally:
         await environment.stop()
+
+
+async def test_an_invoice_that_posted_nothing_is_posted_once_it_has_something(env: Env) -> None:
+    """An inactive invoice posts nothing; when it becomes active it is posted like a new
+    one (not sent to review as a change after posting), once."""
+    sim: Any = env.servicetitan
+    invoice = sorted((i for i in sim.store.table("invoices").all()
+                      if i["active"] and Decimal(i["total"]) != 0), key=lambda i: i["id"])[0]
+    invoice["active"] = False
+    sim.store.touch("invoices", invoice)
+    runner = await env.runner()
+    first = await runner.cycle(streams=[INVOICES])
+    assert first.ok, first.error
+    assert f"ST-INV-{invoice['id']}" not in loads((await env.state("ifs"))["entities"])
+    invoice["active"] = True
+    sim.store.touch("invoices", invoice)
+    again = await runner.cycle(streams=[INVOICES])
+    assert again.ok, again.error
+    assert again.total("created") == 1 and again.total("changed") == 0
+    assert await env.app.store.review_items(flow=NAME) == []
+    assert_each_load_once((await env.state("ifs"))["entities"])
