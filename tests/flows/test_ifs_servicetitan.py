@@ -19,7 +19,7 @@ from aiohttp import web
 from connector import demo, demo_ifs
 from connector.app import App
 from connector.config import FlowConfig, IfsSystem, ServiceTitanSystem, load_config
-from connector.errors import ConfigurationError
+from connector.errors import ConfigurationError, MappingError
 from connector.flows.ifs_servicetitan import (
     INVOICES,
     NAME,
@@ -538,3 +538,33 @@ async def test_an_invoice_that_posted_nothing_is_posted_once_it_has_something(en
     assert again.total("created") == 1 and again.total("changed") == 0
     assert await env.app.store.review_items(flow=NAME) == []
     assert_each_load_once((await env.state("ifs"))["entities"])
+
+
+def test_an_invoice_maps_to_balanced_rows_and_a_discount_to_the_debit_side() -> None:
+    """An invoice becomes a receivable debit, revenue credits per mapped account (a negative
+    line on the debit side) and a tax credit, all on the cost center, numbered #1…; an item
+    without a GL account and no default waits in review naming the option."""
+    ctx = MapContext(NAME, {mapping.BU_COST_CENTER: {"3": "CC10"},
+                            mapping.GL_ACCOUNT: {"4010": "4000", "4900": "4100"}})
+    options = mapping.Options()
+
+    def item(number: int, total: str, gl: str | None) -> st.InvoiceItem:
+        account = st.GLAccountRef(id=number, number=gl) if gl else None
+        return st.InvoiceItem(id=number, total=total, general_ledger_account=account)
+
+    invoice = st.Invoice(
+        id=88812, reference_number="R-1", invoice_date="2025-03-02T00:00:00Z", total="108.00",
+        sales_tax="8.00", business_unit=st.NamedField(id=3),
+        items=[item(1, "120.00", "4010"), item(2, "-20.00", "4900")])
+    command = mapping.map_invoice(invoice, ctx, options)
+    assert command.load_id == "ST-INV-88812"
+    assert [(r.number, r.account, r.cost_center, r.debit, r.credit) for r in command.rows] == [
+        (1, "1200", "CC10", Decimal("108.00"), None),
+        (2, "4000", "CC10", None, Decimal("120.00")),
+        (3, "4100", "CC10", Decimal("20.00"), None),
+        (4, "2610", "CC10", None, Decimal("8.00")),
+    ]
+    assert [mapping.row_marker(r.text) for r in command.rows] == [1, 2, 3, 4]
+    bare = msgspec.structs.replace(invoice, items=[item(1, "100.00", None)])
+    with pytest.raises(MappingError, match="default_revenue_account"):
+        mapping.map_invoice(bare, ctx, options)

@@ -320,9 +320,14 @@ def map_invoice(invoice: st.Invoice, ctx: MapContext, options: Options) -> Vouch
         number = item.general_ledger_account.number if item.general_ledger_account else None
         account = (ctx.lookup(GL_ACCOUNT, number) if number else None) \
             or options.default_revenue_account or None
+        if account is None and number is None:
+            raise MappingError(
+                f"{where} has no GL account, so its revenue has no IFS account. Set "
+                "default_revenue_account in the flow's options, or give the item a GL account "
+                "in ServiceTitan, then resolve the review",
+                record=where, mapping_kind=GL_ACCOUNT, mapping_key="")
         if account is None:
-            _required(ctx, GL_ACCOUNT, number, where, "GL account")
-        assert account is not None  # noqa: S101 - _required raised otherwise
+            account = _required(ctx, GL_ACCOUNT, number, where, "GL account")
         revenue[account] -= amount
     credited = -sum(revenue.values(), Decimal(0))
     if credited + tax != total:
