@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from connector import demo_acumatica
+from connector import demo_acumatica, demo_ifs
 from connector.config import Config, load_config
 from connector.http.limiter import LimiterRegistry
 from connector.sandbox import load_simulator
@@ -29,6 +29,7 @@ from connector.vault import Vault, generate_key, open_vault, write_key_file
 DEMO_FLOWS: dict[str, tuple[str, str]] = {
     "servicetitan-infor": ("servicetitan", "infor"),
     "servicetitan-acumatica": ("servicetitan", "acumatica"),
+    "ifs-servicetitan": ("ifs", "servicetitan"),
 }
 CLEARING_SUPPLIER = "STCLEAR"
 
@@ -85,6 +86,8 @@ async def start(
             await admin(env.simulators["infor"], "POST", "faults", {"addline_ait": True})
         if "acumatica" in env.simulators:
             await admin(env.simulators["acumatica"], "POST", "faults", demo_acumatica.knobs())
+        if "ifs" in env.simulators:
+            await admin(env.simulators["ifs"], "POST", "faults", demo_ifs.knobs())
         credentials = {
             name: await admin(sim, "GET", "credentials") for name, sim in env.simulators.items()
         }
@@ -123,6 +126,8 @@ def _write_vault(env: DemoEnvironment, credentials: dict[str, Any]) -> None:
     if "acumatica" in credentials:
         fields = demo_acumatica.vault_fields(credentials["acumatica"])
         vault.set(demo_acumatica.CREDENTIAL, "acumatica", fields)
+    if "ifs" in credentials:
+        vault.set(demo_ifs.CREDENTIAL, "ifs", demo_ifs.vault_fields(credentials["ifs"]))
     if "infor" in credentials:
         ionapi = credentials["infor"]
         vault.set("infor", "ionapi", {"ionapi": msgspec.json.encode(ionapi).decode()})
@@ -166,8 +171,10 @@ def _write_config(env: DemoEnvironment, flows: Sequence[str], credentials: dict[
     if "acumatica" in env.simulators:
         base_url = env.simulators["acumatica"].base_url
         lines += demo_acumatica.config_lines(base_url, credentials["acumatica"])
+    if "ifs-servicetitan" in flows:
+        lines += demo_ifs.config_lines(credentials["ifs"])
     for name in flows:
-        if name == "servicetitan-acumatica":
+        if name in ("servicetitan-acumatica", "ifs-servicetitan"):
             continue  # config_lines wrote its whole section, options included
         source, target = DEMO_FLOWS[name]
         lines += [
@@ -222,6 +229,14 @@ async def _implementer_setup(env: DemoEnvironment) -> dict[str, dict[str, str]]:
         finally:
             await st.aclose()
             await acu.aclose()
+    if {"servicetitan", "ifs"} <= set(env.simulators):
+        st = open_connection(config.systems["servicetitan"], vault.get("servicetitan"), limiters)
+        ifs = open_connection(config.systems["ifs"], vault.get(demo_ifs.CREDENTIAL), limiters)
+        try:
+            mappings.update(await demo_ifs.setup(st.client, ifs.client))
+        finally:
+            await st.aclose()
+            await ifs.aclose()
     return mappings
 
 

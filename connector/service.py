@@ -252,14 +252,21 @@ class Service:
         count = 0
         for name in self.flows:
             flow = self.config.flows[name]
-            source = self.config.systems[flow.source]
+            # ServiceTitan sends the events, whichever side of the flow it is on (it is the
+            # target of ifs-servicetitan, whose ServiceTitan documents go to IFS).
+            source_name = next(
+                (n for n in (flow.source, flow.target)
+                 if isinstance(self.config.systems[n], ServiceTitanSystem)),
+                None,
+            )
+            source = self.config.systems[source_name] if source_name else None
             if not flow.webhook or not isinstance(source, ServiceTitanSystem):
                 continue
             if source.webhook_secret_credential is None:
                 log.warning(
                     "flow %s: webhooks on but systems.%s.webhook_secret_credential unset",
                     name,
-                    flow.source,
+                    source_name,
                 )
                 continue
             secret = self.app.vault.get(source.webhook_secret_credential)

@@ -71,7 +71,7 @@ def test_example_file_loads_with_one_system_of_each_kind() -> None:
         ServiceTitanSystem, InforSystem, AcumaticaSystem, ServiceNowSystem, IfsSystem,
         SysproSystem,
     }
-    assert set(config.flows) == {"servicetitan-infor", "servicetitan-acumatica"}
+    assert set(config.flows) == {"servicetitan-infor", "servicetitan-acumatica", "ifs-servicetitan"}
     assert config.mappings["business_unit_cost_center"]["12"] == "CC100"
     assert config.service.admin_token_credential == "admin-token"
 
@@ -386,6 +386,8 @@ async def test_every_example_value_loads_and_its_flows_build(
     store = await Store.open(tmp_path / "state.db")
     try:
         for name, flow in config.flows.items():
+            if name not in pairings:
+                continue  # its stream names were checked on load; its build has its own tests
             source = config.systems[flow.source]
             assert isinstance(source, ServiceTitanSystem)
             # Building declares streams and does no I/O, so no client is needed.

@@ -57,7 +57,17 @@ async def build_flow(
         return servicetitan_acumatica.build(
             name, flow_config, source_config, st_client, acumatica, store
         )
+    target_config = config.systems[flow_config.target]
+    if pair == ("ifs", "servicetitan") and isinstance(target_config, ServiceTitanSystem):
+        from connector.flows import ifs_servicetitan
+        from connector.systems.ifs import IfsClient
+        from connector.systems.servicetitan import ServiceTitanClient
+
+        ifs: IfsClient = source.connection.client
+        await ifs.check()
+        st_target: ServiceTitanClient = target.connection.client
+        return ifs_servicetitan.build(name, flow_config, target_config, ifs, st_target, store)
     raise ConfigurationError(
         f"flow {name}: no pairing of {source.kind} → {target.kind} exists; supported: "
-        "servicetitan → infor, servicetitan → acumatica"
+        "servicetitan → infor, servicetitan → acumatica, ifs → servicetitan"
     )

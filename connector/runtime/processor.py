@@ -227,7 +227,10 @@ class RecordProcessor:
             if entry.content_hash == digest:
                 await self._commit_final(Unit(), job)
                 return Result(Outcome.UNCHANGED, entry.target_id)
-            if job.stream.change_policy == "review":
+            # A record whose earlier version posted nothing (no target id: a zero or
+            # inactive invoice) has no posting to protect: its new version is written like a
+            # first one, else a draft that gains its lines would wait in review forever.
+            if job.stream.change_policy == "review" and entry.target_id:
                 return await self._changed_after_posting(job, entry, command, digest, accept_change)
         if self._claimed_elsewhere(entry):
             log.info("in flight with another writer", extra=_fields(job.key, job.run_id))

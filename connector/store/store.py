@@ -320,6 +320,10 @@ class Store:
         return None if row is None or row[0] is None else bytes(row[0])
 
     # -- mappings -----------------------------------------------------------------------
+    async def mapping(self, kind: str) -> dict[str, str]:
+        """One mapping table: source code → target value."""
+        return (await self.all_mappings()).get(kind, {})
+
     async def all_mappings(self) -> dict[str, dict[str, str]]:
         rows = await self.db.fetchall("SELECT kind, source_key, target_value FROM mappings")
         result: dict[str, dict[str, str]] = {}

@@ -203,10 +203,7 @@ class IfsClient:
         self, part: str, value: str, company: str | None = None
     ) -> m.CodePartValue | None:
         """The value ``value`` of code part ``part`` (``"B"`` … ``"J"``: cost center, …)."""
-        letter = part.upper()
-        if len(letter) != 1 or letter not in "BCDEFGHIJ":
-            raise ValueError(f"code part {part!r}: use one letter from B to J")
-        name = f"Code{letter}"
+        name = _code_part(part)
         label = f"{name} {value}"
         url = URL(
             f"{self.api_root}/{name}Handling.svc/{name}Set"
@@ -219,6 +216,28 @@ class IfsClient:
         if response.status != 200:
             raise refusal(response, label, write=False)
         return _decode(response, m.CodePartValue, label)
+
+    async def code_part_values(
+        self, part: str, company: str | None = None
+    ) -> builtins.list[m.CodePartValue]:
+        """Every value of code part ``part`` (``"B"``: the cost centers) in the company, for
+        an implementer filling mapping tables."""
+        name = _code_part(part)
+        label = f"{name}Set list"
+        url: URL | None = URL(f"{self.api_root}/{name}Handling.svc/{name}Set", encoded=True)
+        query: dict[str, str] | None = {
+            "$filter": f"Company eq {literal(company or self.company)}", "$orderby": name}
+        found: builtins.list[m.CodePartValue] = []
+        while url is not None:
+            response = await self._transport.read(url, label, params=query)
+            if response.status != 200:
+                raise self._list_refused(response, label)
+            page = _decode(response, m.Page, label)
+            found.extend(_decode_raw(response, raw, m.CodePartValue, label) for raw in page.value)
+            url = URL(f"{self.api_root}/{page.next_link}", encoded=True) if page.next_link \
+                else None
+            query = None
+        return found
 
     async def find_load(self, load_id: str, company: str | None = None) -> m.ExternalLoad | None:
         return await self.get(m.ExternalLoad, company or self.company, load_id)
@@ -354,6 +373,14 @@ class IfsClient:
 T = TypeVar("T")
 
 
+def _code_part(part: str) -> str:
+    """``"b"`` → ``"CodeB"``; code parts are the letters B to J."""
+    letter = part.upper()
+    if len(letter) != 1 or letter not in "BCDEFGHIJ":
+        raise ValueError(f"code part {part!r}: use one letter from B to J")
+    return f"Code{letter}"
+
+
 def _decode(response: HttpResponse, type_: type[T], label: str) -> T:
     try:
         return msgspec.json.decode(response.body, type=type_)
@@ -361,7 +388,7 @@ def _decode(response: HttpResponse, type_: type[T], label: str) -> T:
         raise _unexpected(response, label, exc) from exc
 
 
-def _decode_raw(response: HttpResponse, raw: msgspec.Raw, type_: type[E], label: str) -> E:
+def _decode_raw(response: HttpResponse, raw: msgspec.Raw, type_: type[T], label: str) -> T:
     try:
         return msgspec.json.decode(raw, type=type_)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -351,7 +351,9 @@ class Job(_Model, frozen=True, kw_only=True):
     customer_id: int | None = None
     business_unit_id: int | None = None
     job_status: str | None = None
+    completed_on: str | None = None
     invoice_id: int | None = None
+    total: float | None = None
     modified_on: str | None = None
 
 
@@ -454,6 +456,23 @@ class MaterialCreate(_Model, frozen=True, kw_only=True, omit_defaults=True):
     price: float | None = None
     active: bool = True
     external_data: ExternalDataUpdate | None = None
+
+
+class GLAccountCreate(_Model, frozen=True, kw_only=True, omit_defaults=True):
+    """``Accounting.V2.GlAccountCreateRequest`` (required: name, unique in the tenant)."""
+
+    name: str
+    number: str | None = None
+    description: str | None = None
+    type: str | None = None
+    subtype: str | None = None
+
+
+class GLAccountUpdate(_Model, frozen=True, kw_only=True, omit_defaults=True):
+    """``Accounting.V2.GlAccountUpdateRequest``: PATCH sends only the fields we own."""
+
+    name: str | None = None
+    active: bool | None = None
 
 
 class CreatedId(_Model, frozen=True, kw_only=True):

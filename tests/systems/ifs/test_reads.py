@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from connector.systems.ifs import IfsConnection
 from connector.systems.ifs import models as m
 from connector.systems.ifs.odata import literal
@@ -67,6 +69,18 @@ async def test_find_by_natural_key_asks_ifs_each_time(
     before = sandbox.sim.counters["requests"]
     await client.find_supplier("SUP1001")
     assert sandbox.sim.counters["requests"] == before + 1
+
+
+async def test_code_part_values_list_every_cost_center_across_pages(
+    sandbox: Sandbox, ifs: IfsConnection
+) -> None:
+    """code_part_values("B") lists the company's cost centers, following server paging."""
+    await sandbox.knobs(page_size=2)
+    centers = await ifs.client.code_part_values("B")
+    assert [c.value for c in centers] == ["CC10", "CC20", "CC30"]
+    assert [c.value for c in await ifs.client.code_part_values("c")] == ["P1000", "P2000"]
+    with pytest.raises(ValueError, match="B to J"):
+        await ifs.client.code_part_values("A")
 
 
 async def test_gl_rows_are_read_by_voucher_date(ifs: IfsConnection) -> None:
