@@ -14,7 +14,6 @@ mapping tables apply at once; any other change is logged as needing a restart.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import signal
 import time
@@ -27,12 +26,13 @@ from typing import Any
 import anyio
 from aiohttp import web
 
+from connector.admin import start_admin
 from connector.app import App, apply_config_mappings
 from connector.config import Config, FlowConfig, ServiceTitanSystem, load_config
 from connector.config.schedule import parse_schedule
 from connector.errors import ConfigurationError, ConnectorError
 from connector.logs import configure_logging, log_context, redactor
-from connector.metrics import CONTENT_TYPE, MetricsRegistry, ledger_samples
+from connector.metrics import MetricsRegistry
 from connector.runtime.notify import Notifier, watchdog_loop
 from connector.runtime.runner import CycleReport, FlowRunner
 from connector.runtime.scheduler import run_on_schedule
@@ -40,6 +40,8 @@ from connector.systems.servicetitan.webhooks import SignatureVerifier, webhook_h
 
 log = logging.getLogger("connector.service")
 
+#: One of a flow's loops (its schedule, its webhook drain), run under a supervisor.
+Loop = Callable[[], Awaitable[None]]
 #: How often a flow with webhooks drains its inbox even when no event woke it.
 INBOX_SWEEP_S = 30.0
 
@@ -107,12 +109,12 @@ class Service:
             ).fields.values():
                 redactor.register(value)
         webhook_site = await self._start_webhooks()
-        admin_site = await self._start_admin()
+        admin_site = await start_admin(self)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._signals, tg.cancel_scope)
-            for system, loops in self._loops_by_system().items():
+            for system, loops in _loops_by_system(self).items():
                 tg.start_soon(self.app.supervisors[system].serve, loops, self._flow_stopped)
-            tg.start_soon(watchdog_loop, self.notifier, self._healthy)
+            tg.start_soon(watchdog_loop, self.notifier, self.healthy)
             self.notifier.ready(self._status_line())
             log.info("ml-connector running: %s", self._status_line())
             await self.stop.wait()
@@ -170,19 +172,6 @@ class Service:
         self.notifier.ready(self._status_line())
 
     # -- work -----------------------------------------------------------------------------
-    def _loops_by_system(self) -> dict[str, list[tuple[str, Callable[[], Awaitable[None]]]]]:
-        """Each flow's loops, under the supervisor of the system they write to: restarted
-        with backoff after a crash, stopped (and reported in /healthz) on a configuration
-        error."""
-        loops: dict[str, list[tuple[str, Callable[[], Awaitable[None]]]]] = {}
-        for name, runner in self.flows.items():
-            flow = self.config.flows[name]
-            mine = loops.setdefault(flow.target, [])
-            mine.append((f"{name}/schedule", partial(self._scheduled, name, runner, flow)))
-            if flow.webhook:
-                mine.append((f"{name}/webhooks", partial(self._drain_loop, name, runner)))
-        return loops
-
     def _flow_stopped(self, loop: str, exc: ConfigurationError) -> None:
         health = self.health[loop.split("/", 1)[0]]
         health.last_error, health.last_error_at = str(exc), time.time()
@@ -301,99 +290,7 @@ class Service:
 
         return wake
 
-    async def _start_admin(self) -> web.AppRunner:
-        token = None
-        if self.config.service.admin_token_credential:
-            token = self.app.vault.get(self.config.service.admin_token_credential).secret("token")
-            redactor.register(token)
-
-        @web.middleware
-        async def bearer(
-            request: web.Request, handler: Callable[[web.Request], Any]
-        ) -> web.StreamResponse:
-            if token is not None:
-                given = request.headers.get("Authorization", "")
-                if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                    return web.json_response({"error": "bearer token required"}, status=401)
-            response: web.StreamResponse = await handler(request)
-            return response
-
-        admin = web.Application(middlewares=[bearer])
-        admin.router.add_get("/healthz", self._healthz)
-        admin.router.add_get("/metrics", self._metrics)
-        runner = web.AppRunner(admin, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        await web.TCPSite(
-            runner, self.config.service.admin_host, self.config.service.admin_port
-        ).start()
-        return runner
-
-    async def _healthz(self, request: web.Request) -> web.Response:
-        systems = [supervisor.status() for supervisor in self.app.supervisors.values()]
-        flows = {
-            name: {
-                "last_success": h.last_success,
-                "last_error": h.last_error,
-                "last_error_at": h.last_error_at,
-                "last_run_id": h.last_run_id,
-                "running": h.running,
-            }
-            for name, h in self.health.items()
-        }
-        healthy = self._healthy()
-        return web.json_response(
-            {
-                "status": "ok" if healthy else "degraded",
-                "uptime_s": round(time.time() - self.started_at, 1),
-                "systems": systems,
-                "flows": flows,
-            },
-            status=200 if healthy else 503,
-        )
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        extra = [ledger_samples(await self.app.store.ledger_counts())]
-        dead = self.metrics_gauge("ml_connector_dead_letters", "Open dead letters, by flow.")
-        review = self.metrics_gauge("ml_connector_review_items", "Open review items, by flow.")
-        dead_counts = await self.app.store.dead_letter_counts()
-        review_counts = await self.app.store.review_counts()
-        for flow in self.config.flows:
-            dead.set(dead_counts.get(flow, 0), flow=flow)
-            review.set(review_counts.get(flow, 0), flow=flow)
-        depth = self.metrics_gauge(
-            "ml_connector_queue_depth", "Records read and not yet finished.", ("flow", "stream")
-        )
-        for name, runner in self.flows.items():
-            for stream, run in runner.active.items():
-                depth.set(run.queue_depth, flow=name, stream=stream)
-        wait = self.metrics_gauge(
-            "ml_connector_limiter_wait_seconds",
-            "Seconds spent waiting for a rate-limit slot.",
-            ("system",),
-        )
-        throttled = self.metrics_gauge(
-            "ml_connector_throttled_total_snapshot", "429/throttle answers seen.", ("system",)
-        )
-        refreshes = self.metrics_gauge(
-            "ml_connector_token_refreshes", "Tokens fetched.", ("system",)
-        )
-        for supervisor in self.app.supervisors.values():
-            connection = supervisor.connection
-            wait.set(connection.limiter.wait_seconds_total, system=supervisor.name)
-            throttled.set(connection.limiter.throttled_total, system=supervisor.name)
-            refreshes.set(connection.tokens.refresh_total, system=supervisor.name)
-        extra += [dead, review, depth, wait, throttled, refreshes]
-        return web.Response(
-            text=self.metrics.render(extra=extra), headers={"Content-Type": CONTENT_TYPE}
-        )
-
-    @staticmethod
-    def metrics_gauge(name: str, help: str, labels: tuple[str, ...] = ("flow",)) -> Any:
-        from connector.metrics import Gauge
-
-        return Gauge(name, help, labels)
-
-    def _healthy(self) -> bool:
+    def healthy(self) -> bool:
         return all(_flow_ok(h) for h in self.health.values())
 
     def _status_line(self) -> str:
@@ -401,6 +298,20 @@ class Service:
             f"{n}: {'ok' if _flow_ok(h) else 'error'}" for n, h in self.health.items()
         )
         return f"{len(self.flows)} flow(s) running; {flows or 'none configured'}"
+
+
+def _loops_by_system(service: Service) -> dict[str, list[tuple[str, Loop]]]:
+    """Each flow's loops, under the supervisor of the system they write to: restarted
+    with backoff after a crash, stopped (and reported in /healthz) on a configuration
+    error."""
+    loops: dict[str, list[tuple[str, Loop]]] = {}
+    for name, runner in service.flows.items():
+        flow = service.config.flows[name]
+        mine = loops.setdefault(flow.target, [])
+        mine.append((f"{name}/schedule", partial(service._scheduled, name, runner, flow)))
+        if flow.webhook:
+            mine.append((f"{name}/webhooks", partial(service._drain_loop, name, runner)))
+    return loops
 
 
 def _flow_ok(health: FlowHealth) -> bool:

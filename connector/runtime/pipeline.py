@@ -25,7 +25,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from connector.errors import ConnectorError
 from connector.runtime.flow import CursorMark, Envelope, Outcome, Stream
-from connector.runtime.processor import Mapped, RecordProcessor, Result, StreamHalted
+from connector.runtime.parking import Mapped, Result
+from connector.runtime.processor import RecordProcessor, StreamHalted
 from connector.runtime.watermark import Watermark
 from connector.store import StoreError, Unit
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +34,6 @@ from connector.errors import (
     PermanentError,
     SourceDataError,
 )
-from connector.runtime.diff import field_diff
 from connector.runtime.flow import (
     Envelope,
     Flow,
@@ -47,6 +45,17 @@ from connector.runtime.flow import (
     Written,
 )
 from connector.runtime.locks import KeyLocks
+from connector.runtime.parking import (
+    Job,
+    Mapped,
+    Result,
+    changed_after_posting,
+    commit_final,
+    log_fields,
+    to_dead_letter,
+    to_review,
+    unexpected,
+)
 from connector.store import (
     ClaimLostError,
     LedgerEntry,
@@ -68,8 +77,6 @@ WRITE_PASSES = 3
 #: process lock ignore it (any other claimant has died); several writers on one state
 #: (nodes) wait it out, so a node that died mid-record is taken over after this long.
 CLAIM_LEASE_S = 300.0
-#: The review kind of a posted document whose source changed (not a missing mapping).
-CHANGED_AFTER_POSTING = "changed_after_posting"
 
 
 class StreamHalted(Exception):
@@ -78,13 +85,6 @@ class StreamHalted(Exception):
     def __init__(self, cause: BaseException) -> None:
         super().__init__(str(cause))
         self.cause = cause
-
-
-class UnexpectedError(PermanentError):
-    """An exception no part of the connector expected (a bug): the record is dead-lettered
-    with the traceback, the stream goes on."""
-
-    kind = "unexpected"
 
 
 def command_hash(command: object) -> str:
@@ -105,43 +105,6 @@ class _Context:
 
     def note(self, step: str, detail: Mapping[str, str]) -> None:
         self.notes.append((step, dict(detail)))
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    outcome: Outcome
-    target_id: str | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Mapped:
-    """What the mapper actor made of a record: the command and its hash, or the error that
-    parks it (a missing mapping, bad source data, a bug in the mapper)."""
-
-    command: object = None
-    digest: str = ""
-    error: MappingError | PermanentError | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    """One record on its way through the protocol (what every step below needs)."""
-
-    stream: Stream[Any, Any]
-    envelope: Envelope[Any]
-    key: RecordKey
-    run_id: int | None
-    cursor_unit: Callable[[Unit], None] | None
-
-    def source(self) -> tuple[bytes, str]:
-        """The source record as stored with a parked record, and its digest.
-
-        Computed only where a record is or becomes parked: most records never need it.
-        """
-        record = self.envelope.record
-        payload = record.payload if isinstance(record, Unreadable) else self.stream.encode(record)
-        return payload, _digest(payload)
 
 
 class RecordProcessor:
@@ -182,7 +145,7 @@ class RecordProcessor:
         Raises :class:`StreamHalted` when the stream must stop.
         """
         key = RecordKey(self.flow.name, stream.name, envelope.source_id)
-        job = _Job(stream, envelope, key, run_id, cursor_unit)
+        job = Job(stream, envelope, key, run_id, cursor_unit)
         async with self.locks.hold(key):
             return await self._process_locked(
                 job, force, accept_change, mapped or self.map(stream, envelope)
@@ -202,11 +165,11 @@ class RecordProcessor:
             return Mapped(error=PermanentError(str(exc), record=where))
         except Exception as exc:  # noqa: BLE001 - a mapper bug parks one record, not the run
             key = RecordKey(self.flow.name, stream.name, envelope.source_id)
-            return Mapped(error=_unexpected(exc, "mapping", key))
+            return Mapped(error=unexpected(exc, "mapping", key))
         return Mapped(command, command_hash(command))
 
     async def _process_locked(
-        self, job: _Job, force: bool, accept_change: bool, mapped: Mapped
+        self, job: Job, force: bool, accept_change: bool, mapped: Mapped
     ) -> Result:
         entry = await self.store.ledger_entry(job.key)
         if (
@@ -216,24 +179,26 @@ class RecordProcessor:
             and entry.content_hash == job.source()[1]
         ):
             # Parked and unchanged at the source: waits for replay or review resolve.
-            await self._commit_final(Unit(), job)
+            await commit_final(self.store, Unit(), job)
             return Result(Outcome(entry.state.value), entry.target_id)
         if isinstance(mapped.error, MappingError):
-            return await self._to_review(job, mapped.error)
+            return await to_review(self.store, job, mapped.error)
         if mapped.error is not None:
-            return await self._to_dead_letter(job, mapped.error)
+            return await to_dead_letter(self.store, job, mapped.error)
         command, digest = mapped.command, mapped.digest
         if entry is not None and entry.state == State.DONE:
             if entry.content_hash == digest:
-                await self._commit_final(Unit(), job)
+                await commit_final(self.store, Unit(), job)
                 return Result(Outcome.UNCHANGED, entry.target_id)
             # A record whose earlier version posted nothing (no target id: a zero or
             # inactive invoice) has no posting to protect: its new version is written like a
             # first one, else a draft that gains its lines would wait in review forever.
             if job.stream.change_policy == "review" and entry.target_id:
-                return await self._changed_after_posting(job, entry, command, digest, accept_change)
-        if self._claimed_elsewhere(entry):
-            log.info("in flight with another writer", extra=_fields(job.key, job.run_id))
+                return await changed_after_posting(
+                    self.store, job, entry, command, digest, accept_change
+                )
+        if claimed_elsewhere(self.store, entry):
+            log.info("in flight with another writer", extra=log_fields(job.key, job.run_id))
             return Result(Outcome.DEFERRED, error="being written by another writer")
         try:
             await self.store.commit(
@@ -252,19 +217,11 @@ class RecordProcessor:
             # Another writer holds this record now (a second process on the same state, or
             # PostgreSQL nodes): it finishes it. The record is not terminal here, so this
             # run's cursor stays behind it.
-            log.info("claimed by another writer; left to it", extra=_fields(job.key, job.run_id))
+            log.info("claimed by another writer; left to it", extra=log_fields(job.key, job.run_id))
             return Result(Outcome.DEFERRED, error="claimed by another writer")
         return await self._land(job, command, digest, retried=entry is not None)
 
-    def _claimed_elsewhere(self, entry: LedgerEntry | None) -> bool:
-        """Whether another live writer holds the record in flight (its lease runs)."""
-        if entry is None or entry.state != State.IN_FLIGHT or self.store.exclusive:
-            return False
-        if entry.claimed_by in (None, self.store.writer_id) or entry.claimed_at is None:
-            return False
-        return time.time() - entry.claimed_at < CLAIM_LEASE_S
-
-    async def _land(self, job: _Job, command: object, digest: str, *, retried: bool) -> Result:
+    async def _land(self, job: Job, command: object, digest: str, *, retried: bool) -> Result:
         """Look up, write and commit; every exception has exactly one fate here.
 
         ``retried``: the record was seen before (its audit then records every lookup)."""
@@ -280,9 +237,11 @@ class RecordProcessor:
                     .ledger(key, State.IN_DOUBT, error=str(exc))
                     .audit(key, "in_doubt", {"error": str(exc)}, run_id=run_id)
                 )
-                found = await self._settle(job.stream, command)
+                found = await settle(job.stream, command, self.settle_delay_s)
                 if found is None:
-                    log.warning("in doubt, to verify next run: %s", exc, extra=_fields(key, run_id))
+                    log.warning(
+                        "in doubt, to verify next run: %s", exc, extra=log_fields(key, run_id)
+                    )
                     return Result(Outcome.IN_DOUBT, error=str(exc))
                 ctx.note("verified", {"target_id": found.target_id, "after": "in_doubt"})
                 if found.complete:
@@ -293,11 +252,11 @@ class RecordProcessor:
                 # The target changed under us: the next pass re-reads and re-applies; a
                 # conflict on the last pass is a real disagreement for a person.
                 if attempt == WRITE_PASSES:
-                    return await self._to_dead_letter(job, exc)
+                    return await to_dead_letter(self.store, job, exc)
             except MappingError as exc:
-                return await self._to_review(job, exc)
+                return await to_review(self.store, job, exc)
             except PermanentError as exc:
-                return await self._to_dead_letter(job, exc)
+                return await to_dead_letter(self.store, job, exc)
             except DeferredError as exc:
                 # Waits on another record; nothing of this one was written. Not terminal:
                 # its cursor stays behind it and its webhook event stays pending.
@@ -319,7 +278,7 @@ class RecordProcessor:
             except Exception as exc:  # noqa: BLE001 - a target bug parks one record, not the run
                 # What the target did before failing is unknown: the dead letter is replayed
                 # through the same lookup, so a document that did land is adopted, not doubled.
-                return await self._to_dead_letter(job, _unexpected(exc, "writing", key))
+                return await to_dead_letter(self.store, job, unexpected(exc, "writing", key))
         return Result(Outcome.IN_DOUBT, error="still unfinished after settling; next run verifies")
 
     async def _write(
@@ -341,7 +300,7 @@ class RecordProcessor:
         return Written(Outcome.UNCHANGED, existing.target_id, {"adopted": "found in target"})
 
     async def _commit_done(
-        self, job: _Job, command: object, digest: str, written: Written, ctx: _Context
+        self, job: Job, command: object, digest: str, written: Written, ctx: _Context
     ) -> Result:
         key, run_id = job.key, job.run_id
         unit = (
@@ -359,113 +318,8 @@ class RecordProcessor:
         )
         # A done record closes whatever it had parked (no-ops for a record never parked).
         unit.close_dead_letter(key).close_review(key)
-        await self._commit_final(unit, job)
+        await commit_final(self.store, unit, job)
         return Result(written.outcome, written.target_id)
-
-    async def _changed_after_posting(
-        self,
-        job: _Job,
-        entry: LedgerEntry,
-        command: object,
-        digest: str,
-        accept: bool,
-    ) -> Result:
-        """A posted document changed at the source: review with a field diff, or (``accept``)
-        record that a person has adjusted the target and the change is handled."""
-        key, run_id = job.key, job.run_id
-        if accept:
-            unit = (
-                Unit()
-                .ledger(key, State.DONE, content_hash=digest)
-                .command(key, msgspec.json.encode(command))
-                .audit(key, "change_accepted", {"target_id": entry.target_id or ""}, run_id=run_id)
-                .close_review(key)
-            )
-            await self._commit_final(unit, job)
-            return Result(Outcome.UPDATED, entry.target_id)
-        open_items = await self.store.review_items(
-            flow=key.flow, stream=key.stream, source_ids=[key.source_id]
-        )
-        if any(i.mapping_key == digest for i in open_items):
-            await self._commit_final(Unit(), job)  # already waiting with this very diff
-            return Result(Outcome.CHANGED, entry.target_id)
-        diff = field_diff(await self.store.ledger_command(key), command)
-        reason = (
-            f"{key.stream} {key.source_id} changed at the source after it was posted as "
-            f"{entry.target_id}: {'; '.join(diff)}. Posted documents are not rewritten: adjust "
-            f"it in the target (a memo or an adjustment), then run `ml-connector review accept "
-            f"--flow {key.flow} --id {key.source_id}`"
-        )
-        payload, _ = job.source()
-        unit = (
-            Unit()
-            .review(key, payload, CHANGED_AFTER_POSTING, digest, reason)
-            .audit(
-                key,
-                CHANGED_AFTER_POSTING,
-                {"target_id": entry.target_id or "", "diff": diff},
-                run_id=run_id,
-            )
-        )
-        await self._commit_final(unit, job)
-        log.warning("changed after posting: %s", reason, extra=_fields(key, run_id))
-        return Result(Outcome.CHANGED, entry.target_id, reason)
-
-    async def _commit_final(self, unit: Unit, job: _Job) -> None:
-        """Commit a record's last unit with its webhook event and the cursor it earned."""
-        if job.envelope.event_id:
-            Store.mark_inbox_processed(unit, job.key.flow, job.envelope.event_id)
-        if job.cursor_unit is not None:
-            job.cursor_unit(unit)
-        if unit.statements:
-            await self.store.commit(unit)
-
-    async def _settle(self, stream: Stream[Any, Any], command: object) -> Found | None:
-        """Find out whether an in-doubt write landed, by querying the target only."""
-        for attempt in range(SETTLE_ATTEMPTS):
-            await anyio.sleep(self.settle_delay_s * (attempt + 1))
-            try:
-                found = await stream.target.find(command)
-            except ConnectorError:
-                continue
-            if found is not None:
-                return found
-        # Still unknown: the record stays in_doubt (non-terminal) and the next cycle looks
-        # it up again before anything else. Never write again on a guess.
-        return None
-
-    async def _to_review(self, job: _Job, exc: MappingError) -> Result:
-        payload, source_digest = job.source()
-        key, run_id = job.key, job.run_id
-        detail = {"mapping": exc.mapping_kind, "key": exc.mapping_key, "reason": exc.message}
-        unit = (
-            Unit()
-            .ledger(key, State.REVIEW, content_hash=source_digest, error=exc.message)
-            .review(key, payload, exc.mapping_kind, exc.mapping_key, exc.message)
-            .audit(key, "review", detail, run_id=run_id)
-        )
-        await self._commit_final(unit, job)
-        log.warning("waiting for review: %s", exc.message, extra=_fields(key, run_id))
-        return Result(Outcome.REVIEW, error=exc.message)
-
-    async def _to_dead_letter(self, job: _Job, exc: PermanentError | ConflictError) -> Result:
-        payload, source_digest = job.source()
-        key, run_id = job.key, job.run_id
-        detail = {"error": str(exc), "kind": exc.kind}
-        if isinstance(exc, PermanentError) and exc.field:
-            detail["field"] = exc.field
-        trace = None
-        if isinstance(exc, UnexpectedError) and exc.__cause__ is not None:
-            trace = "".join(traceback.format_exception(exc.__cause__))
-        unit = (
-            Unit()
-            .ledger(key, State.FAILED, content_hash=source_digest, error=str(exc))
-            .dead_letter(key, payload, exc.kind, str(exc), trace)
-            .audit(key, "failed", detail, run_id=run_id)
-        )
-        await self._commit_final(unit, job)
-        log.warning("dead letter (%s): %s", exc.kind, exc, extra=_fields(key, run_id))
-        return Result(Outcome.FAILED, error=str(exc))
 
     async def ensure(self, stream_name: str, source_id: str, run_id: int | None) -> str:
         """On-demand reference: make a record of ``stream_name`` exist in the target."""
@@ -502,33 +356,33 @@ class RecordProcessor:
         return result.target_id
 
 
-def _digest(payload: bytes) -> str:
-    """Hash of the encoded *source* record: parked records wait until it changes."""
-    return hashlib.sha256(payload).hexdigest()[:32]
+def claimed_elsewhere(store: Store, entry: LedgerEntry | None) -> bool:
+    """Whether another live writer holds the record in flight (its lease runs)."""
+    if entry is None or entry.state != State.IN_FLIGHT or store.exclusive:
+        return False
+    if entry.claimed_by in (None, store.writer_id) or entry.claimed_at is None:
+        return False
+    return time.time() - entry.claimed_at < CLAIM_LEASE_S
+
+
+async def settle(stream: Stream[Any, Any], command: object, delay_s: float) -> Found | None:
+    """Find out whether an in-doubt write landed, by querying the target only."""
+    for attempt in range(SETTLE_ATTEMPTS):
+        await anyio.sleep(delay_s * (attempt + 1))
+        try:
+            found = await stream.target.find(command)
+        except ConnectorError:
+            continue
+        if found is not None:
+            return found
+    # Still unknown: the record stays in_doubt (non-terminal) and the next cycle looks it
+    # up again before anything else. Never write again on a guess.
+    return None
 
 
 def _seen(entry: LedgerEntry | None) -> tuple[State, int] | None:
     """What the claim compares against: the ledger row as this process read it."""
     return None if entry is None else (entry.state, entry.attempts)
-
-
-def _unexpected(exc: Exception, phase: str, key: RecordKey) -> UnexpectedError:
-    error = UnexpectedError(
-        f"unexpected {type(exc).__name__} while {phase} {key.stream} {key.source_id}: {exc}. "
-        "This is a bug in ml-connector, not in the record: report it with the traceback kept "
-        "in the dead letter; `ml-connector replay` retries the record after the fix",
-        record=f"{key.stream} {key.source_id}",
-    )
-    error.__cause__ = exc
-    return error
-
-
-def _fields(key: RecordKey, run_id: int | None) -> dict[str, object]:
-    """The context every record-level log line carries."""
-    fields: dict[str, object] = {"flow": key.flow, "stream": key.stream, "source_id": key.source_id}
-    if run_id is not None:
-        fields["run_id"] = run_id
-    return fields
 
 
 def _read_detail(envelope: Envelope[Any]) -> dict[str, str]:

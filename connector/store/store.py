@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from connector.store.db import Database
+from connector.store.inbox import InboxQueries
+from connector.store.mappings import MappingQueries
 from connector.store.records import (
     AuditEvent,
     DeadLetter,
-    InboxEvent,
     LedgerEntry,
-    MappingOverride,
-    MappingRow,
     RecordKey,
     ReviewItem,
     RunRow,
@@ -51,8 +50,9 @@ def _ledger(row: Any) -> LedgerEntry:
     )
 
 
-class Store:
-    """All persistent state of one ml-connector installation."""
+class Store(InboxQueries, MappingQueries):
+    """All persistent state of one ml-connector installation (the inbox and the mapping
+    tables are in :mod:`~connector.store.inbox` and :mod:`~connector.store.mappings`)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -250,66 +250,6 @@ class Store:
             for r in rows
         ]
 
-    # -- inbox --------------------------------------------------------------------------
-    async def put_inbox_event(
-        self, event_id: str, flow: str, event_type: str, payload: bytes
-    ) -> bool:
-        """Store a webhook event before it is acknowledged. False if the flow saw the id."""
-        # The in-memory set closes the race between two deliveries of one event arriving
-        # together: asyncio runs this check-and-add without a switch in between.
-        claim = (flow, event_id)
-        if claim in self._inbox_claims:
-            return False
-        self._inbox_claims.add(claim)
-        try:
-            existing = await self.db.fetchone(
-                "SELECT 1 FROM inbox WHERE flow = ? AND event_id = ?", (flow, event_id)
-            )
-            if existing is not None:
-                return False
-            await self.db.write(
-                [
-                    (
-                        "INSERT INTO inbox (flow, event_id, event_type, received_at, payload) "
-                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (flow, event_id) DO NOTHING",
-                        (flow, event_id, event_type, time.time(), payload),
-                    )
-                ]
-            )
-            return True
-        finally:
-            self._inbox_claims.discard(claim)
-
-    async def pending_inbox(self, flow: str, limit: int = 500) -> list[InboxEvent]:
-        rows = await self.db.fetchall(
-            "SELECT event_id, flow, event_type, received_at, payload, processed_at FROM inbox "
-            "WHERE flow = ? AND processed_at IS NULL ORDER BY received_at LIMIT ?",
-            (flow, limit),
-        )
-        return [InboxEvent(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
-
-    async def inbox_outcomes(self, flow: str) -> dict[str, int]:
-        """``{outcome: n}`` of the flow's events (``pending`` for those not drained yet)."""
-        rows = await self.db.fetchall(
-            "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM inbox WHERE flow = ? "
-            "GROUP BY 1",
-            (flow,),
-        )
-        return {str(r[0]): int(r[1]) for r in rows}
-
-    @staticmethod
-    def mark_inbox_processed(
-        unit: Unit, flow: str, event_id: str, outcome: str = "processed"
-    ) -> Unit:
-        """Add "event done" to a unit (so it commits with the record's ledger state).
-
-        ``outcome`` is ``processed``, or ``ignored`` for an event no stream of the flow takes.
-        """
-        return unit.raw(
-            "UPDATE inbox SET processed_at = ?, outcome = ? WHERE flow = ? AND event_id = ?",
-            (unit.now, outcome, flow, event_id),
-        )
-
     # -- ledger commands ------------------------------------------------------------------
     async def ledger_command(self, key: RecordKey) -> bytes | None:
         """The command last written for a record (JSON), for a field diff; None if unknown."""
@@ -319,80 +259,6 @@ class Store:
         )
         return None if row is None or row[0] is None else bytes(row[0])
 
-    # -- mappings -----------------------------------------------------------------------
-    async def mapping(self, kind: str) -> dict[str, str]:
-        """One mapping table: source code → target value."""
-        return (await self.all_mappings()).get(kind, {})
-
-    async def all_mappings(self) -> dict[str, dict[str, str]]:
-        rows = await self.db.fetchall("SELECT kind, source_key, target_value FROM mappings")
-        result: dict[str, dict[str, str]] = {}
-        for kind, key, value in rows:
-            result.setdefault(kind, {})[key] = value
-        return result
-
-    async def set_mappings(
-        self, kind: str, values: Mapping[str, str], *, origin: str = "cli"
-    ) -> None:
-        """Add or change mappings of one kind (``origin`` "cli": an operator's answer)."""
-        now = time.time()
-        await self.db.write(
-            [
-                (
-                    "INSERT INTO mappings (kind, source_key, target_value, updated_at, origin) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, source_key) DO UPDATE SET "
-                    "target_value = excluded.target_value, updated_at = excluded.updated_at, "
-                    "origin = excluded.origin",
-                    (kind, key, value, now, origin),
-                )
-                for key, value in values.items()
-            ]
-        )
-
-    async def load_config_mappings(
-        self, mappings: Mapping[str, Mapping[str, str]]
-    ) -> list[MappingOverride]:
-        """Make the stored mappings match the config file, in one unit.
-
-        The config is authoritative for what it declares: every earlier config row is
-        replaced (so a key deleted from the file is gone), and a key the config shares with
-        a `review resolve` answer takes the config's value. Answers for other keys stay.
-        Returns the answers the config overrode with a different value, for a warning.
-        """
-        rows = await self.mapping_rows()
-        overridden = [
-            MappingOverride(row.kind, row.key, mappings[row.kind][row.key], row.value)
-            for row in rows
-            if row.origin != "config"
-            and row.key in mappings.get(row.kind, {})
-            and mappings[row.kind][row.key] != row.value
-        ]
-        now = time.time()
-        unit = Unit().raw("DELETE FROM mappings WHERE origin = 'config'", ())
-        for kind, values in mappings.items():
-            for key, value in values.items():
-                unit.raw(
-                    "INSERT INTO mappings (kind, source_key, target_value, updated_at, origin) "
-                    "VALUES (?, ?, ?, ?, 'config') ON CONFLICT (kind, source_key) DO UPDATE "
-                    "SET target_value = excluded.target_value, "
-                    "updated_at = excluded.updated_at, origin = 'config'",
-                    (kind, key, value, now),
-                )
-        await self.commit(unit)
-        return overridden
-
-    async def mapping_rows(self) -> list[MappingRow]:
-        """Every stored mapping with its origin, by kind and key."""
-        rows = await self.db.fetchall(
-            "SELECT kind, source_key, target_value, origin, updated_at FROM mappings "
-            "ORDER BY kind, source_key"
-        )
-        return [MappingRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
-    async def delete_mapping(self, kind: str, key: str) -> None:
-        await self.db.write(
-            [("DELETE FROM mappings WHERE kind = ? AND source_key = ?", (kind, key))]
-        )
 
 def _filters(
     sql: str,

@@ -1,0 +1,81 @@
+"""The webhook inbox: events stored before they are acknowledged, drained exactly once.
+
+Part of :class:`~connector.store.store.Store` (a mixin over its database), kept apart so
+each concern of the state database reads on a screen or two.
+"""
+
+from __future__ import annotations
+
+import time
+
+from connector.store.db import Database
+from connector.store.records import InboxEvent
+from connector.store.tx import Unit
+
+
+class InboxQueries:
+    """Inbox reads and writes; ``db`` is the store's database."""
+
+    db: Database
+    _inbox_claims: set[tuple[str, str]]
+
+    # -- inbox --------------------------------------------------------------------------
+    async def put_inbox_event(
+        self, event_id: str, flow: str, event_type: str, payload: bytes
+    ) -> bool:
+        """Store a webhook event before it is acknowledged. False if the flow saw the id."""
+        # The in-memory set closes the race between two deliveries of one event arriving
+        # together: asyncio runs this check-and-add without a switch in between.
+        claim = (flow, event_id)
+        if claim in self._inbox_claims:
+            return False
+        self._inbox_claims.add(claim)
+        try:
+            existing = await self.db.fetchone(
+                "SELECT 1 FROM inbox WHERE flow = ? AND event_id = ?", (flow, event_id)
+            )
+            if existing is not None:
+                return False
+            await self.db.write(
+                [
+                    (
+                        "INSERT INTO inbox (flow, event_id, event_type, received_at, payload) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (flow, event_id) DO NOTHING",
+                        (flow, event_id, event_type, time.time(), payload),
+                    )
+                ]
+            )
+            return True
+        finally:
+            self._inbox_claims.discard(claim)
+
+    async def pending_inbox(self, flow: str, limit: int = 500) -> list[InboxEvent]:
+        rows = await self.db.fetchall(
+            "SELECT event_id, flow, event_type, received_at, payload, processed_at FROM inbox "
+            "WHERE flow = ? AND processed_at IS NULL ORDER BY received_at LIMIT ?",
+            (flow, limit),
+        )
+        return [InboxEvent(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    async def inbox_outcomes(self, flow: str) -> dict[str, int]:
+        """``{outcome: n}`` of the flow's events (``pending`` for those not drained yet)."""
+        rows = await self.db.fetchall(
+            "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM inbox WHERE flow = ? "
+            "GROUP BY 1",
+            (flow,),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    @staticmethod
+    def mark_inbox_processed(
+        unit: Unit, flow: str, event_id: str, outcome: str = "processed"
+    ) -> Unit:
+        """Add "event done" to a unit (so it commits with the record's ledger state).
+
+        ``outcome`` is ``processed``, or ``ignored`` for an event no stream of the flow takes.
+        """
+        return unit.raw(
+            "UPDATE inbox SET processed_at = ?, outcome = ? WHERE flow = ? AND event_id = ?",
+            (unit.now, outcome, flow, event_id),
+        )
+
