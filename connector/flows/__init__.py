@@ -67,7 +67,17 @@ async def build_flow(
         await ifs.check()
         st_target: ServiceTitanClient = target.connection.client
         return ifs_servicetitan.build(name, flow_config, target_config, ifs, st_target, store)
+    if pair == ("infor", "servicenow"):
+        from connector.flows import infor_servicenow
+        from connector.systems.infor import M3Client
+        from connector.systems.servicenow import ServiceNowClient
+
+        source_m3: M3Client = source.connection.client
+        await source_m3.validate_company()
+        sn: ServiceNowClient = target.connection.client
+        await sn.check_plugin()
+        return infor_servicenow.build(name, flow_config, source_m3, sn)
     raise ConfigurationError(
         f"flow {name}: no pairing of {source.kind} → {target.kind} exists; supported: "
-        "servicetitan → infor, servicetitan → acumatica, ifs → servicetitan"
+        "servicetitan → infor, servicetitan → acumatica, ifs → servicetitan, infor → servicenow"
     )
