@@ -107,3 +107,19 @@ def staged_rows(env: demo.DemoEnvironment) -> int:
     sn = servicenow(env)
     return sum(len(sn.instance.rows[t]) for t in sn.instance.rows if "_imp_" in t
                or t.endswith("_stage"))
+
+
+async def post_invoices(env: demo.DemoEnvironment, count: int, *, seed: int) -> None:
+    """``count`` more posted supplier invoices in M3, entered through the M3 client."""
+    from connector import demo_servicenow
+    from connector.http.limiter import LimiterRegistry
+    from connector.systems import open_connection
+    from connector.vault import open_vault
+
+    config = env.config
+    connection = open_connection(config.systems["infor"], open_vault(config).get("infor"),
+                                 LimiterRegistry())
+    try:
+        await demo_servicenow.post_invoices(connection.client, count, seed=seed, prefix="RL")
+    finally:
+        await connection.aclose()
