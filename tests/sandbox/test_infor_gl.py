@@ -31,7 +31,7 @@ async def test_voucher_lines_code_cost_vat_and_liability(tenant: InforTenant) ->
     head = (await tenant.records("APS450MI/GetHead;cono=100;divi=AAA;righttrim=true",
                                  INBN=inbn))[0]
     lines = await tenant.records(GL, DIVI="AAA", YEA4=head["YEA4"], VONO=head["VONO"])
-    assert [(ln["TRCD"], ln["ACAM"]) for ln in lines] == [
+    assert [(ln["TRCD"], ln["NLAM"]) for ln in lines] == [
         ("40", "-130.00"), ("41", "100.00"), ("41", "20.00"), ("41", "5.00"), ("50", "5.00")]
     cost = [ln for ln in lines if ln["TRCD"] == "41"]
     assert {(ln["AIT1"], ln["AIT2"]) for ln in cost} == {(cost[0]["AIT1"], cost[0]["AIT2"])}

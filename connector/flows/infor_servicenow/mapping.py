@@ -184,7 +184,7 @@ def _invoice_line(line: VoucherLine, ctx: MapContext, options: Options,
     if not center:
         raise SourceDataError(f"{where} has no cost center (AIT{options.cost_center_ait})",
                               record=where, field=f"AIT{options.cost_center_ait}")
-    amount = common.money(line.ACAM, record=where, field="ACAM")
+    amount = common.money(line.NLAM, record=where, field="NLAM")
     return InvoiceLineCommand(
         line_number=line.JSNO,
         description=common.text(line.VTXT, 160) or f"M3 voucher line {line.JSNO}",

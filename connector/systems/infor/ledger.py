@@ -69,7 +69,7 @@ class VoucherLine(msgspec.Struct, frozen=True, kw_only=True):
     AIT5: str = ""
     AIT6: str = ""
     AIT7: str = ""
-    ACAM: str = ""
+    NLAM: str = ""
     VTXT: str = ""
 
     def dimension(self, number: int) -> str:

@@ -35,7 +35,7 @@ async def test_posted_invoices_page_by_inbn_and_stay_in_their_division(
     assert [h.INBN for h in heads] == posted
     assert {h.SINO for h in heads} == {f"L-{n}" for n in range(5)} and heads[0].CUAM == "12.50"
     lines = await ledger.voucher_lines(m3, heads[0])
-    assert [line.ACAM for line in lines] == ["10.00", "2.50"] and lines[0].AIT1
+    assert [line.NLAM for line in lines] == ["10.00", "2.50"] and lines[0].AIT1
 
 
 async def test_changed_since_reads_only_later_changes(infor: InforSandbox) -> None:
