@@ -23,6 +23,10 @@ def stream_names(source_kind: str, target_kind: str) -> tuple[str, ...] | None:
         from connector.flows import servicetitan_acumatica
 
         return servicetitan_acumatica.STREAMS
+    if (source_kind, target_kind) == ("infor", "servicenow"):
+        from connector.flows import infor_servicenow
+
+        return infor_servicenow.STREAMS
     return None
 
 

@@ -53,6 +53,9 @@ from connector.systems.infor.models import AccountingId, PurchaseOrder, Supplier
 from connector.systems.servicenow import ServiceNowClient
 
 NAME = "infor-servicenow"
+GL_ACCOUNTS, COST_CENTERS, INVOICES = "gl_accounts", "cost_centers", "invoices"
+#: The streams in the order a cycle runs them (what the flow's ``streams`` key may name).
+STREAMS = (SUPPLIERS, GL_ACCOUNTS, COST_CENTERS, PURCHASE_ORDERS, INVOICES)
 #: The M3 accounting dimension of GL accounts.
 ACCOUNT_AIT = 1
 
@@ -75,7 +78,6 @@ def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
 def build(flow_name: str, config: FlowConfig, m3: M3Client, sn: ServiceNowClient) -> BuiltFlow:
     """Declare the flow's streams over the two clients (no I/O happens here)."""
     options = parse_options(config, flow_name)
-    company = m3.company
 
     async def suppliers(cursor: str | None, full: bool
                         ) -> AsyncIterator[Envelope[Supplier] | CursorMark]:
@@ -114,37 +116,43 @@ def build(flow_name: str, config: FlowConfig, m3: M3Client, sn: ServiceNowClient
         if newest:
             yield CursorMark(newest)
 
+    async def fetch_supplier(suno: str) -> Supplier | None:
+        return await m3.get_supplier(suno)
+
+    async def fetch_purchase_order(puno: str) -> PurchaseOrder | None:
+        return await m3.purchase_order(puno)
+
     async def fetch_invoice(source_id: str) -> PostedInvoiceWithLines | None:
         _, suno, sino = source_id.split("/", 2)
         head = await ledger.find_posted_invoice(m3, suno, sino)
         return None if head is None else await ledger.with_lines(m3, head)
 
     def map_invoice(invoice: PostedInvoiceWithLines, ctx: MapContext) -> mapping.InvoiceCommand:
-        return mapping.map_invoice(invoice, ctx, options, company)
+        return mapping.map_invoice(invoice, ctx, options, m3.company)
 
     accounts_extract, accounts_fetch = dimension(ACCOUNT_AIT)
     centers_extract, centers_fetch = dimension(options.cost_center_ait)
     streams: tuple[Stream[Any, Any], ...] = (
-        Stream(name=SUPPLIERS, extract=suppliers, fetch=m3.get_supplier,
+        Stream(name=SUPPLIERS, extract=suppliers, fetch=fetch_supplier,
                decode=_decoder(Supplier), encode=msgspec.json.encode,
                map=mapping.map_supplier, target=SupplierTarget(sn, options), reference=True,
                source_id=lambda s: s.SUNO, description="M3 suppliers → ServiceNow suppliers"),
-        Stream(name="gl_accounts", extract=accounts_extract, fetch=accounts_fetch,
+        Stream(name=GL_ACCOUNTS, extract=accounts_extract, fetch=accounts_fetch,
                decode=_decoder(AccountingId), encode=msgspec.json.encode,
                map=mapping.map_dimension,
                target=DimensionTarget(sn, options, cost_center=False), reference=True,
                source_id=lambda v: v.AITM, description="M3 accounts → ServiceNow GL accounts"),
-        Stream(name="cost_centers", extract=centers_extract, fetch=centers_fetch,
+        Stream(name=COST_CENTERS, extract=centers_extract, fetch=centers_fetch,
                decode=_decoder(AccountingId), encode=msgspec.json.encode,
                map=mapping.map_dimension,
                target=DimensionTarget(sn, options, cost_center=True), reference=True,
                source_id=lambda v: v.AITM, description="M3 cost centers → ServiceNow"),
-        Stream(name=PURCHASE_ORDERS, extract=purchase_orders, fetch=m3.purchase_order,
+        Stream(name=PURCHASE_ORDERS, extract=purchase_orders, fetch=fetch_purchase_order,
                decode=_decoder(PurchaseOrder), encode=msgspec.json.encode,
                map=mapping.map_purchase_order, target=PurchaseOrderTarget(sn),
                workers=config.workers, source_id=lambda o: o.head.PUNO,
                description="M3 purchase orders → S2P order staging"),
-        Stream(name="invoices", extract=invoices, fetch=fetch_invoice,
+        Stream(name=INVOICES, extract=invoices, fetch=fetch_invoice,
                decode=_decoder(PostedInvoiceWithLines), encode=msgspec.json.encode,
                map=map_invoice, target=InvoiceTarget(sn), workers=config.workers,
                source_id=lambda i: mapping.invoice_source_id(i.head.DIVI, i.head.SUNO,
