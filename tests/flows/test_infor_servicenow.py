@@ -282,25 +282,29 @@ async def _succeeded(port: int) -> bool:
 
 
 async def test_a_renamed_supplier_is_refused_without_coalesce_and_updated_with_it(
-    env: demo.DemoEnvironment, app: App
+    env: demo.DemoEnvironment,
 ) -> None:
     """A supplier renamed in M3 is dead-lettered while an import would insert a second
     supplier; with a coalescing transform map and supplier_coalesce = yes, replay updates it."""
-    assert (await cycle(app)).ok
-    infor(env).db.book("100").suppliers["SUP00001"]["SUNM"] = "Renamed Heating Supply"
-    report = await cycle(app, streams=["suppliers"])
-    letters = await app.store.dead_letters(flow=NAME)
+    app = await App.open(env.config)
+    try:
+        assert (await cycle(app)).ok
+        infor(env).db.book("100").suppliers["SUP00001"]["SUNM"] = "Renamed Heating Supply"
+        report = await cycle(app, streams=["suppliers"])
+        letters = await app.store.dead_letters(flow=NAME)
+    finally:
+        await app.aclose()
     assert report.counts()["suppliers"]["failed"] == 1 and "coalesce" in letters[0].reason
     sn = servicenow(env)
     await demo.admin(sn, "POST", "faults",
                      {"coalesce": {"sn_fcms_intg_imp_supplier": ["erp_supplier_id"]}})
     env.config_path.write_text(env.config_path.read_text().replace(
         'supplier_coalesce = "no"', 'supplier_coalesce = "yes"'))
-    fixed = await App.open(env.config)
+    app = await App.open(env.config)
     try:
-        replayed = await (await fixed.runner(NAME)).replay()
+        replayed = await (await app.runner(NAME)).replay()
     finally:
-        await fixed.aclose()
+        await app.aclose()
     assert replayed.total("updated") == 1
     named = [r["name"] for r in rows(sn, "sn_fin_supplier") if r["erp_supplier_id"] == "SUP00001"]
     assert named == ["Renamed Heating Supply"]
@@ -315,8 +319,8 @@ def test_invoice_mapper_applies_mapping_tables_and_puts_vat_in_other_charges() -
     invoice = PostedInvoiceWithLines(
         head=PostedInvoice(DIVI="AAA", INBN="1", SUNO="S1", SINO="88/1", IVDT="20250301",
                            CUAM="110.00", CUCD="USD"),
-        lines=(VoucherLine(JSNO="2", TRCD="41", AIT1="5010", AIT2="CC150", ACAM="60.00"),
-               VoucherLine(JSNO="3", TRCD="41", AIT1="5020", AIT2="CC110", ACAM="40.00")))
+        lines=(VoucherLine(JSNO="2", TRCD="41", AIT1="5010", AIT2="CC150", NLAM="60.00"),
+               VoucherLine(JSNO="3", TRCD="41", AIT1="5020", AIT2="CC110", NLAM="40.00")))
     ctx = MapContext(NAME, {mapping.GL_ACCOUNT: {"5010": "6000"}})
     command = mapping.map_invoice(invoice, ctx, mapping.Options(), "100")
     assert (command.key, command.source, command.invoice_date) == (
