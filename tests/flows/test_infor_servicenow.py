@@ -58,8 +58,7 @@ def written(report: CycleReport) -> int:
 async def test_every_stream_stages_each_record_once_and_a_second_cycle_writes_nothing(
     env: demo.DemoEnvironment, app: App
 ) -> None:
-    """Suppliers, GL accounts, cost centers, orders and posted invoices each land once, the
-    invoice lines coded as in M3's voucher; the second cycle writes nothing."""
+    """Every stream lands each record once, coded as M3's voucher; cycle two writes nothing."""
     m3, sn = infor(env), servicenow(env)
     first = await cycle(app)
     assert first.ok and first.total("failed") == first.total("review") == 0, first.counts()
@@ -84,8 +83,7 @@ async def test_every_stream_stages_each_record_once_and_a_second_cycle_writes_no
 
 
 async def test_dimensions_align_by_code_both_ways(env: demo.DemoEnvironment, app: App) -> None:
-    """M3 codes missing in ServiceNow are created there; a ServiceNow cost center with an M3
-    code is adopted, not doubled; a mapping table sends an M3 code to another ServiceNow one."""
+    """Missing M3 codes are created, same-code SN records adopted, mapped codes redirected."""
     sn = servicenow(env)
     entered = next(r for r in rows(sn, "cmn_cost_center") if r["code"] == "CC100")
     await app.store.set_mappings(mapping.COST_CENTER, {"CC150": "CC101"})
@@ -106,8 +104,7 @@ async def test_dimensions_align_by_code_both_ways(env: demo.DemoEnvironment, app
 async def test_unmapped_account_waits_in_review_and_resumes_once_aligned(
     env: demo.DemoEnvironment, app: App
 ) -> None:
-    """An invoice coded to an account ServiceNow lacks waits in review naming the mapping
-    kind and the M3 code; once the accounts are aligned, resuming the review stages it."""
+    """An invoice on an account SN lacks waits in review (kind, M3 code); resume stages it."""
     first = await cycle(app, streams=["suppliers", "purchase_orders", "invoices"])
     assert first.counts()["invoices"]["review"] == 12 and written(first) > 0
     items = await app.store.review_items(flow=NAME)
@@ -127,8 +124,7 @@ async def test_unmapped_account_waits_in_review_and_resumes_once_aligned(
 async def test_dead_letters_replay_once_the_cause_is_fixed(
     env: demo.DemoEnvironment, tmp_path: Path
 ) -> None:
-    """A transform refusal (unknown legal entity) dead-letters GL accounts with ServiceNow's
-    reason; after the fix, replay creates them and the waiting invoices resume."""
+    """A transform refusal dead-letters with SN's reason; after the fix replay creates it."""
     original = env.config_path.read_text()
     env.config_path.write_text(original.replace('legal_entity = "US01"',
                                                 'legal_entity = "ZZ99"'))
@@ -165,8 +161,7 @@ async def test_a_full_replay_stages_nothing_twice(env: demo.DemoEnvironment, app
 async def test_lost_import_replies_are_settled_by_lookup_never_staged_twice(
     env: demo.DemoEnvironment, app: App
 ) -> None:
-    """Imports that ServiceNow applied but never answered (header, line, order) are settled
-    by looking the document up by its M3 identity; no document or line is staged twice."""
+    """Imports applied but unanswered are settled by lookup; nothing is staged twice."""
     sn = servicenow(env)
     script = [{"fault": "timeout_after_commit", "match": "write", "path_contains": path}
               for path in ("sn_spend_intg_imp_invoice", "sn_spend_intg_imp_invoice_line",
@@ -188,8 +183,7 @@ async def test_lost_import_replies_are_settled_by_lookup_never_staged_twice(
 async def test_missing_import_role_stops_with_the_role_named_and_loses_nothing(
     env: demo.DemoEnvironment, app: App
 ) -> None:
-    """A 403 on import names the roles to grant and halts the stream; once granted, the
-    next cycle stages everything that waited."""
+    """A 403 on import names the roles and halts; once granted, the next cycle stages all."""
     sn = servicenow(env)
     await demo.admin(sn, "POST", "faults", {"user_roles": {SERVICE_USER: [READER]}})
     report = await cycle(app)
@@ -284,8 +278,7 @@ async def _succeeded(port: int) -> bool:
 async def test_a_renamed_supplier_is_refused_without_coalesce_and_updated_with_it(
     env: demo.DemoEnvironment,
 ) -> None:
-    """A supplier renamed in M3 is dead-lettered while an import would insert a second
-    supplier; with a coalescing transform map and supplier_coalesce = yes, replay updates it."""
+    """A renamed supplier is dead-lettered without coalesce; with it, replay updates it."""
     app = await App.open(env.config)
     try:
         assert (await cycle(app)).ok
@@ -311,8 +304,7 @@ async def test_a_renamed_supplier_is_refused_without_coalesce_and_updated_with_i
 
 
 def test_invoice_mapper_applies_mapping_tables_and_puts_vat_in_other_charges() -> None:
-    """Pure mapper: codes go through the mapping tables (else stay as they are), the
-    natural key is DIVI/SUNO/SINO, and tax (CUAM minus the cost lines) is other charges."""
+    """The mapper keys on DIVI/SUNO/SINO, maps codes, and puts the tax in other charges."""
     from connector.runtime.flow import MapContext
     from connector.systems.infor.ledger import PostedInvoice, PostedInvoiceWithLines, VoucherLine
 

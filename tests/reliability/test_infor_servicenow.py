@@ -61,8 +61,7 @@ SCRIPT = [
 async def test_sigkilled_syncs_then_a_rerun_lose_nothing_and_stage_nothing_twice(
     tmp_path: Path, show_figures: ShowFigures
 ) -> None:
-    """`sync` processes SIGKILLed after a random number of ServiceNow requests, then a rerun
-    to the end, leave every M3 invoice and order in ServiceNow exactly once."""
+    """Syncs SIGKILLed mid-run, then a rerun, leave every M3 document in SN exactly once."""
     seed = int(os.environ.get("ML_CONNECTOR_CRASH_SEED") or random.randrange(2**32))
     rng = random.Random(seed)  # noqa: S311 - kill moments, replayable by seed
     env = await start(tmp_path / "state")
@@ -108,8 +107,7 @@ async def test_sigkilled_syncs_then_a_rerun_lose_nothing_and_stage_nothing_twice
 async def test_a_flaky_servicenow_loses_nothing_and_stages_nothing_twice(
     tmp_path: Path, show_figures: ShowFigures
 ) -> None:
-    """Under 429s, 503s, timeouts and imports applied but never answered, cycles converge with
-    each document in ServiceNow once; every in-doubt import is settled by a lookup."""
+    """Under 429/5xx/timeouts/lost replies each document lands once; doubts settle by lookup."""
     env = await start(tmp_path / "state")
     sn = servicenow(env)
     try:
@@ -147,8 +145,7 @@ async def test_a_flaky_servicenow_loses_nothing_and_stages_nothing_twice(
 async def test_a_lost_state_database_stages_nothing_again(
     tmp_path: Path, show_figures: ShowFigures
 ) -> None:
-    """After a full sync the state database is lost; a new one (credentials entered again)
-    adopts every document from ServiceNow by its M3 identity: 0 new staged rows."""
+    """A new state database adopts everything from ServiceNow: 0 new staged rows."""
     env = await start(tmp_path / "state")
     try:
         app = await App.open(env.config)

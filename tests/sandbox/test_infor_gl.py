@@ -22,8 +22,7 @@ async def tenant(start_simulator: StartSimulator) -> AsyncIterator[InforTenant]:
 
 
 async def test_voucher_lines_code_cost_vat_and_liability(tenant: InforTenant) -> None:
-    """A validated batch's voucher lists the liability (TRCD 40), one cost line per batch
-    line (41) coded by the supplier's accounting rule, and each VAT amount (50)."""
+    """A voucher lists liability (TRCD 40), cost lines (41) coded by the rule, and VAT (50)."""
     inbn = await add_invoice(tenant, "GL-1", "130.00", ("100.00", "20.00"))
     await tenant.records("APS450MI/AddLine;cono=100;divi=AAA", INBN=inbn, RDTP="8",
                          NLAM="5.00", VTA1="5.00")

@@ -24,8 +24,7 @@ async def post(infor: InforSandbox, division: str, sino: str, *amounts: str) -> 
 async def test_posted_invoices_page_by_inbn_and_stay_in_their_division(
     infor: InforSandbox,
 ) -> None:
-    """Pages of two rows restart after the last INBN until nothing new comes; unvalidated
-    batches and other divisions are left out; the cost lines come from the voucher."""
+    """Posted invoices page by INBN restart, stay in their division; cost lines come along."""
     posted = [await post(infor, "AAA", f"L-{n}", "10.00", "2.50") for n in range(5)]
     await post(infor, "BBB", "L-other", "7.00")
     m3 = infor.connect(page_size=2).client
