@@ -126,7 +126,7 @@ async def test_a_flaky_servicenow_loses_nothing_and_stages_nothing_twice(
                     break
             parked = [*await app.store.dead_letters(flow=NAME),
                       *await app.store.review_items(flow=NAME)]
-            in_doubt, unverified = await _in_doubt(app)
+            in_doubt, blind = await _in_doubt(app)
         finally:
             await app.aclose()
         final = tally(env)
@@ -139,7 +139,7 @@ async def test_a_flaky_servicenow_loses_nothing_and_stages_nothing_twice(
                          "settled by lookup"))
     assert final.lost == [] and final.duplicated == []
     assert parked == [], "a retryable fault was treated as the record's fault"
-    assert len(in_doubt) >= len(SCRIPT) and unverified == []
+    assert len(in_doubt) >= len(SCRIPT) and blind == [], blind
 
 
 async def test_a_lost_state_database_stages_nothing_again(
@@ -217,10 +217,11 @@ def _done_but_absent(env: demo.DemoEnvironment, round_number: int) -> list[str]:
 
 
 async def _in_doubt(app: App) -> tuple[list[str], list[str]]:
-    """Records that were ever in doubt, and those not looked up after their last doubt."""
+    """Records that were ever in doubt, and those written after a doubt with no lookup in
+    between (a blind second write: what must never happen)."""
     rows = await app.store.db.fetchall(
         "SELECT DISTINCT source_id FROM audit WHERE flow = ? AND step = 'in_doubt'", (NAME,))
-    in_doubt, unverified = [], []
+    in_doubt, blind = [], []
     for row in rows:
         source_id = str(row[0])
         events = await app.store.audit_history(NAME, source_id)
@@ -228,7 +229,13 @@ async def _in_doubt(app: App) -> tuple[list[str], list[str]]:
         steps = ["verified" if e.step == "verified" or "settled" in (e.detail or "") else e.step
                  for e in events]
         in_doubt.append(source_id)
-        last = len(steps) - 1 - steps[::-1].index("in_doubt")
-        if "verified" not in steps[last:]:
-            unverified.append(source_id)
-    return in_doubt, unverified
+        doubted = False
+        for step in steps:
+            if step == "in_doubt":
+                doubted = True
+            elif step == "verified":
+                doubted = False
+            elif step == "written" and doubted:
+                blind.append(f"{source_id}: {' → '.join(steps)}")
+                break
+    return in_doubt, blind

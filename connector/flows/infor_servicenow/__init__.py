@@ -134,26 +134,26 @@ def build(flow_name: str, config: FlowConfig, m3: M3Client, sn: ServiceNowClient
     centers_extract, centers_fetch = dimension(options.cost_center_ait)
     streams: tuple[Stream[Any, Any], ...] = (
         Stream(name=SUPPLIERS, extract=suppliers, fetch=fetch_supplier,
-               decode=_decoder(Supplier), encode=msgspec.json.encode,
+               decode=common.decoder(Supplier), encode=msgspec.json.encode,
                map=mapping.map_supplier, target=SupplierTarget(sn, options), reference=True,
                source_id=lambda s: s.SUNO, description="M3 suppliers → ServiceNow suppliers"),
         Stream(name=GL_ACCOUNTS, extract=accounts_extract, fetch=accounts_fetch,
-               decode=_decoder(AccountingId), encode=msgspec.json.encode,
+               decode=common.decoder(AccountingId), encode=msgspec.json.encode,
                map=mapping.map_dimension,
                target=DimensionTarget(sn, options, cost_center=False), reference=True,
                source_id=lambda v: v.AITM, description="M3 accounts → ServiceNow GL accounts"),
         Stream(name=COST_CENTERS, extract=centers_extract, fetch=centers_fetch,
-               decode=_decoder(AccountingId), encode=msgspec.json.encode,
+               decode=common.decoder(AccountingId), encode=msgspec.json.encode,
                map=mapping.map_dimension,
                target=DimensionTarget(sn, options, cost_center=True), reference=True,
                source_id=lambda v: v.AITM, description="M3 cost centers → ServiceNow"),
         Stream(name=PURCHASE_ORDERS, extract=purchase_orders, fetch=fetch_purchase_order,
-               decode=_decoder(PurchaseOrder), encode=msgspec.json.encode,
+               decode=common.decoder(PurchaseOrder), encode=msgspec.json.encode,
                map=mapping.map_purchase_order, target=PurchaseOrderTarget(sn),
                workers=config.workers, source_id=lambda o: o.head.PUNO,
                description="M3 purchase orders → S2P order staging"),
         Stream(name=INVOICES, extract=invoices, fetch=fetch_invoice,
-               decode=_decoder(PostedInvoiceWithLines), encode=msgspec.json.encode,
+               decode=common.decoder(PostedInvoiceWithLines), encode=msgspec.json.encode,
                map=map_invoice, target=InvoiceTarget(sn), workers=config.workers,
                source_id=lambda i: mapping.invoice_source_id(i.head.DIVI, i.head.SUNO,
                                                              i.head.SINO),
@@ -173,7 +173,3 @@ def _since(cursor: str | None, full: bool) -> str | None:
     except ValueError:
         return None
     return (day - dt.timedelta(days=1)).strftime("%Y%m%d")
-
-
-def _decoder(type_: type[Any]) -> Any:
-    return msgspec.json.Decoder(type_).decode
