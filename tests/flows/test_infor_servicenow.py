@@ -320,3 +320,17 @@ def test_invoice_mapper_applies_mapping_tables_and_puts_vat_in_other_charges() -
     assert (command.subtotal, command.other_charges) == ("100.00", "10.00")
     assert [(ln.gl_account, ln.m3_account, ln.cost_center) for ln in command.lines] == [
         ("6000", "5010", "CC150"), ("5020", "5020", "CC110")]
+
+
+def test_the_streams_built_are_the_streams_a_config_may_name() -> None:
+    """STREAMS (checked on config load) are exactly the streams build declares, in order."""
+    from typing import cast
+
+    from connector.config import load_config
+    from connector.flows import infor_servicenow, stream_names
+
+    example = Path(__file__).resolve().parents[2] / "connector.example.toml"
+    flow = load_config(example).flows[NAME]
+    built = infor_servicenow.build(NAME, flow, cast(Any, None), cast(Any, None))
+    names = tuple(stream.name for stream in built.flow.streams)
+    assert names == infor_servicenow.STREAMS == stream_names("infor", "servicenow")
