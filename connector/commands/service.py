@@ -40,7 +40,8 @@ async def probe(app: App, name: str) -> tuple[str, str]:
                 profile = await syspro.logon_profile()
             return "OK", f"logon ok; company {profile.company_name}, operator " \
                 f"{profile.operator_code}, company date {profile.company_date}"
-        await connection.tokens.get()
+        if connection.tokens is not None:  # None: a ServiceNow Basic-auth credential
+            await connection.tokens.get()
         if kind == "servicetitan":
             from connector.systems.servicetitan.resources import RESOURCES
 
@@ -59,6 +60,10 @@ async def probe(app: App, name: str) -> tuple[str, str]:
         if kind == "ifs":
             await connection.client.check()
             return "OK", f"token ok; company {connection.client.company} has accounts"
+        if kind == "servicenow":
+            await connection.client.check_plugin()
+            auth = "token ok" if connection.tokens is not None else "basic auth ok"
+            return "OK", f"{auth}; {connection.client.instance_url}: Source-to-Pay tables readable"
         return "FAIL", f"no check for systems of kind {kind}"
     except ConnectorError as exc:
         return "FAIL", _advice(exc)

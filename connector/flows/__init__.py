@@ -23,6 +23,10 @@ def stream_names(source_kind: str, target_kind: str) -> tuple[str, ...] | None:
         from connector.flows import servicetitan_acumatica
 
         return servicetitan_acumatica.STREAMS
+    if (source_kind, target_kind) == ("infor", "servicenow"):
+        from connector.flows import infor_servicenow
+
+        return infor_servicenow.STREAMS
     return None
 
 
@@ -67,7 +71,17 @@ async def build_flow(
         await ifs.check()
         st_target: ServiceTitanClient = target.connection.client
         return ifs_servicetitan.build(name, flow_config, target_config, ifs, st_target, store)
+    if pair == ("infor", "servicenow"):
+        from connector.flows import infor_servicenow
+        from connector.systems.infor import M3Client
+        from connector.systems.servicenow import ServiceNowClient
+
+        source_m3: M3Client = source.connection.client
+        await source_m3.validate_company()
+        sn: ServiceNowClient = target.connection.client
+        await sn.check_plugin()
+        return infor_servicenow.build(name, flow_config, source_m3, sn)
     raise ConfigurationError(
         f"flow {name}: no pairing of {source.kind} → {target.kind} exists; supported: "
-        "servicetitan → infor, servicetitan → acumatica, ifs → servicetitan"
+        "servicetitan → infor, servicetitan → acumatica, ifs → servicetitan, infor → servicenow"
     )
