@@ -36,6 +36,7 @@ from connector.metrics import CONTENT_TYPE, MetricsRegistry, ledger_samples
 from connector.runtime.notify import Notifier, watchdog_loop
 from connector.runtime.runner import CycleReport, FlowRunner
 from connector.runtime.scheduler import run_on_schedule
+from connector.runtime.supervisor import token_cache
 from connector.systems.servicetitan.webhooks import SignatureVerifier, webhook_handler
 
 log = logging.getLogger("connector.service")
@@ -370,7 +371,9 @@ class Service:
             connection = supervisor.connection
             wait.set(connection.limiter.wait_seconds_total, system=supervisor.name)
             throttled.set(connection.limiter.throttled_total, system=supervisor.name)
-            refreshes.set(connection.tokens.refresh_total, system=supervisor.name)
+            tokens = token_cache(connection)
+            if tokens is not None:
+                refreshes.set(tokens.refresh_total, system=supervisor.name)
         extra += [dead, review, depth, wait, throttled, refreshes]
         return web.Response(
             text=self.metrics.render(extra=extra), headers={"Content-Type": CONTENT_TYPE}

@@ -24,15 +24,24 @@ log = logging.getLogger(__name__)
 
 
 class Connection(Protocol):
-    """What every ``systems/*`` package's ``open_connection`` returns."""
+    """What every ``systems/*`` package's ``open_connection`` returns.
 
-    tokens: TokenCache
+    Most also carry ``tokens`` (a :class:`TokenCache`); a system without tokens (SYSPRO logs
+    on per polling cycle) has none, and its health shows the token state ``none``.
+    """
+
     limiter: RateLimiter
 
     async def aclose(self) -> None: ...
 
 
 C = TypeVar("C", bound=Connection)
+
+
+def token_cache(connection: Connection) -> TokenCache | None:
+    """The connection's token cache, or None for a system that has no tokens."""
+    tokens = getattr(connection, "tokens", None)
+    return tokens if isinstance(tokens, TokenCache) else None
 
 
 @dataclass
@@ -62,7 +71,8 @@ class SystemSupervisor(Generic[C]):
     max_backoff_s: float = 60.0
 
     def status(self) -> dict[str, object]:
-        token = self.connection.tokens.state()
+        tokens = token_cache(self.connection)
+        token = tokens.state() if tokens is not None else None
         return {
             "system": self.name,
             "kind": self.kind,
@@ -70,7 +80,11 @@ class SystemSupervisor(Generic[C]):
             "last_error": self.health.last_error,
             "last_error_at": self.health.last_error_at,
             "restarts": self.health.restarts,
-            "token": {"state": token.status, "seconds_left": token.seconds_left},
+            "token": (
+                {"state": token.status, "seconds_left": token.seconds_left}
+                if token is not None
+                else {"state": "none", "seconds_left": None}
+            ),
             "limiter": {
                 "wait_seconds_total": self.connection.limiter.wait_seconds_total,
                 "throttled_total": self.connection.limiter.throttled_total,
