@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from connector import demo_acumatica
+from connector import demo_acumatica, demo_syspro
 from connector.config import Config, load_config
 from connector.http.limiter import LimiterRegistry
 from connector.sandbox import load_simulator
@@ -29,6 +29,7 @@ from connector.vault import Vault, generate_key, open_vault, write_key_file
 DEMO_FLOWS: dict[str, tuple[str, str]] = {
     "servicetitan-infor": ("servicetitan", "infor"),
     "servicetitan-acumatica": ("servicetitan", "acumatica"),
+    "servicetitan-syspro": ("servicetitan", "syspro"),
 }
 CLEARING_SUPPLIER = "STCLEAR"
 
@@ -74,17 +75,22 @@ async def start(
             sim = load_simulator(name)()
             await sim.start(host, 0)
             env.simulators[name] = sim
+            system_counts = (counts or {}).get(name)
+            if system_counts is None and name == "syspro":
+                system_counts = demo_syspro.COUNTS
             await admin(
                 sim,
                 "POST",
                 "seed",
-                {"seed": seed, **({"counts": counts[name]} if counts and name in counts else {})},
+                {"seed": seed, **({"counts": system_counts} if system_counts else {})},
             )
         if "infor" in env.simulators:
             # The demo tenant runs an M3 version that takes AIT fields on APS450MI/AddLine.
             await admin(env.simulators["infor"], "POST", "faults", {"addline_ait": True})
         if "acumatica" in env.simulators:
             await admin(env.simulators["acumatica"], "POST", "faults", demo_acumatica.knobs())
+        if "syspro" in env.simulators:
+            await admin(env.simulators["syspro"], "POST", "faults", demo_syspro.knobs())
         credentials = {
             name: await admin(sim, "GET", "credentials") for name, sim in env.simulators.items()
         }
@@ -123,6 +129,9 @@ def _write_vault(env: DemoEnvironment, credentials: dict[str, Any]) -> None:
     if "acumatica" in credentials:
         fields = demo_acumatica.vault_fields(credentials["acumatica"])
         vault.set(demo_acumatica.CREDENTIAL, "acumatica", fields)
+    if "syspro" in credentials:
+        fields = demo_syspro.vault_fields(credentials["syspro"])
+        vault.set(demo_syspro.CREDENTIAL, "syspro", fields)
     if "infor" in credentials:
         ionapi = credentials["infor"]
         vault.set("infor", "ionapi", {"ionapi": msgspec.json.encode(ionapi).decode()})
@@ -166,8 +175,10 @@ def _write_config(env: DemoEnvironment, flows: Sequence[str], credentials: dict[
     if "acumatica" in env.simulators:
         base_url = env.simulators["acumatica"].base_url
         lines += demo_acumatica.config_lines(base_url, credentials["acumatica"])
+    if "syspro" in env.simulators:
+        lines += demo_syspro.config_lines(credentials["syspro"])
     for name in flows:
-        if name == "servicetitan-acumatica":
+        if name in ("servicetitan-acumatica", "servicetitan-syspro"):
             continue  # config_lines wrote its whole section, options included
         source, target = DEMO_FLOWS[name]
         lines += [
@@ -222,6 +233,14 @@ async def _implementer_setup(env: DemoEnvironment) -> dict[str, dict[str, str]]:
         finally:
             await st.aclose()
             await acu.aclose()
+    if {"servicetitan", "syspro"} <= set(env.simulators):
+        st = open_connection(config.systems["servicetitan"], vault.get("servicetitan"), limiters)
+        syspro = open_connection(config.systems["syspro"], vault.get("syspro"), limiters)
+        try:
+            mappings.update(await demo_syspro.setup(st.client, syspro))
+        finally:
+            await st.aclose()
+            await syspro.aclose()
     return mappings
 
 

@@ -43,7 +43,15 @@ async def build_flow(
         return servicetitan_acumatica.build(
             name, flow_config, source_config, st_client, acumatica, store
         )
+    if pair == ("servicetitan", "syspro") and isinstance(source_config, ServiceTitanSystem):
+        from connector.flows import servicetitan_syspro
+        from connector.systems.servicetitan import ServiceTitanClient
+
+        servicetitan: ServiceTitanClient = source.connection.client
+        return servicetitan_syspro.build(
+            name, flow_config, source_config, servicetitan, target.connection, store
+        )
     raise ConfigurationError(
         f"flow {name}: no pairing of {source.kind} → {target.kind} exists; supported: "
-        "servicetitan → infor, servicetitan → acumatica"
+        "servicetitan → infor, servicetitan → acumatica, servicetitan → syspro"
     )

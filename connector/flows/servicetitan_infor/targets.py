@@ -5,18 +5,15 @@ Each target answers ``find`` from the target system only (never from our ledger)
 exists. M3 is asked directly (by supplier, item, order or supplier invoice number).
 ServiceTitan vendors we create carry the M3 supplier number in ``externalData`` and are
 found by it. ServiceTitan cannot filter materials or purchase orders by our key, so those
-targets keep an index built once per pass (:class:`_CreatedSince`) and confirm every miss
+targets keep an index built once per pass (:class:`CreatedSince`) and confirm every miss
 live, by reading what was created since the index was built — a create whose reply was
 lost, in this process or another, is found before anything is created again.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
 
 from connector.errors import ConfigurationError, RejectedError
 from connector.flows.servicetitan_infor.mapping import (
@@ -37,6 +34,7 @@ from connector.systems.infor.models import InvoiceHead, Supplier
 from connector.systems.servicetitan import ServiceTitanClient
 from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.client import APPLICATION_GUID
+from connector.systems.servicetitan.created_since import CreatedSince
 from connector.systems.servicetitan.resources import RESOURCES
 
 #: Where we stamp the M3 supplier number on ServiceTitan vendors we create.
@@ -46,67 +44,8 @@ SUNO_KEY = "m3.suno"
 LedgerLink = Callable[[str, str], Awaitable[str | None]]
 
 
-#: How far before an index was built its live top-up reads (clock skew between us and
-#: ServiceTitan, and rows created while the index was being read).
-CLOCK_MARGIN_S = 300.0
-
-
 def _name_key(name: str) -> str:
     return " ".join(name.lower().split())
-
-
-class _CreatedSince:
-    """A ServiceTitan list indexed by our natural key, whose misses are confirmed live.
-
-    ``get`` answers from the index when it holds the key; otherwise it reads the rows
-    created since the index was last brought up to date (minus :data:`CLOCK_MARGIN_S`) and
-    answers from those — never "absent" from a stale picture.
-    """
-
-    def __init__(
-        self,
-        client: ServiceTitanClient,
-        resources: Sequence[str],
-        key_of: Callable[[Any], str | None],
-    ) -> None:
-        self.client = client
-        self.resources = tuple(resources)
-        self.key_of = key_of
-        self._index: dict[str, int] | None = None
-        self._current_at = 0.0
-
-    async def rebuild(self) -> None:
-        self._current_at = time.time()
-        index: dict[str, int] = {}
-        for name in self.resources:
-            async for row in self.client.records(RESOURCES[name]):
-                self._add(index, row)
-        self._index = index
-
-    async def get(self, key: str) -> int | None:
-        if self._index is None:
-            await self.rebuild()
-            assert self._index is not None  # noqa: S101 - rebuild sets it
-            return self._index.get(key)
-        if key in self._index:
-            return self._index[key]
-        since = dt.datetime.fromtimestamp(self._current_at - CLOCK_MARGIN_S, dt.UTC)
-        self._current_at = time.time()
-        extra = {"createdOnOrAfter": since.strftime("%Y-%m-%dT%H:%M:%SZ")}
-        for name in self.resources:
-            async for row in self.client.records(RESOURCES[name], extra=extra):
-                self._add(self._index, row)
-        return self._index.get(key)
-
-    def add(self, key: str, record_id: int) -> None:
-        """Note a record we just created (saves the live read for it)."""
-        if self._index is not None:
-            self._index.setdefault(key, record_id)
-
-    def _add(self, index: dict[str, int], row: Any) -> None:
-        key = self.key_of(row)
-        if key is not None:
-            index.setdefault(key, row.id)
 
 
 #: M3 supplier status: 20 approved (usable), 90 blocked.
@@ -314,7 +253,7 @@ class MaterialTarget:
 
     def __init__(self, client: ServiceTitanClient) -> None:
         self.client = client
-        self._codes = _CreatedSince(
+        self._codes = CreatedSince(
             client, ("materials", "equipment"), lambda item: (item.code or "").strip().upper()
         )
 
@@ -602,7 +541,7 @@ class StPurchaseOrderTarget:
 
     ServiceTitan takes no external data on a PO and cannot filter its list by it, so the memo
     carries the M3 order number and an index of every PO's memo (built once per pass, every
-    miss confirmed live: :class:`_CreatedSince`) is the natural-key look-up. Created once and
+    miss confirmed live: :class:`CreatedSince`) is the natural-key look-up. Created once and
     never updated: M3 owns the order.
     """
 
@@ -610,7 +549,7 @@ class StPurchaseOrderTarget:
         self.client = client
         self.vendor_stream = vendor_stream
         self.item_stream = item_stream
-        self._by_puno = _CreatedSince(
+        self._by_puno = CreatedSince(
             client, ("purchase_orders",), lambda po: mirrored_puno(po.summary)
         )
 

@@ -279,6 +279,19 @@ class ServiceTitanClient:
     async def create_purchase_order(self, order: m.PurchaseOrderCreate, *, record: str) -> int:
         return await self.create(RESOURCES["purchase_orders"], order, record=record)
 
+    async def mark_invoices_exported(self, invoice_ids: Sequence[int], *, record: str) -> None:
+        """Set ``syncStatus`` Exported on invoices (``invoices/markasexported``): the one
+        write ServiceTitan offers on an invoice's accounting state. Setting it twice is
+        harmless."""
+        body = [{"invoiceId": invoice_id} for invoice_id in invoice_ids]
+        url = f"{self.api_url}/accounting/v2/tenant/{self.tenant}/invoices/markasexported"
+        response = await self.http.request(
+            "POST", url, json=msgspec.json.encode(body), idempotent=True, record=record,
+            ok_statuses=_WRITE_OK,
+        )
+        if response.status == 400:
+            raise _validation_error(response, record)
+
     def _refuse_read_only(self, resource: Resource, record: str) -> None:
         if resource.read_only:
             raise PermanentError(
