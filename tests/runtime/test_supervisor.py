@@ -57,3 +57,21 @@ async def test_a_configuration_error_is_not_restarted() -> None:
     assert len(runs) == 1 and supervisor.health.restarts == 0
     status = supervisor.status()
     assert status["last_error"] == "company 300 is not authorized" and status["kind"] == "infor"
+
+
+@dataclass
+class TokenlessConnection:
+    """A system that logs on per cycle instead of holding a token (SYSPRO e.net)."""
+
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(10, 1, name="syspro"))
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_status_of_a_system_without_tokens_says_so() -> None:
+    """/healthz of a system with no token cache reports token state 'none', not a crash."""
+    supervisor = SystemSupervisor("syspro", "syspro", TokenlessConnection())
+    status = supervisor.status()
+    assert status["token"] == {"state": "none", "seconds_left": None}
+    assert status["kind"] == "syspro"
