@@ -19,7 +19,7 @@ from bench.report import BenchReport
 from connector.commands import bench as bench_command
 
 ROOT = Path(__file__).resolve().parents[2]
-E2E_FLOWS = {"servicetitan-infor", "servicetitan-acumatica"}
+E2E_FLOWS = {"servicetitan-infor", "servicetitan-acumatica", "servicetitan-syspro"}
 
 
 @pytest.fixture(scope="module")
