@@ -2,19 +2,20 @@
 
 Streams, in the order a cycle runs them (reference data before the documents that cite it):
 
-========================  =======================================  ===========================
-stream                    from → to                                natural key in the target
-========================  =======================================  ===========================
-vendors_to_syspro         ServiceTitan vendors → suppliers (APSSSP)  supplier code ``ST<id>``
-suppliers_to_st           SYSPRO suppliers (OData) → vendors         external data
-                                                                     ``syspro.supplier``
-purchase_orders_to_syspro ServiceTitan POs → PORTOI                  PO number ``ST<id>``
-purchase_orders_to_st     SYSPRO POs (OData) → ServiceTitan POs      memo ``SYSPRO PO <n>``
-adjustments_to_syspro     ServiceTitan adjustments → INVTMA          reference ``STADJ<id>/<n>``
-invoices_to_syspro        job invoices → AP invoices (APSTIN)        supplier + invoice number
-ap_invoices_from_syspro   SYSPRO AP invoices (OData) → ServiceTitan  the invoice's
-                          invoices marked exported                   ``syncStatus``
-========================  =======================================  ===========================
+=========================  ==============================================  =====================
+stream                     from → to                                       natural key in target
+=========================  ==============================================  =====================
+vendors_to_syspro          ServiceTitan vendors → SYSPRO suppliers         supplier ``ST<id>``
+                           (APSSSP add/update)
+suppliers_to_st            SYSPRO suppliers (OData) → ServiceTitan vendors external data
+                                                                           ``syspro.supplier``
+purchase_orders_to_syspro  ServiceTitan POs → SYSPRO POs (PORTOI)          PO ``ST<id>``
+purchase_orders_to_st      SYSPRO POs (OData) → ServiceTitan POs           memo ``SYSPRO PO <n>``
+adjustments_to_syspro      ServiceTitan adjustments → movements (INVTMA)   ``STADJ<id>/<line>``
+invoices_to_syspro         job invoices → SYSPRO AP invoices (APSTIN)      supplier + invoice no.
+ap_invoices_from_syspro    SYSPRO AP invoices (OData) → ServiceTitan       the invoice's
+                           invoices marked exported                        ``syncStatus``
+=========================  ==============================================  =====================
 
 What is not here, and why:
 
