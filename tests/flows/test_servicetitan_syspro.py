@@ -28,6 +28,7 @@ from connector.flows.servicetitan_syspro import (
     VENDORS,
     mapping,
 )
+from connector.flows.servicetitan_syspro.targets import SysproCycle
 from connector.runtime.flow import MapContext
 from connector.runtime.runner import CycleReport, FlowRunner
 from connector.sandbox.servicetitan import ServiceTitanSimulator
@@ -299,16 +300,25 @@ async def test_an_adjustment_cut_short_is_finished_without_doubling_a_line(env: 
     assert entry.state == State.DONE
 
 
-async def test_syspro_orders_need_their_stock_mapped_to_servicetitan(env: Env) -> None:
+async def test_syspro_orders_wait_for_their_stock_mapping_then_land_once(env: Env) -> None:
     """A SYSPRO PO whose stock code has no ServiceTitan item waits in review, naming the
-    mapping to add."""
+    mapping to add; once added, `review` creates each ServiceTitan PO once."""
+    stock_to_st = await env.app.store.mapping(mapping.STOCK_TO_ST)
     await env.app.store.db.write([("DELETE FROM mappings WHERE kind = ?", (mapping.STOCK_TO_ST,))])
     report = await env.cycle()
-    assert report.counts()[POS_TO_ST]["review"] == len(
-        [r for r in env.rows("PorMasterHdr") if not r["PurchaseOrder"].startswith("ST")]
-    )
+    natives = [r["PurchaseOrder"] for r in env.rows("PorMasterHdr")
+               if not mapping.is_servicetitan_order(r["PurchaseOrder"])]
+    assert report.counts()[POS_TO_ST]["review"] == len(natives)
     items = await env.app.store.review_items(flow=NAME)
     assert any(mapping.STOCK_TO_ST in i.reason for i in items)
+    await env.app.store.set_mappings(mapping.STOCK_TO_ST, stock_to_st)
+    resumed = await (await env.runner()).resume_review()
+    assert resumed.counts()[POS_TO_ST]["created"] == len(natives)
+    memos = Counter(
+        mapping.mirrored_number(po.get("summary"))
+        for po in env.st.store.table("purchase_orders").all()
+    )
+    assert all(memos[number] == 1 for number in natives)
 
 
 async def test_a_posted_invoice_changed_in_servicetitan_goes_to_review_with_a_diff(
@@ -335,3 +345,22 @@ def test_the_example_config_options_parse() -> None:
     example = Path(__file__).resolve().parents[2] / "connector.example.toml"
     options = parse_options(load_config(example).flows[NAME], NAME)
     assert options == mapping.Options()
+
+
+async def test_overlapping_runs_share_one_session_and_the_last_logs_off(env: Env) -> None:
+    """A webhook drain that starts while a cycle runs shares its e.net session; the session
+    is logged off when the last of them ends, and a run that never calls SYSPRO logs on not
+    at all."""
+    cycle = SysproCycle(await env.connection())
+    async with cycle.run():
+        pass
+    assert cycle.sessions_opened == 0
+    async with cycle.run():
+        first = await cycle.client()
+        async with cycle.run():
+            assert await cycle.client() is first
+        assert len(env.syspro.sessions.sessions) == 1
+        await first.find_supplier("0001")
+    assert len(env.syspro.sessions.sessions) == 0 and cycle.sessions_opened == 1
+    with pytest.raises(RuntimeError, match="outside a run"):
+        await cycle.client()

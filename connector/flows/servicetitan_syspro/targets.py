@@ -57,28 +57,34 @@ class SysproCycle:
 
     ``run()`` wraps a run (``Flow.session``); the first SYSPRO call in it logs on, and the
     run's end logs off, whatever happened. A run that never calls SYSPRO takes no licence
-    seat. The session runs one call at a time, so loader workers share it safely.
+    seat. The service may start a webhook drain while a scheduled cycle runs: overlapping
+    runs share the session, and the last one to end logs off. The session runs one call at a
+    time, so loader workers share it safely.
     """
 
     def __init__(self, connection: SysproConnection) -> None:
         self.connection = connection
-        self._running = False
+        self._runs = 0
         self._session: AbstractAsyncContextManager[SysproClient] | None = None
         self._client: SysproClient | None = None
         self._lock = anyio.Lock()
-        #: Sessions opened so far (one per run that called SYSPRO).
+        #: Sessions opened so far (one per run, or overlapping runs, that called SYSPRO).
         self.sessions_opened = 0
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
-        self._running = True
+        self._runs += 1
         try:
             yield
         finally:
-            self._running = False
-            session, self._session, self._client = self._session, None, None
-            if session is not None:
-                await session.__aexit__(None, None, None)
+            self._runs -= 1
+            if self._runs == 0:
+                # Shielded: a cancelled run still gives its licence seat back.
+                with anyio.CancelScope(shield=True):
+                    async with self._lock:
+                        session, self._session, self._client = self._session, None, None
+                    if session is not None:
+                        await session.__aexit__(None, None, None)
 
     async def client(self) -> SysproClient:
         """The run's SYSPRO client, logging on at the first call."""
@@ -86,7 +92,7 @@ class SysproCycle:
             return self._client
         async with self._lock:
             if self._client is None:
-                if not self._running:
+                if self._runs == 0:
                     raise RuntimeError(
                         "SYSPRO was called outside a run of the flow: FlowRunner opens the "
                         "session (Flow.session); a bug in ml-connector"
@@ -122,6 +128,14 @@ class SupplierTarget:
     async def write(
         self, command: SupplierCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
+        if command.linked and existing is None:
+            # SYSPRO owns this supplier: a vendor made from it never recreates it.
+            raise PermanentError(
+                f"vendor {command.vendor_id} was made from SYSPRO supplier {command.code}, "
+                "which no longer exists in SYSPRO; deactivate the vendor in ServiceTitan or "
+                "restore the supplier in SYSPRO, then replay the record",
+                record=f"vendor {command.vendor_id}",
+            )
         client = await self.syspro.client()
         if existing is not None:
             await client.update_supplier(
@@ -159,8 +173,16 @@ class VendorTarget:
         own_id = vendor_id_from_code(command.code)
         if own_id is not None:
             vendor: st.Vendor | None = await self.client.get(RESOURCES["vendors"], own_id)
+            if vendor is None:
+                # Never a new vendor for a supplier ServiceTitan's own vendor made.
+                raise PermanentError(
+                    f"SYSPRO supplier {command.code} was made from ServiceTitan vendor {own_id}, "
+                    "which no longer exists; link the supplier to another vendor by hand "
+                    "(or put it on hold in SYSPRO), then replay the record",
+                    record=f"supplier {command.code}",
+                )
             # ServiceTitan's own vendor: it owns the data, nothing is written back.
-            return Found(str(own_id), matches=True) if vendor is not None else None
+            return Found(str(own_id), matches=True)
         stamped: list[st.Vendor] = await self.client.find_by_external_data(
             RESOURCES["vendors"], APPLICATION_GUID, SUPPLIER_KEY, [command.code]
         )
