@@ -364,3 +364,48 @@ async def test_overlapping_runs_share_one_session_and_the_last_logs_off(env: Env
     assert len(env.syspro.sessions.sessions) == 0 and cycle.sessions_opened == 1
     with pytest.raises(RuntimeError, match="outside a run"):
         await cycle.client()
+
+
+def _invoice(total: str, items: list[tuple[str, str]], tax: str = "0.00") -> st.Invoice:
+    """A job invoice with (GL account number, line total) items of type Service."""
+    return st.Invoice(
+        id=7,
+        reference_number="R7",
+        invoice_date="2026-03-02T00:00:00Z",
+        total=total,
+        sales_tax=tax,
+        business_unit=st.NamedField(id=1, name="HVAC"),
+        items=[
+            st.InvoiceItem(
+                id=n, type="Service", sku_name="SVC-1", quantity="1", total=amount,
+                general_ledger_account=st.GLAccountRef(id=n, number=account),
+            )
+            for n, (account, amount) in enumerate(items, start=1)
+        ],
+    )
+
+
+def test_invoice_mapping_needs_every_table_and_consistent_amounts() -> None:
+    """A job invoice maps to one APSTIN invoice per mapping tables; an unmapped GL account
+    goes to review, a credit or items that do not add up are dead letters."""
+    from connector.errors import MappingError, SourceDataError
+
+    tables = {
+        mapping.GL_ACCOUNT: {"4000": "40-1100"},
+        mapping.BRANCH: {"1": "10"},
+        mapping.STOCK_CODE: {"SVC-1": "A100"},
+    }
+    ctx, options = MapContext(NAME, tables), mapping.Options()
+    posted = mapping.map_invoice(_invoice("10.50", [("4000", "10.00")], "0.50"), ctx, options)
+    assert (posted.supplier, posted.invoice, posted.branch) == ("STCLEAR", "ST-R7", "10")
+    assert posted.reference == "ST invoice 7" and posted.tax_value == Decimal("0.50")
+    assert [(line.ledger_code, line.value) for line in posted.lines] == [
+        ("40-1100", Decimal("10.00"))
+    ]
+    assert posted.lines[0].notation.startswith("A100")
+    with pytest.raises(MappingError, match=mapping.GL_ACCOUNT):
+        mapping.map_invoice(_invoice("5.00", [("9999", "5.00")]), ctx, options)
+    with pytest.raises(SourceDataError, match="credit"):
+        mapping.map_invoice(_invoice("-5.00", [("4000", "-5.00")]), ctx, options)
+    with pytest.raises(SourceDataError, match="add up"):
+        mapping.map_invoice(_invoice("9.00", [("4000", "5.00")]), ctx, options)

@@ -308,7 +308,15 @@ def map_invoice(invoice: st.Invoice, ctx: MapContext, options: Options) -> ApInv
     """
     record = f"invoice {invoice.id}"
     branch = _branch(invoice.business_unit, ctx, record)
-    value = common.money(invoice.total, record=record, field="total", allow_negative=False)
+    value = common.money(invoice.total, record=record, field="total")
+    if value < 0:
+        raise SourceDataError(
+            f"{record} is a credit (total {value}); this flow posts job invoices as APSTIN "
+            "invoices only: enter the credit note in SYSPRO by hand (this dead letter stays "
+            "as the record that it was not posted)",
+            record=record,
+            field="total",
+        )
     tax = common.money(invoice.sales_tax or "0", record=record, field="salesTax")
     lines: list[LedgerLine] = []
     for item in invoice.items or ():
