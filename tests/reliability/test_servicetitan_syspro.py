@@ -4,9 +4,10 @@ Every document the flow writes carries its source in SYSPRO, so SYSPRO itself sa
 ServiceTitan record each row came from: an AP invoice's ``TransactionReference`` is
 ``ST invoice <id>``, a PO is numbered ``ST<id>``, an adjustment line's movement is referenced
 ``STADJ<id>/<n>``, a supplier made from a vendor is coded ``ST<id>``; the other way, a
-ServiceTitan vendor is stamped with its SYSPRO supplier code and a PO's memo names its SYSPRO
-PO. A document is *lost* when no row stands for it at the end, *duplicated* when more than one
-does — or when a ServiceTitan copy of a SYSPRO PO travelled back to SYSPRO (a ping-pong).
+ServiceTitan vendor is stamped with its SYSPRO supplier code, a PO's memo names its SYSPRO
+PO, and an invoice SYSPRO AP holds is marked exported. A document is *lost* when no row
+stands for it at the end, *duplicated* when more than one does — or when a ServiceTitan copy
+of a SYSPRO PO travelled back to SYSPRO (a ping-pong).
 
 The simulators run in this test's event loop; their tables are read in-process.
 """
@@ -111,6 +112,8 @@ def tally(env: demo.DemoEnvironment, *, landed: bool = True) -> Tally:
     wanted: dict[str, tuple[int, int]] = {}  # key → (copies held, copies wanted)
     for invoice in st.store.table("invoices").all():
         wanted[f"invoice:{invoice['id']}"] = (invoices[f"ST invoice {invoice['id']}"], 1)
+        # Its AP invoice, read back from SYSPRO, marks it exported in ServiceTitan.
+        wanted[f"exported:{invoice['id']}"] = (int(invoice["syncStatus"] == "Exported"), 1)
     for po in st_pos:
         copy = mapping.mirrored_number(po.get("summary")) is not None
         want = 0 if copy or po["status"] == "Canceled" else 1

@@ -262,7 +262,8 @@ def build(
             map=mapping.map_exported,
             target=ExportedTarget(servicetitan),
             source_id=_ap_key,
-            workers=config.workers,
+            # Enough workers in flight for the target's batches of 50 (see ExportedTarget).
+            workers=ExportedTarget.BATCH,
             # A status, not a document: a change of the SYSPRO row is simply looked at again.
             on_change="update",
             description="SYSPRO AP invoices → ServiceTitan invoices marked exported",
