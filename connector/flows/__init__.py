@@ -48,6 +48,8 @@ async def build_flow(
         from connector.systems.servicetitan import ServiceTitanClient
 
         servicetitan: ServiceTitanClient = source.connection.client
+        # No check here: a SYSPRO check means a logon (a licence seat); `check` does it, and
+        # the flow's first call in a cycle fails with the same precise error.
         return servicetitan_syspro.build(
             name, flow_config, source_config, servicetitan, target.connection, store
         )
