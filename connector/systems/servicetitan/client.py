@@ -284,9 +284,12 @@ class ServiceTitanClient:
         write ServiceTitan offers on an invoice's accounting state. Setting it twice is
         harmless."""
         body = [{"invoiceId": invoice_id} for invoice_id in invoice_ids]
-        url = f"{self.api_url}/accounting/v2/tenant/{self.tenant}/invoices/markasexported"
         response = await self.http.request(
-            "POST", url, json=msgspec.json.encode(body), idempotent=True, record=record,
+            "POST",
+            self.url(RESOURCES["invoices"], "/markasexported"),
+            json=msgspec.json.encode(body),
+            idempotent=True,  # the same status set again: a retry is safe
+            record=record,
             ok_statuses=_WRITE_OK,
         )
         if response.status == 400:
