@@ -159,6 +159,8 @@ async def test_a_cycle_moves_every_stream_and_a_second_one_writes_nothing(env: E
             assert len(env.rows("InvMovements", Reference=f"STADJ{adjustment['id']}/{line}")) == 1
     assert counts[EXPORTED]["updated"] == len(st_invoices)
     assert {i["syncStatus"] for i in env.st.store.table("invoices").all()} == {"Exported"}
+    marked = [i for i in env.st.store.table("invoices").all() if i.get("exportId")]
+    assert all(i["exportId"].startswith("STCLEAR/ST-") for i in marked) and marked
 
     before = {t: len(rows) for t, rows in env.syspro.company.tables.items()}
     second = await env.cycle()

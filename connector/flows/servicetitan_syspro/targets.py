@@ -487,9 +487,9 @@ class ExportedTarget:
         found: list[st.Invoice] = await self.client.get_by_ids(RESOURCES["invoices"], ids)
         return {invoice.id: invoice for invoice in found}
 
-    async def _mark_exported(self, ids: Sequence[int]) -> dict[int, bool]:
-        await self.client.mark_invoices_exported(ids, record=f"{len(ids)} invoice(s)")
-        return dict.fromkeys(ids, True)
+    async def _mark_exported(self, marks: Sequence[tuple[int, str]]) -> dict[tuple[int, str], bool]:
+        await self.client.mark_invoices_exported(dict(marks), record=f"{len(marks)} invoice(s)")
+        return dict.fromkeys(marks, True)
 
     async def find(self, command: ExportedCommand) -> Found | None:
         invoice = await self._read(command.invoice_id)
@@ -509,7 +509,8 @@ class ExportedTarget:
     ) -> Written:
         if existing is not None:
             return Written(Outcome.UNCHANGED, existing.target_id)
-        await self._mark(command.invoice_id)
+        # ServiceTitan shows the SYSPRO AP invoice (supplier/invoice) as the export id.
+        await self._mark((command.invoice_id, f"{command.supplier}/{command.invoice}"))
         return Written(Outcome.UPDATED, str(command.invoice_id), {"syncStatus": "Exported"})
 
 

@@ -19,7 +19,7 @@ Contract:
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -279,11 +279,16 @@ class ServiceTitanClient:
     async def create_purchase_order(self, order: m.PurchaseOrderCreate, *, record: str) -> int:
         return await self.create(RESOURCES["purchase_orders"], order, record=record)
 
-    async def mark_invoices_exported(self, invoice_ids: Sequence[int], *, record: str) -> None:
-        """Set ``syncStatus`` Exported on invoices (``invoices/markasexported``): the one
-        write ServiceTitan offers on an invoice's accounting state. Setting it twice is
-        harmless."""
-        body = [{"invoiceId": invoice_id} for invoice_id in invoice_ids]
+    async def mark_invoices_exported(
+        self, external_ids: Mapping[int, str | None], *, record: str
+    ) -> None:
+        """Set ``syncStatus`` Exported on invoices (``invoices/markasexported``), each with the
+        id the ERP holds it under (``externalId``, or None): the one write ServiceTitan offers
+        on an invoice's accounting state. Setting it twice is harmless."""
+        body = [
+            {"invoiceId": invoice_id, "externalId": external_id}
+            for invoice_id, external_id in external_ids.items()
+        ]
         response = await self.http.request(
             "POST",
             self.url(RESOURCES["invoices"], "/markasexported"),
