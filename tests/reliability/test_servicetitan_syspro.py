@@ -167,7 +167,7 @@ async def test_sigkill_mid_sync_then_rerun_loses_nothing_and_posts_nothing_twice
 ) -> None:
     """`sync` processes SIGKILLed after a random number of SYSPRO requests, then rerun until
     done, leave every document in the other system exactly once and nothing unfinished
-    (``ML_CONNECTOR_CRASH_SEED`` replays a run's kill moments)."""
+    (``ML_CONNECTOR_CRASH_SEED`` repeats a run's random draws)."""
     seed = int(os.environ.get("ML_CONNECTOR_CRASH_SEED") or random.randrange(2**32))
     rng = random.Random(seed)
     env = await start(tmp_path, contractor(invoices=40, orders=8, adjustments=6))
