@@ -27,12 +27,23 @@ import anyio
 
 from connector import demo
 from connector.app import App
-from connector.flows.servicetitan_syspro import NAME, mapping
+from connector.flows.servicetitan_syspro import (
+    ADJUSTMENTS,
+    INVOICES,
+    NAME,
+    POS_TO_ST,
+    POS_TO_SYSPRO,
+    SUPPLIERS,
+    VENDORS,
+    mapping,
+)
 from connector.sandbox.servicetitan import ServiceTitanSimulator
+from connector.sandbox.servicetitan.wire import parse_ticks
 from connector.sandbox.syspro.simulator import SysproSimulator
 from connector.store import State
 from tests.reliability.conftest import ShowFigures
 from tests.reliability.support import (
+    TERMINAL,
     UNFINISHED,
     Figures,
     tune_systems,
@@ -166,8 +177,9 @@ async def test_sigkill_mid_sync_then_rerun_loses_nothing_and_posts_nothing_twice
     tmp_path: Path, show_figures: ShowFigures
 ) -> None:
     """`sync` processes SIGKILLed after a random number of SYSPRO requests, then rerun until
-    done, leave every document in the other system exactly once and nothing unfinished
-    (``ML_CONNECTOR_CRASH_SEED`` repeats a run's random draws)."""
+    done, leave every document in the other system exactly once and nothing unfinished; no
+    cursor ever passed a record that was not terminal (``ML_CONNECTOR_CRASH_SEED`` repeats a
+    run's random draws)."""
     seed = int(os.environ.get("ML_CONNECTOR_CRASH_SEED") or random.randrange(2**32))
     rng = random.Random(seed)
     env = await start(tmp_path, contractor(invoices=40, orders=8, adjustments=6))
@@ -211,6 +223,9 @@ async def test_sigkill_mid_sync_then_rerun_loses_nothing_and_posts_nothing_twice
             duplicated = tally(env, landed=False).duplicated
             if duplicated:
                 violations.append(f"after round {number}: twice: {duplicated[:3]}")
+            passed = overtaken(env, db)
+            if passed:
+                violations.append(f"after round {number}: cursor passed {passed[:3]}")
         for _ in range(5):
             code = await sync_once(kill_after=None)
             ledger = read_ledger_of(db)
@@ -238,11 +253,62 @@ async def test_sigkill_mid_sync_then_rerun_loses_nothing_and_posts_nothing_twice
 
 def read_ledger_of(db: Path) -> dict[tuple[str, str], str]:
     """This flow's ledger states (``support.read_ledger`` reads servicetitan-infor's)."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-        rows = conn.execute(
-            "SELECT stream, source_id, state FROM ledger WHERE flow = ?", (NAME,)
-        ).fetchall()
-    return {(r[0], r[1]): str(r[2]) for r in rows}
+    rows = _rows(db, "SELECT stream, source_id, state FROM ledger WHERE flow = ?")
+    return {(row[0], row[1]): row[2] for row in rows}
+
+
+def read_cursors_of(db: Path) -> dict[str, str]:
+    return {row[0]: row[1] for row in _rows(db, "SELECT stream, value FROM cursors WHERE flow = ?")}
+
+
+def _rows(db: Path, sql: str) -> list[tuple[str, ...]]:
+    """Rows of this flow, read-only (the writer may be dead), every value as text."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = conn.execute(sql, (NAME,)).fetchall()
+    finally:
+        conn.close()
+    return [tuple(str(value) for value in row) for row in rows]
+
+
+#: ServiceTitan streams and the table each reads (cursor: the newest ``modifiedOn`` read).
+ST_STREAMS = {
+    VENDORS: "vendors",
+    POS_TO_SYSPRO: "purchase_orders",
+    ADJUSTMENTS: "adjustments",
+    INVOICES: "invoices",
+}
+
+
+def overtaken(env: demo.DemoEnvironment, db: Path) -> list[str]:
+    """Records their stream's cursor has passed although their ledger state is not terminal:
+    an incremental read would never see them again (protocol step 4)."""
+    st, syspro = sims(env)
+    ledger = read_ledger_of(db)
+    cursors = read_cursors_of(db)
+    passed = []
+
+    def check(stream: str, source_id: str, passed_by_cursor: bool) -> None:
+        if passed_by_cursor and ledger.get((stream, source_id)) not in TERMINAL:
+            passed.append(f"{stream} {source_id}")
+
+    for stream, table in ST_STREAMS.items():
+        mark = parse_ticks(cursors[stream]) if stream in cursors else None
+        for row in st.store.table(table).all():
+            stamp = parse_ticks(str(row["modifiedOn"]))
+            check(stream, str(row["id"]), mark is not None and stamp is not None and stamp <= mark)
+    for stream, table, key, wanted in (
+        (SUPPLIERS, "ApSupplier", "Supplier",
+         lambda code: not code.startswith("ST")),
+        (POS_TO_ST, "PorMasterHdr", "PurchaseOrder",
+         lambda number: not mapping.is_servicetitan_order(number)),
+    ):
+        if stream not in cursors:
+            continue
+        for row in syspro.company.tables[table]:
+            if wanted(str(row[key])):
+                check(stream, str(row[key]), int(row["TimeStamp"]) <= int(cursors[stream]))
+    return passed
 
 
 # -- faults ---------------------------------------------------------------------------------
