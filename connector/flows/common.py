@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -127,3 +127,9 @@ def parse_options(config: FlowConfig, flow: str, options_type: type[OptionsT]) -
             f"flows.{flow}.options: {exc}; the options are "
             f"{', '.join(options_type.__struct_fields__)}"
         ) from exc
+
+
+def decoder(type_: type[Any]) -> Callable[[bytes], Any]:
+    """A stream's ``decode``: stored JSON (a dead letter's payload, a webhook's record) back
+    into the source record type."""
+    return msgspec.json.Decoder(type_).decode

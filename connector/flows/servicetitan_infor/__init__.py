@@ -115,7 +115,7 @@ def build(
                 servicetitan, RESOURCES[resource_name], overlap_s=overlap
             ),
             fetch=st_fetch(resource_name),
-            decode=_decoder(st.PricebookItem),
+            decode=common.decoder(st.PricebookItem),
             encode=msgspec.json.encode,
             map=map_item,
             target=ItemTarget(m3),
@@ -170,7 +170,7 @@ def build(
             name="vendors_to_m3",
             extract=servicetitan_incremental(servicetitan, RESOURCES["vendors"], overlap_s=overlap),
             fetch=st_fetch("vendors"),
-            decode=_decoder(st.Vendor),
+            decode=common.decoder(st.Vendor),
             encode=msgspec.json.encode,
             map=mapping.map_vendor_to_supplier,
             target=suppliers,
@@ -181,7 +181,7 @@ def build(
             name="suppliers_to_st",
             extract=m3_suppliers,
             fetch=fetch_supplier,
-            decode=_decoder(Supplier),
+            decode=common.decoder(Supplier),
             encode=msgspec.json.encode,
             map=mapping.map_supplier_to_vendor,
             target=vendors,
@@ -195,7 +195,7 @@ def build(
             name="items_to_st",
             extract=m3_items,
             fetch=fetch_item,
-            decode=_decoder(M3Item),
+            decode=common.decoder(M3Item),
             encode=msgspec.json.encode,
             map=mapping.map_item_to_material,
             target=materials,
@@ -209,7 +209,7 @@ def build(
                 servicetitan, RESOURCES["purchase_orders"], overlap_s=overlap
             ),
             fetch=st_fetch("purchase_orders"),
-            decode=_decoder(st.PurchaseOrder),
+            decode=common.decoder(st.PurchaseOrder),
             encode=msgspec.json.encode,
             map=lambda po, ctx: mapping.map_po_to_m3(po, ctx, options),
             target=M3PurchaseOrderTarget(m3, "vendors_to_m3"),
@@ -219,7 +219,7 @@ def build(
             name="purchase_orders_to_st",
             extract=m3_purchase_orders,
             fetch=fetch_purchase_order,
-            decode=_decoder(M3PurchaseOrder),
+            decode=common.decoder(M3PurchaseOrder),
             encode=msgspec.json.encode,
             map=lambda order, ctx: mapping.map_po_to_st(order, ctx, options),
             target=st_orders,
@@ -236,7 +236,7 @@ def build(
                 servicetitan, RESOURCES["ap_bills"], overlap_s=overlap
             ),
             fetch=st_fetch("ap_bills"),
-            decode=_decoder(st.ApBill),
+            decode=common.decoder(st.ApBill),
             encode=msgspec.json.encode,
             map=lambda bill, ctx: mapping.map_bill(bill, ctx, options),
             target=documents,
@@ -248,7 +248,7 @@ def build(
                 servicetitan, RESOURCES["invoices"], overlap_s=overlap
             ),
             fetch=st_fetch("invoices"),
-            decode=_decoder(st.Invoice),
+            decode=common.decoder(st.Invoice),
             encode=msgspec.json.encode,
             map=lambda invoice, ctx: mapping.map_invoice(invoice, ctx, options),
             target=documents,
@@ -267,8 +267,3 @@ def _day_before(cursor: str) -> str | None:
     except ValueError:
         return None
     return (day - dt.timedelta(days=1)).strftime("%Y%m%d")
-
-
-def _decoder(type_: type[Any]) -> Any:
-    decoder = msgspec.json.Decoder(type_)
-    return decoder.decode

@@ -185,7 +185,7 @@ def build(
             name=VENDORS,
             extract=st_stream("vendors"),
             fetch=st_fetch("vendors"),
-            decode=_decoder(st.Vendor),
+            decode=common.decoder(st.Vendor),
             encode=msgspec.json.encode,
             map=mapping.map_vendor_to_supplier,
             target=SupplierTarget(cycle, options),
@@ -196,7 +196,7 @@ def build(
             name=SUPPLIERS,
             extract=suppliers,
             fetch=fetch_supplier,
-            decode=_decoder(SupplierRecord),
+            decode=common.decoder(SupplierRecord),
             encode=msgspec.json.encode,
             map=mapping.map_supplier_to_vendor,
             target=VendorTarget(servicetitan),
@@ -208,7 +208,7 @@ def build(
             name=POS_TO_SYSPRO,
             extract=st_stream("purchase_orders"),
             fetch=st_fetch("purchase_orders"),
-            decode=_decoder(st.PurchaseOrder),
+            decode=common.decoder(st.PurchaseOrder),
             encode=msgspec.json.encode,
             map=lambda po, ctx: mapping.map_po_to_syspro(po, ctx, options),
             target=SysproPurchaseOrderTarget(cycle, VENDORS),
@@ -219,7 +219,7 @@ def build(
             name=POS_TO_ST,
             extract=syspro_orders,
             fetch=fetch_order,
-            decode=_decoder(SysproOrder),
+            decode=common.decoder(SysproOrder),
             encode=msgspec.json.encode,
             map=lambda order, ctx: mapping.map_po_to_st(order, ctx, options),
             target=st_orders,
@@ -235,7 +235,7 @@ def build(
             name=ADJUSTMENTS,
             extract=st_stream("adjustments"),
             fetch=st_fetch("adjustments"),
-            decode=_decoder(st.Adjustment),
+            decode=common.decoder(st.Adjustment),
             encode=msgspec.json.encode,
             map=lambda adjustment, ctx: mapping.map_adjustment(adjustment, ctx, options),
             target=AdjustmentTarget(cycle),
@@ -246,7 +246,7 @@ def build(
             name=INVOICES,
             extract=st_stream("invoices"),
             fetch=st_fetch("invoices"),
-            decode=_decoder(st.Invoice),
+            decode=common.decoder(st.Invoice),
             encode=msgspec.json.encode,
             map=lambda invoice, ctx: mapping.map_invoice(invoice, ctx, options),
             target=ApInvoiceTarget(cycle, options),
@@ -257,7 +257,7 @@ def build(
             name=EXPORTED,
             extract=ap_invoices,
             fetch=fetch_ap_invoice,
-            decode=_decoder(ApInvoiceRecord),
+            decode=common.decoder(ApInvoiceRecord),
             encode=msgspec.json.encode,
             map=mapping.map_exported,
             target=ExportedTarget(servicetitan),
@@ -279,8 +279,3 @@ def _ap_key(row: ApInvoiceRecord) -> str:
 def _stamp(cursor: str | None) -> int | None:
     """A ``TimeStamp`` cursor (a row version); None (a full read) when it is not one."""
     return int(cursor) if cursor and cursor.isdigit() else None
-
-
-def _decoder(type_: type[Any]) -> Any:
-    decoder = msgspec.json.Decoder(type_)
-    return decoder.decode
