@@ -27,9 +27,11 @@ What is not here, and why:
   ``markasexported`` and custom fields can be written) and appear only from received POs.
   So the OData poll of SYSPRO's ``ApInvoice`` table closes the loop instead: an AP invoice
   posted from a ServiceTitan job invoice (its ``TransactionReference`` is
-  ``ST invoice <id>``) marks that invoice ``Exported`` in ServiceTitan, the status an
-  accountant there reads as "in the ERP". SYSPRO's own AP invoices have nowhere to go in
-  ServiceTitan and are not extracted.
+  ``ST invoice <id>``) marks that invoice ``Exported`` in ServiceTitan, with the SYSPRO
+  supplier/invoice as its export id — the status an accountant there reads as "in the ERP".
+  SYSPRO's own AP invoices have nowhere to go in ServiceTitan and are not extracted.
+* **Suppliers made from ServiceTitan vendors (``ST…``) and the clearing supplier** are not
+  extracted back as vendors: the first are ServiceTitan's own, the second is bookkeeping.
 
 SYSPRO is polled through OData on the ``TimeStamp`` row version (``ge`` the cursor, so a
 row sharing it is read again and the ledger's content hash makes it "unchanged"); the
