@@ -81,7 +81,18 @@ async def build_flow(
         sn: ServiceNowClient = target.connection.client
         await sn.check_plugin()
         return infor_servicenow.build(name, flow_config, source_m3, sn)
+    if pair == ("servicetitan", "syspro") and isinstance(source_config, ServiceTitanSystem):
+        from connector.flows import servicetitan_syspro
+        from connector.systems.servicetitan import ServiceTitanClient
+
+        servicetitan: ServiceTitanClient = source.connection.client
+        # No check here: a SYSPRO check means a logon (a licence seat); `check` does it, and
+        # the flow's first call in a cycle fails with the same precise error.
+        return servicetitan_syspro.build(
+            name, flow_config, source_config, servicetitan, target.connection, store
+        )
     raise ConfigurationError(
         f"flow {name}: no pairing of {source.kind} → {target.kind} exists; supported: "
-        "servicetitan → infor, servicetitan → acumatica, ifs → servicetitan, infor → servicenow"
+        "servicetitan → infor, servicetitan → acumatica, servicetitan → syspro, "
+        "ifs → servicetitan, infor → servicenow"
     )
