@@ -205,7 +205,7 @@ class VendorTarget:
                 is_truck_replenishment=False,
                 tax_rate=0.0,
                 restricted_mobile_creation=False,
-                address=st.VendorAddress(street="", unit="", city="", state="", zip="", country=""),
+                address=st.VendorAddress(),
                 memo=f"M3 supplier {command.suno}",
                 external_data=st.ExternalDataUpdate(
                     application_guid=APPLICATION_GUID,
@@ -577,17 +577,9 @@ class StPurchaseOrderTarget:
                 type_id=command.type_id,
                 business_unit_id=command.business_unit_id,
                 inventory_location_id=command.location_id,
-                ship_to=st.ShipTo(
-                    description=command.ship_to,
-                    address=st.VendorAddress(
-                        street="", unit="", city="", state="", zip="", country=""
-                    ),
-                ),
-                impacts_technician_payroll=False,
+                ship_to=st.ShipTo(description=command.ship_to),
                 date=command.date,
                 required_on=command.required_on,
-                tax=0.0,
-                shipping=0.0,
                 items=items,
                 memo=command.memo,
             ),

@@ -205,7 +205,7 @@ class VendorTarget:
                 record=f"vendor {vendor_id} (SYSPRO supplier {command.code})",
             )
             return Written(Outcome.UPDATED, existing.target_id)
-        blank = st.VendorAddress(street="", unit="", city="", state="", zip="", country="")
+        blank = st.VendorAddress()
         vendor_id = await self.client.create_vendor(
             st.VendorCreate(
                 name=command.name,
@@ -446,17 +446,9 @@ class StPurchaseOrderTarget:
                 type_id=command.type_id,
                 business_unit_id=command.business_unit_id,
                 inventory_location_id=command.location_id,
-                ship_to=st.ShipTo(
-                    description=command.memo,
-                    address=st.VendorAddress(
-                        street="", unit="", city="", state="", zip="", country=""
-                    ),
-                ),
-                impacts_technician_payroll=False,
+                ship_to=st.ShipTo(description=command.memo),
                 date=command.date,
                 required_on=command.date,
-                tax=0.0,
-                shipping=0.0,
                 items=items,
                 memo=command.memo,
             ),
