@@ -77,11 +77,18 @@ async def test_projects_and_appointments_filter_through_the_projects_jobs(st: ST
     in_project = {a["id"] for a in await rows(st, "jpm", "appointments")
                   if jobs[a["jobId"]]["projectId"] == project["id"]}
     assert await ids(st, "jpm", "appointments", projectId=project["id"]) == in_project
-    technician = (await rows(st, "jpm", "appointments", projectId=project["id"]))[0]
-    by_tech = await ids(st, "jpm", "appointments", technicianId=NOBODY)
-    assert by_tech == set() and technician["jobId"] in project["jobIds"]
-    with_tech = await ids(st, "jpm", "projects", technicianId=NOBODY)
-    assert with_tech == set()
+    items = await rows(st, "accounting", "export/invoice-items")
+    technician_of = {item["invoiceId"]: item.get("technicianId") for item in items}
+    technician = technician_of[job["invoiceId"]]
+    worked = {a["id"] for a in await rows(st, "jpm", "appointments")
+              if technician_of[jobs[a["jobId"]]["invoiceId"]] == technician}
+    assert await ids(st, "jpm", "appointments", technicianId=technician) == worked
+    assert await ids(st, "jpm", "appointments", technicianId=NOBODY) == set()
+    staffed = {p["id"] for p in projects
+               if any(technician_of[jobs[j]["invoiceId"]] == technician for j in p["jobIds"])}
+    assert project["id"] in staffed
+    assert await ids(st, "jpm", "projects", technicianId=technician) == staffed
+    assert await ids(st, "jpm", "projects", technicianId=NOBODY) == set()
     done_before = await ids(st, "jpm", "projects", completedBefore="2000-01-01")
     assert done_before == set()
     completed = {p["id"] for p in projects if p["jobIds"]}
@@ -98,6 +105,13 @@ async def test_leads_filter_by_their_customer(st: ST) -> None:
                if customers[lead["customerId"]]["address"]["city"] == city}
     assert await ids(st, "crm", "leads", customerCity=city) == in_city
     assert await ids(st, "crm", "leads", customerCity="Nowhere City") == set()
+    state = customers[with_customer[0]["customerId"]]["address"]["state"]
+    in_state = {lead["id"] for lead in with_customer
+                if customers[lead["customerId"]]["address"]["state"] == state}
+    assert await ids(st, "crm", "leads", customerState=state) == in_state
+    assert await ids(st, "crm", "leads", customerZip="00000") == set()
+    modified = await ids(st, "crm", "leads", customerModifiedOnOrAfter="2099-01-01")
+    assert modified == set()
     without = {lead["id"] for lead in leads
                if lead["customerId"] is None or lead["locationId"] is None}
     assert without and await ids(st, "crm", "leads", withoutCustomer="true") == without
