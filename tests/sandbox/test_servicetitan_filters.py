@@ -176,6 +176,8 @@ async def test_journal_entries_filter_by_the_transactions_they_post(st: ST) -> N
     assert await ids(st, "accounting", "journal-entries", transactionTypes="Manual") == set()
     assert await ids(st, "accounting", "journal-entries", empty="Exclude") == full
     assert await ids(st, "accounting", "journal-entries", empty="Include") == full | empty
+    asked = ",".join(str(i) for i in empty)
+    assert await ids(st, "accounting", "journal-entries", ids=asked, empty="Exclude") == empty
     invoice = (await rows(st, "accounting", "invoices"))[0]
     by_ref = await ids(st, "accounting", "journal-entries",
                        refNumber=f"{invoice['referenceNumber']},NO-SUCH")

@@ -147,6 +147,8 @@ class GenericRoutes:
         if ids is not None:
             wanted = set(ids)
             rows = [row for row in rows if row.get("id") in wanted]
+            # journal-entries: "empty" has no effect when entries are asked for by id.
+            values.pop("empty", None)
         return filtering.apply(rows, values, op)
 
 
