@@ -227,3 +227,12 @@ async def test_list_filters_named_after_other_fields(st: ST) -> None:
     statuses = {s["id"] for s in await rows(st, "jpm", "project-statuses")}
     assert await ids(st, "jpm", "project-statuses", createdOnOrAfter="2000-01-01") == statuses
     assert await ids(st, "jpm", "project-statuses", createdBefore="2000-01-01") == set()
+
+
+async def test_every_documented_sort_field_is_accepted(st: ST) -> None:
+    """A documented sort field the model lacks (discounts' Price) sorts as equal: 200."""
+    plain = await rows(st, "pricebook", "discounts-and-fees")
+    by_price = await rows(st, "pricebook", "discounts-and-fees", sort="-Price")
+    assert [row["id"] for row in by_price] == [row["id"] for row in plain]
+    status, _ = await st.call("GET", "pricebook", "discounts-and-fees", sort="-NoSuchField")
+    assert status == 400

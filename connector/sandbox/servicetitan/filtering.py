@@ -399,10 +399,17 @@ def _sort_key(path: str) -> Callable[[Record], Any]:
     return key
 
 
-def _sort_by(rows: Rows, field: str, descending: bool, label: str) -> Rows:
+def _sort_by(
+    rows: Rows, field: str, descending: bool, label: str, documented: bool = False
+) -> Rows:
     stem = field[0].lower() + field[1:]
     aliases = {"primaryVendor": "primaryVendor.vendorName", "iD": "id"}
     path = field_for(rows, aliases.get(stem, stem), (f"{stem}On", f"{stem}Date")) if rows else stem
+    if path is None and documented:
+        # The vendor documents one list of sort fields for every pricebook item (and for
+        # contact relationships); a field this resource's model lacks is equal on every
+        # row, so the rows keep their order rather than the request failing.
+        return rows
     if path is None:
         raise ApiError.invalid(label, f"Cannot sort by '{field}': the records have no such field.")
     return sorted(rows, key=_sort_key(path), reverse=descending)
@@ -424,7 +431,7 @@ def sort(rows: Rows, values: dict[str, Any], op: Operation) -> Rows:
                     f"{', '.join(offered)}.",
                 )
             name = match
-        rows = _sort_by(rows, name, descending, "sort")
+        rows = _sort_by(rows, name, descending, "sort", documented=offered is not None)
     order_by = values.get("orderBy")
     if isinstance(order_by, str) and order_by.strip():
         direction = str(values.get("orderByDirection") or "asc").lower()
