@@ -236,3 +236,19 @@ async def test_every_documented_sort_field_is_accepted(st: ST) -> None:
     assert [row["id"] for row in by_price] == [row["id"] for row in plain]
     status, _ = await st.call("GET", "pricebook", "discounts-and-fees", sort="-NoSuchField")
     assert status == 400
+
+
+async def test_segment_items_include_children_only_when_asked(st: ST) -> None:
+    """includeChildren=false lists a segment's root items; true lists their children too."""
+    # The segments list is a generated object; items are generated per segment id.
+    for segment in range(1, 40):
+        path = f"work-breakdown-structure/segments/{segment}/items"
+        every = await rows(st, "jpm", path, includeChildren="true")
+        if len(every) > 1:
+            break
+    else:
+        pytest.fail("no segment has items with children")
+    roots = {item["id"] for item in every if item["parentId"] is None}
+    assert roots and len(roots) < len(every)
+    assert all(item["parentId"] in roots for item in every if item["id"] not in roots)
+    assert await ids(st, "jpm", path, includeChildren="false") == roots

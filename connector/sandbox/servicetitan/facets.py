@@ -190,6 +190,14 @@ def _created_with_modified(store: Store, rows: list[Record]) -> None:
         row["_createdOn"] = row.get("modifiedOn")
 
 
+def _segment_items(store: Store, rows: list[Record]) -> None:
+    """A segment's items form a tree: the first is a root, the others its children."""
+    for index, item in enumerate(rows):
+        root = rows[0]
+        item["parentId"] = None if index == 0 else root["id"]
+        item["path"] = item["code"] if index == 0 else f"{root['code']}/{item['code']}"
+
+
 def _project_overlay(store: Store, project: Record) -> Record:
     """A project's jobs are the jobs naming it; through them its invoices, appointments,
     technicians, customer and completion."""
@@ -217,6 +225,8 @@ ENRICH: dict[tuple[str, str], Enrich] = {
     ("pricebook", "clientspecificpricing"): _rate_sheets,
     ("jpm", "project-statuses"): _created_with_modified,
     ("jpm", "project-substatuses"): _created_with_modified,
+    ("jpm", "work-breakdown-structure/segments/items"): _segment_items,
+    ("jpm", "work-breakdown-structure/projects/segments/items"): _segment_items,
 }
 OVERLAY: dict[tuple[str, str], Overlay] = {
     ("crm", "leads"): _lead_overlay,

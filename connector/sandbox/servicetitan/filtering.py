@@ -90,7 +90,6 @@ _NOT_FILTERS = frozenset(
         "from",
         "includeRecentChanges",
         "calculatePrices",
-        "includeChildren",
         "genPermUrl",
         "externalDataApplicationGuid",
         "externalDataKey",
@@ -337,6 +336,12 @@ def apply(rows: Rows, values: dict[str, Any], op: Operation) -> Rows:
         param = op.params[name]
         if name == "empty" and param.enum is not None:
             rows = _empty_entries(rows, str(value))
+            continue
+        if name == "includeChildren":
+            if value is False:
+                # Without children: the items whose parent is not itself listed.
+                listed = {row.get("id") for row in rows}
+                rows = [row for row in rows if row.get("parentId") not in listed]
             continue
         if name in ("searchText", "searchTerm"):
             rows = _search(rows, str(value))
