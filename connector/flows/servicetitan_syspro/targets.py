@@ -40,6 +40,7 @@ from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.client import APPLICATION_GUID
 from connector.systems.servicetitan.lookup import CreatedSinceIndex
 from connector.systems.servicetitan.resources import RESOURCES
+from connector.systems.servicetitan.vendors import create_mirrored_vendor, update_mirrored_vendor
 from connector.systems.syspro import SysproClient, SysproConnection
 from connector.systems.syspro.models import (
     ApInvoice,
@@ -196,30 +197,23 @@ class VendorTarget:
     async def write(
         self, command: VendorCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
+        origin = f"SYSPRO supplier {command.code}"
         if existing is not None:
-            vendor_id = int(existing.target_id)
-            await self.client.update(
-                RESOURCES["vendors"],
-                vendor_id,
-                st.VendorUpdate(name=command.name, active=command.active),
-                record=f"vendor {vendor_id} (SYSPRO supplier {command.code})",
-            )
-            return Written(Outcome.UPDATED, existing.target_id)
-        blank = st.VendorAddress()
-        vendor_id = await self.client.create_vendor(
-            st.VendorCreate(
+            await update_mirrored_vendor(
+                self.client,
+                int(existing.target_id),
                 name=command.name,
                 active=command.active,
-                is_truck_replenishment=False,
-                tax_rate=0.0,
-                restricted_mobile_creation=False,
-                address=blank,
-                memo=f"SYSPRO supplier {command.code}",
-                external_data=st.ExternalDataUpdate(
-                    application_guid=APPLICATION_GUID,
-                    external_data=[st.ExternalData(key=SUPPLIER_KEY, value=command.code)],
-                ),
+                origin=origin,
             )
+            return Written(Outcome.UPDATED, existing.target_id)
+        vendor_id = await create_mirrored_vendor(
+            self.client,
+            name=command.name,
+            active=command.active,
+            key=SUPPLIER_KEY,
+            code=command.code,
+            origin=origin,
         )
         return Written(Outcome.CREATED, str(vendor_id))
 
