@@ -10,18 +10,19 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from connector.config import InforSystem
 from connector.http.client import HttpClient
 from connector.http.limiter import LimiterRegistry, RateLimiter, secret_fingerprint
 from connector.http.session import make_session
 from connector.http.tokens import Token, TokenCache
+from connector.registry import CredentialKind, SystemSpec, register_system
 from connector.systems.infor.auth import SYSTEM, fetch_token, revoke_token
 from connector.systems.infor.client import M3Client
+from connector.systems.infor.config import InforSystem
 from connector.systems.infor.ionapi import IonApi, parse_ionapi
 from connector.systems.infor.mi import MIClient
 from connector.vault import Credential
 
-__all__ = ["InforConnection", "M3Client", "open_connection"]
+__all__ = ["InforConnection", "InforSystem", "M3Client", "open_connection"]
 
 
 @dataclass
@@ -83,3 +84,24 @@ def open_connection(
     return InforConnection(
         M3Client(mi, page_size=config.page_size), ionapi, session, tokens, limiter
     )
+
+
+async def check(connection: InforConnection) -> str:
+    """``ml-connector check``: a token, then the configured company and division."""
+    await connection.tokens.get()
+    m3 = connection.client
+    await m3.validate_company()
+    return f"token ok; company {m3.company} division {m3.division} valid"
+
+
+SPEC = register_system(
+    SystemSpec(
+        kind="infor",
+        config=InforSystem,
+        credential_kinds=(
+            CredentialKind("ionapi", required=("ionapi",), secret=frozenset({"ionapi"})),
+        ),
+        open_connection=open_connection,
+        check=check,
+    )
+)
