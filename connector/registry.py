@@ -178,6 +178,16 @@ def register_pairing(spec: PairingSpec) -> PairingSpec:
     return spec
 
 
+def unregister_system(kind: str) -> None:
+    """Forget a system kind (a test's toy, a plugin being unloaded); no error if unknown."""
+    _REGISTRY.systems.pop(kind, None)
+
+
+def unregister_pairing(source_kind: str, target_kind: str) -> None:
+    """Forget a pairing; no error if unknown."""
+    _REGISTRY.pairings.pop((source_kind, target_kind), None)
+
+
 def load_builtins() -> None:
     """Import the built-in system and flow packages (once), so they register."""
     if _REGISTRY.loaded:
