@@ -76,6 +76,12 @@ class CredentialKind:
     secret: frozenset[str] = frozenset()
     #: Any field names allowed (kind ``generic``); required/optional are then empty.
     open_ended: bool = False
+    #: Checks the fields' content before ``creds set`` stores them: (fields, what to call
+    #: the credential in a message) -> None, or ConfigurationError.
+    validate: Callable[[Mapping[str, str], str], None] | None = None
+    #: Set when the fields cannot be typed at a prompt: the message ``creds set`` gives
+    #: instead (``{name}`` = the credential's name).
+    not_typed: str | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ Everything comes from the ``.ionapi`` file — there is no shared Infor hostname
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -86,6 +87,12 @@ def open_connection(
     )
 
 
+def _validate_ionapi(fields: Mapping[str, str], credential: str) -> None:
+    """``creds set --kind ionapi``: the field must hold a whole, usable .ionapi file."""
+    if "ionapi" in fields:
+        parse_ionapi(fields["ionapi"], source=f"{credential} (field ionapi)")
+
+
 async def check(connection: InforConnection) -> str:
     """``ml-connector check``: a token, then the configured company and division."""
     await connection.tokens.get()
@@ -99,7 +106,14 @@ SPEC = register_system(
         kind="infor",
         config=InforSystem,
         credential_kinds=(
-            CredentialKind("ionapi", required=("ionapi",), secret=frozenset({"ionapi"})),
+            CredentialKind(
+                "ionapi",
+                required=("ionapi",),
+                secret=frozenset({"ionapi"}),
+                validate=_validate_ionapi,
+                not_typed="an .ionapi file cannot be typed in; run `ml-connector creds "
+                "import-ionapi {name} FILE`",
+            ),
         ),
         open_connection=open_connection,
         check=check,
