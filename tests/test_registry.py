@@ -11,25 +11,31 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import socket
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import aiohttp
+import anyio
 import pytest
 
 from connector import registry
+from connector.app import App
 from connector.cli import main
 from connector.config import ServiceTitanSystem, load_config
 from connector.config.loader import system_config_union
 from connector.errors import ConfigurationError
 from connector.flows import stream_names
 from connector.sandbox import SIMULATORS, register_simulator
-from connector.vault import KINDS
+from connector.service import FlowHealth, Service
+from connector.vault import KINDS, Vault, generate_key, write_key_file
 
 BUILTIN_KINDS = ["servicetitan", "infor", "acumatica", "servicenow", "ifs", "syspro"]
 TOY = ("tests.toy.system", "tests.toy.flow")
+FLOW = "toy-copy"
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +53,9 @@ def toy() -> Iterator[ModuleType]:
         sys.modules.pop(name, None)
 
 
-def _config(tmp_path: Path, *, flow_lines: str = "") -> tuple[Path, str, str]:
+def _config(
+    tmp_path: Path, *, flow_lines: str = "webhook = false", shop_lines: str = ""
+) -> tuple[Path, str, str]:
     run = uuid.uuid4().hex[:8]
     shop, warehouse = f"shop-{run}", f"warehouse-{run}"
     path = tmp_path / "connector.toml"
@@ -64,6 +72,7 @@ key_env = "TOY_VAULT_KEY_UNSET"
 kind = "toy"
 credential = "shop"
 bucket = "{shop}"
+{shop_lines}
 
 [systems.warehouse]
 kind = "toy"
@@ -73,7 +82,6 @@ bucket = "{warehouse}"
 [flows.toy-copy]
 source = "shop"
 target = "warehouse"
-webhook = false
 {flow_lines}
 
 [mappings.toy_names]
@@ -209,3 +217,49 @@ def test_simulators_register_in_the_sandbox_package() -> None:
     with pytest.raises(ValueError, match="port offset 1 is already used"):
         register_simulator("toy", "tests.toy.sandbox", "ToySimulator", 1)
     assert "toy" not in SIMULATORS
+
+
+async def test_the_service_serves_the_toy_systems_webhook_receiver(
+    tmp_path: Path, toy: ModuleType
+) -> None:
+    """service.py asks the registry which system of a flow receives webhooks and how."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path, shop, warehouse = _config(tmp_path, flow_lines="webhook = true",
+                                    shop_lines='webhook_token = "hook"')
+    path.write_text(path.read_text() + f'[service]\nwebhook_host = "127.0.0.1"\n'
+                    f"webhook_port = {port}\n")
+    config = load_config(path)
+    key = generate_key()
+    assert config.vault.key_file is not None
+    write_key_file(config.vault.key_file, key)
+    vault = Vault.init(config.store.path, key)
+    for name in ("shop", "warehouse"):
+        vault.set(name, "toy-token", {"token": "let-me-in"})
+    toy.BUCKETS[shop] = {"7": toy.Item("7", "Gadget", 3.0)}
+
+    app = await App.open(config)
+    site = None
+    try:
+        service = Service(None, config, app)
+        service.flows[FLOW] = await app.runner(FLOW)
+        service.health[FLOW] = FlowHealth()
+        service.wake[FLOW] = anyio.Event()
+        site = await service._start_webhooks()
+        assert site is not None
+        event = {"id": "evt-1", "item": {"id": "7", "name": "Gadget", "price": 3.0}}
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{port}/webhooks/{FLOW}"
+            async with session.post(url, json=event) as refused:
+                assert refused.status == 401
+            async with session.post(url, json=event, headers={"X-Toy-Token": "hook"}) as ok:
+                assert ok.status == 200
+        assert service.wake[FLOW].is_set()
+        report = await service.flows[FLOW].drain_inbox()
+        assert report.ok
+        assert toy.BUCKETS[warehouse] == {"7": toy.Item("7", "Gadget", 3.0)}
+    finally:
+        if site is not None:
+            await site.cleanup()
+        await app.aclose()

@@ -81,7 +81,7 @@ def build(name: str, source: ToyClient, target: ToyClient, workers: int) -> Buil
         reference=True,
         workers=workers,
     )
-    return BuiltFlow(Flow(name, (stream,)))
+    return BuiltFlow(Flow(name, (stream,)), {"item": ITEMS})
 
 
 async def build_flow(

@@ -10,11 +10,18 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import msgspec
+from aiohttp import web
 
 from connector.config.models import NonEmpty, SystemConfigBase
 from connector.errors import ConfigurationError
 from connector.http.limiter import LimiterRegistry, RateLimiter
-from connector.registry import CredentialKind, SystemSpec, register_system
+from connector.registry import (
+    CredentialKind,
+    Handler,
+    SystemSpec,
+    WebhookContext,
+    register_system,
+)
 from connector.vault import Credential
 
 KIND = "toy"
@@ -35,6 +42,9 @@ class ToySystem(SystemConfigBase, frozen=True, tag=KIND):
 
     bucket: NonEmpty
     """Which bucket of :data:`BUCKETS` this system is."""
+
+    webhook_token: str | None = None
+    """Token a webhook delivery must carry in ``X-Toy-Token``; None = webhooks off."""
 
 
 @dataclass
@@ -86,6 +96,30 @@ async def check(connection: ToyConnection) -> str:
     return f"bucket {connection.client.bucket}: {len(items)} item(s)"
 
 
+class Event(msgspec.Struct, frozen=True):
+    id: str
+    item: Item
+
+
+def webhook_receiver(context: WebhookContext) -> Handler | None:
+    """Events ``{"id": …, "item": {…}}`` with the configured token: into the inbox, then 200."""
+    config: ToySystem = context.config
+    token = config.webhook_token
+    if token is None:
+        return None
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.headers.get("X-Toy-Token") != token:
+            return web.json_response({"status": "bad token"}, status=401)
+        event = msgspec.json.decode(await request.read(), type=Event)
+        payload = msgspec.json.encode(event.item)
+        if await context.store.put_inbox_event(event.id, context.flow, "item", payload):
+            context.on_stored()
+        return web.json_response({"status": "stored"})
+
+    return handle
+
+
 SPEC = register_system(
     SystemSpec(
         kind=KIND,
@@ -95,5 +129,6 @@ SPEC = register_system(
         ),
         open_connection=open_connection,
         check=check,
+        webhook_receiver=webhook_receiver,
     )
 )
