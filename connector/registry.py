@@ -151,6 +151,7 @@ class _Registry:
     systems: dict[str, SystemSpec] = field(default_factory=dict)
     pairings: dict[tuple[str, str], PairingSpec] = field(default_factory=dict)
     loaded: bool = False
+    loading: bool = False
 
 
 _REGISTRY = _Registry()
@@ -196,16 +197,22 @@ def unregister_pairing(source_kind: str, target_kind: str) -> None:
 
 def load_builtins() -> None:
     """Import the built-in system and flow packages (once), so they register."""
-    if _REGISTRY.loaded:
-        return
-    _REGISTRY.loaded = True
-    for name in BUILTINS:
-        importlib.import_module(name)
-    for package_name in DISCOVERED:
-        package = importlib.import_module(package_name)
-        for info in pkgutil.iter_modules(package.__path__):
-            if info.ispkg:
-                importlib.import_module(f"{package_name}.{info.name}")
+    if _REGISTRY.loaded or _REGISTRY.loading:
+        return  # loaded, or a package being imported asked (it sees what is there so far)
+    _REGISTRY.loading = True
+    try:
+        for name in BUILTINS:
+            importlib.import_module(name)
+        for package_name in DISCOVERED:
+            package = importlib.import_module(package_name)
+            for info in pkgutil.iter_modules(package.__path__):
+                if info.ispkg:
+                    importlib.import_module(f"{package_name}.{info.name}")
+        # Only a complete load counts: a package that failed to import fails the next
+        # lookup again, rather than leaving its kind silently unknown.
+        _REGISTRY.loaded = True
+    finally:
+        _REGISTRY.loading = False
 
 
 def systems() -> Mapping[str, SystemSpec]:

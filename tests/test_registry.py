@@ -135,6 +135,12 @@ def test_registering_a_taken_kind_or_pairing_fails() -> None:
             registry.SystemSpec(kind="toy", config=spec.config, credential_kinds=(),
                                 open_connection=spec.open_connection)
         )
+    with pytest.raises(ValueError, match="its config struct is tagged 'toy'"):
+        registry.register_system(
+            registry.SystemSpec(kind="toy2", config=spec.config, credential_kinds=(),
+                                open_connection=spec.open_connection)
+        )
+    assert "toy2" not in registry.systems()
     pairing = registry.pairing("toy", "toy")
     assert pairing is not None
     with pytest.raises(ValueError, match="is registered"):
