@@ -143,7 +143,7 @@ async def check(connection: ServiceNowConnection) -> str:
         await connection.tokens.get()
     await connection.client.check_plugin()
     auth = "basic auth ok" if connection.tokens is None else "token ok"
-    return f"{auth}; Source-to-Pay tables readable"
+    return f"{auth}; {connection.client.instance_url}: Source-to-Pay tables readable"
 
 
 # OAuth client credentials (recommended, so first), a refresh token from a person's
