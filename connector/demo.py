@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from connector import demo_acumatica, demo_ifs
+from connector import demo_acumatica, demo_ifs, demo_servicenow
 from connector.config import Config, load_config
 from connector.http.limiter import LimiterRegistry
 from connector.sandbox import load_simulator
@@ -30,6 +30,7 @@ DEMO_FLOWS: dict[str, tuple[str, str]] = {
     "servicetitan-infor": ("servicetitan", "infor"),
     "servicetitan-acumatica": ("servicetitan", "acumatica"),
     "ifs-servicetitan": ("ifs", "servicetitan"),
+    "infor-servicenow": ("infor", "servicenow"),
 }
 CLEARING_SUPPLIER = "STCLEAR"
 
@@ -128,6 +129,9 @@ def _write_vault(env: DemoEnvironment, credentials: dict[str, Any]) -> None:
         vault.set(demo_acumatica.CREDENTIAL, "acumatica", fields)
     if "ifs" in credentials:
         vault.set(demo_ifs.CREDENTIAL, "ifs", demo_ifs.vault_fields(credentials["ifs"]))
+    if "servicenow" in credentials:
+        fields = demo_servicenow.vault_fields(credentials["servicenow"])
+        vault.set(demo_servicenow.CREDENTIAL, "servicenow-oauth", fields)
     if "infor" in credentials:
         ionapi = credentials["infor"]
         vault.set("infor", "ionapi", {"ionapi": msgspec.json.encode(ionapi).decode()})
@@ -173,8 +177,10 @@ def _write_config(env: DemoEnvironment, flows: Sequence[str], credentials: dict[
         lines += demo_acumatica.config_lines(base_url, credentials["acumatica"])
     if "ifs-servicetitan" in flows:
         lines += demo_ifs.config_lines(credentials["ifs"])
+    if "infor-servicenow" in flows:
+        lines += demo_servicenow.config_lines(credentials["servicenow"])
     for name in flows:
-        if name in ("servicetitan-acumatica", "ifs-servicetitan"):
+        if name in ("servicetitan-acumatica", "ifs-servicetitan", "infor-servicenow"):
             continue  # config_lines wrote its whole section, options included
         source, target = DEMO_FLOWS[name]
         lines += [
@@ -237,6 +243,12 @@ async def _implementer_setup(env: DemoEnvironment) -> dict[str, dict[str, str]]:
         finally:
             await st.aclose()
             await ifs.aclose()
+    if {"infor", "servicenow"} <= set(env.simulators):
+        m3 = open_connection(config.systems["infor"], vault.get("infor"), limiters)
+        try:
+            await demo_servicenow.post_invoices(m3.client)
+        finally:
+            await m3.aclose()
     return mappings
 
 

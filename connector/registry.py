@@ -61,6 +61,7 @@ BUILTINS: tuple[str, ...] = (
     "connector.flows.servicetitan_infor",
     "connector.flows.servicetitan_acumatica",
     "connector.flows.ifs_servicetitan",
+    "connector.flows.infor_servicenow",
 )
 #: Packages whose every subpackage is imported after :data:`BUILTINS`.
 DISCOVERED: tuple[str, ...] = ("connector.systems", "connector.flows")

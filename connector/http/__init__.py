@@ -15,7 +15,9 @@ Each module's docstring states its own contract:
   :func:`parse_retry_after`;
 - :mod:`connector.http.limiter` — rolling-window-safe rate limiting with shared pauses;
 - :mod:`connector.http.tokens` — single-flight token cache with proactive refresh;
-- :mod:`connector.http.client` — the request loop and the status/transport classification.
+- :mod:`connector.http.messages` — :class:`HttpResponse` and the request the loop repeats;
+- :mod:`connector.http.classify` — which error an answer or a lost connection becomes;
+- :mod:`connector.http.client` — the request loop: tokens, limiter slots, retries.
 """
 
 from connector.http.client import SUCCESS_STATUSES, HttpClient, HttpResponse

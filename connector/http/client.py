@@ -13,7 +13,7 @@ The client switches off aiohttp's own resend-after-disconnect on the session it 
 
 Each attempt takes a token first (outside the limiter, so an identity-provider round trip
 never holds a rate-limit slot), then a limiter slot, then sends with ``allow_redirects=False``
-and reads the whole body. The answer is classified:
+and reads the whole body. The answer is classified (by :mod:`connector.http.classify`):
 
 =====================================  ==========================================================
 429, or 503 with ``Retry-After``       throttled: the limiter pauses *all* its callers for
@@ -57,80 +57,42 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from types import MappingProxyType
-from typing import TypeVar
 
 import aiohttp
 import anyio
-import msgspec
 from multidict import CIMultiDict
 from yarl import URL
 
-from connector.errors import (
-    AuthError,
-    ConfigurationError,
-    ConflictError,
-    ConnectorError,
-    InDoubtError,
-    RateLimitedError,
-    RejectedError,
-    RetryableError,
-    TimeoutError_,
-    UnavailableError,
-)
+from connector.errors import RateLimitedError, RetryableError, TimeoutError_
+from connector.http.classify import after_send, give_up, status_error, transport_error
 from connector.http.limiter import RateLimiter
-from connector.http.retry import RetryPolicy, backoff_delay, parse_retry_after
+from connector.http.messages import Call, HttpResponse, Params, QueryValue
+from connector.http.retry import RetryPolicy, backoff_delay
 from connector.http.session import forbid_hidden_retries
 from connector.http.tokens import Token, TokenCache
 
+# HttpResponse, Params and QueryValue live in .messages so the classifier can read them
+# without importing this loop; callers keep importing them from here.
+__all__ = [
+    "DEFAULT_RETRY_POLICY",
+    "SUCCESS_STATUSES",
+    "HttpClient",
+    "HttpResponse",
+    "Params",
+    "QueryValue",
+    "Sleep",
+]
+
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-QueryValue = str | int | float
-Params = Mapping[str, QueryValue] | Sequence[tuple[str, QueryValue]]
 Sleep = Callable[[float], Awaitable[None]]
 
 #: The default ``ok_statuses``: any 2xx.
 SUCCESS_STATUSES: Collection[int] = range(200, 300)
 DEFAULT_RETRY_POLICY = RetryPolicy()
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
-_EXCERPT_CHARS = 300
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """A complete answer: status, headers (case-insensitive) and the whole body.
-
-    ``system``, ``method`` and ``path`` say where it came from, for error messages.
-    """
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    system: str = ""
-    method: str = ""
-    path: str = ""
-
-    def json(self, type_: type[T]) -> T:
-        """The body decoded (and validated) as ``type_`` with msgspec.
-
-        A body that is not JSON or does not fit ``type_`` raises ``RejectedError`` with code
-        ``unexpected_response``: the system answered in a shape our model does not know.
-        For a write the status already says it landed; the error is about our reading of it.
-        """
-        try:
-            return msgspec.json.decode(self.body, type=type_)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise RejectedError(
-                f"unexpected response to {self.method} {self.path} (HTTP {self.status}): {exc}; "
-                "the answer does not match the connector's model of this API: report it with "
-                "this message",
-                system=self.system or None,
-                code="unexpected_response",
-            ) from exc
 
 
 class HttpClient:
@@ -204,7 +166,8 @@ class HttpClient:
         """
         if json is not None and data is not None:
             raise ValueError("give the body as json or as data, not both")
-        call = _Call(
+        call = Call(
+            system=self.system,
             method=method.upper(),
             url=URL(url) if isinstance(url, str) else url,
             params=params,
@@ -229,13 +192,15 @@ class HttpClient:
                     refreshed = True
                     await self._reject_token(call, token)
                     continue
-                raise self._status_error(call, response, refreshed)
+                raise status_error(call, response, refreshed)
             except RetryableError as error:
                 delay = self._retry_delay(error, attempts - 1)
                 if attempts >= self._retry.max_attempts:
-                    raise self._give_up(call, error, attempts, waited) from error
+                    raise give_up(call, error, self._retry, attempts, waited) from error
                 if waited + delay > self._retry.max_total_wait_s:
-                    raise self._give_up(call, error, attempts, waited, next_wait=delay) from error
+                    raise give_up(
+                        call, error, self._retry, attempts, waited, next_wait=delay
+                    ) from error
                 waited += delay
                 self.retries_total += 1
                 log.info(
@@ -252,7 +217,7 @@ class HttpClient:
                     # A throttle's wait happens in the next limiter slot, shared by everyone.
                     await self._sleep(delay)
 
-    async def _reject_token(self, call: _Call, token: Token) -> None:
+    async def _reject_token(self, call: Call, token: Token) -> None:
         self.retries_total += 1
         log.info(
             "%s %s: token rejected (401); refreshing it and retrying once", self.system, call.where
@@ -269,7 +234,7 @@ class HttpClient:
             return delay
         return max(backoff, error.retry_after or 0.0)
 
-    async def _send(self, call: _Call, token: Token | None) -> HttpResponse:
+    async def _send(self, call: Call, token: Token | None) -> HttpResponse:
         headers = CIMultiDict(call.headers)
         if token is not None and self._auth_headers is not None:
             headers.update(self._auth_headers(token))
@@ -289,184 +254,9 @@ class HttpClient:
                         raw.status, raw.headers, body, self.system, call.method, call.path
                     )
         except aiohttp.ClientError as exc:
-            raise self._transport_error(call, exc) from exc
+            raise transport_error(call, exc) from exc
         except TimeoutError as exc:
-            raise self._after_send(call, TimeoutError_, "no answer in time") from exc
-
-    def _transport_error(self, call: _Call, exc: aiohttp.ClientError) -> ConnectorError:
-        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-            return ConfigurationError(
-                f"{call.where}: the server's TLS certificate was refused "
-                f"({exc.certificate_error}); check the base URL and the host's CA certificates",
-                system=self.system,
-                record=call.record,
-            )
-        if isinstance(exc, aiohttp.InvalidURL):
-            return ConfigurationError(
-                f"{call.method}: invalid URL ({type(exc).__name__}); check the base URL in the "
-                "config",
-                system=self.system,
-                record=call.record,
-            )
-        if isinstance(exc, aiohttp.ConnectionTimeoutError):
-            return TimeoutError_(
-                f"{call.where}: could not connect in time; nothing was sent",
-                system=self.system,
-                record=call.record,
-            )
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            return UnavailableError(
-                f"{call.where}: could not connect ({_os_reason(exc)}); nothing was sent",
-                system=self.system,
-                record=call.record,
-            )
-        if isinstance(exc, aiohttp.ServerTimeoutError):
-            return self._after_send(call, TimeoutError_, "no answer in time")
-        return self._after_send(call, UnavailableError, f"connection lost ({_os_reason(exc)})")
-
-    def _after_send(
-        self, call: _Call, retryable: type[RetryableError], what: str
-    ) -> ConnectorError:
-        if call.idempotent:
-            return retryable(f"{call.where}: {what}", system=self.system, record=call.record)
-        return InDoubtError(
-            f"{call.where}: {what} after the request was sent, so it may have been applied; "
-            "look the record up on the target by its natural key before writing it again",
-            system=self.system,
-            record=call.record,
-        )
-
-    def _status_error(self, call: _Call, response: HttpResponse, refreshed: bool) -> ConnectorError:
-        status = response.status
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        excerpt = _excerpt(response.body)
-        said = f"{call.where} → HTTP {status}" + (f": {excerpt}" if excerpt else "")
-        system, record = self.system, call.record
-        if status == 429 or (status == 503 and retry_after is not None):
-            return RateLimitedError(
-                f"{call.where} → HTTP {status}: throttled",
-                system=system,
-                record=record,
-                retry_after=retry_after,
-            )
-        if status == 401:
-            advice = (
-                "token rejected after a refresh: check the credential"
-                if refreshed
-                else "credentials rejected: check them"
-            )
-            return AuthError(
-                f"{said}; {advice} of {system} in the vault (client id, secret, "
-                "app key, tenant) and the permissions granted to it",
-                system=system,
-                record=record,
-            )
-        if 300 <= status < 400:
-            location = _strip_query(response.headers.get("Location"))
-            return ConfigurationError(
-                f"{call.where} → HTTP {status} redirecting to {location}; redirects are never "
-                "followed with credentials: check the base URL in the config",
-                system=system,
-                record=record,
-            )
-        if status == 408:
-            return TimeoutError_(
-                f"{said}; the server timed out reading the request",
-                system=system,
-                record=record,
-                retry_after=retry_after,
-            )
-        if status == 403:
-            return ConfigurationError(
-                f"{said}; the credential lacks a permission this call needs (a missing scope "
-                f"or role, or another tenant's id): grant it to the {system} credential, then "
-                "run the flow again",
-                system=system, record=record)
-        if status == 412:
-            return ConflictError(
-                f"{said}; the record changed on the target since it was read: "
-                "re-read it and apply the change again",
-                system=system,
-                record=record,
-            )
-        if status == 409:
-            return RejectedError(
-                f"{said}; the target holds a conflicting record: look it up by "
-                "its natural key and adopt it",
-                system=system,
-                record=record,
-                code="conflict",
-            )
-        if 400 <= status < 500 or status in (501, 505):
-            return RejectedError(
-                f"{said}; the target refused the request: fix the record or "
-                "its mapping, then replay it",
-                system=system,
-                record=record,
-                code=f"http_{status}",
-            )
-        # Any other 5xx on a write: the server (or a gateway, e.g. Cloudflare's 520/524) may
-        # have committed before it failed, so the outcome is unknown. Only a throttling
-        # answer (429, 503 with Retry-After: handled above) promises nothing was processed.
-        if status >= 500 and not call.idempotent:
-            return InDoubtError(
-                f"{said}; a gateway gave up and the write may have been applied: "
-                "look the record up by its natural key before writing it again",
-                system=system,
-                record=record,
-            )
-        if status >= 500:
-            return UnavailableError(said, system=system, record=record, retry_after=retry_after)
-        return RejectedError(
-            f"{said}; the connector did not expect this status here: report it with this message",
-            system=system,
-            record=record,
-            code="unexpected_status",
-        )
-
-    def _give_up(
-        self,
-        call: _Call,
-        error: RetryableError,
-        attempts: int,
-        waited: float,
-        next_wait: float | None = None,
-    ) -> RetryableError:
-        why = (
-            f"the next wait ({next_wait:.1f}s) would pass the retry budget of "
-            f"{self._retry.max_total_wait_s:.0f}s"
-            if next_wait is not None
-            else "no attempts left"
-        )
-        return type(error)(
-            f"{error.message}; gave up after {attempts} attempt(s) and {waited:.1f}s of "
-            f"waiting ({why}). The record stays pending and is tried again later; if this "
-            f"persists, check that {self.system} is up and not throttling us",
-            system=error.system,
-            record=error.record,
-            retry_after=error.retry_after,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """Everything about one request that stays the same across its attempts."""
-
-    method: str
-    url: URL
-    params: Params | None
-    body: bytes | dict[str, str] | None
-    headers: Mapping[str, str]
-    idempotent: bool
-    record: str | None
-
-    @property
-    def path(self) -> str:
-        return self.url.path
-
-    @property
-    def where(self) -> str:
-        return f"{self.method} {self.url.path}"
+            raise after_send(call, TimeoutError_, "no answer in time") from exc
 
 
 def _request_headers(
@@ -478,28 +268,3 @@ def _request_headers(
     if extra:
         headers.update(extra)
     return headers
-
-
-def _excerpt(body: bytes) -> str:
-    text = " ".join(body[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace").split())
-    if len(text) > _EXCERPT_CHARS:
-        return text[: _EXCERPT_CHARS - 1] + "…"
-    return text
-
-
-def _strip_query(location: str | None) -> str:
-    if not location:
-        return "(no Location header)"
-    try:
-        url = URL(location)
-        if url.absolute:
-            url = url.with_user(None)
-        return str(url.with_query(None).with_fragment(None))
-    except ValueError:
-        return "(an unreadable Location)"
-
-
-def _os_reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return type(exc).__name__

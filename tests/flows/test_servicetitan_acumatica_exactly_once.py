@@ -72,7 +72,8 @@ async def test_an_in_doubt_invoice_of_a_customer_not_done_is_not_sent_again(env:
         .ledger(RecordKey(NAME, INVOICES, source_id), State.IN_DOUBT)
         .ledger(RecordKey(NAME, CUSTOMERS, customer_id), State.PENDING)
     )
-    again = await runner.cycle(full=True)
+    # The invoices stream alone (a webhook drain, a replay): the customer is not redone first.
+    again = await runner.cycle(streams=[INVOICES], full=True)
     assert again.ok, again.error
     assert len((await documents(env))["invoices"][invoice["CustomerOrder"]]) == 1
     entry = await env.app.store.ledger_entry(RecordKey(NAME, INVOICES, source_id))
