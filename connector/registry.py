@@ -60,6 +60,7 @@ BUILTINS: tuple[str, ...] = (
     "connector.systems.syspro",
     "connector.flows.servicetitan_infor",
     "connector.flows.servicetitan_acumatica",
+    "connector.flows.servicetitan_syspro",
     "connector.flows.ifs_servicetitan",
     "connector.flows.infor_servicenow",
 )

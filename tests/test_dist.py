@@ -7,10 +7,14 @@ import sys
 from pathlib import Path
 
 import msgspec
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The demo runs every pairing twice and grows with each one added: the subprocess limits
+# below (300 s each) bound it, not the suite's default per-test timeout.
+@pytest.mark.timeout(600)
 def test_the_pyz_runs_the_demo(tmp_path: Path) -> None:
     """The shiv-built ml-connector.pyz runs `demo --json` to a clean second cycle."""
     pyz = tmp_path / "ml-connector.pyz"

@@ -120,8 +120,9 @@ def test_the_toy_packages_register_themselves(toy: ModuleType) -> None:
     assert "toy-token" in KINDS and "webhook-hmac" in KINDS
     # The built-ins keep their order (messages list them so), extras come after.
     assert list(registry.systems())[: len(BUILTIN_KINDS) + 1] == [*BUILTIN_KINDS, "toy"]
-    assert [p.name for p in registry.pairings()][:3] == [
-        "servicetitan-infor", "servicetitan-acumatica", "ifs-servicetitan"]
+    assert [p.name for p in registry.pairings()] == [
+        "servicetitan-infor", "servicetitan-acumatica", "servicetitan-syspro",
+        "ifs-servicetitan", "infor-servicenow", "toy-copy"]
     assert toy.ToySystem in system_config_union().__args__
     # Still importable from where the config structs used to be.
     assert ServiceTitanSystem is registry.system("servicetitan").config

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,12 +101,15 @@ class FlowRunner:
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
         )
         processor = await self._processor()
-        for stream in selected:
-            cursor = None if full else await self.store.cursor(self.flow.name, stream.name)
-            run = StreamRun(processor, stream, report.run_id, buffer=self.buffer, progress=progress)
-            report.streams[stream.name] = run.counts
-            if not await self._run(report, run, stream.extract(cursor, full)):
-                break
+        async with self._session():
+            for stream in selected:
+                cursor = None if full else await self.store.cursor(self.flow.name, stream.name)
+                run = StreamRun(
+                    processor, stream, report.run_id, buffer=self.buffer, progress=progress
+                )
+                report.streams[stream.name] = run.counts
+                if not await self._run(report, run, stream.extract(cursor, full)):
+                    break
         await self._finish(report)
         return report
 
@@ -135,21 +139,22 @@ class FlowRunner:
             )
         if ignored.statements:
             await self.store.commit(ignored)
-        for stream in self.flow.streams:
-            envelopes = by_stream.get(stream.name)
-            if not envelopes:
-                continue
-            run = StreamRun(
-                processor,
-                stream,
-                report.run_id,
-                buffer=self.buffer,
-                progress=progress,
-                track_cursor=False,
-            )
-            report.streams[stream.name] = run.counts
-            if not await self._run(report, run, _refetched(stream, envelopes)):
-                break
+        async with self._session():
+            for stream in self.flow.streams:
+                envelopes = by_stream.get(stream.name)
+                if not envelopes:
+                    continue
+                run = StreamRun(
+                    processor,
+                    stream,
+                    report.run_id,
+                    buffer=self.buffer,
+                    progress=progress,
+                    track_cursor=False,
+                )
+                report.streams[stream.name] = run.counts
+                if not await self._run(report, run, _refetched(stream, envelopes)):
+                    break
         await self._finish(report)
         return report
 
@@ -197,6 +202,19 @@ class FlowRunner:
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
         )
         processor = await self._processor()
+        async with self._session():
+            await self._rerun_streams(report, processor, parked, progress, accept_change)
+        await self._finish(report)
+        return report
+
+    async def _rerun_streams(
+        self,
+        report: CycleReport,
+        processor: RecordProcessor,
+        parked: list[tuple[str, str, bytes]],
+        progress: Progress | None,
+        accept_change: bool,
+    ) -> None:
         for stream in self.flow.streams:
             envelopes = []
             for stream_name, source_id, payload in parked:
@@ -227,8 +245,10 @@ class FlowRunner:
             report.streams[stream.name] = run.counts
             if not await self._run(report, run, iterate(envelopes)):
                 break
-        await self._finish(report)
-        return report
+
+    def _session(self) -> AbstractAsyncContextManager[object]:
+        """The flow's per-run wrapper (see ``Flow.session``), or nothing to wrap."""
+        return self.flow.session() if self.flow.session is not None else nullcontext()
 
     def _select(self, names: Sequence[str] | None) -> list[Stream[Any, Any]]:
         if not names:

@@ -20,7 +20,11 @@ from connector.commands import bench as bench_command
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_FLOWS = {
-    "servicetitan-infor", "servicetitan-acumatica", "ifs-servicetitan", "infor-servicenow"
+    "servicetitan-infor",
+    "servicetitan-acumatica",
+    "ifs-servicetitan",
+    "infor-servicenow",
+    "servicetitan-syspro",
 }
 
 

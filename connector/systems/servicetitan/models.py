@@ -288,17 +288,33 @@ class PurchaseOrder(_Model, frozen=True, kw_only=True):
     modified_on: str | None = None
 
 
+class AdjustmentItem(_Model, frozen=True, kw_only=True):
+    """``Inventory.V2.InventoryAdjustmentItemResponse``: one sku's quantity change."""
+
+    id: int
+    sku_id: int
+    code: str | None = None
+    name: str | None = None
+    description: str | None = None
+    quantity: float = 0
+    cost: float = 0
+    active: bool = True
+
+
 class Adjustment(_Model, frozen=True, kw_only=True):
-    """``Inventory.V2.AdjustmentResponse`` (read and PATCH only)."""
+    """``Inventory.V2.AdjustmentResponse`` (read and PATCH only: the API cannot create one)."""
 
     id: int
     number: str | None = None
+    reference_number: str | None = None
     type: str | None = None
     business_unit_id: int | None = None
     inventory_location_id: int | None = None
+    memo: str | None = None
     date: str | None = None
     active: bool = True
     modified_on: str | None = None
+    items: list[AdjustmentItem] = msgspec.field(default_factory=list)
 
 
 # -- pricebook ------------------------------------------------------------------------------
