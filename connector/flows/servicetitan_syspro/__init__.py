@@ -48,7 +48,8 @@ from typing import Any
 
 import msgspec
 
-from connector.config import FlowConfig, ServiceTitanSystem
+from connector.config import Config, FlowConfig
+from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.servicetitan_syspro import mapping
 from connector.flows.servicetitan_syspro.mapping import SysproOrder
@@ -63,9 +64,11 @@ from connector.flows.servicetitan_syspro.targets import (
     VendorTarget,
 )
 from connector.flows.sources import servicetitan_incremental
+from connector.registry import PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, Stream
+from connector.runtime.supervisor import SystemSupervisor
 from connector.store import Store
-from connector.systems.servicetitan import ServiceTitanClient
+from connector.systems.servicetitan import ServiceTitanClient, ServiceTitanSystem
 from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.resources import RESOURCES
 from connector.systems.syspro import SysproConnection
@@ -86,6 +89,8 @@ ADJUSTMENTS, INVOICES, EXPORTED = (
     "invoices_to_syspro",
     "ap_invoices_from_syspro",
 )
+#: Every stream, in the order a cycle runs them (what ``[flows.X].streams`` may name).
+STREAMS = (VENDORS, SUPPLIERS, POS_TO_SYSPRO, POS_TO_ST, ADJUSTMENTS, INVOICES, EXPORTED)
 
 
 def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
@@ -281,3 +286,34 @@ def _ap_key(row: ApInvoiceRecord) -> str:
 def _stamp(cursor: str | None) -> int | None:
     """A ``TimeStamp`` cursor (a row version); None (a full read) when it is not one."""
     return int(cursor) if cursor and cursor.isdigit() else None
+
+
+async def build_flow(
+    name: str,
+    flow_config: FlowConfig,
+    config: Config,
+    source: SystemSupervisor[Any],
+    target: SystemSupervisor[Any],
+    store: Store,
+) -> BuiltFlow:
+    """The registry's build: :func:`build` over the ServiceTitan client and the SYSPRO
+    connection. No check here: a SYSPRO check means a logon (a licence seat); `check` does
+    it, and the flow's first call in a cycle fails with the same precise error."""
+    source_config = config.systems[flow_config.source]
+    if not isinstance(source_config, ServiceTitanSystem):
+        raise ConfigurationError(
+            f"flow {name}: source {flow_config.source} is not a ServiceTitan system"
+        )
+    servicetitan: ServiceTitanClient = source.connection.client
+    return build(name, flow_config, source_config, servicetitan, target.connection, store)
+
+
+register_pairing(
+    PairingSpec(
+        name=NAME,
+        source_kind="servicetitan",
+        target_kind="syspro",
+        streams=STREAMS,
+        build=build_flow,
+    )
+)
