@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import msgspec
 
-from connector.config import FlowConfig
+from connector.config import Config, FlowConfig, ServiceTitanSystem
 from connector.errors import ConfigurationError, SourceDataError
 from connector.store import RecordKey, State, Store
 
@@ -106,6 +106,18 @@ def option(options: dict[str, str], key: str, default: str, flow: str) -> str:
     if not value:
         raise ConfigurationError(f"flows.{flow}.options.{key} must not be empty")
     return value
+
+
+def servicetitan_system(
+    config: Config, flow_config: FlowConfig, side: str, flow: str
+) -> ServiceTitanSystem:
+    """The flow's ServiceTitan system (``side`` is "source" or "target"), or a
+    ConfigurationError saying the config pairs this flow with another kind."""
+    name = flow_config.source if side == "source" else flow_config.target
+    system = config.systems[name]
+    if not isinstance(system, ServiceTitanSystem):
+        raise ConfigurationError(f"flow {flow}: {side} {name} is not a ServiceTitan system")
+    return system
 
 
 #: ``link(stream, source_id)``: the target id our ledger holds for a finished record.

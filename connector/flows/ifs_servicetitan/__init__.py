@@ -230,11 +230,7 @@ async def build_flow(
     store: Store,
 ) -> BuiltFlow:
     """The registry's build: check the IFS company has accounts, then :func:`build`."""
-    target_config = config.systems[flow_config.target]
-    if not isinstance(target_config, ServiceTitanSystem):
-        raise ConfigurationError(
-            f"flow {name}: target {flow_config.target} is not a ServiceTitan system"
-        )
+    target_config = common.servicetitan_system(config, flow_config, "target", name)
     ifs_client: IfsClient = source.connection.client
     await ifs_client.check()
     servicetitan: ServiceTitanClient = target.connection.client

@@ -185,11 +185,7 @@ async def build_flow(
     store: Store,
 ) -> BuiltFlow:
     """The registry's build: check the endpoint version answers, then :func:`build`."""
-    source_config = config.systems[flow_config.source]
-    if not isinstance(source_config, ServiceTitanSystem):
-        raise ConfigurationError(
-            f"flow {name}: source {flow_config.source} is not a ServiceTitan system"
-        )
+    source_config = common.servicetitan_system(config, flow_config, "source", name)
     acumatica: AcumaticaClient = target.connection.client
     await acumatica.check_endpoint()
     client: ServiceTitanClient = source.connection.client

@@ -293,11 +293,7 @@ async def build_flow(
     store: Store,
 ) -> BuiltFlow:
     """The registry's build: check the M3 company (CONO) exists, then :func:`build`."""
-    source_config = config.systems[flow_config.source]
-    if not isinstance(source_config, ServiceTitanSystem):
-        raise ConfigurationError(
-            f"flow {name}: source {flow_config.source} is not a ServiceTitan system"
-        )
+    source_config = common.servicetitan_system(config, flow_config, "source", name)
     m3: M3Client = target.connection.client
     await m3.validate_company()
     client: ServiceTitanClient = source.connection.client

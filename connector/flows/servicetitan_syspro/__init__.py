@@ -49,7 +49,6 @@ from typing import Any
 import msgspec
 
 from connector.config import Config, FlowConfig
-from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.servicetitan_syspro import mapping
 from connector.flows.servicetitan_syspro.mapping import SysproOrder
@@ -299,11 +298,7 @@ async def build_flow(
     """The registry's build: :func:`build` over the ServiceTitan client and the SYSPRO
     connection. No check here: a SYSPRO check means a logon (a licence seat); `check` does
     it, and the flow's first call in a cycle fails with the same precise error."""
-    source_config = config.systems[flow_config.source]
-    if not isinstance(source_config, ServiceTitanSystem):
-        raise ConfigurationError(
-            f"flow {name}: source {flow_config.source} is not a ServiceTitan system"
-        )
+    source_config = common.servicetitan_system(config, flow_config, "source", name)
     servicetitan: ServiceTitanClient = source.connection.client
     return build(name, flow_config, source_config, servicetitan, target.connection, store)
 
