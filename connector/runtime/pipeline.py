@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from connector.errors import ConnectorError
@@ -31,6 +32,8 @@ from connector.runtime.watermark import Watermark
 from connector.store import StoreError, Unit
 
 Progress = Callable[[str, "StreamCounts"], None]
+#: Records the mapper maps in a row, when they are ready, before letting other tasks run.
+MAP_BURST = 64
 
 
 @dataclass
@@ -138,12 +141,36 @@ class StreamRun:
     ) -> None:
         """The mapper actor: pure CPU work between the extractor and the loaders, so a
         loader waiting on a rate limit never stops mapping, and mapping never holds a
-        loader slot."""
+        loader slot.
+
+        It takes and passes on records without a scheduling round trip while they are
+        ready (``*_nowait``), yielding every :data:`MAP_BURST` records: the hop between
+        actors then costs about what a function call does.
+        """
         async with receive, send:
-            async for item in receive:
+            mapped_in_burst = 0
+            while True:
+                try:
+                    item = receive.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        item = await receive.receive()
+                    except anyio.EndOfStream:
+                        return
+                    mapped_in_burst = 0
+                except anyio.EndOfStream:
+                    return
                 if self._halted is None and not self._stopping():
                     item.mapped = self.processor.map(self.stream, item.envelope)
-                await send.send(item)
+                try:
+                    send.send_nowait(item)
+                except anyio.WouldBlock:
+                    await send.send(item)
+                    mapped_in_burst = 0
+                mapped_in_burst += 1
+                if mapped_in_burst >= MAP_BURST:
+                    await anyio.lowlevel.checkpoint()
+                    mapped_in_burst = 0
 
     async def _load(self, receive: MemoryObjectReceiveStream[_Item]) -> None:
         async with receive:
