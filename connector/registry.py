@@ -110,11 +110,21 @@ class WebhookContext:
 Handler = Callable[["web.Request"], Awaitable["web.Response"]]
 #: Builds the aiohttp handler of one flow's webhook path; None = webhooks off (it logs why).
 WebhookReceiver = Callable[[WebhookContext], "Handler | None"]
-#: The build function of a pairing: the same signature as :func:`connector.flows.build_flow`.
-Build = Callable[
-    [str, "FlowConfig", "Config", "SystemSupervisor[Any]", "SystemSupervisor[Any]", "Store"],
-    Awaitable["BuiltFlow"],
-]
+@dataclass(frozen=True)
+class FlowRequest:
+    """What a pairing's build gets: the configured flow and the supervisors of its two
+    systems (their connections carry the clients), and the state store."""
+
+    name: str
+    flow_config: FlowConfig
+    config: Config
+    source: SystemSupervisor[Any]
+    target: SystemSupervisor[Any]
+    store: Store
+
+
+#: The build function of a pairing: declare the flow (checking the target is usable).
+Build = Callable[[FlowRequest], Awaitable["BuiltFlow"]]
 
 
 @dataclass(frozen=True)

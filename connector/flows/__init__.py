@@ -38,4 +38,6 @@ async def build_flow(
             f"flow {name}: no pairing of {source.kind} → {target.kind} exists; supported: "
             f"{supported}"
         )
-    return await pairing.build(name, flow_config, config, source, target, store)
+    return await pairing.build(
+        registry.FlowRequest(name, flow_config, config, source, target, store)
+    )

@@ -14,8 +14,9 @@ from typing import TypeVar
 
 import msgspec
 
-from connector.config import Config, FlowConfig, ServiceTitanSystem
+from connector.config import FlowConfig, ServiceTitanSystem
 from connector.errors import ConfigurationError, SourceDataError
+from connector.registry import FlowRequest
 from connector.store import RecordKey, State, Store
 
 T = TypeVar("T")
@@ -108,15 +109,16 @@ def option(options: dict[str, str], key: str, default: str, flow: str) -> str:
     return value
 
 
-def servicetitan_system(
-    config: Config, flow_config: FlowConfig, side: str, flow: str
-) -> ServiceTitanSystem:
+def servicetitan_system(request: FlowRequest, side: str) -> ServiceTitanSystem:
     """The flow's ServiceTitan system (``side`` is "source" or "target"), or a
     ConfigurationError saying the config pairs this flow with another kind."""
+    flow_config = request.flow_config
     name = flow_config.source if side == "source" else flow_config.target
-    system = config.systems[name]
+    system = request.config.systems[name]
     if not isinstance(system, ServiceTitanSystem):
-        raise ConfigurationError(f"flow {flow}: {side} {name} is not a ServiceTitan system")
+        raise ConfigurationError(
+            f"flow {request.name}: {side} {name} is not a ServiceTitan system"
+        )
     return system
 
 

@@ -46,7 +46,7 @@ from typing import Any
 
 import msgspec
 
-from connector.config import Config, FlowConfig
+from connector.config import FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.ifs_servicetitan import mapping
@@ -56,9 +56,8 @@ from connector.flows.ifs_servicetitan.targets import (
     VoucherTarget,
 )
 from connector.flows.sources import servicetitan_incremental
-from connector.registry import PairingSpec, register_pairing
+from connector.registry import FlowRequest, PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, Stream
-from connector.runtime.supervisor import SystemSupervisor
 from connector.store import Store
 from connector.systems.ifs import IfsClient
 from connector.systems.ifs import models as ifs
@@ -221,20 +220,15 @@ def _order_cursor(cursor: str) -> OrderCursor:
         return OrderCursor()
 
 
-async def build_flow(
-    name: str,
-    flow_config: FlowConfig,
-    config: Config,
-    source: SystemSupervisor[Any],
-    target: SystemSupervisor[Any],
-    store: Store,
-) -> BuiltFlow:
+async def build_flow(request: FlowRequest) -> BuiltFlow:
     """The registry's build: check the IFS company has accounts, then :func:`build`."""
-    target_config = common.servicetitan_system(config, flow_config, "target", name)
-    ifs_client: IfsClient = source.connection.client
+    target_config = common.servicetitan_system(request, "target")
+    ifs_client: IfsClient = request.source.connection.client
     await ifs_client.check()
-    servicetitan: ServiceTitanClient = target.connection.client
-    return build(name, flow_config, target_config, ifs_client, servicetitan, store)
+    servicetitan: ServiceTitanClient = request.target.connection.client
+    return build(
+        request.name, request.flow_config, target_config, ifs_client, servicetitan, request.store
+    )
 
 
 register_pairing(

@@ -34,7 +34,7 @@ from typing import Any
 
 import msgspec
 
-from connector.config import Config, FlowConfig
+from connector.config import FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.infor_servicenow import mapping
@@ -46,10 +46,8 @@ from connector.flows.infor_servicenow.targets import (
     PurchaseOrderTarget,
     SupplierTarget,
 )
-from connector.registry import PairingSpec, register_pairing
+from connector.registry import FlowRequest, PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, MapContext, Stream
-from connector.runtime.supervisor import SystemSupervisor
-from connector.store import Store
 from connector.systems.infor import M3Client, ledger
 from connector.systems.infor.ledger import PostedInvoiceWithLines
 from connector.systems.infor.models import AccountingId, PurchaseOrder, Supplier
@@ -178,21 +176,14 @@ def _since(cursor: str | None, full: bool) -> str | None:
     return (day - dt.timedelta(days=1)).strftime("%Y%m%d")
 
 
-async def build_flow(
-    name: str,
-    flow_config: FlowConfig,
-    config: Config,
-    source: SystemSupervisor[Any],
-    target: SystemSupervisor[Any],
-    store: Store,
-) -> BuiltFlow:
+async def build_flow(request: FlowRequest) -> BuiltFlow:
     """The registry's build: check the M3 company (CONO) and that ServiceNow has
     Source-to-Pay, then :func:`build`."""
-    m3: M3Client = source.connection.client
+    m3: M3Client = request.source.connection.client
     await m3.validate_company()
-    sn: ServiceNowClient = target.connection.client
+    sn: ServiceNowClient = request.target.connection.client
     await sn.check_plugin()
-    return build(name, flow_config, m3, sn)
+    return build(request.name, request.flow_config, m3, sn)
 
 
 register_pairing(

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from connector.config import Config, FlowConfig
+from connector.config import FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.servicetitan_acumatica import mapping
@@ -43,9 +43,8 @@ from connector.flows.servicetitan_acumatica.targets import (
     VendorTarget,
 )
 from connector.flows.sources import servicetitan_fetch, servicetitan_incremental
-from connector.registry import PairingSpec, register_pairing
+from connector.registry import FlowRequest, PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, Flow, MapContext, Stream, Target
-from connector.runtime.supervisor import SystemSupervisor
 from connector.store import State, Store
 from connector.systems.acumatica import AcumaticaClient
 from connector.systems.servicetitan import ServiceTitanClient, ServiceTitanSystem
@@ -176,20 +175,13 @@ def build(
     return BuiltFlow(Flow(flow_name, streams), dict(WEBHOOK_STREAMS))
 
 
-async def build_flow(
-    name: str,
-    flow_config: FlowConfig,
-    config: Config,
-    source: SystemSupervisor[Any],
-    target: SystemSupervisor[Any],
-    store: Store,
-) -> BuiltFlow:
+async def build_flow(request: FlowRequest) -> BuiltFlow:
     """The registry's build: check the endpoint version answers, then :func:`build`."""
-    source_config = common.servicetitan_system(config, flow_config, "source", name)
-    acumatica: AcumaticaClient = target.connection.client
+    source_config = common.servicetitan_system(request, "source")
+    acumatica: AcumaticaClient = request.target.connection.client
     await acumatica.check_endpoint()
-    client: ServiceTitanClient = source.connection.client
-    return build(name, flow_config, source_config, client, acumatica, store)
+    client: ServiceTitanClient = request.source.connection.client
+    return build(request.name, request.flow_config, source_config, client, acumatica, request.store)
 
 
 register_pairing(

@@ -32,7 +32,7 @@ from typing import Any
 
 import msgspec
 
-from connector.config import Config, FlowConfig
+from connector.config import FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.servicetitan_infor import mapping
@@ -46,9 +46,8 @@ from connector.flows.servicetitan_infor.targets import (
     VendorTarget,
 )
 from connector.flows.sources import servicetitan_fetch, servicetitan_incremental
-from connector.registry import PairingSpec, register_pairing
+from connector.registry import FlowRequest, PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, MapContext, Stream
-from connector.runtime.supervisor import SystemSupervisor
 from connector.store import Store
 from connector.systems.infor import M3Client
 from connector.systems.infor.models import Item as M3Item
@@ -284,20 +283,13 @@ def _day_before(cursor: str) -> str | None:
     return (day - dt.timedelta(days=1)).strftime("%Y%m%d")
 
 
-async def build_flow(
-    name: str,
-    flow_config: FlowConfig,
-    config: Config,
-    source: SystemSupervisor[Any],
-    target: SystemSupervisor[Any],
-    store: Store,
-) -> BuiltFlow:
+async def build_flow(request: FlowRequest) -> BuiltFlow:
     """The registry's build: check the M3 company (CONO) exists, then :func:`build`."""
-    source_config = common.servicetitan_system(config, flow_config, "source", name)
-    m3: M3Client = target.connection.client
+    source_config = common.servicetitan_system(request, "source")
+    m3: M3Client = request.target.connection.client
     await m3.validate_company()
-    client: ServiceTitanClient = source.connection.client
-    return build(name, flow_config, source_config, client, m3, store)
+    client: ServiceTitanClient = request.source.connection.client
+    return build(request.name, request.flow_config, source_config, client, m3, request.store)
 
 
 register_pairing(

@@ -48,7 +48,7 @@ from typing import Any
 
 import msgspec
 
-from connector.config import Config, FlowConfig
+from connector.config import FlowConfig
 from connector.flows import common
 from connector.flows.servicetitan_syspro import mapping
 from connector.flows.servicetitan_syspro.mapping import SysproOrder
@@ -63,9 +63,8 @@ from connector.flows.servicetitan_syspro.targets import (
     VendorTarget,
 )
 from connector.flows.sources import servicetitan_incremental
-from connector.registry import PairingSpec, register_pairing
+from connector.registry import FlowRequest, PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, Stream
-from connector.runtime.supervisor import SystemSupervisor
 from connector.store import Store
 from connector.systems.servicetitan import ServiceTitanClient, ServiceTitanSystem
 from connector.systems.servicetitan import models as st
@@ -287,20 +286,20 @@ def _stamp(cursor: str | None) -> int | None:
     return int(cursor) if cursor and cursor.isdigit() else None
 
 
-async def build_flow(
-    name: str,
-    flow_config: FlowConfig,
-    config: Config,
-    source: SystemSupervisor[Any],
-    target: SystemSupervisor[Any],
-    store: Store,
-) -> BuiltFlow:
+async def build_flow(request: FlowRequest) -> BuiltFlow:
     """The registry's build: :func:`build` over the ServiceTitan client and the SYSPRO
     connection. No check here: a SYSPRO check means a logon (a licence seat); `check` does
     it, and the flow's first call in a cycle fails with the same precise error."""
-    source_config = common.servicetitan_system(config, flow_config, "source", name)
-    servicetitan: ServiceTitanClient = source.connection.client
-    return build(name, flow_config, source_config, servicetitan, target.connection, store)
+    source_config = common.servicetitan_system(request, "source")
+    servicetitan: ServiceTitanClient = request.source.connection.client
+    return build(
+        request.name,
+        request.flow_config,
+        source_config,
+        servicetitan,
+        request.target.connection,
+        request.store,
+    )
 
 
 register_pairing(

@@ -7,12 +7,10 @@ A flow package's whole declaration: its streams, its build function (the signatu
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import msgspec
 
-from connector.config import Config, FlowConfig
-from connector.registry import PairingSpec, register_pairing
+from connector.registry import FlowRequest, PairingSpec, register_pairing
 from connector.runtime.flow import (
     BuiltFlow,
     CursorMark,
@@ -25,8 +23,6 @@ from connector.runtime.flow import (
     Stream,
     Written,
 )
-from connector.runtime.supervisor import SystemSupervisor
-from connector.store import Store
 from tests.toy.system import KIND, Item, ToyClient
 
 NAME = "toy-copy"
@@ -84,17 +80,11 @@ def build(name: str, source: ToyClient, target: ToyClient, workers: int) -> Buil
     return BuiltFlow(Flow(name, (stream,)), {"item": ITEMS})
 
 
-async def build_flow(
-    name: str,
-    flow_config: FlowConfig,
-    config: Config,
-    source: SystemSupervisor[Any],
-    target: SystemSupervisor[Any],
-    store: Store,
-) -> BuiltFlow:
+async def build_flow(request: FlowRequest) -> BuiltFlow:
     # Like M3's CONO check: prove the target answers before the flow is declared.
-    await target.connection.client.list()
-    return build(name, source.connection.client, target.connection.client, flow_config.workers)
+    source, target = request.source.connection.client, request.target.connection.client
+    await target.list()
+    return build(request.name, source, target, request.flow_config.workers)
 
 
 register_pairing(
