@@ -112,7 +112,10 @@ class App:
                 if flow_config.streams is None or stream in flow_config.streams
             }
             self.runners[flow] = FlowRunner(
-                built.flow, self.store, webhook_streams=webhook_streams
+                built.flow,
+                self.store,
+                webhook_streams=webhook_streams,
+                refusal_limit=self.config.service.circuit_breaker_refusals,
             )
         return self.runners[flow]
 

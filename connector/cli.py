@@ -16,6 +16,7 @@ from connector.commands import (
     bench,
     creds,
     demo,
+    errors,
     history,
     mappings,
     sandbox,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     creds.register(sub)
+    errors.register(sub)
     history.register(sub)
     mappings.register(sub)
     sandbox.register(sub)

@@ -67,6 +67,10 @@ class ServiceConfig(_Section, frozen=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Lowest level of log record written."""
 
+    circuit_breaker_refusals: Annotated[int, Meta(ge=0)] = 50
+    """Records refused in a row for one cause that stop a stream (its other records wait
+    for the next run); 0 = never stop. Applies to every run: the service, sync, replay."""
+
 
 class _SystemBase(_Section, frozen=True, tag_field="kind"):
     """Fields every system has; ``kind`` in the file picks the subclass."""

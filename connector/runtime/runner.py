@@ -52,11 +52,34 @@ class CycleReport:
             return "failed"
         return "attention" if self.attention else "ok"
 
+    @property
+    def status_text(self) -> str:
+        """The status as a person reads it (see :func:`describe_status`)."""
+        return describe_status(self.status, self.counts())
+
     def counts(self) -> dict[str, dict[str, int]]:
         return {name: c.as_dict() for name, c in self.streams.items()}
 
     def total(self, outcome: str) -> int:
         return sum(c.as_dict().get(outcome, 0) for c in self.streams.values())
+
+
+def describe_status(status: str, counts: Mapping[str, Mapping[str, int]]) -> str:
+    """A run's stored status in words: "completed with errors" when records were refused
+    (dead letters), "attention needed" when documents changed after posting wait for a
+    person; the stored values stay short, stable labels for /metrics and scripts."""
+    if status == "attention":
+        failed = sum(c.get("failed", 0) for c in counts.values())
+        changed = sum(c.get("changed", 0) for c in counts.values())
+        if failed and changed:
+            return "completed with errors, attention needed"
+        return "completed with errors" if failed else "attention needed"
+    return {
+        "ok": "completed",
+        "failed": "stopped",
+        "running": "running",
+        "interrupted": "interrupted",
+    }.get(status, status)
 
 
 class FlowRunner:
@@ -69,6 +92,7 @@ class FlowRunner:
         *,
         webhook_streams: Mapping[str, str] | None = None,
         buffer: int = 256,
+        refusal_limit: int = 0,
     ) -> None:
         self.flow = flow
         self.store = store
@@ -76,6 +100,8 @@ class FlowRunner:
         #: Webhook event type prefix → stream name (``"invoice" → "invoices"``).
         self.webhook_streams = dict(webhook_streams or {})
         self.buffer = buffer
+        #: Identical refusals in a row that stop a stream (0: never; see StreamRun).
+        self.refusal_limit = refusal_limit
         #: Set by the service on shutdown: runs stop starting records (see StreamRun).
         self.stopping = anyio.Event()
         #: Stream runs in progress, for /metrics queue depths.
@@ -242,6 +268,7 @@ class FlowRunner:
 
     async def _run(self, report: CycleReport, run: StreamRun, source: Any) -> bool:
         run.stopping = self.stopping
+        run.refusal_limit = self.refusal_limit
         self.active[run.stream.name] = run
         try:
             # A pass over the whole stream refreshes the target's indexes; a webhook drain

@@ -250,6 +250,29 @@ class Store(InboxQueries, MappingQueries):
             for r in rows
         ]
 
+    async def dismiss_dead_letters(
+        self, letters: Iterable[DeadLetter], reason: str, *, by: str
+    ) -> int:
+        """Close open dead letters as dismissed (nobody will retry them), with the reason in
+        each record's audit trail; returns how many were still open. A record that fails
+        again later opens a new dead letter as usual."""
+        unit = Unit()
+        count = 0
+        for letter in letters:
+            count += 1
+            unit.raw(
+                "UPDATE dead_letters SET status = 'dismissed' "
+                "WHERE flow = ? AND stream = ? AND source_id = ? AND status = 'open'",
+                (letter.key.flow, letter.key.stream, letter.key.source_id),
+            )
+            unit.audit(
+                letter.key,
+                "dismissed",
+                {"reason": reason, "by": by, "error": letter.reason},
+            )
+        await self.commit(unit)
+        return count
+
     # -- ledger commands ------------------------------------------------------------------
     async def ledger_command(self, key: RecordKey) -> bytes | None:
         """The command last written for a record (JSON), for a field diff; None if unknown."""
