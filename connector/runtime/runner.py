@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,13 +126,16 @@ class FlowRunner:
         report = CycleReport(
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
         )
-        processor = await self._processor()
-        for stream in selected:
-            cursor = None if full else await self.store.cursor(self.flow.name, stream.name)
-            run = StreamRun(processor, stream, report.run_id, buffer=self.buffer, progress=progress)
-            report.streams[stream.name] = run.counts
-            if not await self._run(report, run, stream.extract(cursor, full)):
-                break
+        async with self._closing_if_interrupted(report):
+            processor = await self._processor()
+            for stream in selected:
+                cursor = None if full else await self.store.cursor(self.flow.name, stream.name)
+                run = StreamRun(
+                    processor, stream, report.run_id, buffer=self.buffer, progress=progress
+                )
+                report.streams[stream.name] = run.counts
+                if not await self._run(report, run, stream.extract(cursor, full)):
+                    break
         await self._finish(report)
         return report
 
@@ -148,34 +152,35 @@ class FlowRunner:
         report = CycleReport(
             self.flow.name, await self.store.start_run(self.flow.name, "webhook"), "webhook"
         )
-        processor = await self._processor()
-        by_stream: dict[str, list[Envelope[Any]]] = {}
-        ignored = Unit()
-        for event in events:
-            stream_name = self._stream_for_event(event.event_type)
-            if stream_name is None:
-                Store.mark_inbox_processed(ignored, self.flow.name, event.event_id, "ignored")
-                continue
-            by_stream.setdefault(stream_name, []).append(
-                _event_envelope(self.flow.stream(stream_name), event)
-            )
-        if ignored.statements:
-            await self.store.commit(ignored)
-        for stream in self.flow.streams:
-            envelopes = by_stream.get(stream.name)
-            if not envelopes:
-                continue
-            run = StreamRun(
-                processor,
-                stream,
-                report.run_id,
-                buffer=self.buffer,
-                progress=progress,
-                track_cursor=False,
-            )
-            report.streams[stream.name] = run.counts
-            if not await self._run(report, run, _refetched(stream, envelopes)):
-                break
+        async with self._closing_if_interrupted(report):
+            processor = await self._processor()
+            by_stream: dict[str, list[Envelope[Any]]] = {}
+            ignored = Unit()
+            for event in events:
+                stream_name = self._stream_for_event(event.event_type)
+                if stream_name is None:
+                    Store.mark_inbox_processed(ignored, self.flow.name, event.event_id, "ignored")
+                    continue
+                by_stream.setdefault(stream_name, []).append(
+                    _event_envelope(self.flow.stream(stream_name), event)
+                )
+            if ignored.statements:
+                await self.store.commit(ignored)
+            for stream in self.flow.streams:
+                envelopes = by_stream.get(stream.name)
+                if not envelopes:
+                    continue
+                run = StreamRun(
+                    processor,
+                    stream,
+                    report.run_id,
+                    buffer=self.buffer,
+                    progress=progress,
+                    track_cursor=False,
+                )
+                report.streams[stream.name] = run.counts
+                if not await self._run(report, run, _refetched(stream, envelopes)):
+                    break
         await self._finish(report)
         return report
 
@@ -222,37 +227,38 @@ class FlowRunner:
         report = CycleReport(
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
         )
-        processor = await self._processor()
-        for stream in self.flow.streams:
-            envelopes = []
-            for stream_name, source_id, payload in parked:
-                if stream_name != stream.name:
+        async with self._closing_if_interrupted(report):
+            processor = await self._processor()
+            for stream in self.flow.streams:
+                envelopes = []
+                for stream_name, source_id, payload in parked:
+                    if stream_name != stream.name:
+                        continue
+                    # Prefer the record as it is now at the source; fall back to what we stored.
+                    try:
+                        record = await stream.fetch(source_id) or stream.decode(payload)
+                    except (PermanentError, ValueError) as exc:
+                        # Still unusable (or parked under a key the source cannot look up, such
+                        # as an unreadable webhook event's): it stays parked, with today's reason.
+                        record = Unreadable(
+                            payload, f"{stream.name} {source_id} is still unusable: {exc}"
+                        )
+                    envelopes.append(Envelope(source_id, record))
+                if not envelopes:
                     continue
-                # Prefer the record as it is now at the source; fall back to what we stored.
-                try:
-                    record = await stream.fetch(source_id) or stream.decode(payload)
-                except (PermanentError, ValueError) as exc:
-                    # Still unusable (or parked under a key the source cannot look up, such
-                    # as an unreadable webhook event's): it stays parked, with today's reason.
-                    record = Unreadable(
-                        payload, f"{stream.name} {source_id} is still unusable: {exc}"
-                    )
-                envelopes.append(Envelope(source_id, record))
-            if not envelopes:
-                continue
-            run = StreamRun(
-                processor,
-                stream,
-                report.run_id,
-                buffer=self.buffer,
-                force=True,
-                accept_change=accept_change,
-                progress=progress,
-                track_cursor=False,
-            )
-            report.streams[stream.name] = run.counts
-            if not await self._run(report, run, iterate(envelopes)):
-                break
+                run = StreamRun(
+                    processor,
+                    stream,
+                    report.run_id,
+                    buffer=self.buffer,
+                    force=True,
+                    accept_change=accept_change,
+                    progress=progress,
+                    track_cursor=False,
+                )
+                report.streams[stream.name] = run.counts
+                if not await self._run(report, run, iterate(envelopes)):
+                    break
         await self._finish(report)
         return report
 
@@ -296,6 +302,26 @@ class FlowRunner:
             report.error = report.error or "stopped for shutdown; the next run resumes here"
             return False
         return True
+
+    @asynccontextmanager
+    async def _closing_if_interrupted(self, report: CycleReport) -> AsyncIterator[None]:
+        """Close the run row as ``interrupted`` with the counts reached when the run is
+        cancelled (Ctrl-C, or shutdown past its deadline), so `runs` tells the truth at
+        once instead of showing 'running' until the next start."""
+        try:
+            yield
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.store.finish_run(
+                        report.run_id,
+                        "interrupted",
+                        report.counts(),
+                        "interrupted before the end; the next run resumes where it stopped",
+                    )
+                except StoreError:
+                    pass  # marked interrupted, without counts, at the next start
+            raise
 
     async def _finish(self, report: CycleReport) -> None:
         try:
