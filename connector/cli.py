@@ -21,6 +21,7 @@ from connector.commands import (
     errors,
     history,
     mappings,
+    reconcile,
     sandbox,
     service,
     sync,
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     errors.register(sub)
     history.register(sub)
     mappings.register(sub)
+    reconcile.register(sub)
     sandbox.register(sub)
     sync.register(sub)
     demo.register(sub)
