@@ -199,14 +199,18 @@ def make_private(path: Path) -> None:
     """Create the state database owner-only before SQLite does: a new directory 0700, the
     file 0600 (SQLite gives its -wal and -shm files the database file's mode). The state
     holds payloads of financial documents and the encrypted vault, so a file others can
-    read is tightened too; an existing directory is left as it is (it may be shared)."""
+    read is tightened too; an existing directory is left as it is (it may be shared).
+
+    An existing file is never opened here: closing any descriptor of a file drops every
+    POSIX lock this process holds on it, SQLite's included, and the vault reconnects while
+    the store's connection is open.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o600)
 
 
 def connect_sync(path: str) -> sqlite3.Connection:
