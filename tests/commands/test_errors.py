@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 
 import msgspec
 
 from connector import demo
-from connector.store import Store
-from tests.commands.support import FLOW, cli
-
-KIND = "business_unit_cost_center"
-BAD = "NOPE99"
-
-
-async def break_cost_centers(env: demo.DemoEnvironment) -> dict[str, str]:
-    """Move every cost center mapping from the config to the store, pointing at a cost
-    center M3 does not have; returns the good values."""
-    good = dict(env.config.mappings[KIND])
-    text = env.config_path.read_text()
-    text = re.sub(r'(\[mappings\.' + KIND + r'\]\n)(?:"[^"]+" = "[^"]*"\n)+', r"\1", text)
-    env.config_path.write_text(text)
-    store = await Store.open(env.config.store.path)
-    try:
-        await store.set_mappings(KIND, dict.fromkeys(good, BAD))
-    finally:
-        await store.close()
-    return good
-
-
-async def fix_cost_centers(env: demo.DemoEnvironment, good: dict[str, str]) -> None:
-    store = await Store.open(env.config.store.path)
-    try:
-        await store.set_mappings(KIND, good)
-    finally:
-        await store.close()
+from tests.commands.support import BAD, FLOW, KIND, break_cost_centers, cli, fix_cost_centers
 
 
 async def failing_sync(env: demo.DemoEnvironment) -> tuple[str, list[dict[str, object]]]:

@@ -10,18 +10,9 @@ from typing import Any
 import msgspec
 
 from connector import demo
-from tests.commands.support import FLOW, cli
+from tests.commands.support import FLOW, change_posted_amount, cli
 
 WIDE = ("--from", "2000-01-01", "--to", "2099-12-31")
-
-
-def change_posted_amount(env: demo.DemoEnvironment, source_id: str, delta: str) -> str:
-    """Change the amount M3 holds for one posted ServiceTitan invoice (as a person keying
-    a correction straight into M3 would); returns the batch number."""
-    m3: Any = env.simulators["infor"]
-    batch = next(b for b in m3.db.batches.values() if b.head.get("CORI", "").endswith(source_id))
-    batch.head["CUAM"] = str(Decimal(batch.head["CUAM"]) + Decimal(delta))
-    return str(batch.inbn)
 
 
 async def test_reconcile_agrees_then_lists_the_one_document_that_differs(
