@@ -148,7 +148,7 @@ class Console(Actions):
                     (item.key.flow, item.mapping_kind, item.mapping_key), []
                 ).append(item)
         groups = [
-            {"flow": flow, "kind": kind, "key": key, "items": found,
+            {"flow": flow, "kind": kind, "key": key, "records": found,
              "from_config": key in self.service.config.mappings.get(kind, {})}
             for (flow, kind, key), found in sorted(missing.items(), key=lambda kv: -len(kv[1]))
         ]

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.commands.support import BAD, KIND, change_posted_amount
-from tests.web.conftest import TOKEN, ConsoleService
+from connector import demo
+from tests.commands.support import BAD, FLOW, KIND, change_posted_amount, cli
+from tests.web.conftest import TOKEN, ConsoleService, running_service
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -113,9 +116,6 @@ async def test_fix_a_failing_group_retry_it_and_dismiss_the_rest(
     await expect(page.locator("main")).to_contain_text("No open errors.")
     await shot(page, "08-errors-cleared")
 
-    await page.click("header >> text=Review")
-    await expect(page.locator("h1")).to_have_text("Review")
-    await shot(page, "09-review")
 
 
 async def test_reconcile_a_period_lists_the_one_injected_difference(
@@ -153,3 +153,73 @@ async def test_reconcile_a_period_lists_the_one_injected_difference(
     assert href is not None
     response = await page.request.get(f"{service.url}{href}")
     assert response.ok and "400003" in await response.text()
+
+
+async def test_the_review_queue_takes_the_missing_mapping_and_resumes(
+    service: ConsoleService, page: Page
+) -> None:
+    """Cost center mappings deleted on the mappings page send the retried documents to
+    review, one group per missing key; each group's form adds the mapping and resumes
+    its records, which land."""
+    await log_in(page, service)
+    await page.goto(f"{service.url}/console/mappings")
+    for key in service.good:
+        await page.locator(f'tr[data-mapping="{KIND}:{key}"]').get_by_role(
+            "button", name="Delete"
+        ).click()
+        await expect(page.locator(".flash")).to_contain_text(f"Deleted mapping {KIND} {key}")
+    await page.goto(f"{service.url}/console/errors")
+    await page.locator("section.group", has_text="invoices_to_m3").get_by_role(
+        "button", name="Retry all"
+    ).click()
+    await expect(page.locator(".flash")).to_contain_text("4 waiting for review")
+    await page.locator("section.group", has_text="ap_bills_to_m3").get_by_role(
+        "button", name="Retry all"
+    ).click()
+
+    await page.click("header >> text=Review")
+    groups = page.locator(f'section.group[data-mapping^="{KIND}:"]')
+    await expect(groups.first).to_be_visible()
+    await shot(page, "09-review")
+    waiting = await groups.count()
+    assert waiting >= 1
+    for _ in range(waiting):
+        group = groups.first
+        key = (await group.get_attribute("data-mapping") or "").split(":", 1)[1]
+        await group.locator("input[name=value]").fill(service.good[key])
+        await group.get_by_role("button", name="Add mapping and resume").click()
+        await expect(page.locator(".flash")).to_contain_text(
+            f"Mapped {KIND} {key} → {service.good[key]}; resumed"
+        )
+        await expect(page.locator(".flash")).not_to_contain_text("still failing")
+    await expect(page.locator("main")).to_contain_text("Nothing is waiting for a mapping.")
+
+
+async def test_a_document_changed_after_posting_shows_its_diff_and_can_be_accepted(
+    contractor: demo.DemoEnvironment, tmp_path: Path, page: Page
+) -> None:
+    """An invoice whose amount changed in ServiceTitan after it was posted waits in review
+    with the field diff; Accept records the change as handled."""
+    code, _, err = await cli(contractor, "sync", "--flow", FLOW)
+    assert code == 0, err
+    sim: Any = contractor.simulators["servicetitan"]
+    invoice = sim.store.table("invoices").rows[400001]
+    line = invoice["items"][0]
+    line["price"] = str(Decimal(str(line["price"])) + 10)
+    line["total"] = str(Decimal(str(line["total"])) + 10 * Decimal(str(line["quantity"])))
+    invoice["total"] = str(Decimal(str(invoice["total"])) + 10 * Decimal(str(line["quantity"])))
+    sim.store.touch("invoices", invoice, notify=False)
+    code, _, err = await cli(contractor, "sync", "--flow", FLOW)
+    assert code == 1 and "attention needed" in err, err
+
+    async with running_service(contractor, tmp_path / "service.log", {}) as service:
+        await log_in(page, service)
+        await page.click("header >> text=Review")
+        changed = page.locator('section.group[data-changed="400001"]')
+        await expect(changed).to_contain_text("changed at the source after it was posted")
+        await shot(page, "11-changed-after-posting")
+        await changed.get_by_role("button", name="Accept").click()
+        await expect(page.locator(".flash")).to_contain_text(
+            "Accepted the change of servicetitan-infor 400001: 1 done"
+        )
+        await expect(page.locator("main")).to_contain_text("No posted document has changed")
