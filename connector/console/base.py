@@ -11,7 +11,6 @@ import markupsafe
 from aiohttp import web
 
 from connector.console.auth import Session, Sessions
-from connector.errors import ConfigurationError
 from connector.runtime.runner import FlowRunner
 from connector.store import Store
 
@@ -74,9 +73,9 @@ class ConsoleBase:
     def runner(self, flow: str) -> FlowRunner:
         runner = self.service.flows.get(flow)
         if runner is None:
-            raise ConfigurationError(
-                f"flow {flow} is not running in this service (disabled, or it failed to "
-                "start: see the Flows page)"
+            raise web.HTTPConflict(
+                text=f"flow {flow} is not running in this service (disabled, or it failed "
+                "to start: see the Flows page)"
             )
         return runner
 
