@@ -209,8 +209,9 @@ def make_private(path: Path) -> None:
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
-        if os.stat(path).st_mode & 0o077:
-            os.chmod(path, 0o600)
+        mode = os.stat(path).st_mode
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)  # others lose access; the owner's bits stay
 
 
 def connect_sync(path: str) -> sqlite3.Connection:
