@@ -36,7 +36,13 @@ from bench.procs import ROOT, Sandbox, Worker, run_worker
 from connector import demo
 
 #: The end-to-end flows the issue names; one that demo cannot set up is "not available".
-E2E_FLOWS = ("servicetitan-acumatica", "servicetitan-infor", "ifs-servicetitan")
+E2E_FLOWS = (
+    "servicetitan-acumatica",
+    "servicetitan-infor",
+    "ifs-servicetitan",
+    "infor-servicenow",
+    "servicetitan-syspro",
+)
 #: The flow the rate-limit and webhook stages drive (ServiceTitan and M3).
 INFOR_FLOW = "servicetitan-infor"
 #: Enough reference data for the rate and webhook stages, little enough to seed in a blink.

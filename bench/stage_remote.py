@@ -16,7 +16,14 @@ import msgspec
 from bench.metrics import cpu_seconds, cpu_seconds_of
 from bench.model import EndToEndResult, RateResult
 from connector.app import App
-from connector.config import AcumaticaSystem, Config, IfsSystem, InforSystem, ServiceTitanSystem
+from connector.config import (
+    AcumaticaSystem,
+    Config,
+    IfsSystem,
+    InforSystem,
+    ServiceTitanSystem,
+    SysproSystem,
+)
 from connector.demo import CLEARING_SUPPLIER
 from connector.http.limiter import RateLimiter
 from connector.systems.servicetitan.resources import RESOURCES
@@ -40,6 +47,8 @@ def with_budgets(
             system = msgspec.structs.replace(system, requests_per_minute=erp_per_minute)
         elif isinstance(system, IfsSystem):
             system = msgspec.structs.replace(system, requests_per_minute=erp_per_minute)
+        elif isinstance(system, SysproSystem):
+            system = msgspec.structs.replace(system, requests_per_second=erp_per_minute / 60)
         elif isinstance(system, AcumaticaSystem):
             unlimited = erp_per_minute >= UNLIMITED_PER_S
             system = msgspec.structs.replace(

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from connector import demo_acumatica, demo_ifs
+from connector import demo_acumatica, demo_ifs, demo_servicenow, demo_syspro
 from connector.config import Config, load_config
 from connector.http.limiter import LimiterRegistry
 from connector.sandbox import load_simulator
@@ -30,6 +30,8 @@ DEMO_FLOWS: dict[str, tuple[str, str]] = {
     "servicetitan-infor": ("servicetitan", "infor"),
     "servicetitan-acumatica": ("servicetitan", "acumatica"),
     "ifs-servicetitan": ("ifs", "servicetitan"),
+    "infor-servicenow": ("infor", "servicenow"),
+    "servicetitan-syspro": ("servicetitan", "syspro"),
 }
 CLEARING_SUPPLIER = "STCLEAR"
 
@@ -75,11 +77,14 @@ async def start(
             sim = load_simulator(name)()
             await sim.start(host, 0)
             env.simulators[name] = sim
+            system_counts = (counts or {}).get(name)
+            if system_counts is None and name == "syspro":
+                system_counts = demo_syspro.COUNTS
             await admin(
                 sim,
                 "POST",
                 "seed",
-                {"seed": seed, **({"counts": counts[name]} if counts and name in counts else {})},
+                {"seed": seed, **({"counts": system_counts} if system_counts else {})},
             )
         if "infor" in env.simulators:
             # The demo tenant runs an M3 version that takes AIT fields on APS450MI/AddLine.
@@ -88,6 +93,8 @@ async def start(
             await admin(env.simulators["acumatica"], "POST", "faults", demo_acumatica.knobs())
         if "ifs" in env.simulators:
             await admin(env.simulators["ifs"], "POST", "faults", demo_ifs.knobs())
+        if "syspro" in env.simulators:
+            await admin(env.simulators["syspro"], "POST", "faults", demo_syspro.knobs())
         credentials = {
             name: await admin(sim, "GET", "credentials") for name, sim in env.simulators.items()
         }
@@ -128,6 +135,12 @@ def _write_vault(env: DemoEnvironment, credentials: dict[str, Any]) -> None:
         vault.set(demo_acumatica.CREDENTIAL, "acumatica", fields)
     if "ifs" in credentials:
         vault.set(demo_ifs.CREDENTIAL, "ifs", demo_ifs.vault_fields(credentials["ifs"]))
+    if "servicenow" in credentials:
+        fields = demo_servicenow.vault_fields(credentials["servicenow"])
+        vault.set(demo_servicenow.CREDENTIAL, "servicenow-oauth", fields)
+    if "syspro" in credentials:
+        fields = demo_syspro.vault_fields(credentials["syspro"])
+        vault.set(demo_syspro.CREDENTIAL, "syspro", fields)
     if "infor" in credentials:
         ionapi = credentials["infor"]
         vault.set("infor", "ionapi", {"ionapi": msgspec.json.encode(ionapi).decode()})
@@ -173,8 +186,18 @@ def _write_config(env: DemoEnvironment, flows: Sequence[str], credentials: dict[
         lines += demo_acumatica.config_lines(base_url, credentials["acumatica"])
     if "ifs-servicetitan" in flows:
         lines += demo_ifs.config_lines(credentials["ifs"])
+    if "infor-servicenow" in flows:
+        lines += demo_servicenow.config_lines(credentials["servicenow"])
+
+    if "syspro" in env.simulators:
+        lines += demo_syspro.config_lines(credentials["syspro"])
     for name in flows:
-        if name in ("servicetitan-acumatica", "ifs-servicetitan"):
+        if name in (
+            "servicetitan-acumatica",
+            "ifs-servicetitan",
+            "infor-servicenow",
+            "servicetitan-syspro",
+        ):
             continue  # config_lines wrote its whole section, options included
         source, target = DEMO_FLOWS[name]
         lines += [
@@ -237,6 +260,20 @@ async def _implementer_setup(env: DemoEnvironment) -> dict[str, dict[str, str]]:
         finally:
             await st.aclose()
             await ifs.aclose()
+    if {"infor", "servicenow"} <= set(env.simulators):
+        m3 = open_connection(config.systems["infor"], vault.get("infor"), limiters)
+        try:
+            await demo_servicenow.post_invoices(m3.client)
+        finally:
+            await m3.aclose()
+    if {"servicetitan", "syspro"} <= set(env.simulators):
+        st = open_connection(config.systems["servicetitan"], vault.get("servicetitan"), limiters)
+        syspro = open_connection(config.systems["syspro"], vault.get("syspro"), limiters)
+        try:
+            mappings.update(await demo_syspro.setup(st.client, syspro))
+        finally:
+            await st.aclose()
+            await syspro.aclose()
     return mappings
 
 

@@ -26,18 +26,19 @@ from typing import Any
 import anyio
 from aiohttp import web
 
+from connector import registry
 from connector.admin import start_admin
 from connector.alerts import Alerts
 from connector.app import App, apply_config_mappings
-from connector.config import Config, FlowConfig, ServiceTitanSystem, load_config
+from connector.config import Config, FlowConfig, load_config
 from connector.config.schedule import parse_schedule
 from connector.errors import ConfigurationError, ConnectorError
 from connector.logs import configure_logging, log_context, redactor
 from connector.metrics import MetricsRegistry
+from connector.registry import WebhookContext, WebhookReceiver
 from connector.runtime.notify import Notifier, watchdog_loop
 from connector.runtime.runner import CycleReport, FlowRunner
 from connector.runtime.scheduler import run_on_schedule
-from connector.systems.servicetitan.webhooks import SignatureVerifier, webhook_handler
 
 log = logging.getLogger("connector.service")
 
@@ -244,38 +245,34 @@ class Service:
         count = 0
         for name in self.flows:
             flow = self.config.flows[name]
-            # ServiceTitan sends the events, whichever side of the flow it is on (it is the
-            # target of ifs-servicetitan, whose ServiceTitan documents go to IFS).
-            source_name = next(
-                (n for n in (flow.source, flow.target)
-                 if isinstance(self.config.systems[n], ServiceTitanSystem)),
+            if not flow.webhook:
+                continue
+            # The system that sends the events may be either side of the flow (ServiceTitan
+            # is the target of ifs-servicetitan, whose ServiceTitan documents go to IFS).
+            sender = next(
+                (
+                    (system_name, receiver)
+                    for system_name in (flow.source, flow.target)
+                    if (receiver := self._receiver(system_name)) is not None
+                ),
                 None,
             )
-            source = self.config.systems[source_name] if source_name else None
-            if not flow.webhook or not isinstance(source, ServiceTitanSystem):
+            if sender is None:
                 continue
-            if source.webhook_secret_credential is None:
-                log.warning(
-                    "flow %s: webhooks on but systems.%s.webhook_secret_credential unset",
-                    name,
-                    source_name,
+            system_name, receiver = sender
+            handler = receiver(
+                WebhookContext(
+                    flow=name,
+                    system=system_name,
+                    config=self.config.systems[system_name],
+                    store=self.app.store,
+                    credential=self.app.vault.get,
+                    on_stored=self._woken(name),
                 )
+            )
+            if handler is None:
                 continue
-            secret = self.app.vault.get(source.webhook_secret_credential)
-            secrets = [
-                v
-                for k, v in sorted(secret.fields.items())
-                if k in ("secret", "previous_secret") and v
-            ]
-            for value in secrets:
-                redactor.register(value)
-            verifier = SignatureVerifier(
-                secrets, header=source.signature_header, encoding=source.signature_encoding
-            )
-            routes.router.add_post(
-                f"/webhooks/{name}",
-                webhook_handler(self.app.store, name, verifier, on_stored=self._woken(name)),
-            )
+            routes.router.add_post(f"/webhooks/{name}", handler)
             count += 1
         if count == 0:
             return None
@@ -285,6 +282,10 @@ class Service:
             runner, self.config.service.webhook_host, self.config.service.webhook_port
         ).start()
         return runner
+
+    def _receiver(self, system_name: str) -> WebhookReceiver | None:
+        kind = self.config.systems[system_name].kind
+        return registry.system(kind).webhook_receiver
 
     def _woken(self, name: str) -> Callable[[], None]:
         def wake() -> None:

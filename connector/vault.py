@@ -41,8 +41,10 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from connector import registry
 from connector.config import Config, VaultConfig
 from connector.errors import ConfigurationError
+from connector.registry import CredentialKind as CredentialKind  # re-exported
 from connector.store.schema import connect_sync, migrate
 
 KEY_BYTES = 32
@@ -58,83 +60,46 @@ _MAKE_A_KEY = (
 )
 
 
-@dataclass(frozen=True)
-class CredentialKind:
-    """What a kind of credential holds. ``secret`` fields are prompted for without echo."""
+#: The kinds no particular system owns; each system package declares its own kinds
+#: (:class:`connector.registry.SystemSpec`), and :data:`KINDS` joins the two.
+OWN_KINDS: tuple[CredentialKind, ...] = (
+    CredentialKind(
+        "webhook-hmac",
+        required=("secret",),
+        # During a rotation both secrets are accepted, so senders can switch at leisure.
+        optional=("previous_secret",),
+        secret=frozenset({"secret", "previous_secret"}),
+    ),
+    CredentialKind("bearer", required=("token",), secret=frozenset({"token"})),
+    CredentialKind("generic", required=(), open_ended=True),
+)
 
-    name: str
-    required: tuple[str, ...]
-    optional: tuple[str, ...] = ()
-    secret: frozenset[str] = frozenset()
-    #: Any field names allowed (kind ``generic``); required/optional are then empty.
-    open_ended: bool = False
 
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return self.required + self.optional
+class _Kinds(Mapping[str, CredentialKind]):
+    """Every credential kind by name: the registered systems' kinds, then :data:`OWN_KINDS`.
+
+    Read from the registry on each use, so a system registered later (a plugin) counts."""
+
+    def _all(self) -> dict[str, CredentialKind]:
+        kinds = registry.credential_kinds()
+        for kind in OWN_KINDS:
+            kinds.setdefault(kind.name, kind)
+        return kinds
+
+    def __getitem__(self, name: str) -> CredentialKind:
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __repr__(self) -> str:
+        return f"KINDS({', '.join(self)})"
 
 
-KINDS: dict[str, CredentialKind] = {
-    kind.name: kind
-    for kind in (
-        CredentialKind(
-            "servicetitan",
-            required=("client_id", "client_secret", "app_key"),
-            optional=("tenant",),
-            secret=frozenset({"client_secret", "app_key"}),
-        ),
-        CredentialKind("ionapi", required=("ionapi",), secret=frozenset({"ionapi"})),
-        CredentialKind(
-            "acumatica",
-            required=("client_id", "client_secret", "username", "password"),
-            optional=("instance_url", "company"),
-            secret=frozenset({"client_secret", "password"}),
-        ),
-        # ServiceNow: OAuth client credentials (recommended), a refresh token from a
-        # person's authorization-code consent, or Basic auth of a web-service-only user.
-        CredentialKind(
-            "servicenow-oauth",
-            required=("client_id", "client_secret"),
-            optional=("instance_url",),
-            secret=frozenset({"client_secret"}),
-        ),
-        CredentialKind(
-            "servicenow-refresh-token",
-            required=("client_id", "client_secret", "refresh_token"),
-            optional=("instance_url",),
-            secret=frozenset({"client_secret", "refresh_token"}),
-        ),
-        CredentialKind(
-            "servicenow-basic",
-            required=("username", "password"),
-            optional=("instance_url",),
-            secret=frozenset({"password"}),
-        ),
-        CredentialKind(
-            "ifs",
-            required=("client_id", "client_secret"),
-            # token_url wins over url + realm, for set-ups whose IAM lives elsewhere.
-            optional=("url", "realm", "token_url"),
-            secret=frozenset({"client_secret"}),
-        ),
-        CredentialKind(
-            "syspro",
-            required=("operator", "operator_password", "company"),
-            # Many companies have no company password; e.net then expects it sent empty.
-            optional=("company_password",),
-            secret=frozenset({"operator_password", "company_password"}),
-        ),
-        CredentialKind(
-            "webhook-hmac",
-            required=("secret",),
-            # During a rotation both secrets are accepted, so senders can switch at leisure.
-            optional=("previous_secret",),
-            secret=frozenset({"secret", "previous_secret"}),
-        ),
-        CredentialKind("bearer", required=("token",), secret=frozenset({"token"})),
-        CredentialKind("generic", required=(), open_ended=True),
-    )
-}
+KINDS: Mapping[str, CredentialKind] = _Kinds()
 
 
 class Credential:

@@ -71,7 +71,13 @@ def test_example_file_loads_with_one_system_of_each_kind() -> None:
         ServiceTitanSystem, InforSystem, AcumaticaSystem, ServiceNowSystem, IfsSystem,
         SysproSystem,
     }
-    assert set(config.flows) == {"servicetitan-infor", "servicetitan-acumatica", "ifs-servicetitan"}
+    assert {
+        "servicetitan-infor",
+        "servicetitan-acumatica",
+        "ifs-servicetitan",
+        "infor-servicenow",
+        "servicetitan-syspro",
+    } <= set(config.flows)
     assert config.mappings["business_unit_cost_center"]["12"] == "CC100"
     assert config.service.admin_token_credential == "admin-token"
 

@@ -256,3 +256,45 @@ async def test_check_reports_ok_and_a_precise_fail_for_each_mistake(
     st = next(r for r in rows if r["system"] == "servicetitan")
     assert code == 1 and st["status"] == "FAIL" and "wrong-secret" not in st["detail"]
     assert "credential" in st["detail"] or "secret" in st["detail"]
+
+
+async def test_run_and_check_serve_the_syspro_flow(tmp_path: Path) -> None:
+    """`run` syncs servicetitan-syspro on its schedule with /healthz (SYSPRO has no token)
+    and /metrics answering, stops cleanly on SIGTERM; `check` logs on to SYSPRO and says OK."""
+    flow = "servicetitan-syspro"
+    environment = await demo.start(
+        tmp_path / "state", counts={"servicetitan": SMALL["servicetitan"]}, flows=[flow]
+    )
+    try:
+        environment.ports = {"admin": free_port()}  # type: ignore[attr-defined]
+        text = environment.config_path.read_text() + (
+            f'[service]\nadmin_port = {environment.ports["admin"]}\n'  # type: ignore[attr-defined]
+            f'webhook_host = "127.0.0.1"\nwebhook_port = {free_port()}\n'
+            "shutdown_timeout_s = 10\n"
+        )
+        environment.config_path.write_text(text)
+        code, rows = await run_check(environment.config_path)
+        assert code == 0 and {r["system"]: r["status"] for r in rows}["syspro"] == "OK"
+        process = await start_service(environment)
+        try:
+            with anyio.fail_after(60):
+                while True:
+                    try:
+                        status, body = await admin_get(environment, "/healthz")
+                    except aiohttp.ClientError:
+                        await anyio.sleep(0.1)
+                        continue
+                    health = msgspec.json.decode(body)
+                    if health["flows"].get(flow, {}).get("last_success"):
+                        break
+                    await anyio.sleep(0.1)
+            systems = {s["system"]: s for s in health["systems"]}
+            assert systems["syspro"]["token"]["state"] == "none"
+            status, _ = await admin_get(environment, "/metrics")
+            assert status == 200
+        finally:
+            assert await stop(process) == 0
+        syspro = await demo.admin(environment.simulators["syspro"], "GET", "state")
+        assert syspro["sessions"] == 0, "the service left an e.net session logged on"
+    finally:
+        await environment.stop()

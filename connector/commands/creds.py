@@ -144,8 +144,8 @@ def _set(args: argparse.Namespace) -> int:
     vault = open_vault(config_from(args))
     kind = KINDS[args.kind]
     fields = _read_fields(kind) if not sys.stdin.isatty() else _prompt_fields(name, kind)
-    if kind.name == "ionapi" and "ionapi" in fields:
-        parse_ionapi(fields["ionapi"], source=f"credential {name!r} (field ionapi)")
+    if kind.validate is not None:
+        kind.validate(fields, f"credential {name!r}")
     info = vault.set(name, kind.name, fields)
     print(f"stored credential {info.name} (kind {info.kind}, fingerprint {info.fingerprint})")
     return 0
@@ -169,11 +169,8 @@ def _read_fields(kind: CredentialKind) -> dict[str, str]:
 
 
 def _prompt_fields(name: str, kind: CredentialKind) -> dict[str, str]:
-    if kind.name == "ionapi":
-        raise ConfigurationError(
-            f"an .ionapi file cannot be typed in; run `ml-connector creds import-ionapi "
-            f"{name} FILE`"
-        )
+    if kind.not_typed is not None:
+        raise ConfigurationError(kind.not_typed.format(name=name))
     fields: dict[str, str] = {}
     if kind.open_ended:
         while field_name := input("field name (Enter when done): ").strip():

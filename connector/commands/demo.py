@@ -28,23 +28,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--seed", type=int, default=7, help="seed of the generated data (default 7)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--flow",
+        action="append",
+        dest="flows",
+        choices=sorted(demo.DEMO_FLOWS),
+        help="run only this flow, with only the simulators it needs (repeatable; default all)",
+    )
     p.set_defaults(handler=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
     if args.state_dir.exists():
         shutil.rmtree(args.state_dir)
-    return anyio.run(_run, args.state_dir, args.seed, args.json)
+    flows = tuple(args.flows or demo.DEMO_FLOWS)
+    return anyio.run(_run, args.state_dir, args.seed, args.json, flows)
 
 
-async def _run(state_dir: Path, seed: int, as_json: bool) -> int:
+async def _run(state_dir: Path, seed: int, as_json: bool, flows: tuple[str, ...]) -> int:
     def say(text: str) -> None:
         if not as_json:
             print(text, flush=True)
 
     started = time.monotonic()
     say(f"Starting simulators and seeding a contractor (seed {seed}) …")
-    env = await demo.start(state_dir, seed=seed)
+    env = await demo.start(state_dir, seed=seed, flows=flows)
     summary: list[dict[str, object]] = []
     ok = True
     try:

@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 
+from connector import registry
 from connector.app import App
 from connector.commands.checks import state_and_service_checks
 from connector.commands.common import add_json_flag, config_from, print_json, print_table
@@ -33,34 +34,10 @@ async def probe(app: App, name: str) -> tuple[str, str]:
     """One system's check: ("OK", what was read) or ("FAIL", what happened and the fix)."""
     try:
         supervisor = await app.supervisor(name)
-        connection = supervisor.connection
-        kind = supervisor.kind
-        if kind == "syspro":
-            # SYSPRO has no token: a logon, GetLogonProfile and the logoff prove the same.
-            async with connection.session() as syspro:
-                profile = await syspro.logon_profile()
-            return "OK", f"logon ok; company {profile.company_name}, operator " \
-                f"{profile.operator_code}, company date {profile.company_date}"
-        await connection.tokens.get()
-        if kind == "servicetitan":
-            from connector.systems.servicetitan.resources import RESOURCES
-
-            units = [u async for u in connection.client.records(RESOURCES["business_units"])]
-            return (
-                "OK",
-                f"token ok; tenant {connection.client.tenant}: {len(units)} business unit(s)",
-            )
-        if kind == "infor":
-            await connection.client.validate_company()
-            m3 = connection.client
-            return "OK", f"token ok; company {m3.company} division {m3.division} valid"
-        if kind == "acumatica":
-            await connection.client.check_endpoint()
-            return "OK", "token ok; endpoint version available"
-        if kind == "ifs":
-            await connection.client.check()
-            return "OK", f"token ok; company {connection.client.company} has accounts"
-        return "FAIL", f"no check for systems of kind {kind}"
+        check = registry.system(supervisor.kind).check
+        if check is None:
+            return "FAIL", f"no check for systems of kind {supervisor.kind}"
+        return "OK", await check(supervisor.connection)
     except ConnectorError as exc:
         return "FAIL", _advice(exc)
     except OSError as exc:

@@ -12,6 +12,8 @@ import re
 import tomllib
 from collections.abc import Sequence
 from datetime import datetime
+from functools import reduce
+from operator import or_
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,13 @@ import msgspec
 from msgspec import field
 from msgspec import inspect as msgspec_inspect
 
+from connector import registry
 from connector.config.models import (
     Config,
     FlowConfig,
     ServiceConfig,
     StoreConfig,
-    SystemConfig,
+    SystemConfigBase,
     VaultConfig,
     _Section,
 )
@@ -105,8 +108,9 @@ class _Decoder:
 
     def config(self, data: dict[str, Any]) -> Config:
         raw = self.convert(data, _RawConfig, prefix=())
+        union = system_config_union()
         systems = {
-            name: self.convert(value, SystemConfig, prefix=("systems", name))
+            name: self.convert(value, union, prefix=("systems", name))
             for name, value in raw.systems.items()
         }
         flows = {
@@ -160,11 +164,11 @@ class _Decoder:
         if what.startswith("Object missing required field"):
             missing = _QUOTED.findall(what)[0]
             if missing == "kind":
-                kinds = ", ".join(_tags(SystemConfig))
+                kinds = ", ".join(_tags(system_config_union()))
                 return self.fail(key, f"missing required key kind (one of {kinds})")
             return self.fail(key, f"missing required key {missing}")
         if what.startswith("Invalid value") and parts and parts[-1] == "kind":
-            kinds = ", ".join(_tags(SystemConfig))
+            kinds = ", ".join(_tags(system_config_union()))
             got = _value_at(value, parts)
             return self.fail(key, f"unknown system kind {got!r} (expected one of {kinds})")
         if what.startswith("Invalid enum value"):
@@ -193,7 +197,7 @@ class _Decoder:
                 )
         return dict(table)
 
-    def check_system(self, name: str, system: SystemConfig) -> None:
+    def check_system(self, name: str, system: SystemConfigBase) -> None:
         key = ("systems", name)
         if not system.credential.strip():
             raise self.fail((*key, "credential"), "expected the name of a vault credential")
@@ -213,7 +217,7 @@ class _Decoder:
                     (*key, url_key), f"expected an http:// or https:// URL, got {url!r}"
                 )
 
-    def check_flow(self, name: str, flow: FlowConfig, systems: dict[str, SystemConfig]) -> None:
+    def check_flow(self, name: str, flow: FlowConfig, systems: dict[str, SystemConfigBase]) -> None:
         key = ("flows", name)
         configured = ", ".join(systems) or "none"
         for role, system in (("source", flow.source), ("target", flow.target)):
@@ -238,14 +242,12 @@ class _Decoder:
             self.check_stream_names(name, flow, systems)
 
     def check_stream_names(
-        self, name: str, flow: FlowConfig, systems: dict[str, SystemConfig]
+        self, name: str, flow: FlowConfig, systems: dict[str, SystemConfigBase]
     ) -> None:
-        # Imported here: the flows import the config package, so it cannot import them first.
-        from connector.flows import stream_names
-
-        known = stream_names(systems[flow.source].kind, systems[flow.target].kind)
-        if known is None or flow.streams is None:
+        pairing = registry.pairing(systems[flow.source].kind, systems[flow.target].kind)
+        if pairing is None or flow.streams is None:
             return  # an unknown pairing is reported when the flow is built
+        known = pairing.streams
         for index, stream in enumerate(flow.streams):
             if stream not in known:
                 close = difflib.get_close_matches(stream, known, n=1)
@@ -255,6 +257,15 @@ class _Decoder:
                     f"flow {name} has no stream {stream!r}; {hint}its streams are: "
                     f"{', '.join(known)}",
                 )
+
+
+def system_config_union() -> Any:
+    """The tagged union of every registered system's config struct, as msgspec decodes it
+    (``kind`` picks the member); in registration order, so messages list kinds that way."""
+    structs = [spec.config for spec in registry.systems().values()]
+    if not structs:
+        raise ConfigurationError("no system kinds are registered")
+    return reduce(or_, structs)
 
 
 def _decode_path(kind: type, value: object) -> object:

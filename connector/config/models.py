@@ -76,218 +76,23 @@ class ServiceConfig(_Section, frozen=True):
     for the next run); 0 = never stop. Applies to every run: the service, sync, replay."""
 
 
-class _SystemBase(_Section, frozen=True, tag_field="kind"):
-    """Fields every system has; ``kind`` in the file picks the subclass."""
+class SystemConfigBase(_Section, frozen=True, tag_field="kind"):
+    """Fields every system has; ``kind`` in the file picks the subclass.
+
+    Each system package declares its subclass (``tag=`` its kind) in its ``config`` module
+    and registers it (:mod:`connector.registry`); the loader decodes the union of them."""
 
     kind: ClassVar[str]
     credential: NonEmpty
     """Name of the vault credential this system logs in with."""
 
 
-class ServiceTitanSystem(_SystemBase, frozen=True, tag="servicetitan"):
-    """A ServiceTitan tenant, in production or in the integration environment."""
+_SystemBase = SystemConfigBase
 
-    kind: ClassVar[str] = "servicetitan"
 
-    tenant: Annotated[int, Meta(ge=1)]
-    """Numeric tenant id; it is part of every API path."""
-
-    environment: Literal["production", "integration"] = "production"
-    """Which ServiceTitan environment; integration holds no production data."""
-
-    api_url: str | None = None
-    """API base URL; None = the environment's (``https://api.servicetitan.io``)."""
-
-    auth_url: str | None = None
-    """Auth server base URL; None = the environment's (``https://auth.servicetitan.io``)."""
-
-    rate_per_second: Seconds = 60.0
-    """Request budget shared by every flow using this tenant."""
-
-    token_refresh_after_s: Seconds = 750.0
-    """Age at which an access token (valid 900 s) is replaced."""
-
-    timeout_s: Seconds = 30.0
-    """Time allowed for one HTTP request."""
-
-    webhook_secret_credential: NonEmpty | None = None
-    """Vault credential (kind ``webhook-hmac``) verifying webhooks; None = webhooks off."""
-
-    signature_header: NonEmpty = "X-ServiceTitan-Signature"
-    """Header carrying the webhook HMAC signature."""
-
-    signature_encoding: Literal["base64", "hex"] = "base64"
-    """Encoding of the signature in that header."""
-
-    page_size: Annotated[int, Meta(ge=1, le=5000)] = 500
-    """Records asked for per page."""
-
-    overlap_s: Margin = 300.0
-    """Incremental reads restart this far before the cursor to catch late commits."""
-
-    @property
-    def resolved_api_url(self) -> str:
-        """The API base URL actually used, without a trailing slash."""
-        if self.api_url is not None:
-            return self.api_url.rstrip("/")
-        if self.environment == "integration":
-            return "https://api-integration.servicetitan.io"
-        return "https://api.servicetitan.io"
-
-    @property
-    def resolved_auth_url(self) -> str:
-        """The auth server base URL actually used, without a trailing slash."""
-        if self.auth_url is not None:
-            return self.auth_url.rstrip("/")
-        if self.environment == "integration":
-            return "https://auth-integration.servicetitan.io"
-        return "https://auth.servicetitan.io"
-
-
-class InforSystem(_SystemBase, frozen=True, tag="infor"):
-    """An Infor CloudSuite tenant reached through the ION API gateway."""
-
-    kind: ClassVar[str] = "infor"
-
-    company: NonEmpty
-    """M3 company (CONO), sent on every call: omitted, M3 uses the account's default."""
-
-    division: NonEmpty
-    """M3 division (DIVI), sent on every call for the same reason."""
-
-    requests_per_minute: Count = 300
-    """Request budget towards the gateway (no published limit; tenants set their own)."""
-
-    token_refresh_margin_s: Margin = 300.0
-    """Renew the access token this long before ``expires_in`` says it ends."""
-
-    timeout_s: Seconds = 60.0
-    """Time allowed for one HTTP request."""
-
-    product: Literal["m3"] = "m3"
-    """Which CloudSuite line the flows talk to."""
-
-    page_size: Annotated[int, Meta(ge=1, le=1000)] = 500
-    """``maxrecs`` per key-restart page; some grids cap at 1000 whatever is asked."""
-
-    cost_center_ait: Annotated[int, Meta(ge=1, le=7)] = 2
-    """Which accounting dimension (AIT1..AIT7) holds the cost center in this company."""
-
-
-class AcumaticaSystem(_SystemBase, frozen=True, tag="acumatica"):
-    """An Acumatica instance and contract-based endpoint version."""
-
-    kind: ClassVar[str] = "acumatica"
-
-    instance_url: str | None = None
-    """Instance base URL; None = the ``instance_url`` stored in the credential."""
-
-    endpoint: NonEmpty = "Default"
-    """Contract-based endpoint name."""
-
-    version: NonEmpty = "24.200.001"
-    """Endpoint version, pinned to the customer's ERP release (others answer 404)."""
-
-    requests_per_minute: Annotated[int, Meta(ge=0)] = 0
-    """Request budget set by the licence; 0 = no budget enforced."""
-
-    max_concurrent: Count = 4
-    """Requests in flight at once (licences also cap concurrency)."""
-
-    token_refresh_margin_s: Margin = 120.0
-    """Renew the access token this long before ``expires_in`` says it ends."""
-
-    timeout_s: Seconds = 60.0
-    """Time allowed for one HTTP request."""
-
-
-class IfsSystem(_SystemBase, frozen=True, tag="ifs"):
-    """An IFS Cloud environment: IFS IAM for tokens, OData projections for data."""
-
-    kind: ClassVar[str] = "ifs"
-
-    company: NonEmpty
-    """IFS company id used by look-ups and by rows the connector posts (e.g. ``10``)."""
-
-    url: str | None = None
-    """Environment base URL (``https://acme.ifs.cloud``); None = the credential's ``url``."""
-
-    realm: NonEmpty | None = None
-    """IAM realm (the IFS namespace) in ``/auth/realms/<realm>/``; None = the credential's."""
-
-    requests_per_minute: Count = 1000
-    """Request budget towards the environment (IFS publishes no limit; capacity is per
-    environment)."""
-
-    token_refresh_margin_s: Margin = 30.0
-    """Renew the access token this long before ``expires_in`` says it ends (tokens live
-    180 s unless the IAM client is set otherwise)."""
-
-    timeout_s: Seconds = 60.0
-    """Time allowed for one HTTP request."""
-
-
-class ServiceNowSystem(_SystemBase, frozen=True, tag="servicenow"):
-    """A ServiceNow instance with Source-to-Pay (Table API, Import Set API)."""
-
-    kind: ClassVar[str] = "servicenow"
-
-    instance_url: str | None = None
-    """Instance base URL (https://acme.service-now.com); None = the credential's."""
-
-    erp_source: NonEmpty = "M3"
-    """The ERP source value written on imports and used by every natural-key lookup."""
-
-    page_size: Annotated[int, Meta(ge=1, le=10000)] = 500
-    """Rows asked for per Table API page (sysparm_limit)."""
-
-    requests_per_hour: Annotated[int, Meta(ge=0)] = 0
-    """The instance's hourly rate-limit rule for this user; 0 = no rule known."""
-
-    max_concurrent: Count = 4
-    """Requests in flight at once."""
-
-    token_refresh_margin_s: Margin = 60.0
-    """Renew the OAuth access token this long before ``expires_in`` says it ends."""
-
-    timeout_s: Seconds = 60.0
-    """Time allowed for one HTTP request (a synchronous import transforms in it)."""
-
-
-class SysproSystem(_SystemBase, frozen=True, tag="syspro"):
-    """A SYSPRO company reached through e.net Solutions (REST) and, for polling, OData."""
-
-    kind: ClassVar[str] = "syspro"
-
-    enet_url: NonEmpty
-    """e.net REST base, ``http(s)://host:port/SYSPROWCFService/Rest``; the port differs per
-    installation, so it is always configured."""
-
-    odata_url: NonEmpty | None = None
-    """OData service base (``https://host/SYSPRO8Odata/SYSPROOData``); None = no OData polling."""
-
-    requests_per_second: Seconds = 10.0
-    """Request budget towards the e.net server, shared by every flow using it."""
-
-    timeout_s: Seconds = 120.0
-    """Time allowed for one HTTP request (a business-object post can take a while)."""
-
-    max_url_bytes: Annotated[int, Meta(ge=2048)] = 16384
-    """Longest request line the web server accepts (HTTP.sys default 16 KiB); longer
-    documents are refused before sending."""
-
-    page_size: Annotated[int, Meta(ge=1, le=5000)] = 1000
-    """OData rows per page (the service caps pages at 5,000)."""
-
-
-SystemConfig = (
-    ServiceTitanSystem
-    | InforSystem
-    | AcumaticaSystem
-    | ServiceNowSystem
-    | IfsSystem
-    | SysproSystem
-)
+#: Kept for code that annotates with it: every system config struct derives from
+#: :class:`SystemConfigBase`; the tagged union the loader decodes is built from the registry.
+SystemConfig = SystemConfigBase
 
 
 class FlowConfig(_Section, frozen=True):
@@ -334,7 +139,7 @@ class Config(_Section, frozen=True):
     service: ServiceConfig = field(default_factory=ServiceConfig)
     """The long-running service."""
 
-    systems: dict[str, SystemConfig] = field(default_factory=dict)
+    systems: dict[str, SystemConfigBase] = field(default_factory=dict)
     """External system connections by name; flows refer to these names."""
 
     flows: dict[str, FlowConfig] = field(default_factory=dict)

@@ -1,11 +1,13 @@
-"""One module (or package) per pairing. ``build_flow`` finds the pairing of a configured flow
-by the kinds of its source and target systems."""
+"""One package per pairing. ``build_flow`` finds the pairing of a configured flow by the
+kinds of its source and target systems, in :mod:`connector.registry`, where each flow
+package declares itself (its name, kinds, streams and build function)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from connector.config import Config, FlowConfig, ServiceTitanSystem
+from connector import registry
+from connector.config import Config, FlowConfig
 from connector.errors import ConfigurationError
 from connector.runtime.flow import BuiltFlow
 from connector.runtime.supervisor import SystemSupervisor
@@ -15,15 +17,8 @@ from connector.store import Store
 def stream_names(source_kind: str, target_kind: str) -> tuple[str, ...] | None:
     """The streams of the pairing between these system kinds, in the order a cycle runs
     them (what a flow's ``streams`` key may name); None when no such pairing exists."""
-    if (source_kind, target_kind) == ("servicetitan", "infor"):
-        from connector.flows import servicetitan_infor
-
-        return servicetitan_infor.STREAMS
-    if (source_kind, target_kind) == ("servicetitan", "acumatica"):
-        from connector.flows import servicetitan_acumatica
-
-        return servicetitan_acumatica.STREAMS
-    return None
+    pairing = registry.pairing(source_kind, target_kind)
+    return None if pairing is None else pairing.streams
 
 
 async def build_flow(
@@ -34,40 +29,13 @@ async def build_flow(
     target: SystemSupervisor[Any],
     store: Store,
 ) -> BuiltFlow:
-    """Declare the flow for ``(source.kind, target.kind)`` and check the target is usable."""
-    pair = (source.kind, target.kind)
-    source_config = config.systems[flow_config.source]
-    if pair == ("servicetitan", "infor") and isinstance(source_config, ServiceTitanSystem):
-        from connector.flows import servicetitan_infor
-        from connector.systems.infor import M3Client
-        from connector.systems.servicetitan import ServiceTitanClient
-
-        m3: M3Client = target.connection.client
-        await m3.validate_company()
-        client: ServiceTitanClient = source.connection.client
-        return servicetitan_infor.build(name, flow_config, source_config, client, m3, store)
-    if pair == ("servicetitan", "acumatica") and isinstance(source_config, ServiceTitanSystem):
-        from connector.flows import servicetitan_acumatica
-        from connector.systems.acumatica import AcumaticaClient
-        from connector.systems.servicetitan import ServiceTitanClient
-
-        acumatica: AcumaticaClient = target.connection.client
-        await acumatica.check_endpoint()
-        st_client: ServiceTitanClient = source.connection.client
-        return servicetitan_acumatica.build(
-            name, flow_config, source_config, st_client, acumatica, store
+    """Declare the flow for ``(source.kind, target.kind)`` and check the target is usable
+    (the pairing's own build does both, e.g. M3 CONO)."""
+    pairing = registry.pairing(source.kind, target.kind)
+    if pairing is None:
+        supported = ", ".join(f"{p.source_kind} → {p.target_kind}" for p in registry.pairings())
+        raise ConfigurationError(
+            f"flow {name}: no pairing of {source.kind} → {target.kind} exists; supported: "
+            f"{supported}"
         )
-    target_config = config.systems[flow_config.target]
-    if pair == ("ifs", "servicetitan") and isinstance(target_config, ServiceTitanSystem):
-        from connector.flows import ifs_servicetitan
-        from connector.systems.ifs import IfsClient
-        from connector.systems.servicetitan import ServiceTitanClient
-
-        ifs: IfsClient = source.connection.client
-        await ifs.check()
-        st_target: ServiceTitanClient = target.connection.client
-        return ifs_servicetitan.build(name, flow_config, target_config, ifs, st_target, store)
-    raise ConfigurationError(
-        f"flow {name}: no pairing of {source.kind} → {target.kind} exists; supported: "
-        "servicetitan → infor, servicetitan → acumatica, ifs → servicetitan"
-    )
+    return await pairing.build(name, flow_config, config, source, target, store)

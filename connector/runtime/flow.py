@@ -42,6 +42,7 @@ diff — a person decides on the memo or adjustment. Neither is ever reported "u
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -222,6 +223,10 @@ class Flow:
 
     name: str
     streams: tuple[Stream[Any, Any], ...]
+    #: Wraps every run of the flow (a sync cycle, a webhook drain, a replay, a review
+    #: resume): what must be opened once per run and closed after it whatever happened —
+    #: SYSPRO's e.net logon … logoff, one session per polling cycle. None: nothing to wrap.
+    session: Callable[[], AbstractAsyncContextManager[object]] | None = None
 
     def stream(self, name: str) -> Stream[Any, Any]:
         for stream in self.streams:

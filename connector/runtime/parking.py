@@ -48,6 +48,8 @@ class Mapped:
 
     command: object = None
     digest: str = ""
+    #: The command as JSON (hashed once, stored once).
+    encoded: bytes = b""
     error: MappingError | PermanentError | None = None
 
 
@@ -128,8 +130,7 @@ async def changed_after_posting(
     if accept:
         unit = (
             Unit()
-            .ledger(key, State.DONE, content_hash=digest)
-            .command(key, msgspec.json.encode(command))
+            .ledger(key, State.DONE, content_hash=digest, command=msgspec.json.encode(command))
             .audit(key, "change_accepted", {"target_id": entry.target_id or ""}, run_id=run_id)
             .close_review(key)
         )

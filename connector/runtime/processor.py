@@ -89,7 +89,11 @@ class StreamHalted(Exception):
 
 def command_hash(command: object) -> str:
     """Content hash of what would be written: equal hashes mean nothing new to write."""
-    return hashlib.sha256(msgspec.json.encode(command)).hexdigest()[:32]
+    return _hash(msgspec.json.encode(command))
+
+
+def _hash(encoded: bytes) -> str:
+    return hashlib.sha256(encoded).hexdigest()[:32]
 
 
 @dataclass
@@ -166,7 +170,8 @@ class RecordProcessor:
         except Exception as exc:  # noqa: BLE001 - a mapper bug parks one record, not the run
             key = RecordKey(self.flow.name, stream.name, envelope.source_id)
             return Mapped(error=unexpected(exc, "mapping", key))
-        return Mapped(command, command_hash(command))
+        encoded = msgspec.json.encode(command)
+        return Mapped(command, _hash(encoded), encoded)
 
     async def _process_locked(
         self, job: Job, force: bool, accept_change: bool, mapped: Mapped
@@ -219,18 +224,18 @@ class RecordProcessor:
             # run's cursor stays behind it.
             log.info("claimed by another writer; left to it", extra=log_fields(job.key, job.run_id))
             return Result(Outcome.DEFERRED, error="claimed by another writer")
-        return await self._land(job, command, digest, retried=entry is not None)
+        return await self._land(job, mapped, retried=entry is not None)
 
-    async def _land(self, job: Job, command: object, digest: str, *, retried: bool) -> Result:
+    async def _land(self, job: Job, mapped: Mapped, *, retried: bool) -> Result:
         """Look up, write and commit; every exception has exactly one fate here.
 
         ``retried``: the record was seen before (its audit then records every lookup)."""
         ctx = _Context(self, job.run_id)
-        key, run_id = job.key, job.run_id
+        key, run_id, command = job.key, job.run_id, mapped.command
         for attempt in range(1, WRITE_PASSES + 1):
             try:
                 written = await self._write(job.stream, command, ctx, note_absent=retried)
-                return await self._commit_done(job, command, digest, written, ctx)
+                return await self._commit_done(job, mapped, written, ctx)
             except InDoubtError as exc:
                 await self.store.commit(
                     Unit()
@@ -246,7 +251,7 @@ class RecordProcessor:
                 ctx.note("verified", {"target_id": found.target_id, "after": "in_doubt"})
                 if found.complete:
                     settled = Written(Outcome.CREATED, found.target_id, {"settled": "found"})
-                    return await self._commit_done(job, command, digest, settled, ctx)
+                    return await self._commit_done(job, mapped, settled, ctx)
                 # There but unfinished (saved, not released): the next pass finishes it.
             except ConflictError as exc:
                 # The target changed under us: the next pass re-reads and re-applies; a
@@ -300,13 +305,15 @@ class RecordProcessor:
         return Written(Outcome.UNCHANGED, existing.target_id, {"adopted": "found in target"})
 
     async def _commit_done(
-        self, job: Job, command: object, digest: str, written: Written, ctx: _Context
+        self, job: Job, mapped: Mapped, written: Written, ctx: _Context
     ) -> Result:
         key, run_id = job.key, job.run_id
-        unit = (
-            Unit()
-            .ledger(key, State.DONE, content_hash=digest, target_id=written.target_id)
-            .command(key, msgspec.json.encode(command))
+        unit = Unit().ledger(
+            key,
+            State.DONE,
+            content_hash=mapped.digest,
+            target_id=written.target_id,
+            command=mapped.encoded or msgspec.json.encode(mapped.command),
         )
         for step, detail in ctx.notes:
             unit.audit(key, step, detail, run_id=run_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,8 +126,8 @@ class FlowRunner:
         report = CycleReport(
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
         )
-        async with self._closing_if_interrupted(report):
-            processor = await self._processor()
+        processor = await self._processor()
+        async with self._closing_if_interrupted(report), self._session():
             for stream in selected:
                 cursor = None if full else await self.store.cursor(self.flow.name, stream.name)
                 run = StreamRun(
@@ -152,20 +152,20 @@ class FlowRunner:
         report = CycleReport(
             self.flow.name, await self.store.start_run(self.flow.name, "webhook"), "webhook"
         )
-        async with self._closing_if_interrupted(report):
-            processor = await self._processor()
-            by_stream: dict[str, list[Envelope[Any]]] = {}
-            ignored = Unit()
-            for event in events:
-                stream_name = self._stream_for_event(event.event_type)
-                if stream_name is None:
-                    Store.mark_inbox_processed(ignored, self.flow.name, event.event_id, "ignored")
-                    continue
-                by_stream.setdefault(stream_name, []).append(
-                    _event_envelope(self.flow.stream(stream_name), event)
-                )
-            if ignored.statements:
-                await self.store.commit(ignored)
+        processor = await self._processor()
+        by_stream: dict[str, list[Envelope[Any]]] = {}
+        ignored = Unit()
+        for event in events:
+            stream_name = self._stream_for_event(event.event_type)
+            if stream_name is None:
+                Store.mark_inbox_processed(ignored, self.flow.name, event.event_id, "ignored")
+                continue
+            by_stream.setdefault(stream_name, []).append(
+                _event_envelope(self.flow.stream(stream_name), event)
+            )
+        if ignored.statements:
+            await self.store.commit(ignored)
+        async with self._closing_if_interrupted(report), self._session():
             for stream in self.flow.streams:
                 envelopes = by_stream.get(stream.name)
                 if not envelopes:
@@ -227,40 +227,54 @@ class FlowRunner:
         report = CycleReport(
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
         )
-        async with self._closing_if_interrupted(report):
-            processor = await self._processor()
-            for stream in self.flow.streams:
-                envelopes = []
-                for stream_name, source_id, payload in parked:
-                    if stream_name != stream.name:
-                        continue
-                    # Prefer the record as it is now at the source; fall back to what we stored.
-                    try:
-                        record = await stream.fetch(source_id) or stream.decode(payload)
-                    except (PermanentError, ValueError) as exc:
-                        # Still unusable (or parked under a key the source cannot look up, such
-                        # as an unreadable webhook event's): it stays parked, with today's reason.
-                        record = Unreadable(
-                            payload, f"{stream.name} {source_id} is still unusable: {exc}"
-                        )
-                    envelopes.append(Envelope(source_id, record))
-                if not envelopes:
-                    continue
-                run = StreamRun(
-                    processor,
-                    stream,
-                    report.run_id,
-                    buffer=self.buffer,
-                    force=True,
-                    accept_change=accept_change,
-                    progress=progress,
-                    track_cursor=False,
-                )
-                report.streams[stream.name] = run.counts
-                if not await self._run(report, run, iterate(envelopes)):
-                    break
+        processor = await self._processor()
+        async with self._closing_if_interrupted(report), self._session():
+            await self._rerun_streams(report, processor, parked, progress, accept_change)
         await self._finish(report)
         return report
+
+    async def _rerun_streams(
+        self,
+        report: CycleReport,
+        processor: RecordProcessor,
+        parked: list[tuple[str, str, bytes]],
+        progress: Progress | None,
+        accept_change: bool,
+    ) -> None:
+        for stream in self.flow.streams:
+            envelopes = []
+            for stream_name, source_id, payload in parked:
+                if stream_name != stream.name:
+                    continue
+                # Prefer the record as it is now at the source; fall back to what we stored.
+                try:
+                    record = await stream.fetch(source_id) or stream.decode(payload)
+                except (PermanentError, ValueError) as exc:
+                    # Still unusable (or parked under a key the source cannot look up, such
+                    # as an unreadable webhook event's): it stays parked, with today's reason.
+                    record = Unreadable(
+                        payload, f"{stream.name} {source_id} is still unusable: {exc}"
+                    )
+                envelopes.append(Envelope(source_id, record))
+            if not envelopes:
+                continue
+            run = StreamRun(
+                processor,
+                stream,
+                report.run_id,
+                buffer=self.buffer,
+                force=True,
+                accept_change=accept_change,
+                progress=progress,
+                track_cursor=False,
+            )
+            report.streams[stream.name] = run.counts
+            if not await self._run(report, run, iterate(envelopes)):
+                break
+
+    def _session(self) -> AbstractAsyncContextManager[object]:
+        """The flow's per-run wrapper (see ``Flow.session``), or nothing to wrap."""
+        return self.flow.session() if self.flow.session is not None else nullcontext()
 
     def _select(self, names: Sequence[str] | None) -> list[Stream[Any, Any]]:
         if not names:

@@ -26,8 +26,11 @@ log = logging.getLogger(__name__)
 
 
 class Connection(Protocol):
-    """What every ``systems/*`` package's ``open_connection`` returns (``tokens`` too, for a
-    system that signs in with tokens; SYSPRO's sessions have none)."""
+    """What every ``systems/*`` package's ``open_connection`` returns.
+
+    Most also carry ``tokens`` (a :class:`TokenCache`); a system without tokens (SYSPRO logs
+    on per polling cycle) has none, and its health shows the token state ``none``.
+    """
 
     limiter: RateLimiter
 
@@ -35,6 +38,12 @@ class Connection(Protocol):
 
 
 C = TypeVar("C", bound=Connection)
+
+
+def token_cache(connection: Connection) -> TokenCache | None:
+    """The connection's token cache, or None for a system that has no tokens."""
+    tokens = getattr(connection, "tokens", None)
+    return tokens if isinstance(tokens, TokenCache) else None
 
 
 @dataclass
@@ -64,7 +73,7 @@ class SystemSupervisor(Generic[C]):
     max_backoff_s: float = 60.0
 
     def status(self) -> dict[str, object]:
-        tokens: TokenCache | None = getattr(self.connection, "tokens", None)
+        tokens = token_cache(self.connection)
         token = tokens.state() if tokens is not None else None
         return {
             "system": self.name,
@@ -76,7 +85,7 @@ class SystemSupervisor(Generic[C]):
             "token": (
                 {"state": token.status, "seconds_left": token.seconds_left}
                 if token is not None
-                else None
+                else {"state": "none", "seconds_left": None}
             ),
             "limiter": {
                 "wait_seconds_total": self.connection.limiter.wait_seconds_total,

@@ -1,7 +1,10 @@
-"""Faithful simulators of every external system, one module each (see base.py).
+"""Faithful simulators of every external system, one package each (see base.py).
 
-``SIMULATORS`` maps a system name to ``(module, class name, port offset)``; modules load
-lazily so a missing or broken simulator does not stop the others from serving.
+Simulators register here by name (the system kind they imitate) and port offset
+(``ml-connector sandbox`` serves each on ``base-port + offset``), with the module and class
+that implement them: modules load lazily, so a missing or broken simulator does not stop
+the others from serving. This package imports nothing from ``systems/`` or ``flows/``; a
+simulator outside it (a plugin, a test's toy) registers with :func:`register_simulator`.
 """
 
 from __future__ import annotations
@@ -10,14 +13,29 @@ import importlib
 
 from connector.sandbox.base import Simulator
 
-SIMULATORS: dict[str, tuple[str, str, int]] = {
-    "servicetitan": ("connector.sandbox.servicetitan", "ServiceTitanSimulator", 1),
-    "infor": ("connector.sandbox.infor", "InforSimulator", 2),
-    "servicenow": ("connector.sandbox.servicenow", "ServiceNowSimulator", 3),
-    "ifs": ("connector.sandbox.ifs", "IfsSimulator", 4),
-    "syspro": ("connector.sandbox.syspro", "SysproSimulator", 5),
-    "acumatica": ("connector.sandbox.acumatica", "AcumaticaSimulator", 6),
-}
+#: Registered simulators: system name → ``(module, class name, port offset)``.
+SIMULATORS: dict[str, tuple[str, str, int]] = {}
+
+
+def register_simulator(name: str, module: str, class_name: str, port_offset: int) -> None:
+    """Declare the simulator of system ``name``; ValueError if the name or the port offset
+    is already taken by another one."""
+    entry = (module, class_name, port_offset)
+    existing = SIMULATORS.get(name)
+    if existing is not None and existing != entry:
+        raise ValueError(f"a simulator named {name!r} is already registered")
+    taken = [n for n, (_, _, offset) in SIMULATORS.items() if offset == port_offset and n != name]
+    if taken:
+        raise ValueError(f"port offset {port_offset} is already used by the {taken[0]} simulator")
+    SIMULATORS[name] = entry
+
+
+register_simulator("servicetitan", "connector.sandbox.servicetitan", "ServiceTitanSimulator", 1)
+register_simulator("infor", "connector.sandbox.infor", "InforSimulator", 2)
+register_simulator("servicenow", "connector.sandbox.servicenow", "ServiceNowSimulator", 3)
+register_simulator("ifs", "connector.sandbox.ifs", "IfsSimulator", 4)
+register_simulator("syspro", "connector.sandbox.syspro", "SysproSimulator", 5)
+register_simulator("acumatica", "connector.sandbox.acumatica", "AcumaticaSimulator", 6)
 
 
 def load_simulator(name: str) -> type[Simulator]:

@@ -17,8 +17,8 @@ from connector.store.records import RecordKey, State
 
 _UPSERT_LEDGER = """
 INSERT INTO ledger (flow, stream, source_id, state, content_hash, target_id, attempts,
-                    run_id, updated_at, last_error)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    run_id, updated_at, last_error, command)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (flow, stream, source_id) DO UPDATE SET
     state = excluded.state,
     content_hash = COALESCE(excluded.content_hash, ledger.content_hash),
@@ -26,7 +26,8 @@ ON CONFLICT (flow, stream, source_id) DO UPDATE SET
     attempts = ledger.attempts + excluded.attempts,
     run_id = COALESCE(excluded.run_id, ledger.run_id),
     updated_at = excluded.updated_at,
-    last_error = excluded.last_error
+    last_error = excluded.last_error,
+    command = COALESCE(excluded.command, ledger.command)
 """
 
 _CLAIM_NEW = EXPECT_CHANGE + """
@@ -41,10 +42,6 @@ UPDATE ledger SET state = 'in_flight', content_hash = ?, attempts = attempts + 1
     run_id = COALESCE(?, run_id), updated_at = ?, last_error = NULL, claimed_by = ?,
     claimed_at = ?
 WHERE flow = ? AND stream = ? AND source_id = ? AND state = ? AND attempts = ?
-"""
-
-_SET_COMMAND = """
-UPDATE ledger SET command = ? WHERE flow = ? AND stream = ? AND source_id = ?
 """
 
 _INSERT_AUDIT = """
@@ -106,8 +103,10 @@ class Unit:
         run_id: int | None = None,
         count_attempt: bool = False,
         error: str | None = None,
+        command: bytes | None = None,
     ) -> Unit:
-        """Set the record's ledger state (``None`` fields keep their previous value)."""
+        """Set the record's ledger state (``None`` fields keep their previous value;
+        ``command`` is the JSON written, kept for a field diff if the source changes)."""
         self.statements.append(
             (
                 _UPSERT_LEDGER,
@@ -122,6 +121,7 @@ class Unit:
                     run_id,
                     self.now,
                     error,
+                    command,
                 ),
             )
         )
@@ -153,11 +153,6 @@ class Unit:
                 key.flow, key.stream, key.source_id, state.value, attempts,
             )
             self.statements.append((_CLAIM_SEEN, params))
-        return self
-
-    def command(self, key: RecordKey, command: bytes) -> Unit:
-        """Keep the command written for the record (for a field diff if the source changes)."""
-        self.statements.append((_SET_COMMAND, (command, key.flow, key.stream, key.source_id)))
         return self
 
     def audit(

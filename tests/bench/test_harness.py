@@ -19,7 +19,13 @@ from bench.report import BenchReport
 from connector.commands import bench as bench_command
 
 ROOT = Path(__file__).resolve().parents[2]
-E2E_FLOWS = {"servicetitan-infor", "servicetitan-acumatica", "ifs-servicetitan"}
+E2E_FLOWS = {
+    "servicetitan-infor",
+    "servicetitan-acumatica",
+    "ifs-servicetitan",
+    "infor-servicenow",
+    "servicetitan-syspro",
+}
 
 
 @pytest.fixture(scope="module")

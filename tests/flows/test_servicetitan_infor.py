@@ -312,7 +312,10 @@ async def test_crash_between_write_and_commit_is_verified_not_repeated(
 def test_demo_json_reports_two_cycles_and_nothing_new(tmp_path: Path) -> None:
     """`ml-connector demo --json` reports per flow two cycles, the second writing nothing."""
     result = subprocess.run(
-        [sys.executable, "-m", "connector", "demo", "--json", "--state-dir", str(tmp_path / "d")],
+        [
+            *(sys.executable, "-m", "connector", "demo", "--json"),
+            *("--state-dir", str(tmp_path / "d"), "--flow", FLOW),
+        ],
         capture_output=True,
         timeout=300,
     )

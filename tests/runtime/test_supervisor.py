@@ -93,17 +93,20 @@ async def test_serve_owns_every_loop_and_reports_one_stopped_by_configuration() 
     assert finished == ["good"] and stopped == ["flow/webhooks"]
 
 
-async def test_status_of_a_system_without_tokens_has_no_token_state() -> None:
-    """A system that signs in with sessions, not tokens (SYSPRO), still reports status."""
 
-    @dataclass
-    class SessionConnection:
-        limiter: RateLimiter = field(default_factory=lambda: RateLimiter(10, 1, name="s"))
+@dataclass
+class TokenlessConnection:
+    """A system that logs on per cycle instead of holding a token (SYSPRO e.net)."""
 
-        async def aclose(self) -> None:
-            return None
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(10, 1, name="syspro"))
 
-    supervisor = SystemSupervisor("erp", "syspro", SessionConnection())
-    supervisor.health.ok()
+    async def aclose(self) -> None:
+        return None
+
+
+def test_status_of_a_system_without_tokens_says_so() -> None:
+    """/healthz of a system with no token cache reports token state 'none', not a crash."""
+    supervisor = SystemSupervisor("syspro", "syspro", TokenlessConnection())
     status = supervisor.status()
-    assert status["token"] is None and status["last_success"] is not None
+    assert status["token"] == {"state": "none", "seconds_left": None}
+    assert status["kind"] == "syspro"

@@ -53,23 +53,33 @@ KEYS: dict[str, tuple[str, ...]] = {
     "Payment": ("Type", "ReferenceNbr"), "SalesOrder": ("OrderType", "OrderNbr"),
     "JournalTransaction": ("Module", "BatchNbr"), "Check": ("Type", "ReferenceNbr"),
 }
-#: Actions the simulator performs, by entity.
-ACTIONS = {"Bill": "ReleaseBill", "Invoice": "ReleaseInvoice", "Payment": "ReleasePayment",
-           "JournalTransaction": "ReleaseJournalTransaction", "Check": "ReleaseCheck"}
-#: The inquiry, answered to list, put (its parameters) and ad-hoc schema only.
+#: The inquiry entity the simulator serves besides the stored ones.
 INQUIRY = "CompaniesStructure"
-_RECORD_OPERATIONS = ("GetList", "PutEntity", "GetByKeys", "GetById", "DeleteByKeys",
-                      "DeleteById", "GetAdHocSchema")
+#: Screen actions a custom action may name (Hold/Remove Hold exist on documents only).
+CUSTOM_ACTIONS = ("putOnHold", "releaseFromHold", "Hold", "RemoveHold")
+#: Card transaction codes CardOperation takes (plus, at random, a wrong one).
+CARD_CODES = ("AUT", "AAC", "PAC", "CDT", "VDG")
+#: Value-object schema → the scalar kind a generated value takes.
+_VALUE_KINDS = {"StringValue": "str", "DecimalValue": "dec", "DateTimeValue": "dt",
+                "BooleanValue": "bool", "IntValue": "int", "LongValue": "int",
+                "ShortValue": "int", "GuidValue": "guid", "DoubleValue": "dec"}
 
 
 def served_operations() -> list[str]:
-    """operationIds of the definition that the simulator answers, in definition order."""
-    wanted = {f"{e}_{op}" for e in KEYS for op in _RECORD_OPERATIONS}
-    wanted |= {f"{e}_InvokeAction_{a}" for e, a in ACTIONS.items()}
-    wanted |= {f"{INQUIRY}_{op}" for op in ("GetList", "PutEntity", "GetAdHocSchema")}
+    """Every operationId the definition documents for the served entities and the inquiry,
+    in definition order: the simulator answers all of them."""
+    entities = {*KEYS, INQUIRY}
     found = [operation["operationId"] for item in document()["paths"].values()
              for operation in item.values()]
-    return [op for op in found if op in wanted]
+    return [op for op in found if op.partition("_")[0] in entities]
+
+
+def action_parameters(action: str) -> dict[str, str]:
+    """The documented parameters of a named action, by name → scalar kind."""
+    schema = document()["components"]["schemas"].get(action, {})
+    params = schema.get("properties", {}).get("parameters", {}).get("properties", {})
+    return {name: _VALUE_KINDS.get(spec.get("$ref", "").rsplit("/", 1)[-1], "str")
+            for name, spec in params.items()}
 
 
 @dataclass
@@ -83,6 +93,8 @@ class Case:
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    raw: bytes | None = None
+    """A file's content (PutFile sends bytes, not JSON)."""
 
 
 @dataclass
@@ -102,10 +114,23 @@ class Generator:
 
     def case(self, operation: str) -> Case:
         entity, _, name = operation.partition("_")
+        if name == "PutFile":
+            return self._put_file(operation, entity)
+        if name == "InvokeAction_CustomAction":
+            action = self.rng.choice([*CUSTOM_ACTIONS, self._word()])
+            body: dict[str, Any] = {"entity": self._key_body(entity)}
+            if self.rng.random() < 0.5:
+                body["parameters"] = {"custom": {}}
+            return Case(operation, "POST", f"/{entity}/{action}", f"/{entity}/{action}",
+                        body=body)
         if name.startswith("InvokeAction_"):
             action = name.removeprefix("InvokeAction_")
+            body = {"entity": self._key_body(entity)}
+            kinds = action_parameters(action)
+            if kinds:
+                body["parameters"] = self._parameters(action, kinds)
             return Case(operation, "POST", f"/{entity}/{action}", f"/{entity}/{action}",
-                        body={"entity": self._key_body(entity)})
+                        body=body)
         if name == "GetAdHocSchema":
             path = f"/{entity}/$adHocSchema"
             return Case(operation, "GET", path, path)
@@ -125,6 +150,23 @@ class Generator:
         return Case(operation, "GET" if name == "GetByKeys" else "DELETE", f"/{entity}/{sent}",
                     f"/{entity}/{joined}",
                     query=self._shape_query(entity) if name == "GetByKeys" else {})
+
+    def _put_file(self, operation: str, entity: str) -> Case:
+        keys = self._pick(self.known.keys.get(entity, []), self._random_keys(entity))
+        joined = "|".join(keys)
+        sent = joined if self.rng.random() < 0.5 else "/".join(keys)
+        name = self.rng.choice(["scan.pdf", "photo.jpg", "notes.txt", f"{self._word()}.csv"])
+        content = bytes(self.rng.getrandbits(8) for _ in range(self.rng.randint(0, 64)))
+        return Case(operation, "PUT", f"/{entity}/{sent}/files/{name}",
+                    f"/{entity}/{joined}/files/{name}", raw=content)
+
+    def _parameters(self, action: str, kinds: dict[str, str]) -> dict[str, Any]:
+        """Values for an action's parameters: mostly all of them, sometimes a few."""
+        chosen = [n for n in kinds if self.rng.random() < 0.8]
+        values: dict[str, Any] = {n: {"value": self._scalar(kinds[n])} for n in chosen}
+        if action == "CardOperation" and "TranType" in values and self.rng.random() < 0.8:
+            values["TranType"] = {"value": self.rng.choice(CARD_CODES)}
+        return values
 
     # -- query options ------------------------------------------------------------------
     def _list_query(self, entity: str) -> dict[str, str]:
@@ -219,14 +261,16 @@ class Generator:
         return self._key_values(entity, keys)
 
     def _key_values(self, entity: str, keys: tuple[str, ...]) -> dict[str, Any]:
-        return {name: {"value": key} for name, key in zip(KEYS[entity], keys, strict=True)}
+        names = KEYS.get(entity, ())
+        return {name: {"value": key} for name, key in zip(names, keys, strict=False)}
 
     # -- primitive values ---------------------------------------------------------------
     def _pick(self, existing: list[Any], invented: Any) -> Any:
         return self.rng.choice(existing) if existing and self.rng.random() < 0.7 else invented
 
     def _random_keys(self, entity: str) -> tuple[str, ...]:
-        return tuple(self._word() for _ in KEYS[entity])
+        # The inquiry has no key fields; a client can still send one segment.
+        return tuple(self._word() for _ in KEYS.get(entity, ("",)))
 
     def _word(self) -> str:
         return "".join(self.rng.choices(string.ascii_uppercase + string.digits,

@@ -3,6 +3,7 @@ $filter/$select/$orderby/$top/$skip, the 5,000-row cap and nextLink paging (shee
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -128,3 +129,15 @@ async def test_seeding_is_deterministic_by_seed(company: SysproCompany) -> None:
     assert await company.rows("ApInvoice") == first
     await company.admin("POST", "seed", body | {"seed": 10})
     assert await company.rows("ApInvoice") != first
+
+
+async def test_seeded_purchase_orders_carry_stock_lines(company: SysproCompany) -> None:
+    """A seeded PO has one to three PorMasterDetail lines on stock codes on file, as PORTOI
+    would leave it (a PO without lines is one still being entered)."""
+    await company.admin("POST", "seed", {"seed": 3, "counts": {"stock": 4, "purchase_orders": 6}})
+    heads = await company.rows("PorMasterHdr")
+    lines = await company.rows("PorMasterDetail")
+    stock = {row["StockCode"] for row in await company.rows("InvMaster")}
+    per_order = Counter(line["PurchaseOrder"] for line in lines)
+    assert len(heads) == 6 and all(1 <= per_order[h["PurchaseOrder"]] <= 3 for h in heads)
+    assert {line["MStockCode"] for line in lines} <= stock

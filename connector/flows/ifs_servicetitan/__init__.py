@@ -46,7 +46,7 @@ from typing import Any
 
 import msgspec
 
-from connector.config import FlowConfig, ServiceTitanSystem
+from connector.config import Config, FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.ifs_servicetitan import mapping
@@ -56,12 +56,14 @@ from connector.flows.ifs_servicetitan.targets import (
     VoucherTarget,
 )
 from connector.flows.sources import servicetitan_incremental
+from connector.registry import PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, Stream
+from connector.runtime.supervisor import SystemSupervisor
 from connector.store import Store
 from connector.systems.ifs import IfsClient
 from connector.systems.ifs import models as ifs
 from connector.systems.ifs.odata import literal
-from connector.systems.servicetitan import ServiceTitanClient
+from connector.systems.servicetitan import ServiceTitanClient, ServiceTitanSystem
 from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.resources import RESOURCES
 
@@ -70,6 +72,8 @@ GL_ACCOUNTS = "gl_accounts_to_st"
 PURCHASE_ORDERS = "purchase_orders_to_st"
 INVOICES = "invoices_to_ifs"
 JOBS = "jobs_to_ifs"
+#: Every stream, in the order a cycle runs them (what ``[flows.X].streams`` may name).
+STREAMS = (GL_ACCOUNTS, PURCHASE_ORDERS, INVOICES, JOBS)
 WEBHOOK_STREAMS = {"invoice": INVOICES, "job": JOBS}
 #: The IFS purchase orders ServiceTitan receives: released ones (planned ones may change).
 RELEASED = "Objstate eq 'Released'"
@@ -215,3 +219,34 @@ def _order_cursor(cursor: str) -> OrderCursor:
         return msgspec.json.decode(cursor, type=OrderCursor)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return OrderCursor()
+
+
+async def build_flow(
+    name: str,
+    flow_config: FlowConfig,
+    config: Config,
+    source: SystemSupervisor[Any],
+    target: SystemSupervisor[Any],
+    store: Store,
+) -> BuiltFlow:
+    """The registry's build: check the IFS company has accounts, then :func:`build`."""
+    target_config = config.systems[flow_config.target]
+    if not isinstance(target_config, ServiceTitanSystem):
+        raise ConfigurationError(
+            f"flow {name}: target {flow_config.target} is not a ServiceTitan system"
+        )
+    ifs_client: IfsClient = source.connection.client
+    await ifs_client.check()
+    servicetitan: ServiceTitanClient = target.connection.client
+    return build(name, flow_config, target_config, ifs_client, servicetitan, store)
+
+
+register_pairing(
+    PairingSpec(
+        name=NAME,
+        source_kind="ifs",
+        target_kind="servicetitan",
+        streams=STREAMS,
+        build=build_flow,
+    )
+)

@@ -123,19 +123,16 @@ class PurchaseOrderTarget:
         if existing is not None:
             return Written(Outcome.UNCHANGED, existing.target_id)
         tax = (command.subtotal * await self._rate(command) / 100).quantize(CENT)
-        blank = st.VendorAddress(street="", unit="", city="", state="", zip="", country="")
         po_id = await self.client.create_purchase_order(
             st.PurchaseOrderCreate(
                 vendor_id=command.vendor_id,
                 type_id=command.type_id,
                 business_unit_id=command.business_unit_id,
                 inventory_location_id=command.location_id,
-                ship_to=st.ShipTo(description="Main warehouse", address=blank),
-                impacts_technician_payroll=False,
+                ship_to=st.ShipTo(description="Main warehouse"),
                 date=command.date,
                 required_on=command.required_on,
                 tax=float(tax),
-                shipping=0.0,
                 items=[
                     st.PurchaseOrderItemCreate(
                         sku_id=line.sku_id,

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from connector.config import FlowConfig, ServiceTitanSystem
+from connector.config import Config, FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.servicetitan_acumatica import mapping
@@ -43,10 +43,12 @@ from connector.flows.servicetitan_acumatica.targets import (
     VendorTarget,
 )
 from connector.flows.sources import servicetitan_fetch, servicetitan_incremental
+from connector.registry import PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, Flow, MapContext, Stream, Target
+from connector.runtime.supervisor import SystemSupervisor
 from connector.store import State, Store
 from connector.systems.acumatica import AcumaticaClient
-from connector.systems.servicetitan import ServiceTitanClient
+from connector.systems.servicetitan import ServiceTitanClient, ServiceTitanSystem
 from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.resources import RESOURCES
 
@@ -172,3 +174,34 @@ def build(
         ),
     )
     return BuiltFlow(Flow(flow_name, streams), dict(WEBHOOK_STREAMS))
+
+
+async def build_flow(
+    name: str,
+    flow_config: FlowConfig,
+    config: Config,
+    source: SystemSupervisor[Any],
+    target: SystemSupervisor[Any],
+    store: Store,
+) -> BuiltFlow:
+    """The registry's build: check the endpoint version answers, then :func:`build`."""
+    source_config = config.systems[flow_config.source]
+    if not isinstance(source_config, ServiceTitanSystem):
+        raise ConfigurationError(
+            f"flow {name}: source {flow_config.source} is not a ServiceTitan system"
+        )
+    acumatica: AcumaticaClient = target.connection.client
+    await acumatica.check_endpoint()
+    client: ServiceTitanClient = source.connection.client
+    return build(name, flow_config, source_config, client, acumatica, store)
+
+
+register_pairing(
+    PairingSpec(
+        name=NAME,
+        source_kind="servicetitan",
+        target_kind="acumatica",
+        streams=STREAMS,
+        build=build_flow,
+    )
+)

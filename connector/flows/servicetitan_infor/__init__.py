@@ -32,7 +32,7 @@ from typing import Any
 
 import msgspec
 
-from connector.config import FlowConfig, ServiceTitanSystem
+from connector.config import Config, FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.servicetitan_infor import mapping
@@ -46,13 +46,15 @@ from connector.flows.servicetitan_infor.targets import (
     VendorTarget,
 )
 from connector.flows.sources import servicetitan_fetch, servicetitan_incremental
+from connector.registry import PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, MapContext, Stream
+from connector.runtime.supervisor import SystemSupervisor
 from connector.store import Store
 from connector.systems.infor import M3Client
 from connector.systems.infor.models import Item as M3Item
 from connector.systems.infor.models import PurchaseOrder as M3PurchaseOrder
 from connector.systems.infor.models import Supplier
-from connector.systems.servicetitan import ServiceTitanClient
+from connector.systems.servicetitan import ServiceTitanClient, ServiceTitanSystem
 from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.resources import RESOURCES
 
@@ -282,3 +284,34 @@ def _day_before(cursor: str) -> str | None:
     except ValueError:
         return None
     return (day - dt.timedelta(days=1)).strftime("%Y%m%d")
+
+
+async def build_flow(
+    name: str,
+    flow_config: FlowConfig,
+    config: Config,
+    source: SystemSupervisor[Any],
+    target: SystemSupervisor[Any],
+    store: Store,
+) -> BuiltFlow:
+    """The registry's build: check the M3 company (CONO) exists, then :func:`build`."""
+    source_config = config.systems[flow_config.source]
+    if not isinstance(source_config, ServiceTitanSystem):
+        raise ConfigurationError(
+            f"flow {name}: source {flow_config.source} is not a ServiceTitan system"
+        )
+    m3: M3Client = target.connection.client
+    await m3.validate_company()
+    client: ServiceTitanClient = source.connection.client
+    return build(name, flow_config, source_config, client, m3, store)
+
+
+register_pairing(
+    PairingSpec(
+        name=NAME,
+        source_kind="servicetitan",
+        target_kind="infor",
+        streams=STREAMS,
+        build=build_flow,
+    )
+)

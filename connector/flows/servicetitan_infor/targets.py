@@ -44,6 +44,7 @@ from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.client import APPLICATION_GUID
 from connector.systems.servicetitan.lookup import CreatedSinceIndex
 from connector.systems.servicetitan.resources import RESOURCES
+from connector.systems.servicetitan.vendors import create_mirrored_vendor, update_mirrored_vendor
 
 #: Where we stamp the M3 supplier number on ServiceTitan vendors we create.
 SUNO_KEY = "m3.suno"
@@ -196,29 +197,23 @@ class VendorTarget:
     async def write(
         self, command: VendorCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
+        origin = f"M3 supplier {command.suno}"
         if existing is not None:
-            vendor_id = int(existing.target_id)
-            await self.client.update(
-                RESOURCES["vendors"],
-                vendor_id,
-                st.VendorUpdate(name=command.name, active=command.active),
-                record=f"vendor {vendor_id} (M3 supplier {command.suno})",
-            )
-            return Written(Outcome.UPDATED, existing.target_id)
-        vendor_id = await self.client.create_vendor(
-            st.VendorCreate(
+            await update_mirrored_vendor(
+                self.client,
+                int(existing.target_id),
                 name=command.name,
                 active=command.active,
-                is_truck_replenishment=False,
-                tax_rate=0.0,
-                restricted_mobile_creation=False,
-                address=st.VendorAddress(street="", unit="", city="", state="", zip="", country=""),
-                memo=f"M3 supplier {command.suno}",
-                external_data=st.ExternalDataUpdate(
-                    application_guid=APPLICATION_GUID,
-                    external_data=[st.ExternalData(key=SUNO_KEY, value=command.suno)],
-                ),
+                origin=origin,
             )
+            return Written(Outcome.UPDATED, existing.target_id)
+        vendor_id = await create_mirrored_vendor(
+            self.client,
+            name=command.name,
+            active=command.active,
+            key=SUNO_KEY,
+            code=command.suno,
+            origin=origin,
         )
         self._claimed.add(vendor_id)
         return Written(Outcome.CREATED, str(vendor_id))
@@ -604,17 +599,9 @@ class StPurchaseOrderTarget:
                 type_id=command.type_id,
                 business_unit_id=command.business_unit_id,
                 inventory_location_id=command.location_id,
-                ship_to=st.ShipTo(
-                    description=command.ship_to,
-                    address=st.VendorAddress(
-                        street="", unit="", city="", state="", zip="", country=""
-                    ),
-                ),
-                impacts_technician_payroll=False,
+                ship_to=st.ShipTo(description=command.ship_to),
                 date=command.date,
                 required_on=command.required_on,
-                tax=0.0,
-                shipping=0.0,
                 items=items,
                 memo=command.memo,
             ),

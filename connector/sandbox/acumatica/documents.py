@@ -89,6 +89,8 @@ def derive(entity: str, values: dict[str, Any], released: bool, applied: float) 
     else:
         derive_other(entity, values, released)
         return
+    if values.get("Status") == "Voided":
+        return  # a voided payment keeps that status (the Void action)
     if not released:
         values["Status"] = "On Hold" if values.get("Hold") else "Balanced"
     else:

@@ -12,6 +12,8 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from connector.sandbox.acumatica import actions
+from connector.sandbox.acumatica.action_call import ActionCall, plain_parameters
 from connector.sandbox.acumatica.discovery import (
     AD_HOC_SCHEMA,
     SERVED,
@@ -40,6 +42,8 @@ class Operation(msgspec.Struct):
     entity: str
     record_id: str
     pending_polls: int
+    made: str = ""
+    """The entity of ``record_id`` when the action made another one (an invoice)."""
 
 
 class EntityRoutes:
@@ -64,16 +68,23 @@ class EntityRoutes:
             return json_response(render(entity, {}, Shape(), 1))
         if entity == COMPANIES_STRUCTURE and not rest and method in ("GET", "PUT"):
             return self._companies_structure(request)
+        if entity == COMPANIES_STRUCTURE and rest:
+            return await self._inquiry_record(request, rest)
+        if entity == "files" and len(rest) == 1 and method == "GET":
+            return self._file(rest[0])
         if entity not in ENTITIES:
             return no_route(request.path, f"The sandbox serves {', '.join(SERVED)} of the "
                             "Default endpoint.")
+        if method == "PUT" and len(rest) >= 3 and rest[-2] == "files":
+            return await self._put_file(request, entity, split_keys(rest[:-2]), rest[-1],
+                                        f"{base.rsplit('/', 1)[0]}/files")
         rest = split_keys(rest)
         if method == "GET" and not rest:
             return self._list(request, entity, base)
         if method == "PUT" and not rest:
             return await self._put(request, entity, base, branch)
         if method == "POST" and len(rest) == 1:
-            return await self._action(request, version, entity, rest[0])
+            return await self._action(request, version, entity, rest[0], branch)
         if method == "GET" and len(rest) == 3 and rest[1] == "status":
             return self._poll(version, entity, rest[0], rest[2])
         if method == "GET" and rest:
@@ -119,7 +130,39 @@ class EntityRoutes:
         return json_response(self._render(entity, record, shape, 1, base))
 
     def _render(self, entity: str, record: Record, shape: Shape, row: int, base: str) -> Any:
-        return render(entity, record.values, shape, row, {"self": f"{base}/{record.id}"})
+        files = None
+        if shape.files:
+            # base is the instance path; FileLink.href is an absolute URI.
+            files_url = f"{self.instance_url()}{base.removeprefix(self.knobs.instance_path())}"
+            files = self.tenant.files.links(record.id, f"{files_url.rsplit('/', 1)[0]}/files")
+        return render(entity, record.values, shape, row, {"self": f"{base}/{record.id}"}, files)
+
+    # -- files --------------------------------------------------------------------------
+    async def _put_file(
+        self, request: web.Request, entity: str, keys: list[str], name: str, files_path: str
+    ) -> web.Response:
+        """Attach the body to the record (see :mod:`.files`): 204 with the file's URL."""
+        try:
+            record = self.tenant.find(entity, keys)
+        except NotFound as exc:
+            return not_found(str(exc))
+        if not name.strip():
+            return bad_request("The file name is empty; PUT …/files/{filename} with an "
+                               "extension.")
+        content = await request.read()
+        definition = ENTITIES[entity]
+        shown = [str(record.values.get(k)) for k in definition.keys]
+        attachment = self.tenant.files.attach(
+            entity, record.id, shown, name, content,
+            request.headers.get("Content-Type", "application/octet-stream"))
+        url = f"{self.instance_url()}{files_path.removeprefix(self.knobs.instance_path())}"
+        return web.Response(status=204, headers={"Location": f"{url}/{attachment.id}"})
+
+    def _file(self, file_id: str) -> web.Response:
+        attachment = self.tenant.files.get(file_id)
+        if attachment is None:
+            return not_found(f"No file {file_id} is attached to any record.")
+        return web.Response(body=attachment.content, content_type=attachment.content_type)
 
     # -- writes -------------------------------------------------------------------------
     async def _put(
@@ -156,12 +199,14 @@ class EntityRoutes:
         return json_response(self._render(entity, record, shape, 1, base))
 
     async def _action(
-        self, request: web.Request, version: str, entity: str, action: str
+        self, request: web.Request, version: str, entity: str, action: str, branch: str
     ) -> web.Response:
-        definition = ENTITIES[entity]
-        if action not in definition.actions:
-            return no_route(request.path, f"The sandbox simulates these {entity} actions: "
-                            f"{', '.join(definition.actions) or 'none'}.")
+        handler = actions.named(entity, action)
+        if handler is None:
+            try:
+                handler = actions.custom(entity, action)
+            except actions.UnknownAction as exc:
+                return http_error(500, "An error has occurred.", str(exc))
         body = await _json_object(request)
         if isinstance(body, web.Response):
             return body
@@ -172,14 +217,21 @@ class EntityRoutes:
         if errors:
             return _unprocessable(entity, target, errors)
         try:
-            record = self.tenant.release(entity, keys)
+            found = self.tenant.locate(entity, keys)
+            call = ActionCall(self.tenant, entity, found, plain_parameters(
+                body.get("parameters")), self.knobs.rules(), branch)
+            record = handler(call)
         except NotFound as exc:
             return not_found(str(exc))
         except Invalid as exc:
             return _unprocessable(entity, target, exc.errors)
         operation_id = str(uuid.uuid4())
+        # The finished operation points at what the action made (a reversing bill, an
+        # invoice) or acted on; that can be another entity than the one invoked.
+        made = next((name for name, table in self.tenant.tables.items()
+                     if table.get(record.id) is record), entity)
         self.operations[operation_id] = Operation(entity, record.id,
-                                                  self.knobs.action_pending_polls)
+                                                  self.knobs.action_pending_polls, made)
         location = (f"{self.instance_url()}/entity/Default/{version}/{entity}/{action}"
                     f"/status/{operation_id}")
         return web.Response(status=202, headers={"Location": location})
@@ -194,11 +246,31 @@ class EntityRoutes:
                         f"/status/{operation_id}")
             return web.Response(status=202, headers={"Location": location})
         del self.operations[operation_id]
-        location = f"{self.instance_url()}/entity/Default/{version}/{entity}/{operation.record_id}"
+        target = operation.made or entity
+        location = f"{self.instance_url()}/entity/Default/{version}/{target}/{operation.record_id}"
         return web.Response(status=204, headers={"Location": location})
 
     # -- inquiries ----------------------------------------------------------------------
-    def _companies_structure(self, request: web.Request) -> web.Response:
+    async def _inquiry_record(self, request: web.Request, rest: list[str]) -> web.Response:
+        """CompaniesStructure by id or keys, deleted, given a file, or sent an action.
+
+        An inquiry is a form, not stored records: its one record is the form itself, read
+        by the id its PUT returns; it has no key fields, cannot be deleted, holds no files
+        and runs no actions. Those answer 500 with the exception the real system raises.
+        """
+        inquiry_id = str(uuid.uuid5(uuid.NAMESPACE_OID, COMPANY))
+        method = request.method
+        if method == "GET" and len(rest) == 1 and rest[0].casefold() == inquiry_id:
+            return self._companies_structure(request, single=True)
+        if method == "GET":
+            return not_found(f"{COMPANIES_STRUCTURE} is an inquiry with no key fields; read "
+                             f"it by PUT, or GET it by the id {inquiry_id}.")
+        what = {"DELETE": "deleted", "PUT": "given files", "POST": "sent actions"}
+        return http_error(500, "An error has occurred.",
+                          f"{COMPANIES_STRUCTURE} is an inquiry; it cannot be "
+                          f"{what.get(method, 'changed')}.")
+
+    def _companies_structure(self, request: web.Request, single: bool = False) -> web.Response:
         """The inquiry that lists branches: ``PUT`` with ``$expand=Results`` like the real one."""
         try:
             shape = Shape.parse(COMPANIES_STRUCTURE, request.query.get("$select"),
@@ -214,7 +286,7 @@ class EntityRoutes:
         ]
         inquiry = {"id": str(uuid.uuid5(uuid.NAMESPACE_OID, COMPANY)), "Results": rows}
         body = render(COMPANIES_STRUCTURE, inquiry, shape, 1)
-        return json_response(body if request.method == "PUT" else [body])
+        return json_response(body if request.method == "PUT" or single else [body])
 
 
 async def _json_object(request: web.Request) -> dict[str, Any] | web.Response:

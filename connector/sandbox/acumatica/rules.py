@@ -18,6 +18,11 @@ from connector.sandbox.acumatica.values import FieldError, parse_datetime
 #: Half a cent: amounts closer than this are equal.
 CENT_TOLERANCE = 0.005
 
+#: Statuses after which a document is read-only (voided payments and checks).
+FINAL_STATUSES = ("Voided",)
+#: Sales order statuses set by actions, which saving the order keeps.
+ORDER_ACTION_STATUSES = ("Canceled", "Shipping", "Completed", "Invoiced")
+
 #: Which partner a document takes its credit terms from: (its field, the partner entity).
 _TERMS_FROM = {"Bill": ("Vendor", "Vendor"), "Invoice": ("Customer", "Customer")}
 
@@ -54,6 +59,8 @@ def derive_other(entity: str, values: dict[str, Any], released: bool) -> None:
         applied = sum(float(r.get("AmountPaid") or 0.0) for r in values.get("Details") or [])
         unapplied = round(float(values.get("PaymentAmount") or 0.0) - applied, 2)
         values["UnappliedBalance"] = unapplied
+        if values.get("Status") in FINAL_STATUSES:
+            return
         if released:
             values["Status"] = "Open" if unapplied > CENT_TOLERANCE else "Closed"
         else:
@@ -73,7 +80,22 @@ def _sales_order(values: dict[str, Any]) -> None:
         quantity += qty
     values["OrderTotal"] = round(total, 2)
     values["OrderedQty"] = quantity
-    values["Status"] = "On Hold" if values.get("Hold") else "Open"
+    if values.get("Status") not in ORDER_ACTION_STATUSES:
+        values["Status"] = "On Hold" if values.get("Hold") else "Open"
+        values["CreditHold"] = False
+
+
+def credit_hold(order: dict[str, Any], customers: Table) -> None:
+    """An open order over its customer's credit limit goes on Credit Hold (the credit
+    verification of the Sales Orders screen) until released from it; a release approves
+    the total it was given for (``_creditApproved``), so only a larger one holds it again."""
+    customer = customers.find((str(order.get("CustomerID") or "").casefold(),))
+    limit = float((customer.values.get("CreditLimit") or 0.0) if customer else 0.0)
+    total = float(order.get("OrderTotal") or 0.0)
+    approved = float(order.get("_creditApproved") or 0.0)
+    if order.get("Status") == "Open" and limit > 0 and total > max(limit, approved):
+        order["Status"] = "Credit Hold"
+        order["CreditHold"] = True
 
 
 def check_applications(check: dict[str, Any], bills: Table) -> list[FieldError]:
@@ -119,7 +141,8 @@ def paid_by_checks(checks: Table, bill: dict[str, Any]) -> float:
     key = (str(bill.get("Type", "")).casefold(), str(bill.get("ReferenceNbr", "")).casefold())
     return round(sum(
         float(row.get("AmountPaid") or 0.0)
-        for check in checks.records.values() if check.released
+        for check in checks.records.values()
+        if check.released and check.values.get("Status") not in FINAL_STATUSES
         for row in check.values.get("Details") or []
         if (str(row.get("DocType", "")).casefold(),
             str(row.get("ReferenceNbr", "")).casefold()) == key

@@ -3,7 +3,8 @@
 :data:`SCHEMAS` maps every schema of the ``Default/24.200.001`` definition (see
 :mod:`.definition`) to its fields, with their value-object types. :data:`ENTITIES` adds what
 the definition does not say and the real system enforces: key fields, auto-numbering,
-required fields, document types, actions and which fields refer to other records.
+required fields, document types and which fields refer to other records (actions are in
+:mod:`.actions`).
 """
 
 from __future__ import annotations
@@ -77,8 +78,6 @@ class EntityDef(msgspec.Struct, frozen=True):
     """The document date a new document defaults to today."""
     uppercase_keys: bool = False
     """Segmented keys are entered through an uppercase input mask, so 'c01' is stored 'C01'."""
-    actions: tuple[str, ...] = ()
-    """The actions the simulator performs (a subset of those the definition documents)."""
     details: str | None = None
     """The detail array a document computes its totals from."""
     defaults: tuple[tuple[str, object], ...] = ()
@@ -100,7 +99,6 @@ ENTITIES: Final[dict[str, EntityDef]] = {
         ("Customer",),
         numbered=True,
         types=("Invoice", "Debit Memo", "Credit Memo"),
-        actions=("ReleaseInvoice",),
         details="Details",
     ),
     "Bill": EntityDef(
@@ -109,7 +107,6 @@ ENTITIES: Final[dict[str, EntityDef]] = {
         ("Vendor",),
         numbered=True,
         types=("Bill", "Credit Adj.", "Debit Adj.", "Prepayment"),
-        actions=("ReleaseBill",),
         details="Details",
     ),
     "Payment": EntityDef(
@@ -118,7 +115,6 @@ ENTITIES: Final[dict[str, EntityDef]] = {
         ("CustomerID",),
         numbered=True,
         types=("Payment", "Prepayment", "Refund", "Credit Memo"),
-        actions=("ReleasePayment",),
         details="DocumentsToApply",
     ),
     "ItemClass": EntityDef(
@@ -156,7 +152,6 @@ ENTITIES: Final[dict[str, EntityDef]] = {
         number_field="BatchNbr",
         type_field="Module",
         date_field="TransactionDate",
-        actions=("ReleaseJournalTransaction",),
         details="Details",
         defaults=(("LedgerID", "ACTUAL"),),
     ),
@@ -167,7 +162,6 @@ ENTITIES: Final[dict[str, EntityDef]] = {
         numbered=True,
         types=("Payment", "Prepayment", "Debit Adj.", "Refund"),
         date_field="ApplicationDate",
-        actions=("ReleaseCheck",),
         details="Details",
         defaults=(("PaymentMethod", "CHECK"),),
     ),

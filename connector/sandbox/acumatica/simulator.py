@@ -11,8 +11,11 @@ Routes (all under the knob ``path_prefix``, "" by default, e.g. ``/AcumaticaERP`
     GET|PUT /entity/Default/{version}/{Entity}       list ($filter $top $skip $select $expand)
                                                      and create-or-update by key
     GET|DELETE /entity/Default/{version}/{Entity}/{keys… | key|key… | id}
-    POST /entity/Default/{version}/{Entity}/{Action} ReleaseBill, ReleaseInvoice, ReleasePayment
+    POST /entity/Default/{version}/{Entity}/{Action} every documented action (:mod:`.actions`)
+                                                     and custom actions by screen action name
     GET  …/{Entity}/{Action}/status/{operation}      poll: 202 until done, then 204
+    PUT  …/{Entity}/{keys}/files/{filename}          attach a file (:mod:`.files`); listed by
+    GET  /entity/Default/{version}/files/{id}        ``$expand=files``, read back from here
 
 Entities: Customer, Vendor, Invoice, Payment, Bill, Account, Subaccount, ItemClass, StockItem,
 NonStockItem, SalesOrder, JournalTransaction, Check, and the CompaniesStructure inquiry for
@@ -20,6 +23,14 @@ branches. Every entity request needs a bearer token or a live session cookie (40
 the licence limits (429) and then the strict value-object checks of :mod:`.values` and the
 rules of :mod:`.tenant` (422/412; a missing record is 500 with
 ``NoEntitySatisfiesTheConditionException``, as live instances answer).
+
+Coverage (operations served / documented by Default 24.200.001, each exercised by
+``tests/sandbox/test_acumatica_contract.py``): 151 / 151 for the served entities —
+Customer 10/10, Vendor 10/10, Account 9/9, Subaccount 9/9, ItemClass 9/9, StockItem 10/10,
+NonStockItem 10/10, Invoice 10/10, Bill 12/12, Payment 14/14, Check 11/11,
+JournalTransaction 10/10, SalesOrder 18/18, CompaniesStructure 9/9 (an inquiry: read by
+PUT or by its id; its keys, delete, files and actions answer 500 as the real one does).
+The other 105 entities of the definition are not served (404).
 """
 
 from __future__ import annotations

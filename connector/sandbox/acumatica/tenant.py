@@ -22,9 +22,12 @@ from connector.sandbox.acumatica.documents import (
     derive,
     invoice_key,
 )
+from connector.sandbox.acumatica.files import Files
 from connector.sandbox.acumatica.rules import (
+    FINAL_STATUSES,
     apply_terms,
     check_applications,
+    credit_hold,
     paid_by_checks,
     release_errors,
 )
@@ -88,6 +91,8 @@ class Tenant:
         self.branches: dict[str, str] = dict(DEFAULT_BRANCHES)
         self.clock = Clock()
         self.applications = Applications()
+        self.files = Files()
+        self._shipment_numbers = 0
 
     # -- reads --------------------------------------------------------------------------
     def find(self, entity: str, parts: list[str]) -> Record:
@@ -148,17 +153,31 @@ class Tenant:
             values[number] = table.take_number()
         return self._commit(definition, table, existing, values)
 
-    def release(self, entity: str, keys: dict[str, Any]) -> Record:
-        """Release a document (ReleaseBill/ReleaseInvoice/ReleasePayment)."""
+    def locate(self, entity: str, keys: dict[str, Any]) -> Record:
+        """The record an action's ``entity`` names, by ``id`` or key fields (a document's
+        type defaults to the first one, as the screen's does)."""
         definition = ENTITIES[entity]
         table = self.tables[entity]
-        record = table.get(keys["id"]) if "id" in keys else None
+        record = table.get(str(keys["id"])) if "id" in keys else None
         if record is None:
-            key = table.key_of({definition.type_field: definition.types[0], **keys})
+            defaults = {definition.type_field: definition.types[0]} if definition.types else {}
+            key = table.key_of({**defaults, **keys})
             record = table.find(key) if key is not None else None
         if record is None:
             raise NotFound(f"No {entity} matches the keys sent with the action.")
-        label = " ".join([entity, *self._keys(definition, record.values)])
+        return record
+
+    def label(self, entity: str, record: Record) -> str:
+        """``Bill Bill 000001``: how messages name a record."""
+        return " ".join([entity, *self._keys(ENTITIES[entity], record.values)])
+
+    def release(self, entity: str, keys: dict[str, Any]) -> Record:
+        """Release a document (ReleaseBill/ReleaseInvoice/ReleasePayment)."""
+        return self.release_record(entity, self.locate(entity, keys))
+
+    def release_record(self, entity: str, record: Record) -> Record:
+        definition = ENTITIES[entity]
+        label = self.label(entity, record)
         if record.released:
             raise Invalid([FieldError(("Status",), f"{label} is already released.")])
         if record.values.get("Hold"):
@@ -177,6 +196,7 @@ class Tenant:
     def delete(self, entity: str, parts: list[str]) -> None:
         record = self.find(entity, parts)
         self.tables[entity].delete(record)
+        self.files.forget(record.id)
         if entity == "Payment":
             self._refresh_invoices(self.applications.record(record.id, []))
 
@@ -188,6 +208,37 @@ class Tenant:
         self.tables[entity].put(record)
         self.clock.at_least(moment)
         return record
+
+    # -- changes made by actions ---------------------------------------------------------
+    def save(self, entity: str, record: Record) -> Record:
+        """Recompute and stamp a record an action changed."""
+        self._derive(ENTITIES[entity], record)
+        if entity == "SalesOrder":
+            credit_hold(record.values, self.tables["Customer"])
+        self._touch(ENTITIES[entity], record)
+        self.tables[entity].put(record)
+        return record
+
+    def insert_system_document(self, entity: str, values: dict[str, Any]) -> Record:
+        """Store a document the system made (a voiding check), released as it is made."""
+        record = Record(values["id"], values, self.clock.now())
+        record.released = True
+        self._touch(ENTITIES[entity], record, created=True)
+        self.tables[entity].put(record)
+        return record
+
+    def void(self, entity: str, record: Record) -> None:
+        """Mark a released payment or check Voided and undo what it paid."""
+        record.values["Status"] = "Voided"
+        self._touch(ENTITIES[entity], record)
+        if entity == "Payment":
+            self._refresh_invoices(self.applications.record(record.id, []))
+        elif entity == "Check":
+            self._refresh_paid_bills(record)
+
+    def next_shipment_number(self) -> str:
+        self._shipment_numbers += 1
+        return f"{self._shipment_numbers:06d}"
 
     # -- references ---------------------------------------------------------------------
     def check_references(
@@ -328,6 +379,10 @@ class Tenant:
                                              rules.applications_require_release))
         if definition.name == "Check":
             errors.extend(check_applications(values, self.tables["Bill"]))
+        if existing is not None and existing.values.get("Status") in FINAL_STATUSES:
+            label = " ".join([definition.name, *self._keys(definition, existing.values)])
+            errors.append(FieldError(("Status",), f"{label} is {existing.values['Status']}; "
+                                     "it cannot be changed any more."))
         return errors
 
     def _duplicate_vendor_ref(
@@ -355,6 +410,8 @@ class Tenant:
         record = existing or Record(values["id"], values, self.clock.now())
         record.values = values
         self._derive(definition, record)
+        if definition.name == "SalesOrder":
+            credit_hold(values, self.tables["Customer"])
         self._touch(definition, record, created=existing is None)
         table.put(record)
         if definition.name == "Payment":

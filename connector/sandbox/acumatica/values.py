@@ -225,12 +225,17 @@ class Shape:
     def __init__(self) -> None:
         self.select: set[str] | None = None
         self.children: dict[str, Shape] = {}
+        self.files = False
+        """``$expand=files``: list the record's attached files (top level only)."""
 
     @classmethod
     def parse(cls, schema: str, select: str | None, expand: str | None) -> Shape:
         """The shape for a query string; ValueError names a field the schema lacks."""
         shape = cls()
         for item in _items(expand):
+            if item.casefold() == "files":
+                shape.files = True
+                continue
             shape._add_expand(schema, item.split("/"))
         for item in _items(select):
             shape._add_select(schema, item.split("/"))
@@ -270,6 +275,7 @@ def render(
     shape: Shape,
     row_number: int,
     links: dict[str, str] | None = None,
+    files: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The wire form of a plain record: every scalar of the schema as a value object
     (``{}`` when empty, as the real API writes it), expanded children, meta keys."""
@@ -294,6 +300,8 @@ def render(
             rows = plain.get(name) or []
             out[name] = [render(field.target, row, child, i) for i, row in enumerate(rows, 1)]
     out["custom"] = {}
+    if shape.files and files is not None:
+        out["files"] = files
     if links is not None:
         out["_links"] = links
     return out

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from connector.sandbox.base import json_response
-from connector.sandbox.servicetitan import catalog, records, sales, validation
+from connector.sandbox.servicetitan import catalog, records, relations, sales, validation
 from connector.sandbox.servicetitan.listing import (
     Filter,
     ListRule,
@@ -53,6 +53,10 @@ JOBS = ListRule(
         Filter("invoiceId", "int", nested("invoiceId")),
         Filter("jobStatus", "str", nested("jobStatus")),
         Filter("number", "str", nested("jobNumber")),
+        # A job has one appointment (relations): its status, technicians and use.
+        Filter("appointmentStatus", "str", relations.appointment_status),
+        Filter("technicianId", "int", relations.technician_ids),
+        Filter("hasUnusedAppointments", "str", relations.appointment_unused),
     ),
 )
 BUSINESS_UNITS = ListRule(

@@ -25,6 +25,8 @@ from connector.sandbox.servicetitan.wire import TICKS_PER_SECOND, Record, format
 _EPOCH_END = int(datetime(2026, 5, 1, tzinfo=UTC).timestamp()) * TICKS_PER_SECOND
 _YEAR = 365 * 86400 * TICKS_PER_SECOND
 _MAX_DEPTH = 6
+#: An array item still to be invented (None there would be a null the source holds).
+_ABSENT: Any = object()
 
 _WORDS = (
     "Summit", "Aspen", "Front Range", "Cherry Creek", "Blue Spruce", "Platte", "Highline",
@@ -106,11 +108,13 @@ class Maker:
             items = source if isinstance(source, list) else None
             if items is None:
                 count = 0 if depth >= _MAX_DEPTH - 2 else rng.randint(0, 2)
-                items = [None] * count
+                items = [_ABSENT] * count
             return [self.conform(schema["items"], item, rng, depth + 1) for item in items]
-        if source is not None and not isinstance(source, (dict, list)):
-            if _fits(self.module, schema, source):
-                return source
+        explicit = source is not _ABSENT and (source is not None or depth > 0)
+        if explicit and not isinstance(source, (dict, list)) and _fits(self.module, schema, source):
+            # A null a source record holds on purpose (a lead with no customer yet) stays
+            # null where the schema allows it; a missing value (None at the top) is invented.
+            return source
         return self.invent(schema, "", rng)
 
     def _object(

@@ -10,8 +10,10 @@ ServiceTitan names its filters consistently, so most need no hand-written rule:
 * ``sort`` (``+Field``/``-Field``, fields as the description lists them), ``orderBy`` with
   ``orderByDirection``.
 
-A documented parameter naming a field the records do not carry (``customField.Fields``,
-``genPermUrl``…) is type-checked and then has nothing to filter: the result is unchanged.
+Where the vendor's model does not carry what a filter tests (a job's technicians, a lead's
+customer city, a journal entry's transactions), the rows carry it as a private ``_field``
+(see :mod:`.facets`): every candidate field is also looked up with a leading underscore,
+and the private fields are dropped before the reply is written.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "number": ("number", "referenceNumber", "jobNumber", "appointmentNumber"),
     "invoiced": ("invoiceDate",),
     "paid": ("date",),
-    "completed": ("completedOn",),
     "received": ("receivedOn", "receiptDate", "date"),
     "returnDate": ("returnDate", "date"),
     "sent": ("sentOn",),
@@ -61,8 +62,25 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "leadPhone": ("phoneNumber",),
     "userIds": ("userId",),
     "activeOnly": ("active",),
+    # Credit memos and payments list their applications in appliedTo.
+    "appliedToInvoiceIds": ("appliedTo.appliedTo",),
+    "appliedToReferenceNumber": ("appliedTo.appliedToReferenceNumber",),
+    "applied": ("appliedTo.appliedOn",),
+    # A payment's status is the Pending/Posted/Exported state its model calls syncStatus.
+    "statuses": ("status", "syncStatus"),
+    "adjustmentTypes": ("type",),
+    "name": ("name", "tagName"),
+    "budgetCodeIds": ("id",),
+    "segmentIds": ("segments.segmentId",),
+    "segmentItemIds": ("segments.segmentItemId",),
+    "jobId": ("jobId", "jobIds"),
+    "completed": ("completedOn", "actualCompletionDate"),
 }
-_TEXT_SEARCH_FIELDS = ("name", "code", "displayName", "description", "title", "summary")
+#: String parameters the vendor documents as comma-delimited lists.
+_COMMA_SEPARATED = frozenset({"statuses", "refNumber", "adjustmentTypes"})
+_TEXT_SEARCH_FIELDS = (
+    "name", "code", "displayName", "description", "title", "summary", "_name",
+)  # fmt: skip
 #: Parameters that change the reply's shape, or are read elsewhere, rather than filter rows.
 _NOT_FILTERS = frozenset(
     {
@@ -72,7 +90,6 @@ _NOT_FILTERS = frozenset(
         "from",
         "includeRecentChanges",
         "calculatePrices",
-        "includeChildren",
         "genPermUrl",
         "externalDataApplicationGuid",
         "externalDataKey",
@@ -146,8 +163,9 @@ def field_for(rows: Iterable[Record], stem: str, extra: tuple[str, ...] = ()) ->
     """The record field a parameter stem names, judged on the rows themselves."""
     sample = list(rows)[:200]
     for path in (*_candidates(stem), *extra):
-        if any(_present(row, path) for row in sample):
-            return path
+        for candidate in (path, f"_{path}"):
+            if any(_present(row, candidate) for row in sample):
+                return candidate
     return None
 
 
@@ -163,9 +181,13 @@ def _date_filter(rows: Rows, stem: str, bound: int, lower: bool) -> Rows:
         return rows
     kept = []
     for row in rows:
-        ticks = _ticks(lookup(row, path))
-        if ticks is not None and (ticks >= bound if lower else ticks < bound):
-            kept.append(row)
+        value = lookup(row, path)
+        # Through a list (a memo's applications), a row is kept when any value is in bounds.
+        for item in value if isinstance(value, list) else [value]:
+            ticks = _ticks(item)
+            if ticks is not None and (ticks >= bound if lower else ticks < bound):
+                kept.append(row)
+                break
     return kept
 
 
@@ -209,6 +231,8 @@ def _equals(rows: Rows, name: str, param: Param, value: Any) -> Rows:
     path = field_for(rows, name)
     if path is None:
         return rows
+    if name in _COMMA_SEPARATED and isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
     wanted = value if isinstance(value, list) else [value]
     substring = (
         param.kind == "string"
@@ -282,6 +306,18 @@ def _custom_fields(rows: Rows, pairs: dict[str, str], operator: str) -> Rows:
     return [row for row in rows if combine(holds(row, n, v) for n, v in pairs.items())]
 
 
+def _empty_entries(rows: Rows, mode: str) -> Rows:
+    """Journal entries' ``empty``: keep empty entries (Include), drop them (Exclude), or
+    drop only the empty ones never synced (IncludeExceptNotSynced)."""
+    if mode == "Exclude":
+        return [row for row in rows if not row.get("isEmpty")]
+    if mode == "IncludeExceptNotSynced":
+        return [
+            row for row in rows if not (row.get("isEmpty") and row.get("syncStatus") == "NotSynced")
+        ]
+    return rows
+
+
 def apply(rows: Rows, values: dict[str, Any], op: Operation) -> Rows:
     """``rows`` narrowed by every documented filter in ``values`` (typed, not None)."""
     for prefix in ("customField", "customFields"):
@@ -298,6 +334,15 @@ def apply(rows: Rows, values: dict[str, Any], op: Operation) -> Rows:
         if name in _NOT_FILTERS or "." in name or name in ("sort", "orderBy", "customField"):
             continue
         param = op.params[name]
+        if name == "empty" and param.enum is not None:
+            rows = _empty_entries(rows, str(value))
+            continue
+        if name == "includeChildren":
+            if value is False:
+                # Without children: the items whose parent is not itself listed.
+                listed = {row.get("id") for row in rows}
+                rows = [row for row in rows if row.get("parentId") not in listed]
+            continue
         if name in ("searchText", "searchTerm"):
             rows = _search(rows, str(value))
             continue
@@ -359,10 +404,17 @@ def _sort_key(path: str) -> Callable[[Record], Any]:
     return key
 
 
-def _sort_by(rows: Rows, field: str, descending: bool, label: str) -> Rows:
+def _sort_by(
+    rows: Rows, field: str, descending: bool, label: str, documented: bool = False
+) -> Rows:
     stem = field[0].lower() + field[1:]
     aliases = {"primaryVendor": "primaryVendor.vendorName", "iD": "id"}
     path = field_for(rows, aliases.get(stem, stem), (f"{stem}On", f"{stem}Date")) if rows else stem
+    if path is None and documented:
+        # The vendor documents one list of sort fields for every pricebook item (and for
+        # contact relationships); a field this resource's model lacks is equal on every
+        # row, so the rows keep their order rather than the request failing.
+        return rows
     if path is None:
         raise ApiError.invalid(label, f"Cannot sort by '{field}': the records have no such field.")
     return sorted(rows, key=_sort_key(path), reverse=descending)
@@ -384,7 +436,7 @@ def sort(rows: Rows, values: dict[str, Any], op: Operation) -> Rows:
                     f"{', '.join(offered)}.",
                 )
             name = match
-        rows = _sort_by(rows, name, descending, "sort")
+        rows = _sort_by(rows, name, descending, "sort", documented=offered is not None)
     order_by = values.get("orderBy")
     if isinstance(order_by, str) and order_by.strip():
         direction = str(values.get("orderByDirection") or "asc").lower()

@@ -20,7 +20,7 @@ from aiohttp import web
 from connector.sandbox.base import json_response
 from connector.sandbox.servicetitan import filtering, spec
 from connector.sandbox.servicetitan.listing import export_rows, request_query
-from connector.sandbox.servicetitan.sources import ExternalLookup, Sources
+from connector.sandbox.servicetitan.sources import ExternalLookup, Sources, without_private
 from connector.sandbox.servicetitan.spec import Operation
 from connector.sandbox.servicetitan.wire import ApiError, Paging, Query, Record
 
@@ -126,9 +126,11 @@ class GenericRoutes:
                 return json_response(self.sources.single(op, request.match_info, parent))
             rows = self.sources.rows(op, parent, lookup)
             if op.shape == "export":
-                return export_rows(rows, query, self.sim.knobs.export_chunk)
+                feed = [without_private(r) for r in rows]
+                return export_rows(feed, query, self.sim.knobs.export_chunk)
             paging = Paging(query) if op.shape == "page" else None
-            rows = self._select(query, op, rows)
+            # Filters read the private fields; the reply never shows them.
+            rows = [without_private(r) for r in self._select(query, op, rows)]
             if paging is None:
                 return json_response(rows)
             envelope = paging.envelope(rows)
@@ -145,6 +147,8 @@ class GenericRoutes:
         if ids is not None:
             wanted = set(ids)
             rows = [row for row in rows if row.get("id") in wanted]
+            # journal-entries: "empty" has no effect when entries are asked for by id.
+            values.pop("empty", None)
         return filtering.apply(rows, values, op)
 
 

@@ -67,17 +67,22 @@ def _scalar(param: Param, text: str) -> Any:
     return text
 
 
-def _id_list(param: Param, texts: list[str]) -> list[int] | None:
-    """``ids``-style parameters: documented as a string, read as comma-separated int64s."""
+def _id_list(param: Param, texts: list[str]) -> list[int] | list[str] | None:
+    """``ids``-style parameters: documented as a string, read as comma-separated int64s —
+    or GUIDs, the ids of the resources whose model has GUID ids (journal entries)."""
     parts = [part.strip() for text in texts for part in text.split(",") if part.strip()]
     if not parts:
         return None
+    values: list[int] | list[str]
     try:
         values = [int(part) for part in parts]
     except ValueError:
-        raise ApiError.invalid(
-            param.name, f"'{param.name}' must be a comma-separated list of integer ids."
-        ) from None
+        try:
+            values = [str(uuid.UUID(part)) for part in parts]
+        except ValueError:
+            raise ApiError.invalid(
+                param.name, f"'{param.name}' must be a comma-separated list of integer ids."
+            ) from None
     if len(values) > MAX_IDS:
         raise ApiError.invalid(
             param.name,

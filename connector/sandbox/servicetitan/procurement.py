@@ -394,8 +394,23 @@ def _bills(
         }
         po_line = next((p for p in po["items"] if p["id"] == item["purchaseOrderItemId"]), None)
         lines.append((line, po_line or {}))
+    # Private: three-way match compares the PO, the receipt and the bill; a bill made from
+    # a receipt equals the receipt, so a discrepancy is a line received in another quantity
+    # or at another cost than ordered (a partial receipt).
+    common["_threeWayMatchDiscrepancy"] = (
+        "Discrepancy"
+        if any(
+            not po_line
+            or dec(line["quantity"]) != dec(po_line["quantity"])
+            or dec(line["cost"]) != dec(po_line["cost"])
+            for line, po_line in lines
+        )
+        else "NoDiscrepancy"
+    )
     location_name = None if warehouse is None else warehouse["name"]
     inventory_bill: Record = dict(common)
+    # Private: the inventory-bill model has no billType; every one is a procurement bill.
+    inventory_bill["_billType"] = "Procurement"
     inventory_bill["items"] = [line | {"inventoryLocation": location_name} for line, _ in lines]
     ap_bill: Record = dict(common) | {
         "status": "Unreconciled",

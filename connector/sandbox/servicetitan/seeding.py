@@ -15,9 +15,10 @@ import random
 from collections.abc import Callable
 from decimal import Decimal
 
-from connector.sandbox.servicetitan import catalog, procurement, sales
+from connector.sandbox.servicetitan import catalog, procurement, relations, sales
 from connector.sandbox.servicetitan.records import day_of, gl_ref
 from connector.sandbox.servicetitan.seed_reference import ReferenceSeeder
+from connector.sandbox.servicetitan.sources import generated_ids
 from connector.sandbox.servicetitan.wire import (
     TICKS_PER_SECOND,
     ApiError,
@@ -219,6 +220,8 @@ class Seeder(ReferenceSeeder):
         if self.rng.random() < 0.02:
             invoice["active"] = False
         job["invoiceId"] = invoice["id"]
+        # Private: the job model names no technician; appointment filters read this one.
+        job["_technicianId"] = technician
         job["total"] = float(dec(invoice["total"]))
         self._insert("jobs", job)
         self._insert("invoices", invoice)
@@ -375,6 +378,9 @@ class Seeder(ReferenceSeeder):
         if self.store.table("customers").rows and self.store.table("business_units").rows:
             for _ in range(max(counts["jobs"], counts["invoices"])):
                 self.job_with_invoice()
+            relations.assign_projects(
+                self.store.table("jobs").all(), generated_ids("jpm", "projects")
+            )
         self.payments(counts["payments"])
         received = min(counts["received_purchase_orders"], counts["purchase_orders"])
         chosen = set(self.rng.sample(range(counts["purchase_orders"]), received))

@@ -17,6 +17,18 @@ the vendor documents for the six modules is served from the OpenAPI documents
 (:mod:`.generic`), and every documented query parameter is type-checked and applied from
 them (:mod:`.filtering`). Unknown paths and malformed ids get the problem JSON 404.
 
+Coverage (documented GET operations served / documented, each exercised by
+``tests/sandbox/test_servicetitan_contract.py``): accounting 39/39, crm 40/40,
+inventory 21/21, jpm 43/43, pricebook 19/19, settings 13/13 — 175/175. Their 1240
+documented query parameters are all accepted and type-checked; the 785 that select or
+order rows filter, sort or search, through fields the models show or private ones
+(:mod:`.facets`, :mod:`.relations`) where they do not, and
+``tests/sandbox/test_servicetitan_filters.py`` proves the ones whose field the model
+lacks. The other 455 are paging, ``active``/``activeState``, externalData, export-feed and
+shape parameters handled where they apply; ``genPermUrl`` (no documented URL form) and
+``excludeAccountingChangesFromModifiedDateRange`` (the sandbox makes no accounting-only
+customer changes) change nothing. Modules outside these six are not served.
+
 Admin additions beyond the base ``/_sandbox/`` API: ``POST /_sandbox/generate``
 (``{"entity", "count"}``: realistic records created now, firing webhooks) and
 ``/_sandbox/webhooks`` (``GET``, ``POST {"event","url","secret"}``, ``DELETE /{id}``,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from connector.sandbox.servicetitan import catalog, spec
+from connector.sandbox.servicetitan import catalog, facets, relations, spec
 from connector.sandbox.servicetitan.fake import Links, Maker, conform
 from connector.sandbox.servicetitan.spec import Operation
 from connector.sandbox.servicetitan.store import external_entries, matches_external
@@ -87,6 +87,21 @@ def _stable(*parts: object) -> int:
     return zlib.crc32("|".join(str(p) for p in parts).encode())
 
 
+def generated_ids(module: str, key: str) -> list[int]:
+    """The ids the generated rows of a top-level resource take (seeding links to them)."""
+    base = 10_000_000 + (_stable(module, key) % 900) * 10_000
+    return [base + index for index in range(GENERATED_ROWS)]
+
+
+def private(row: Record) -> Record:
+    """The row's private fields (``_name``), which filters read and replies never show."""
+    return {key: value for key, value in row.items() if key.startswith("_")}
+
+
+def without_private(row: Record) -> Record:
+    return {key: value for key, value in row.items() if not key.startswith("_")}
+
+
 def _locations(store: Store) -> list[Record]:
     return [loc for c in store.table("customers").all() for loc in c.get("_locations", [])]
 
@@ -113,7 +128,6 @@ def _appointments(store: Store) -> list[Record]:
     for job in store.table("jobs").all():
         if not job.get("firstAppointmentId"):
             continue
-        status = {"Completed": "Done", "Canceled": "Canceled"}.get(job["jobStatus"], "Scheduled")
         rows.append(
             {
                 "id": job["firstAppointmentId"],
@@ -123,10 +137,13 @@ def _appointments(store: Store) -> list[Record]:
                 "appointmentNumber": f"{job['jobNumber']}-1",
                 "start": job["createdOn"],
                 "end": job.get("completedOn") or job["createdOn"],
-                "status": status,
+                "status": relations.appointment_status(job),
+                "unused": relations.appointment_unused(job),
                 "active": True,
                 "createdOn": job["createdOn"],
                 "modifiedOn": job["modifiedOn"],
+                "_technicianId": relations.technician_ids(job),
+                "_projectId": job.get("projectId"),
             }
         )
     return rows
@@ -289,7 +306,7 @@ class Sources:
         cache_key = (module, key, parent_id)
         if cache_key not in self._generated:
             self._generated[cache_key] = self._generate(module, key, parent)
-        return self._generated[cache_key]
+        return facets.overlay(module, key, self.sim.store, self._generated[cache_key])
 
     def _generate(self, module: str, key: str, parent: Parent | None) -> list[Record]:
         schema = self._primary_schema(module, key)
@@ -297,17 +314,18 @@ class Sources:
             return []
         links = self.links()
         if parent is None:
-            base = 10_000_000 + (_stable(module, key) % 900) * 10_000
-            ids = [base + index for index in range(GENERATED_ROWS)]
+            ids = generated_ids(module, key)
             extra: Record = {}
         else:
             count = _stable(module, key, parent[1]) % 4
             ids = [10_000_000 + _stable(module, key, parent[1], i) % 10**9 for i in range(count)]
             extra = {foreign_key(parent[0]): parent[1]}
-        return [
+        rows = [
             self._anchor(conform(module, schema, {"id": rid} | extra, links, module, key, rid))
             for rid in ids
         ]
+        facets.enrich(module, key, self.sim.store, rows)
+        return rows
 
     def rows(
         self, op: Operation, parent: Parent | None, lookup: ExternalLookup | None = None
@@ -322,7 +340,7 @@ class Sources:
                 for row in source
                 if matches_external(row, lookup.guid, lookup.key, lookup.values)
             ]
-        return [self._shape(op, row, guid) for row in source]
+        return [self._shape(op, row, guid) | private(row) for row in source]
 
     def one(self, op: Operation, record_id: int, parent: Parent | None, guid: str | None) -> Record:
         key = resource_key(op.path)

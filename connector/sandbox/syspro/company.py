@@ -144,7 +144,7 @@ def reference_company() -> Company:
 def seeded_company(seed: int, counts: dict[str, int]) -> Company:
     """Reference data plus ``counts`` generated rows per entity, the same for the same seed.
 
-    Entities: ``suppliers``, ``stock``, ``invoices``, ``purchase_orders``.
+    Entities: ``suppliers``, ``stock``, ``invoices``, ``purchase_orders`` (with lines).
     """
     rng = random.Random(seed)
     company = reference_company()
@@ -173,10 +173,19 @@ def seeded_company(seed: int, counts: dict[str, int]) -> Company:
             "OrigInvValue": value, "Journal": company.journal("AP"), "TrnYear": day.year,
             "TrnMonth": day.month,
         })
+    stock = [row["StockCode"] for row in company.tables["InvMaster"]]
     for _ in range(counts.get("purchase_orders", 0)):
         day = base + dt.timedelta(days=rng.randint(0, 180))
+        number = company.purchase_order_number()
         company.insert("PorMasterHdr", {
-            "PurchaseOrder": company.purchase_order_number(), "Supplier": rng.choice(suppliers),
+            "PurchaseOrder": number, "Supplier": rng.choice(suppliers),
             "OrderDate": day.isoformat(), "Warehouse": "FG", "OrderStatus": "1",
         })
+        # An order as PORTOI leaves it: one to three stock lines.
+        for line, code in enumerate(rng.sample(stock, min(len(stock), rng.randint(1, 3))), 1):
+            company.insert("PorMasterDetail", {
+                "PurchaseOrder": number, "Line": line, "MStockCode": code, "MWarehouse": "FG",
+                "MOrderQty": Decimal(rng.randint(1, 20)),
+                "MPrice": Decimal(rng.randint(500, 50000)) / 100, "MGlCode": "",
+            })
     return company

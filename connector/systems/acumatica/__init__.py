@@ -15,19 +15,20 @@ from dataclasses import dataclass, field
 import aiohttp
 from yarl import URL
 
-from connector.config import AcumaticaSystem
 from connector.errors import ConfigurationError
 from connector.http.client import HttpClient
 from connector.http.limiter import LimiterRegistry, RateLimiter
 from connector.http.retry import RetryPolicy
 from connector.http.session import make_session
 from connector.http.tokens import TokenCache
+from connector.registry import CredentialKind, SystemSpec, register_system
 from connector.systems.acumatica.auth import ApiUser, TokenGrants, session_login
 from connector.systems.acumatica.client import AcumaticaClient
+from connector.systems.acumatica.config import AcumaticaSystem
 from connector.systems.acumatica.problems import SYSTEM
 from connector.vault import Credential
 
-__all__ = ["AcumaticaClient", "AcumaticaConnection", "open_connection"]
+__all__ = ["AcumaticaClient", "AcumaticaConnection", "AcumaticaSystem", "open_connection"]
 
 #: The budget used when the licence publishes none (``requests_per_minute = 0``): high
 #: enough never to be the bottleneck, finite so a runaway loop cannot hammer the instance.
@@ -161,3 +162,28 @@ def _instance_url(config: AcumaticaSystem, credential: Credential) -> str:
             system=SYSTEM,
         )
     return url.rstrip("/")
+
+
+async def check(connection: AcumaticaConnection) -> str:
+    """``ml-connector check``: a token, then the pinned endpoint version."""
+    await connection.tokens.get()
+    await connection.client.check_endpoint()
+    return "token ok; endpoint version available"
+
+
+SPEC = register_system(
+    SystemSpec(
+        kind="acumatica",
+        config=AcumaticaSystem,
+        credential_kinds=(
+            CredentialKind(
+                "acumatica",
+                required=("client_id", "client_secret", "username", "password"),
+                optional=("instance_url", "company"),
+                secret=frozenset({"client_secret", "password"}),
+            ),
+        ),
+        open_connection=open_connection,
+        check=check,
+    )
+)

@@ -11,19 +11,20 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
-from connector.config import IfsSystem
 from connector.errors import ConfigurationError
 from connector.http.client import HttpClient
 from connector.http.limiter import LimiterRegistry, RateLimiter, secret_fingerprint
 from connector.http.retry import RetryPolicy
 from connector.http.session import make_session
 from connector.http.tokens import TokenCache
+from connector.registry import CredentialKind, SystemSpec, register_system
 from connector.systems.ifs.auth import IamClient, TokenGrants
 from connector.systems.ifs.client import IfsClient
+from connector.systems.ifs.config import IfsSystem
 from connector.systems.ifs.problems import SYSTEM
 from connector.vault import Credential
 
-__all__ = ["IfsClient", "IfsConnection", "open_connection"]
+__all__ = ["IfsClient", "IfsConnection", "IfsSystem", "open_connection"]
 
 #: Token requests per second allowed to IFS IAM.
 IAM_REQUESTS_PER_SECOND = 5
@@ -125,3 +126,29 @@ def _token_url(config: IfsSystem, credential: Credential, url: str) -> str:
             system=SYSTEM,
         )
     return f"{url}/auth/realms/{realm}/protocol/openid-connect/token"
+
+
+async def check(connection: IfsConnection) -> str:
+    """``ml-connector check``: a token, then the company's accounts."""
+    await connection.tokens.get()
+    await connection.client.check()
+    return f"token ok; company {connection.client.company} has accounts"
+
+
+SPEC = register_system(
+    SystemSpec(
+        kind="ifs",
+        config=IfsSystem,
+        credential_kinds=(
+            CredentialKind(
+                "ifs",
+                required=("client_id", "client_secret"),
+                # token_url wins over url + realm, for set-ups whose IAM lives elsewhere.
+                optional=("url", "realm", "token_url"),
+                secret=frozenset({"client_secret"}),
+            ),
+        ),
+        open_connection=open_connection,
+        check=check,
+    )
+)

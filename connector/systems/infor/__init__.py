@@ -6,22 +6,24 @@ Everything comes from the ``.ionapi`` file — there is no shared Infor hostname
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
 
-from connector.config import InforSystem
 from connector.http.client import HttpClient
 from connector.http.limiter import LimiterRegistry, RateLimiter, secret_fingerprint
 from connector.http.session import make_session
 from connector.http.tokens import Token, TokenCache
+from connector.registry import CredentialKind, SystemSpec, register_system
 from connector.systems.infor.auth import SYSTEM, fetch_token, revoke_token
 from connector.systems.infor.client import M3Client
+from connector.systems.infor.config import InforSystem
 from connector.systems.infor.ionapi import IonApi, parse_ionapi
 from connector.systems.infor.mi import MIClient
 from connector.vault import Credential
 
-__all__ = ["InforConnection", "M3Client", "open_connection"]
+__all__ = ["InforConnection", "InforSystem", "M3Client", "open_connection"]
 
 
 @dataclass
@@ -83,3 +85,37 @@ def open_connection(
     return InforConnection(
         M3Client(mi, page_size=config.page_size), ionapi, session, tokens, limiter
     )
+
+
+def _validate_ionapi(fields: Mapping[str, str], credential: str) -> None:
+    """``creds set --kind ionapi``: the field must hold a whole, usable .ionapi file."""
+    if "ionapi" in fields:
+        parse_ionapi(fields["ionapi"], source=f"{credential} (field ionapi)")
+
+
+async def check(connection: InforConnection) -> str:
+    """``ml-connector check``: a token, then the configured company and division."""
+    await connection.tokens.get()
+    m3 = connection.client
+    await m3.validate_company()
+    return f"token ok; company {m3.company} division {m3.division} valid"
+
+
+SPEC = register_system(
+    SystemSpec(
+        kind="infor",
+        config=InforSystem,
+        credential_kinds=(
+            CredentialKind(
+                "ionapi",
+                required=("ionapi",),
+                secret=frozenset({"ionapi"}),
+                validate=_validate_ionapi,
+                not_typed="an .ionapi file cannot be typed in; run `ml-connector creds "
+                "import-ionapi {name} FILE`",
+            ),
+        ),
+        open_connection=open_connection,
+        check=check,
+    )
+)

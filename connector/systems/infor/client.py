@@ -11,19 +11,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 
 from connector.errors import ConfigurationError, RejectedError
-from connector.systems.infor.mi import FIX_THE_RECORD, MAX_ROWS_PER_CALL, MIClient, Row
+from connector.systems.infor.mi import FIX_THE_RECORD, MAX_ROWS_PER_CALL, Row
 from connector.systems.infor.models import (
     AccountingId,
     InvoiceHead,
     Item,
-    PurchaseOrder,
-    PurchaseOrderHead,
-    PurchaseOrderLine,
     Supplier,
     convert,
     invoice_head,
 )
-from connector.systems.infor.paging import KeyRestartReader, ListQuery
+from connector.systems.infor.orders import PurchaseOrders
+from connector.systems.infor.paging import ListQuery
 
 #: CRS620MI/LstByNumber requires a starting SUNO: "!" sorts before every digit and letter.
 SUPPLIERS = ListQuery("CRS620MI", "LstByNumber", ("SUNO",), inputs={"SUNO": "!"})
@@ -56,12 +54,9 @@ SUPPLIER_TEMPLATE_FIELDS = (
 ITEMS = ListQuery("MMS200MI", "LstItmByItm", ("ITNO",))
 
 
-class M3Client:
-    """One M3 company/division, through MI REST. Built by ``open_connection``."""
-
-    def __init__(self, mi: MIClient, *, page_size: int = 500) -> None:
-        self.mi = mi
-        self.reader = KeyRestartReader(mi, page_size)
+class M3Client(PurchaseOrders):
+    """One M3 company/division, through MI REST. Built by ``open_connection``. Purchase
+    orders are in :mod:`~connector.systems.infor.orders`."""
 
     @property
     def company(self) -> str:
@@ -269,106 +264,8 @@ class M3Client:
             record=record,
         )
 
-    # -- purchase orders ----------------------------------------------------------------
-    async def get_purchase_order(self, puno: str) -> PurchaseOrderHead | None:
-        rows = await self._get(
-            "PPS200MI", "GetHead", {"PUNO": puno}, "PUNO", f"purchase order {puno}"
-        )
-        return convert(rows[0], PurchaseOrderHead) if rows else None
-
-    async def purchase_order(self, puno: str) -> PurchaseOrder | None:
-        """Head and lines of purchase order ``puno``, or None when it does not exist."""
-        head = await self.get_purchase_order(puno)
-        if head is None:
-            return None
-        return PurchaseOrder(head=head, lines=tuple(await self.purchase_order_lines(puno)))
-
-    async def purchase_order_heads(
-        self, changed_since: str | None = None
-    ) -> AsyncIterator[PurchaseOrderHead]:
-        """Every purchase order head, or those changed on or after ``changed_since`` (yyyyMMdd).
-
-        The published PPS200MI has no ``LstHead``, so this is a key-restart scan over
-        ``SearchHead``: each page asks for ``PUNO:[last TO *]`` (ANDed with ``LMDT:[date TO *]``
-        for changed orders), the row it restarts on comes again and is dropped, and the scan
-        ends when a page brings nothing new — never on a short page, as with the Lst readers.
-        """
-        changed = f" LMDT:[{changed_since} TO *]" if changed_since else ""
-        position = "PUNO:*"  # the first page: every order number
-        previous: set[str] = set()
-        while True:
-            rows = await self.mi.call(
-                "PPS200MI",
-                "SearchHead",
-                {"SQRY": position + changed},
-                write=False,
-                maxrecs=self.reader.page_size,
-                record=f"PPS200MI/SearchHead {position}{changed}",
-            )
-            fresh = [row for row in rows if row.get("PUNO", "") not in previous]
-            for row in fresh:
-                yield convert(row, PurchaseOrderHead)
-            if not fresh:
-                return
-            previous = {row.get("PUNO", "") for row in rows}
-            position = f"PUNO:[{fresh[-1]['PUNO']} TO *]"
-
-    async def purchase_order_lines(self, puno: str) -> list[PurchaseOrderLine]:
-        # LstLine takes no start key to restart from: ask for as many rows as a grid gives.
-        rows = await self.mi.call(
-            "PPS200MI",
-            "LstLine",
-            {"PUNO": puno},
-            write=False,
-            record=f"purchase order {puno}",
-            maxrecs=MAX_ROWS_PER_CALL,
-        )
-        return [convert(r, PurchaseOrderLine) for r in rows]
-
-    async def add_purchase_order(self, head: Mapping[str, str], *, record: str) -> str:
-        """PPS200MI/AddHead; returns the order number M3 answers (else the one sent).
-
-        AddHead is **not** in the published PPS200MI metadata (sheet §9): some grids offer it,
-        others answer "no such transaction", which stops the flow as a configuration error.
-        """
-        rows = await self.mi.call("PPS200MI", "AddHead", head, write=True, record=record)
-        puno = rows[0].get("PUNO", "") if rows else head.get("PUNO", "")
-        if not puno:
-            raise RejectedError(
-                f"M3 PPS200MI/AddHead gave no order number for {record}",
-                system="infor",
-                record=record,
-            )
-        return puno
-
-    async def add_purchase_order_line(
-        self, puno: str, fields: Mapping[str, str], *, record: str
-    ) -> None:
-        """PPS200MI/AddLine (PUNO, ITNO, ORQA mandatory). Send ``PNLI`` so that a repeat
-        is refused as an existing line instead of becoming a second one."""
-        await self.mi.call(
-            "PPS200MI", "AddLine", {"PUNO": puno, **fields}, write=True, record=record
-        )
-
     # -- accounting dimensions ----------------------------------------------------------
     async def accounting_ids(self, dimension: int) -> list[AccountingId]:
         """Values of accounting dimension ``dimension`` (1 = account; cost center: per company)."""
         query = ListQuery("CRS630MI", "LstAccountID", ("AITM",), inputs={"AITP": str(dimension)})
         return [convert(row, AccountingId) async for row in self.reader.rows(query)]
-
-    # -- helpers ------------------------------------------------------------------------
-    async def _get(
-        self, program: str, transaction: str, inputs: Mapping[str, str], key: str, record: str
-    ) -> list[Row]:
-        """A Get* transaction; a "not found" refusal on the key field is an empty answer.
-
-        Only a refusal that blames ``key`` (or blames no field and says "does not exist")
-        means "not found". Any other one, such as an unknown division, is raised: read as
-        "not found" it would make the caller add a record that exists.
-        """
-        try:
-            return await self.mi.call(program, transaction, inputs, write=False, record=record)
-        except RejectedError as exc:
-            if exc.field == key or (exc.field is None and "not exist" in exc.message.lower()):
-                return []
-            raise

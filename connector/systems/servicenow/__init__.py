@@ -13,27 +13,30 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
-from connector.config import ServiceNowSystem
 from connector.errors import ConfigurationError
 from connector.http.client import HttpClient
 from connector.http.limiter import LimiterRegistry, RateLimiter, secret_fingerprint
 from connector.http.retry import RetryPolicy
 from connector.http.session import make_session
 from connector.http.tokens import TokenCache
+from connector.registry import CredentialKind, SystemSpec, register_system
 from connector.systems.servicenow.auth import (
     BASIC_KIND,
     KINDS,
+    OAUTH_KIND,
+    REFRESH_KIND,
     OAuthClient,
     TokenGrants,
     basic_header,
 )
 from connector.systems.servicenow.client import Imported, ServiceNowClient
+from connector.systems.servicenow.config import ServiceNowSystem
 from connector.systems.servicenow.models import Watermark
 from connector.systems.servicenow.problems import SYSTEM
 from connector.vault import Credential
 
-__all__ = ["KINDS", "Imported", "ServiceNowClient", "ServiceNowConnection", "Watermark",
-           "open_connection"]
+__all__ = ["KINDS", "Imported", "ServiceNowClient", "ServiceNowConnection", "ServiceNowSystem",
+           "Watermark", "open_connection"]
 
 #: The budget used when no hourly rule is known: never the bottleneck, but finite so a
 #: runaway loop cannot hammer the instance.
@@ -132,3 +135,44 @@ def _instance_url(config: ServiceNowSystem, credential: Credential) -> str:
             "not an absolute http(s) URL; set it like https://acme.service-now.com",
             system=SYSTEM)
     return url.rstrip("/")
+
+
+async def check(connection: ServiceNowConnection) -> str:
+    """``ml-connector check``: a token (unless Basic auth), then one Source-to-Pay row."""
+    if connection.tokens is not None:
+        await connection.tokens.get()
+    await connection.client.check_plugin()
+    auth = "basic auth ok" if connection.tokens is None else "token ok"
+    return f"{auth}; {connection.client.instance_url}: Source-to-Pay tables readable"
+
+
+# OAuth client credentials (recommended, so first), a refresh token from a person's
+# authorization-code consent, or Basic auth of a web-service-only user.
+SPEC = register_system(
+    SystemSpec(
+        kind="servicenow",
+        config=ServiceNowSystem,
+        credential_kinds=(
+            CredentialKind(
+                OAUTH_KIND,
+                required=("client_id", "client_secret"),
+                optional=("instance_url",),
+                secret=frozenset({"client_secret"}),
+            ),
+            CredentialKind(
+                REFRESH_KIND,
+                required=("client_id", "client_secret", "refresh_token"),
+                optional=("instance_url",),
+                secret=frozenset({"client_secret", "refresh_token"}),
+            ),
+            CredentialKind(
+                BASIC_KIND,
+                required=("username", "password"),
+                optional=("instance_url",),
+                secret=frozenset({"password"}),
+            ),
+        ),
+        open_connection=open_connection,
+        check=check,
+    )
+)

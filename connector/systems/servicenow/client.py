@@ -105,16 +105,10 @@ class Imported:
     import_set: str
 
 
-class ServiceNowClient:
-    """Calls to one instance; see the module docstring for the contract.
-
-    ``erp_source`` is written by the flows on every import and added to every lookup.
-    ``credential_name`` names the credential in errors; ``basic`` says the credential is
-    Basic auth (a 401 is then final: there is no token to refresh). ``requests_per_hour`` is
-    the budget the limiter paces to (0 = none): when the instance announces a stricter
-    hourly rule (``X-RateLimit-Limit``) the client says so once in the log, since waiting
-    out a 429 there can take most of an hour.
-    """
+class _InstanceCalls:
+    """One instance's plumbing: URLs, the shared GET/POST with their classified refusals
+    (missing plugin, missing role, Basic auth refused, hibernating instance) and the
+    rate-rule notice. :class:`ServiceNowClient` builds its calls on it."""
 
     def __init__(
         self,
@@ -137,7 +131,106 @@ class ServiceNowClient:
         self._rule_reported = False
 
     def __repr__(self) -> str:
-        return f"ServiceNowClient(instance_url={self.instance_url!r})"
+        return f"{type(self).__name__}(instance_url={self.instance_url!r})"
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _table_url(self, table: str) -> str:
+        # v2: a query without rows answers 200 [] (v1 answers 404).
+        return f"{self.instance_url}/api/now/v2/table/{table}"
+
+    @staticmethod
+    def _read_params(model: type[Record]) -> dict[str, str]:
+        return {"sysparm_fields": ",".join(model.field_names()),
+                "sysparm_display_value": "false", "sysparm_exclude_reference_link": "true"}
+
+    async def _page(self, model: type[R], query: str, limit: int, offset: int
+                    ) -> tuple[builtins.list[R], bool]:
+        params = self._read_params(model) | {"sysparm_query": query,
+                                             "sysparm_limit": str(limit),
+                                             "sysparm_offset": str(offset)}
+        response = await self._get(self._table_url(model.TABLE), params, model.TABLE,
+                                   f"{model.TABLE} page")
+        if response.status == 404:
+            return [], False
+        rows = [msgspec.json.decode(raw, type=model) for raw in response.json(Result).result]
+        return rows, _has_more(response, offset, limit)
+
+    def _statuses(self, *extra: int) -> frozenset[int]:
+        # With Basic auth a 401 is final, so it is read here to give a precise hint; with a
+        # token the HTTP kit must see it to refresh once.
+        return frozenset(extra) | ({401} if self._basic else frozenset())
+
+    async def _get(self, url: str, params: Mapping[str, str], table: str, record: str
+                   ) -> HttpResponse:
+        response = await self.http.request("GET", url, params=params, headers=ACCEPT,
+                                           idempotent=True, record=record,
+                                           ok_statuses=self._statuses(200, 400, 403, 404))
+        return self._checked(response, table, record, f"read {table}", READ_ROLES)
+
+    async def _write(self, url: str, body: bytes, table: str, record: str) -> HttpResponse:
+        response = await self.http.request("POST", url, json=body, headers=ACCEPT,
+                                           idempotent=False, record=record,
+                                           ok_statuses=self._statuses(200, 201, 400, 403))
+        return self._checked(response, table, record, f"import into {table}", IMPORT_ROLES)
+
+    def _checked(self, response: HttpResponse, table: str, record: str, action: str,
+                 roles: tuple[str, ...]) -> HttpResponse:
+        self._note_rate_rule(response)
+        if response.status in (200, 201) and is_html(response):
+            raise hibernating(response, self.instance_url)
+        if response.status in (200, 201, 404):
+            return response
+        error: ConnectorError
+        if response.status == 400 and said(response).startswith("Invalid table"):
+            error = plugin_missing(response, table, self.instance_url)
+        elif response.status == 403:
+            error = missing_role(response, action, roles, self._credential, record)
+        elif response.status == 401:
+            error = self._basic_refused(response, record)
+        else:
+            error = unexpected(response, record)
+        raise error
+
+    def _note_rate_rule(self, response: HttpResponse) -> None:
+        announced = response.headers.get("X-RateLimit-Limit", "")
+        if self._rule_reported or not announced.isdigit():
+            return
+        limit = int(announced)
+        if self._requests_per_hour and self._requests_per_hour <= limit:
+            return
+        self._rule_reported = True
+        log.warning(
+            "servicenow %s: the instance applies a rate-limit rule of %d requests per hour "
+            "(rule %s) but the connector paces to %s; set requests_per_hour = %d for this "
+            "system so it never waits out a 429 of up to an hour",
+            self.instance_url, limit, response.headers.get("X-RateLimit-Rule", "?"),
+            f"{self._requests_per_hour} per hour" if self._requests_per_hour else "no budget",
+            limit)
+
+    def _basic_refused(self, response: HttpResponse, record: str) -> AuthError:
+        name = self._credential
+        if response.headers.get("X-MFA_TOKEN") == "invalid":
+            hint = ("the user needs multi-factor authentication, which Basic auth cannot "
+                    "give: use a web-service-only user, or an OAuth credential")
+        else:
+            hint = ("check username and password; hardened instances also refuse Basic auth "
+                    "for users who can sign in interactively: use a web-service-only user")
+        return AuthError(f"{response.method} {response.path} → HTTP 401 ({said(response)}): "
+                         f"ServiceNow refused the Basic auth of credential {name!r}; {hint}",
+                         system=SYSTEM, record=record)
+
+
+
+class ServiceNowClient(_InstanceCalls):
+    """Calls to one instance; see the module docstring for the contract.
+
+    ``erp_source`` is written by the flows on every import and added to every lookup.
+    ``credential_name`` names the credential in errors; ``basic`` says the credential is
+    Basic auth (a 401 is then final: there is no token to refresh). ``requests_per_hour`` is
+    the budget the limiter paces to (0 = none): when the instance announces a stricter
+    hourly rule (``X-RateLimit-Limit``) the client says so once in the log, since waiting
+    out a 429 there can take most of an hour.
+    """
 
     # -- checks ---------------------------------------------------------------------------
     async def check_plugin(self) -> None:
@@ -325,92 +418,6 @@ class ServiceNowClient:
         raise TimeoutError_(f"import set {import_set_id} of {staging.STAGING} was not "
                             f"transformed within {wait_s:.0f}s; read it again later",
                             system=SYSTEM, record=f"import set {import_set_id}")
-
-    # -- plumbing -------------------------------------------------------------------------
-    def _table_url(self, table: str) -> str:
-        # v2: a query without rows answers 200 [] (v1 answers 404).
-        return f"{self.instance_url}/api/now/v2/table/{table}"
-
-    @staticmethod
-    def _read_params(model: type[Record]) -> dict[str, str]:
-        return {"sysparm_fields": ",".join(model.field_names()),
-                "sysparm_display_value": "false", "sysparm_exclude_reference_link": "true"}
-
-    async def _page(self, model: type[R], query: str, limit: int, offset: int
-                    ) -> tuple[builtins.list[R], bool]:
-        params = self._read_params(model) | {"sysparm_query": query,
-                                             "sysparm_limit": str(limit),
-                                             "sysparm_offset": str(offset)}
-        response = await self._get(self._table_url(model.TABLE), params, model.TABLE,
-                                   f"{model.TABLE} page")
-        if response.status == 404:
-            return [], False
-        rows = [msgspec.json.decode(raw, type=model) for raw in response.json(Result).result]
-        return rows, _has_more(response, offset, limit)
-
-    def _statuses(self, *extra: int) -> frozenset[int]:
-        # With Basic auth a 401 is final, so it is read here to give a precise hint; with a
-        # token the HTTP kit must see it to refresh once.
-        return frozenset(extra) | ({401} if self._basic else frozenset())
-
-    async def _get(self, url: str, params: Mapping[str, str], table: str, record: str
-                   ) -> HttpResponse:
-        response = await self.http.request("GET", url, params=params, headers=ACCEPT,
-                                           idempotent=True, record=record,
-                                           ok_statuses=self._statuses(200, 400, 403, 404))
-        return self._checked(response, table, record, f"read {table}", READ_ROLES)
-
-    async def _write(self, url: str, body: bytes, table: str, record: str) -> HttpResponse:
-        response = await self.http.request("POST", url, json=body, headers=ACCEPT,
-                                           idempotent=False, record=record,
-                                           ok_statuses=self._statuses(200, 201, 400, 403))
-        return self._checked(response, table, record, f"import into {table}", IMPORT_ROLES)
-
-    def _checked(self, response: HttpResponse, table: str, record: str, action: str,
-                 roles: tuple[str, ...]) -> HttpResponse:
-        self._note_rate_rule(response)
-        if response.status in (200, 201) and is_html(response):
-            raise hibernating(response, self.instance_url)
-        if response.status in (200, 201, 404):
-            return response
-        error: ConnectorError
-        if response.status == 400 and said(response).startswith("Invalid table"):
-            error = plugin_missing(response, table, self.instance_url)
-        elif response.status == 403:
-            error = missing_role(response, action, roles, self._credential, record)
-        elif response.status == 401:
-            error = self._basic_refused(response, record)
-        else:
-            error = unexpected(response, record)
-        raise error
-
-    def _note_rate_rule(self, response: HttpResponse) -> None:
-        announced = response.headers.get("X-RateLimit-Limit", "")
-        if self._rule_reported or not announced.isdigit():
-            return
-        limit = int(announced)
-        if self._requests_per_hour and self._requests_per_hour <= limit:
-            return
-        self._rule_reported = True
-        log.warning(
-            "servicenow %s: the instance applies a rate-limit rule of %d requests per hour "
-            "(rule %s) but the connector paces to %s; set requests_per_hour = %d for this "
-            "system so it never waits out a 429 of up to an hour",
-            self.instance_url, limit, response.headers.get("X-RateLimit-Rule", "?"),
-            f"{self._requests_per_hour} per hour" if self._requests_per_hour else "no budget",
-            limit)
-
-    def _basic_refused(self, response: HttpResponse, record: str) -> AuthError:
-        name = self._credential
-        if response.headers.get("X-MFA_TOKEN") == "invalid":
-            hint = ("the user needs multi-factor authentication, which Basic auth cannot "
-                    "give: use a web-service-only user, or an OAuth credential")
-        else:
-            hint = ("check username and password; hardened instances also refuse Basic auth "
-                    "for users who can sign in interactively: use a web-service-only user")
-        return AuthError(f"{response.method} {response.path} → HTTP 401 ({said(response)}): "
-                         f"ServiceNow refused the Basic auth of credential {name!r}; {hint}",
-                         system=SYSTEM, record=record)
 
 
 class _One(msgspec.Struct, frozen=True):

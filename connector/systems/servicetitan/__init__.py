@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from connector.config import ServiceTitanSystem
 from connector.http.client import HttpClient
 from connector.http.limiter import LimiterRegistry, RateLimiter, secret_fingerprint
 from connector.http.session import make_session
 from connector.http.tokens import Token, TokenCache
+from connector.registry import CredentialKind, SystemSpec, register_system
 from connector.systems.servicetitan.client import SYSTEM, ServiceTitanClient, fetch_token
+from connector.systems.servicetitan.config import ServiceTitanSystem
+from connector.systems.servicetitan.resources import RESOURCES
+from connector.systems.servicetitan.webhooks import receiver
 from connector.vault import Credential
 
 PRODUCTION = ("https://api.servicetitan.io", "https://auth.servicetitan.io")
@@ -21,7 +24,7 @@ INTEGRATION = (
     "https://auth-integration.servicetitan.io",
 )
 
-__all__ = ["ServiceTitanClient", "ServiceTitanConnection", "open_connection"]
+__all__ = ["ServiceTitanClient", "ServiceTitanConnection", "ServiceTitanSystem", "open_connection"]
 
 
 @dataclass
@@ -89,3 +92,30 @@ def open_connection(
         http, api_url=api_url, tenant=config.tenant, page_size=config.page_size
     )
     return ServiceTitanConnection(client, session, tokens, limiter)
+
+
+async def check(connection: ServiceTitanConnection) -> str:
+    """``ml-connector check``: a token, then the tenant's business units."""
+    await connection.tokens.get()
+    units = [u async for u in connection.client.records(RESOURCES["business_units"])]
+    return f"token ok; tenant {connection.client.tenant}: {len(units)} business unit(s)"
+
+
+SPEC = register_system(
+    SystemSpec(
+        kind="servicetitan",
+        config=ServiceTitanSystem,
+        credential_kinds=(
+            CredentialKind(
+                "servicetitan",
+                required=("client_id", "client_secret", "app_key"),
+                optional=("tenant",),
+                secret=frozenset({"client_secret", "app_key"}),
+            ),
+        ),
+        open_connection=open_connection,
+        check=check,
+        # ServiceTitan sends the events, whichever side of a flow it is on.
+        webhook_receiver=receiver,
+    )
+)

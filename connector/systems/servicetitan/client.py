@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -302,6 +302,27 @@ class ServiceTitanClient:
 
     async def create_purchase_order(self, order: m.PurchaseOrderCreate, *, record: str) -> int:
         return await self.create(RESOURCES["purchase_orders"], order, record=record)
+
+    async def mark_invoices_exported(
+        self, external_ids: Mapping[int, str | None], *, record: str
+    ) -> None:
+        """Set ``syncStatus`` Exported on invoices (``invoices/markasexported``), each with the
+        id the ERP holds it under (``externalId``, or None): the one write ServiceTitan offers
+        on an invoice's accounting state. Setting it twice is harmless."""
+        body = [
+            {"invoiceId": invoice_id, "externalId": external_id}
+            for invoice_id, external_id in external_ids.items()
+        ]
+        response = await self.http.request(
+            "POST",
+            self.url(RESOURCES["invoices"], "/markasexported"),
+            json=msgspec.json.encode(body),
+            idempotent=True,  # the same status set again: a retry is safe
+            record=record,
+            ok_statuses=_WRITE_OK,
+        )
+        if response.status == 400:
+            raise _validation_error(response, record)
 
     def _refuse_read_only(self, resource: Resource, record: str) -> None:
         if resource.read_only:

@@ -288,17 +288,33 @@ class PurchaseOrder(_Model, frozen=True, kw_only=True):
     modified_on: str | None = None
 
 
+class AdjustmentItem(_Model, frozen=True, kw_only=True):
+    """``Inventory.V2.InventoryAdjustmentItemResponse``: one sku's quantity change."""
+
+    id: int
+    sku_id: int
+    code: str | None = None
+    name: str | None = None
+    description: str | None = None
+    quantity: float = 0
+    cost: float = 0
+    active: bool = True
+
+
 class Adjustment(_Model, frozen=True, kw_only=True):
-    """``Inventory.V2.AdjustmentResponse`` (read and PATCH only)."""
+    """``Inventory.V2.AdjustmentResponse`` (read and PATCH only: the API cannot create one)."""
 
     id: int
     number: str | None = None
+    reference_number: str | None = None
     type: str | None = None
     business_unit_id: int | None = None
     inventory_location_id: int | None = None
+    memo: str | None = None
     date: str | None = None
     active: bool = True
     modified_on: str | None = None
+    items: list[AdjustmentItem] = msgspec.field(default_factory=list)
 
 
 # -- pricebook ------------------------------------------------------------------------------
@@ -378,14 +394,15 @@ class ExternalDataUpdate(_Model, frozen=True, kw_only=True):
 
 
 class VendorAddress(_Model, frozen=True, kw_only=True):
-    """``Inventory.V2.AddressRequest``: all six parts are required."""
+    """``Inventory.V2.AddressRequest``: all six parts are required (and always sent: an
+    address the connector does not know is six empty strings)."""
 
-    street: str
-    unit: str
-    city: str
-    state: str
-    zip: str
-    country: str
+    street: str = ""
+    unit: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+    country: str = ""
 
 
 class VendorCreate(_Model, frozen=True, kw_only=True):
@@ -415,7 +432,7 @@ class ShipTo(_Model, frozen=True, kw_only=True):
     """``Inventory.V2.CreateAddressRequest``."""
 
     description: str
-    address: VendorAddress
+    address: VendorAddress = VendorAddress()
 
 
 class PurchaseOrderItemCreate(_Model, frozen=True, kw_only=True):
@@ -436,12 +453,14 @@ class PurchaseOrderCreate(_Model, frozen=True, kw_only=True):
     business_unit_id: int
     inventory_location_id: int
     ship_to: ShipTo
-    impacts_technician_payroll: bool
     date: str
     required_on: str
-    tax: float
-    shipping: float
     items: list[PurchaseOrderItemCreate]
+    # Required by the API, so always sent; the connector's orders pay no technician, and
+    # carry tax or shipping only where the source has them.
+    impacts_technician_payroll: bool = False
+    tax: float = 0.0
+    shipping: float = 0.0
     memo: str | None = None
     vendor_invoice_number: str | None = None
 

@@ -29,7 +29,10 @@ from collections.abc import Awaitable, Callable, Sequence
 import msgspec
 from aiohttp import web
 
+from connector.logs import redactor
+from connector.registry import Handler, WebhookContext
 from connector.store import Store
+from connector.systems.servicetitan.config import ServiceTitanSystem
 
 log = logging.getLogger(__name__)
 
@@ -135,3 +138,29 @@ async def _read_body(request: web.Request, limit: int) -> bytes | None:
 
 def _reply(status: int, message: str) -> web.Response:
     return web.json_response({"status": message}, status=status)
+
+
+def receiver(context: WebhookContext) -> Handler | None:
+    """The registry's webhook receiver factory: the handler of one flow's path, verifying
+    with the secret(s) of the credential ``webhook_secret_credential`` names; None (and a
+    warning) when that key is unset, which leaves webhooks off for the flow."""
+    system: ServiceTitanSystem = context.config
+    if system.webhook_secret_credential is None:
+        log.warning(
+            "flow %s: webhooks on but systems.%s.webhook_secret_credential unset",
+            context.flow,
+            context.system,
+        )
+        return None
+    credential = context.credential(system.webhook_secret_credential)
+    secrets = [
+        value
+        for key, value in sorted(credential.fields.items())
+        if key in ("secret", "previous_secret") and value
+    ]
+    for value in secrets:
+        redactor.register(value)
+    verifier = SignatureVerifier(
+        secrets, header=system.signature_header, encoding=system.signature_encoding
+    )
+    return webhook_handler(context.store, context.flow, verifier, on_stored=context.on_stored)

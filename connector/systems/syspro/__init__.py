@@ -24,18 +24,19 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
-from connector.config import SysproSystem
 from connector.errors import ConfigurationError
 from connector.http.client import HttpClient
 from connector.http.limiter import LimiterRegistry, RateLimiter
 from connector.http.session import make_session
+from connector.registry import CredentialKind, SystemSpec, register_system
 from connector.systems.syspro.client import SysproClient
+from connector.systems.syspro.config import SysproSystem
 from connector.systems.syspro.enet import Enet, EnetSession, Operator
 from connector.systems.syspro.odata import SysproOData
 from connector.systems.syspro.xmlout import SYSTEM
 from connector.vault import Credential
 
-__all__ = ["SysproClient", "SysproConnection", "SysproOData", "open_connection"]
+__all__ = ["SysproClient", "SysproConnection", "SysproOData", "SysproSystem", "open_connection"]
 
 
 @dataclass
@@ -123,3 +124,33 @@ def _absolute(url: str, key: str) -> str:
             system=SYSTEM,
         )
     return url.rstrip("/")
+
+
+async def check(connection: SysproConnection) -> str:
+    """``ml-connector check``: SYSPRO has no token, so a logon, GetLogonProfile and the
+    logoff prove the same."""
+    async with connection.session() as syspro:
+        profile = await syspro.logon_profile()
+    return (
+        f"logon ok; company {profile.company_name}, operator {profile.operator_code}, "
+        f"company date {profile.company_date}"
+    )
+
+
+SPEC = register_system(
+    SystemSpec(
+        kind="syspro",
+        config=SysproSystem,
+        credential_kinds=(
+            CredentialKind(
+                "syspro",
+                required=("operator", "operator_password", "company"),
+                # Many companies have no company password; e.net then expects it sent empty.
+                optional=("company_password",),
+                secret=frozenset({"operator_password", "company_password"}),
+            ),
+        ),
+        open_connection=open_connection,
+        check=check,
+    )
+)

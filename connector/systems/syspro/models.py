@@ -196,6 +196,28 @@ class PurchaseOrderRecord(_Table, frozen=True, kw_only=True):
     time_stamp: int = 0
 
 
+class StockItemRecord(_Table, frozen=True, kw_only=True):
+    table: ClassVar[str] = "InvMaster"
+
+    stock_code: str
+    description: str = ""
+    stock_uom: str = ""
+    time_stamp: int = 0
+
+
+class PurchaseOrderLineRecord(_Table, frozen=True, kw_only=True):
+    table: ClassVar[str] = "PorMasterDetail"
+
+    purchase_order: str
+    line: int = 0
+    m_stock_code: str = ""
+    m_warehouse: str = ""
+    m_order_qty: Decimal = Decimal(0)
+    m_price: Decimal = Decimal(0)
+    m_gl_code: str = ""
+    time_stamp: int = 0
+
+
 class InventoryMovementRecord(_Table, frozen=True, kw_only=True):
     table: ClassVar[str] = "InvMovements"
 
