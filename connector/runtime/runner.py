@@ -83,6 +83,27 @@ def describe_status(status: str, counts: Mapping[str, Mapping[str, int]]) -> str
     }.get(status, status)
 
 
+@asynccontextmanager
+async def closing_if_interrupted(store: Store, report: CycleReport) -> AsyncIterator[None]:
+    """Close the run row as ``interrupted`` with the counts reached when the run is
+    cancelled (Ctrl-C, or shutdown past its deadline), so `runs` tells the truth at once
+    instead of showing 'running' until the next start."""
+    try:
+        yield
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            try:
+                await store.finish_run(
+                    report.run_id,
+                    "interrupted",
+                    report.counts(),
+                    "interrupted before the end; the next run resumes where it stopped",
+                )
+            except StoreError:
+                pass  # marked interrupted, without counts, at the next start
+        raise
+
+
 class FlowRunner:
     """Owns one flow's processor and the locks shared by all its triggers."""
 
@@ -127,7 +148,7 @@ class FlowRunner:
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
         )
         processor = await self._processor()
-        async with self._closing_if_interrupted(report), self._session():
+        async with closing_if_interrupted(self.store, report), self._session():
             for stream in selected:
                 cursor = None if full else await self.store.cursor(self.flow.name, stream.name)
                 run = StreamRun(
@@ -165,7 +186,7 @@ class FlowRunner:
             )
         if ignored.statements:
             await self.store.commit(ignored)
-        async with self._closing_if_interrupted(report), self._session():
+        async with closing_if_interrupted(self.store, report), self._session():
             for stream in self.flow.streams:
                 envelopes = by_stream.get(stream.name)
                 if not envelopes:
@@ -228,7 +249,7 @@ class FlowRunner:
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
         )
         processor = await self._processor()
-        async with self._closing_if_interrupted(report), self._session():
+        async with closing_if_interrupted(self.store, report), self._session():
             await self._rerun_streams(report, processor, parked, progress, accept_change)
         await self._finish(report)
         return report
@@ -316,26 +337,6 @@ class FlowRunner:
             report.error = report.error or "stopped for shutdown; the next run resumes here"
             return False
         return True
-
-    @asynccontextmanager
-    async def _closing_if_interrupted(self, report: CycleReport) -> AsyncIterator[None]:
-        """Close the run row as ``interrupted`` with the counts reached when the run is
-        cancelled (Ctrl-C, or shutdown past its deadline), so `runs` tells the truth at
-        once instead of showing 'running' until the next start."""
-        try:
-            yield
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                try:
-                    await self.store.finish_run(
-                        report.run_id,
-                        "interrupted",
-                        report.counts(),
-                        "interrupted before the end; the next run resumes where it stopped",
-                    )
-                except StoreError:
-                    pass  # marked interrupted, without counts, at the next start
-            raise
 
     async def _finish(self, report: CycleReport) -> None:
         try:
