@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from connector import console
 from connector.logs import redactor
 from connector.metrics import CONTENT_TYPE, Gauge, ledger_samples
 
@@ -29,7 +30,8 @@ async def start_admin(service: Service) -> web.AppRunner:
     async def bearer(
         request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
-        if token is not None:
+        # The console has its own login (a browser cannot send the bearer header).
+        if token is not None and not request.path.startswith("/console"):
             given = request.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
                 return web.json_response({"error": "bearer token required"}, status=401)
@@ -39,6 +41,7 @@ async def start_admin(service: Service) -> web.AppRunner:
     admin = web.Application(middlewares=[bearer])
     admin.router.add_get("/healthz", partial(_healthz, service))
     admin.router.add_get("/metrics", partial(_metrics, service))
+    console.mount(admin, service, token)
     runner = web.AppRunner(admin, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(

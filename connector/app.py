@@ -15,6 +15,7 @@ from connector.config import Config
 from connector.errors import ConfigurationError
 from connector.flows import build_flow
 from connector.http.limiter import LimiterRegistry
+from connector.runtime.flow import BuiltFlow
 from connector.runtime.runner import FlowRunner
 from connector.runtime.supervisor import SystemSupervisor
 from connector.store import Store
@@ -89,21 +90,8 @@ class App:
                 raise ConfigurationError(
                     f"flow {flow} cannot run: this command opened the state read-only"
                 )
-            try:
-                flow_config = self.config.flows[flow]
-            except KeyError:
-                known = ", ".join(self.config.flows) or "none"
-                raise ConfigurationError(
-                    f"no flow named {flow!r} in the config; configured: {known}"
-                ) from None
-            if not flow_config.enabled:
-                raise ConfigurationError(
-                    f"flow {flow} is disabled in the config (enabled = false under "
-                    f"[flows.{flow}]); set enabled = true, or delete that line, to run it"
-                )
-            source = await self.supervisor(flow_config.source)
-            target = await self.supervisor(flow_config.target)
-            built = await build_flow(flow, flow_config, self.config, source, target, self.store)
+            built = await self.built_flow(flow)
+            flow_config = self.config.flows[flow]
             # Webhook events feed only the streams the config runs; the others' events are
             # left to the drain's handling of event types no stream takes.
             webhook_streams = {
@@ -112,9 +100,31 @@ class App:
                 if flow_config.streams is None or stream in flow_config.streams
             }
             self.runners[flow] = FlowRunner(
-                built.flow, self.store, webhook_streams=webhook_streams
+                built.flow,
+                self.store,
+                webhook_streams=webhook_streams,
+                refusal_limit=self.config.service.circuit_breaker_refusals,
             )
         return self.runners[flow]
+
+    async def built_flow(self, flow: str) -> BuiltFlow:
+        """The flow's declaration with its connections (and its target validated), without
+        a runner: enough for a reader such as ``reconcile``, which writes nothing."""
+        try:
+            flow_config = self.config.flows[flow]
+        except KeyError:
+            known = ", ".join(self.config.flows) or "none"
+            raise ConfigurationError(
+                f"no flow named {flow!r} in the config; configured: {known}"
+            ) from None
+        if not flow_config.enabled:
+            raise ConfigurationError(
+                f"flow {flow} is disabled in the config (enabled = false under "
+                f"[flows.{flow}]); set enabled = true, or delete that line, to run it"
+            )
+        source = await self.supervisor(flow_config.source)
+        target = await self.supervisor(flow_config.target)
+        return await build_flow(flow, flow_config, self.config, source, target, self.store)
 
     def enabled_flows(self) -> list[str]:
         """The configured flows that may run (``enabled = true``), in config order."""

@@ -1,13 +1,15 @@
 """The ``ml-connector`` command line: one parser, one module per command group.
 
 Exit codes: 0 ok, 1 the command ran and something failed (a run with failures, a FAIL in
-``check``, a configuration error), 2 usage. Errors ml-connector raises on purpose are printed
+``check``, a configuration error), 2 usage, 130 interrupted (Ctrl-C), 141 stdout closed
+by its reader (``| head``). Errors ml-connector raises on purpose are printed
 as one clear message, never as a traceback; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,13 +18,20 @@ from connector.commands import (
     bench,
     creds,
     demo,
+    errors,
     history,
     mappings,
+    reconcile,
     sandbox,
     service,
     sync,
 )
 from connector.errors import ConnectorError
+
+#: Exit status after Ctrl-C (SIGINT), as shells report a process SIGINT killed: 128 + 2.
+INTERRUPTED = 130
+#: Exit status when stdout's reader went away, as for a process SIGPIPE killed: 128 + 13.
+BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,8 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     creds.register(sub)
+    errors.register(sub)
     history.register(sub)
     mappings.register(sub)
+    reconcile.register(sub)
     sandbox.register(sub)
     sync.register(sub)
     demo.register(sub)
@@ -69,10 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        # Inside the try: a reader that went away (`| head`) shows here, not at exit.
+        sys.stdout.flush()
+        return code
     except ConnectorError as exc:
         print(f"ml-connector {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"ml-connector {args.command}: interrupted", file=sys.stderr)
-        return 1
+        return INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout closed it (`ml-connector runs | head`): not an error worth a
+        # traceback. Point stdout at /dev/null so the interpreter's final flush is quiet too,
+        # and exit as a process killed by SIGPIPE would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return BROKEN_PIPE

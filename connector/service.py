@@ -28,6 +28,7 @@ from aiohttp import web
 
 from connector import registry
 from connector.admin import start_admin
+from connector.alerts import Alerts
 from connector.app import App, apply_config_mappings
 from connector.config import Config, FlowConfig, load_config
 from connector.config.schedule import parse_schedule
@@ -72,6 +73,7 @@ class Service:
     idle: anyio.Event = field(default_factory=anyio.Event)
 
     def __post_init__(self) -> None:
+        self.alerts = Alerts(self.config.service.alert_webhook_url)
         self.runs_total = self.metrics.counter(
             "ml_connector_runs_total",
             "Runs finished, by flow, trigger and status.",
@@ -220,6 +222,7 @@ class Service:
             for outcome, n in counts.outcomes.items():
                 self.records_total.inc(n, flow=name, stream=stream, outcome=outcome)
         health.last_run_id = report.run_id
+        await self.alerts.after_run(self.app.store, report)
         if report.ok:
             health.last_success = time.time()
             flow = self.config.flows[name]

@@ -299,7 +299,7 @@ class Vault:
     def init(cls, db_path: Path, key: bytes, *, key_source: str = "the key given") -> Vault:
         """Create the vault in ``db_path`` (made if missing); refuses if one exists there."""
         _check_length(key, key_source)
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         vault = cls(db_path, key, key_source)
         with vault._connect() as conn, _transaction(conn):
             if conn.execute("SELECT 1 FROM vault_meta").fetchone():

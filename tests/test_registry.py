@@ -184,7 +184,7 @@ def test_sync_moves_the_toy_records_exactly_once(
     assert _cli(monkeypatch, "--config", str(config), "check", "--json") == 0
     checks = json.loads(capsys.readouterr().out)
     assert [(c["system"], c["kind"], c["status"]) for c in checks] == [
-        ("shop", "toy", "OK"), ("warehouse", "toy", "OK")]
+        ("shop", "toy", "OK"), ("warehouse", "toy", "OK"), ("state", "sqlite", "OK")]
     assert checks[0]["detail"] == f"bucket {shop}: 3 item(s)"
 
     assert _cli(monkeypatch, "--config", str(config), "sync", "--flow", "toy-copy",

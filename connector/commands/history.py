@@ -14,6 +14,7 @@ from connector.commands.common import (
     print_json,
     print_table,
 )
+from connector.runtime.runner import describe_status
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +50,7 @@ def _runs(args: argparse.Namespace) -> int:
                         "flow": r.flow,
                         "trigger": r.trigger,
                         "status": r.status,
+                        "status_text": describe_status(r.status, r.counts),
                         "started_at": r.started_at,
                         "finished_at": r.finished_at,
                         "counts": r.counts,
@@ -70,7 +72,7 @@ def _runs(args: argparse.Namespace) -> int:
                     r.id,
                     r.flow,
                     r.trigger,
-                    r.status,
+                    describe_status(r.status, r.counts),
                     _when(r.started_at),
                     took,
                     totals.get("read", 0),

@@ -1,8 +1,9 @@
-"""``ml-connector mappings list|delete``: the mapping tables as the state holds them.
+"""``ml-connector mappings list|set|delete``: the mapping tables as the state holds them.
 
 The config file is authoritative for the mappings it declares (origin ``config``: replaced
-whenever a writer opens the state — ``run``, ``sync``, a SIGHUP); ``review resolve
---mapping`` adds the others (origin ``cli``), which stay until ``mappings delete``.
+whenever a writer opens the state — ``run``, ``sync``, a SIGHUP); ``mappings set`` and
+``review resolve --mapping`` add the others (origin ``cli``), which stay until ``mappings
+delete``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from connector.store import Store
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    mappings = sub.add_parser("mappings", help="the mapping tables: list, delete")
+    mappings = sub.add_parser("mappings", help="the mapping tables: list, set, delete")
     actions = mappings.add_subparsers(dest="mappings_command", metavar="ACTION")
     actions.required = True
     listing = actions.add_parser(
@@ -33,11 +34,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing.add_argument("--kind", help="only this mapping kind")
     add_json_flag(listing)
     listing.set_defaults(handler=_list)
+    setting = actions.add_parser(
+        "set", help="add or change a mapping (config ones: edit the file); `errors retry` after"
+    )
+    setting.add_argument("kind", help="mapping kind, e.g. business_unit_cost_center")
+    setting.add_argument("key", help="the source code, e.g. 12")
+    setting.add_argument("value", help="the target value, e.g. CC100")
+    add_json_flag(setting)
+    setting.set_defaults(handler=_set)
     delete = actions.add_parser(
         "delete", help="remove a mapping added by `review resolve` (config ones: edit the file)"
     )
     delete.add_argument("kind", help="mapping kind, e.g. business_unit_cost_center")
     delete.add_argument("key", help="the source code, e.g. 12")
+    add_json_flag(delete)
     delete.set_defaults(handler=_delete)
 
 
@@ -77,6 +87,36 @@ def _list(args: argparse.Namespace) -> int:
     return anyio.run(go)
 
 
+def _set(args: argparse.Namespace) -> int:
+    kind: str = args.kind
+    key: str = args.key
+    value: str = args.value.strip()
+
+    async def go() -> int:
+        config = config_from(args)
+        if not value:
+            raise ConfigurationError(f"mapping {kind} {key!r}: the value must not be empty")
+        if key in config.mappings.get(kind, {}):
+            raise _from_config(kind, key)
+        store = await Store.open(config.store.path)
+        try:
+            before = {r.key: r.value for r in await store.mapping_rows() if r.kind == kind}
+            await store.set_mappings(kind, {key: value}, origin="cli")
+        finally:
+            await store.close()
+        if args.json:
+            print_json(
+                {"kind": kind, "key": key, "value": value, "previous": before.get(key)}
+            )
+        elif key in before:
+            print(f"changed mapping {kind} {key}: {before[key]!r} -> {value!r}")
+        else:
+            print(f"added mapping {kind} {key} -> {value!r}")
+        return 0
+
+    return anyio.run(go)
+
+
 def _delete(args: argparse.Namespace) -> int:
     kind: str = args.kind
     key: str = args.key
@@ -99,7 +139,10 @@ def _delete(args: argparse.Namespace) -> int:
             await store.delete_mapping(kind, key)
         finally:
             await store.close()
-        print(f"deleted mapping {kind} {key} (was {found[0].value!r})")
+        if args.json:
+            print_json({"kind": kind, "key": key, "deleted": found[0].value})
+        else:
+            print(f"deleted mapping {kind} {key} (was {found[0].value!r})")
         return 0
 
     return anyio.run(go)

@@ -9,6 +9,7 @@ import anyio
 
 from connector import registry
 from connector.app import App
+from connector.commands.checks import state_and_service_checks
 from connector.commands.common import add_json_flag, config_from, print_json, print_table
 from connector.errors import ConnectorError
 from connector.service import run_service
@@ -61,6 +62,7 @@ def _check(args: argparse.Namespace) -> int:
                 results.append(
                     {"system": name, "kind": system.kind, "status": status, "detail": detail}
                 )
+            results += await state_and_service_checks(app)
         finally:
             await app.aclose()
         if args.json:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -109,17 +111,38 @@ def print_reports(reports: list[CycleReport], as_json: bool) -> None:
     print_table(["flow", "stream", *COLUMNS], rows)
     for report in reports:
         if report.error:
-            print(f"\n{report.flow}: {report.error}", file=sys.stderr)
+            print(f"\n{report.flow}: {report.status_text}: {report.error}", file=sys.stderr)
         elif report.attention:
             print(
-                f"\n{report.flow}: completed with attention needed: "
+                f"\n{report.flow}: {report.status_text}: "
                 f"{report.total('failed')} dead letter(s), {report.total('changed')} document(s) "
-                "changed after posting (`ml-connector review list`)",
+                "changed after posting",
                 file=sys.stderr,
             )
-        for stream, counts in report.streams.items():
-            for error in counts.errors[:5]:
-                print(f"  {stream}: {error}", file=sys.stderr)
+        print_causes(report)
+
+
+def print_causes(report: CycleReport) -> None:
+    """Errors by cause with counts, one line each, largest first: a thousand records
+    refused for one missing mapping are one line, not a thousand."""
+    counts: Counter[str] = Counter()
+    streams: dict[str, list[str]] = {}
+    examples: dict[str, str] = {}
+    for stream, stream_counts in report.streams.items():
+        for cause, n in stream_counts.causes.items():
+            counts[cause] += n
+            streams.setdefault(cause, []).append(stream)
+            examples.setdefault(cause, stream_counts.examples[cause])
+    for cause, n in counts.most_common():
+        print(f"  {n} x {', '.join(streams[cause])}: {examples[cause]}", file=sys.stderr)
+    if report.total("failed"):
+        print(
+            "  (`ml-connector errors list` groups the dead letters by cause; after the fix, "
+            "`ml-connector errors retry GROUP`)",
+            file=sys.stderr,
+        )
+    if report.total("review") or report.total("changed"):
+        print("  (waiting for review: `ml-connector review list`)", file=sys.stderr)
 
 
 def report_json(report: CycleReport) -> dict[str, object]:
@@ -129,6 +152,7 @@ def report_json(report: CycleReport) -> dict[str, object]:
         "trigger": report.trigger,
         "ok": report.ok,
         "status": report.status,
+        "status_text": report.status_text,
         "error": report.error,
         "streams": report.counts(),
         "totals": {c: report.total(c) for c in COLUMNS},
@@ -157,11 +181,15 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def _with_app(
+def with_app(
     args: argparse.Namespace, body: Callable[[App], Awaitable[int]], *, writer: bool = True
 ) -> int:
     """Run ``body`` with the app open; a writer takes the state's process lock (and is
     refused, naming the holder's pid, while the service or another sync runs)."""
+
+    # One log line per refused record is the service's journal; at a terminal the run's
+    # summary counts them by cause instead (print_causes).
+    logging.getLogger("connector.records").setLevel(logging.ERROR)
 
     async def go() -> int:
         app = await App.open(config_from(args), writer=writer)
@@ -173,7 +201,7 @@ def _with_app(
     return anyio.run(go)
 
 
-def _exit_code(reports: list[CycleReport], attention_ok: bool = False) -> int:
+def run_exit_code(reports: list[CycleReport], attention_ok: bool = False) -> int:
     """1 when a run stopped, or records need attention (unless ``--attention-ok``)."""
     if not all(r.ok for r in reports):
         return 1
@@ -190,9 +218,9 @@ def _sync(args: argparse.Namespace) -> int:
         )
         progress.finish()
         print_reports([report], args.json)
-        return _exit_code([report], args.attention_ok)
+        return run_exit_code([report], args.attention_ok)
 
-    return _with_app(args, body)
+    return with_app(args, body)
 
 
 async def _runners(app: App, flow: str | None) -> list[FlowRunner]:
@@ -210,9 +238,9 @@ def _replay(args: argparse.Namespace) -> int:
             for runner in await _runners(app, args.flow)
         ]
         print_reports(reports, args.json)
-        return _exit_code(reports)
+        return run_exit_code(reports)
 
-    return _with_app(args, body)
+    return with_app(args, body)
 
 
 def _review_list(args: argparse.Namespace) -> int:
@@ -252,7 +280,7 @@ def _review_list(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _with_app(args, body, writer=False)
+    return with_app(args, body, writer=False)
 
 
 def _review_resolve(args: argparse.Namespace) -> int:
@@ -279,9 +307,9 @@ def _review_resolve(args: argparse.Namespace) -> int:
             for runner in await _runners(app, args.flow)
         ]
         print_reports(reports, args.json)
-        return _exit_code(reports)
+        return run_exit_code(reports)
 
-    return _with_app(args, body)
+    return with_app(args, body)
 
 
 def _review_accept(args: argparse.Namespace) -> int:
@@ -289,6 +317,6 @@ def _review_accept(args: argparse.Namespace) -> int:
         runner = await app.runner(args.flow)
         report = await runner.resume_review(source_ids=args.ids, accept_changes=True)
         print_reports([report], args.json)
-        return _exit_code([report])
+        return run_exit_code([report])
 
-    return _with_app(args, body)
+    return with_app(args, body)

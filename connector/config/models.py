@@ -67,6 +67,14 @@ class ServiceConfig(_Section, frozen=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Lowest level of log record written."""
 
+    alert_webhook_url: NonEmpty | None = None
+    """URL the service POSTs a JSON alert to when a run stops or a flow's open errors grow
+    (``{"event": "run_failed" | "errors_growing", "flow": …}``); None = no alerts."""
+
+    circuit_breaker_refusals: Annotated[int, Meta(ge=0)] = 50
+    """Records refused in a row for one cause that stop a stream (its other records wait
+    for the next run); 0 = never stop. Applies to every run: the service, sync, replay."""
+
 
 class SystemConfigBase(_Section, frozen=True, tag_field="kind"):
     """Fields every system has; ``kind`` in the file picks the subclass.

@@ -44,6 +44,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
@@ -160,6 +161,29 @@ class Target(Protocol[C_contra]):
     ) -> Written: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TargetDocument:
+    """A document as the target holds it, read back by natural key for reconciliation."""
+
+    target_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Reconciliation(Generic[C]):
+    """How a document stream is reconciled (``ml-connector reconcile``): what a command
+    says about its document, and a live read of the target's copy by natural key. Read from
+    the command, so every pairing answers in the same terms whatever its source model."""
+
+    #: The document's date as ``YYYY-MM-DD`` (the period filter).
+    date: Callable[[C], str]
+    amount: Callable[[C], Decimal]
+    #: The number a person searches by (a supplier invoice number, a RefNbr…).
+    number: Callable[[C], str]
+    #: The target's copy by natural key, whatever its amount; None when it is not there.
+    read_back: Callable[[C], Awaitable[TargetDocument | None]]
+
+
 @dataclass(frozen=True)
 class Stream(Generic[S, C]):
     """One entity moving in one direction within a flow."""
@@ -183,6 +207,8 @@ class Stream(Generic[S, C]):
     #: What a source change does to a record already written (None: ``update`` for
     #: reference data, ``review`` for documents).
     on_change: ChangePolicy | None = None
+    #: Documents whose totals ``reconcile`` compares with the target (None: not reconciled).
+    reconcile: Reconciliation[C] | None = None
 
     @property
     def change_policy(self) -> ChangePolicy:

@@ -24,7 +24,8 @@ import anyio
 import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, PermanentError
+from connector.runtime.causes import message_template
 from connector.runtime.flow import CursorMark, Envelope, Outcome, Stream
 from connector.runtime.parking import Mapped, Result
 from connector.runtime.processor import RecordProcessor, StreamHalted
@@ -38,22 +39,48 @@ MAP_BURST = 64
 
 @dataclass
 class StreamCounts:
-    """Counts by outcome for one stream in one cycle (read = records extracted)."""
+    """Counts by outcome for one stream in one cycle (read = records extracted), and the
+    errors by cause (message template → count, with the first full message of each)."""
 
     read: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
+    causes: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
 
     def add(self, result: Result) -> None:
         self.outcomes[result.outcome.value] += 1
-        if result.error and len(self.errors) < 20:
-            self.errors.append(result.error)
+        if result.error:
+            cause = message_template(result.error)
+            self.causes[cause] += 1
+            self.examples.setdefault(cause, result.error)
 
     def as_dict(self) -> dict[str, int]:
         row = {"read": self.read}
         for outcome in Outcome:
             row[outcome.value] = self.outcomes.get(outcome.value, 0)
         return row
+
+
+class RefusalsInARow(PermanentError):
+    """The circuit breaker opened: one cause refused many records in a row."""
+
+    kind = "circuit_breaker"
+
+    def __init__(self, stream: str, count: int, example: str) -> None:
+        super().__init__(
+            f"{count} records in a row were refused for the same cause, so the rest of "
+            f"{stream} was not tried (circuit breaker, [service] circuit_breaker_refusals). "
+            f"Last refusal: {example.rstrip('.')}. Fix the cause, then `ml-connector errors "
+            "list` and `errors retry GROUP`; records not yet tried are read again next sync"
+        )
+
+
+@dataclass(slots=True)
+class _RefusalRun:
+    """Consecutive refusals of one cause (the circuit breaker's count)."""
+
+    cause: str | None = None
+    count: int = 0
 
 
 @dataclass(slots=True)
@@ -79,6 +106,7 @@ class StreamRun:
         progress: Progress | None = None,
         track_cursor: bool = True,
         stopping: anyio.Event | None = None,
+        refusal_limit: int = 0,
     ) -> None:
         self.processor = processor
         self.stream = stream
@@ -90,6 +118,9 @@ class StreamRun:
         self.track_cursor = track_cursor
         #: Set on shutdown: no new record starts; those being written finish.
         self.stopping = stopping
+        #: The circuit breaker: this many identical refusals in a row stop the stream (0: off).
+        self.refusal_limit = refusal_limit
+        self._refusals = _RefusalRun()
         self.counts = StreamCounts()
         self.watermark = Watermark()
         self._pending_cursor: str | None = None
@@ -195,8 +226,27 @@ class StreamRun:
                 if built:  # its final unit committed: the record is terminal
                     self._note_cursor(self.watermark.complete(item.seq))
                 self.counts.add(result)
+                self._check_breaker(result)
                 if self.progress is not None:
                     self.progress(self.stream.name, self.counts)
+
+    def _check_breaker(self, result: Result) -> None:
+        """Stop the stream once ``refusal_limit`` records in a row were refused for one
+        cause: that is a setting or a mapping, not the records, and refusing the rest one
+        by one only fills the dead letters (and spends the target's rate limit)."""
+        if not self.refusal_limit or self._halted is not None:
+            return
+        if result.outcome is not Outcome.FAILED or not result.error:
+            self._refusals = _RefusalRun()
+            return
+        cause = message_template(result.error)
+        if cause != self._refusals.cause:
+            self._refusals = _RefusalRun(cause)
+        self._refusals.count += 1
+        if self._refusals.count >= self.refusal_limit:
+            self._halted = StreamHalted(
+                RefusalsInARow(self.stream.name, self._refusals.count, result.error)
+            )
 
     def _stopping(self) -> bool:
         return self.stopping is not None and self.stopping.is_set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,11 +53,55 @@ class CycleReport:
             return "failed"
         return "attention" if self.attention else "ok"
 
+    @property
+    def status_text(self) -> str:
+        """The status as a person reads it (see :func:`describe_status`)."""
+        return describe_status(self.status, self.counts())
+
     def counts(self) -> dict[str, dict[str, int]]:
         return {name: c.as_dict() for name, c in self.streams.items()}
 
     def total(self, outcome: str) -> int:
         return sum(c.as_dict().get(outcome, 0) for c in self.streams.values())
+
+
+def describe_status(status: str, counts: Mapping[str, Mapping[str, int]]) -> str:
+    """A run's stored status in words: "completed with errors" when records were refused
+    (dead letters), "attention needed" when documents changed after posting wait for a
+    person; the stored values stay short, stable labels for /metrics and scripts."""
+    if status == "attention":
+        failed = sum(c.get("failed", 0) for c in counts.values())
+        changed = sum(c.get("changed", 0) for c in counts.values())
+        if failed and changed:
+            return "completed with errors, attention needed"
+        return "completed with errors" if failed else "attention needed"
+    return {
+        "ok": "completed",
+        "failed": "stopped",
+        "running": "running",
+        "interrupted": "interrupted",
+    }.get(status, status)
+
+
+@asynccontextmanager
+async def closing_if_interrupted(store: Store, report: CycleReport) -> AsyncIterator[None]:
+    """Close the run row as ``interrupted`` with the counts reached when the run is
+    cancelled (Ctrl-C, or shutdown past its deadline), so `runs` tells the truth at once
+    instead of showing 'running' until the next start."""
+    try:
+        yield
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            try:
+                await store.finish_run(
+                    report.run_id,
+                    "interrupted",
+                    report.counts(),
+                    "interrupted before the end; the next run resumes where it stopped",
+                )
+            except StoreError:
+                pass  # marked interrupted, without counts, at the next start
+        raise
 
 
 class FlowRunner:
@@ -70,6 +114,7 @@ class FlowRunner:
         *,
         webhook_streams: Mapping[str, str] | None = None,
         buffer: int = 256,
+        refusal_limit: int = 0,
     ) -> None:
         self.flow = flow
         self.store = store
@@ -77,6 +122,8 @@ class FlowRunner:
         #: Webhook event type prefix → stream name (``"invoice" → "invoices"``).
         self.webhook_streams = dict(webhook_streams or {})
         self.buffer = buffer
+        #: Identical refusals in a row that stop a stream (0: never; see StreamRun).
+        self.refusal_limit = refusal_limit
         #: Set by the service on shutdown: runs stop starting records (see StreamRun).
         self.stopping = anyio.Event()
         #: Stream runs in progress, for /metrics queue depths.
@@ -101,7 +148,7 @@ class FlowRunner:
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
         )
         processor = await self._processor()
-        async with self._session():
+        async with closing_if_interrupted(self.store, report), self._session():
             for stream in selected:
                 cursor = None if full else await self.store.cursor(self.flow.name, stream.name)
                 run = StreamRun(
@@ -139,7 +186,7 @@ class FlowRunner:
             )
         if ignored.statements:
             await self.store.commit(ignored)
-        async with self._session():
+        async with closing_if_interrupted(self.store, report), self._session():
             for stream in self.flow.streams:
                 envelopes = by_stream.get(stream.name)
                 if not envelopes:
@@ -202,7 +249,7 @@ class FlowRunner:
             self.flow.name, await self.store.start_run(self.flow.name, trigger), trigger
         )
         processor = await self._processor()
-        async with self._session():
+        async with closing_if_interrupted(self.store, report), self._session():
             await self._rerun_streams(report, processor, parked, progress, accept_change)
         await self._finish(report)
         return report
@@ -262,6 +309,7 @@ class FlowRunner:
 
     async def _run(self, report: CycleReport, run: StreamRun, source: Any) -> bool:
         run.stopping = self.stopping
+        run.refusal_limit = self.refusal_limit
         self.active[run.stream.name] = run
         try:
             # A pass over the whole stream refreshes the target's indexes; a webhook drain

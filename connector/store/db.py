@@ -119,7 +119,7 @@ class Database:
         (``lock=False``: one of several writers, see ``Store.open``). A reader
         (``writer=False``) takes no lock and its connection refuses every write.
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # owner-only when new
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="connector-db")
         loop = asyncio.get_running_loop()
         state_lock: StateLock | None = None

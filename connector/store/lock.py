@@ -77,8 +77,9 @@ def busy_message(db_path: Path, pid: str) -> str:
     return (
         f"another ml-connector (pid {pid}) holds the state {db_path}; stop it, or let the "
         "running service do this (`ml-connector run` syncs every enabled flow on its "
-        "schedule and takes webhook events as they come; for replay or review resolve, "
-        "stop the service, e.g. `systemctl stop ml-connector`, run the command, then start "
-        "it again). Read-only commands (runs, audit, review list, mappings list) work while "
-        "it runs."
+        "schedule and takes webhook events as they come; its console on the admin port "
+        "(/console/) retries, dismisses, resolves and edits mappings while it runs; or stop "
+        "the service, e.g. `systemctl stop ml-connector`, run the command, then start it "
+        "again). Read-only commands (runs, audit, review list, mappings list, errors list) "
+        "work while it runs."
     )

@@ -8,7 +8,9 @@ vault commands can bring a database up to date before using it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from pathlib import Path
 
 MIGRATIONS: list[str] = [
     # 1: the whole first schema.
@@ -193,8 +195,29 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
+def make_private(path: Path) -> None:
+    """Create the state database owner-only before SQLite does: a new directory 0700, the
+    file 0600 (SQLite gives its -wal and -shm files the database file's mode). The state
+    holds payloads of financial documents and the encrypted vault, so a file others can
+    read is tightened too; an existing directory is left as it is (it may be shared).
+
+    An existing file is never opened here: closing any descriptor of a file drops every
+    POSIX lock this process holds on it, SQLite's included, and the vault reconnects while
+    the store's connection is open.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = os.stat(path).st_mode
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)  # others lose access; the owner's bits stay
+
+
 def connect_sync(path: str) -> sqlite3.Connection:
-    """A synchronous connection with the pragmas every ml-connector connection uses."""
+    """A synchronous connection with the pragmas every ml-connector connection uses (the
+    file made owner-only first, see :func:`make_private`)."""
+    make_private(Path(path))
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")

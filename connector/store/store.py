@@ -122,6 +122,18 @@ class Store(InboxQueries, MappingQueries):
         )
         return [AuditEvent(r[0], r[1], r[2], RecordKey(r[3], r[4], r[5]), r[6], r[7]) for r in rows]
 
+    async def find_records(self, text: str, limit: int = 50) -> list[LedgerEntry]:
+        """Records whose source id or target id (a document number such as an M3 INBN or
+        an Acumatica RefNbr) is ``text``, or whose audit trail names it (an M3 voucher
+        number noted when the batch posted)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_LEDGER_COLS} FROM ledger WHERE source_id = ? OR target_id = ? "
+            "OR (flow, stream, source_id) IN (SELECT flow, stream, source_id FROM audit "
+            "WHERE detail LIKE ? ESCAPE '\\') ORDER BY updated_at DESC LIMIT ?",
+            (text, text, '%"' + _like(text) + '"%', limit),
+        )
+        return [_ledger(r) for r in rows]
+
     # -- cursors ------------------------------------------------------------------------
     async def cursor(self, flow: str, stream: str) -> str | None:
         row = await self.db.fetchone(
@@ -250,6 +262,29 @@ class Store(InboxQueries, MappingQueries):
             for r in rows
         ]
 
+    async def dismiss_dead_letters(
+        self, letters: Iterable[DeadLetter], reason: str, *, by: str
+    ) -> int:
+        """Close open dead letters as dismissed (nobody will retry them), with the reason in
+        each record's audit trail; returns how many were still open. A record that fails
+        again later opens a new dead letter as usual."""
+        unit = Unit()
+        count = 0
+        for letter in letters:
+            count += 1
+            unit.raw(
+                "UPDATE dead_letters SET status = 'dismissed' "
+                "WHERE flow = ? AND stream = ? AND source_id = ? AND status = 'open'",
+                (letter.key.flow, letter.key.stream, letter.key.source_id),
+            )
+            unit.audit(
+                letter.key,
+                "dismissed",
+                {"reason": reason, "by": by, "error": letter.reason},
+            )
+        await self.commit(unit)
+        return count
+
     # -- ledger commands ------------------------------------------------------------------
     async def ledger_command(self, key: RecordKey) -> bytes | None:
         """The command last written for a record (JSON), for a field diff; None if unknown."""
@@ -258,6 +293,11 @@ class Store(InboxQueries, MappingQueries):
             (key.flow, key.stream, key.source_id),
         )
         return None if row is None or row[0] is None else bytes(row[0])
+
+
+def _like(text: str) -> str:
+    """``text`` for a LIKE pattern, its wildcards escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _filters(

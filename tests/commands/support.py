@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import anyio
 
 from connector import demo
+from connector.store import Store
 
 FLOW = "servicetitan-infor"
 TINY = {
@@ -68,3 +72,39 @@ async def wait_until_serving(env: demo.DemoEnvironment) -> None:
                     return
             except aiohttp.ClientError:
                 await anyio.sleep(0.05)
+
+
+KIND = "business_unit_cost_center"
+BAD = "NOPE99"
+
+
+async def break_cost_centers(env: demo.DemoEnvironment) -> dict[str, str]:
+    """Move every cost center mapping from the config to the store, pointing at a cost
+    center M3 does not have; returns the good values."""
+    good = dict(env.config.mappings[KIND])
+    text = env.config_path.read_text()
+    text = re.sub(r'(\[mappings\.' + KIND + r'\]\n)(?:"[^"]+" = "[^"]*"\n)+', r"\1", text)
+    env.config_path.write_text(text)
+    store = await Store.open(env.config.store.path)
+    try:
+        await store.set_mappings(KIND, dict.fromkeys(good, BAD))
+    finally:
+        await store.close()
+    return good
+
+
+async def fix_cost_centers(env: demo.DemoEnvironment, good: dict[str, str]) -> None:
+    store = await Store.open(env.config.store.path)
+    try:
+        await store.set_mappings(KIND, good)
+    finally:
+        await store.close()
+
+
+def change_posted_amount(env: demo.DemoEnvironment, source_id: str, delta: str) -> str:
+    """Change the amount M3 holds for one posted ServiceTitan invoice (as a person keying
+    a correction straight into M3 would); returns the batch number."""
+    m3: Any = env.simulators["infor"]
+    batch = next(b for b in m3.db.batches.values() if b.head.get("CORI", "").endswith(source_id))
+    batch.head["CUAM"] = str(Decimal(batch.head["CUAM"]) + Decimal(delta))
+    return str(batch.inbn)

@@ -474,7 +474,8 @@ async def test_check_and_run_serve_the_flow_and_land_webhook_invoices_in_ifs(
     try:
         code, rows = await run_check(environment.config_path)
         assert code == 0 and {(r["system"], r["status"]) for r in rows} == {
-            ("servicetitan", "OK"), ("ifs", "OK")}
+            ("servicetitan", "OK"), ("ifs", "OK"), ("state", "OK"),
+            ("servicetitan webhooks", "OK")}
         environment.ports = {"webhook": free_port(), "admin": free_port()}  # type: ignore[attr-defined]
         text = environment.config_path.read_text().replace(
             'schedule = "every 5m"', 'schedule = "every 1h"')

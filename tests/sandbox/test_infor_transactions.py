@@ -83,6 +83,16 @@ async def test_add_line_refuses_ait_fields_unless_knob(tenant: InforTenant) -> N
     assert await tenant.records(AP.format("AddLine"), **fields) == [{"TRNO": "1"}]
 
 
+async def test_add_line_refuses_an_unknown_accounting_identity(tenant: InforTenant) -> None:
+    """AddLine with AIT fields checks each against CRS630, as a recode line does."""
+    await tenant.knobs(addline_ait=True)
+    inbn = await add_invoice(tenant, "ST-3", "10", ())
+    fields = {"INBN": inbn, "RDTP": "8", "NLAM": "10", "AIT1": "5010", "AIT2": "NOPE99"}
+    result = await tenant.result(AP.format("AddLine"), **fields)
+    assert result["errorField"] == "AIT2"
+    assert "Accounting identity NOPE99 does not exist in dimension 2" in result["errorMessage"]
+
+
 async def test_valid_by_batch_no_posts_a_voucher(tenant: InforTenant) -> None:
     """A balanced batch validates: GetHead shows status 90 with VONO, YEA4, VSER."""
     inbn = await add_invoice(tenant, "ST-3", "125.50", ("100.00", "25.50"))

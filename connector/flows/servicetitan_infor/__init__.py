@@ -255,6 +255,7 @@ def build(
             map=lambda bill, ctx: mapping.map_bill(bill, ctx, options),
             target=documents,
             workers=config.workers,
+            reconcile=documents.reconciliation(),
         ),
         Stream(
             name="invoices_to_m3",
@@ -267,6 +268,7 @@ def build(
             map=lambda invoice, ctx: mapping.map_invoice(invoice, ctx, options),
             target=documents,
             workers=config.workers,
+            reconcile=documents.reconciliation(),
         ),
     )
     return BuiltFlow(Flow(flow_name, streams), dict(WEBHOOK_STREAMS))

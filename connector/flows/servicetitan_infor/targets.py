@@ -29,7 +29,14 @@ from connector.flows.servicetitan_infor.mapping import (
     mirrored_puno,
     vendor_id_from_suno,
 )
-from connector.runtime.flow import Found, LoadContext, Outcome, Written
+from connector.runtime.flow import (
+    Found,
+    LoadContext,
+    Outcome,
+    Reconciliation,
+    TargetDocument,
+    Written,
+)
 from connector.systems.infor import M3Client
 from connector.systems.infor.models import InvoiceHead, Supplier
 from connector.systems.servicetitan import ServiceTitanClient
@@ -329,6 +336,26 @@ class ApTarget:
             if head.validated and _same_document(head, command):
                 return Found(head.INBN, matches=True)
         return None
+
+    async def read_back(self, command: ApDocument) -> TargetDocument | None:
+        """The posted batch of this document by supplier + supplier invoice number, with
+        the amount M3 holds (CUAM), for reconciliation; None if it is not posted."""
+        suno = await self._supplier(command)
+        if suno is None:
+            return None
+        for head in await self._batches(suno, command):
+            if head.validated and _same_document(head, command):
+                return TargetDocument(head.INBN, Decimal(head.CUAM or "0"))
+        return None
+
+    def reconciliation(self) -> Reconciliation[ApDocument]:
+        """AP documents reconcile by supplier invoice number (SINO) and amount (CUAM)."""
+        return Reconciliation(
+            date=lambda c: f"{c.invoice_date[:4]}-{c.invoice_date[4:6]}-{c.invoice_date[6:8]}",
+            amount=lambda c: c.amount,
+            number=lambda c: c.sino,
+            read_back=self.read_back,
+        )
 
     async def write(self, command: ApDocument, existing: Found | None, ctx: LoadContext) -> Written:
         """Head, lines, validation — resuming whatever an earlier attempt left staged.

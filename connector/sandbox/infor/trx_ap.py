@@ -122,6 +122,8 @@ def _add_line(ctx: MIContext, inp: Inputs) -> list[Row]:
     line_type = inp.integer("RDTP")
     if not 1 <= line_type <= 8:
         raise nok("WRD0103", "RDTP", f"Invoice line type {inp.get('RDTP')} is not valid (1-8)")
+    # M3 checks every accounting identity a line names against CRS630 (as on recode).
+    _known_identities(ctx, inp)
     line: Row = {"INBN": str(batch.inbn), "TRNO": str(len(batch.lines) + 1)}
     line.update({name: value for name, value in inp.items() if name not in ("DIVI", "INBN")})
     if line_type == 1:
@@ -197,8 +199,7 @@ def _voucher(ctx: MIContext, divi: str, yea4: str, vser: str, vono: str) -> Vouc
     )
 
 
-def _add_line_recode(ctx: MIContext, inp: Inputs) -> list[Row]:
-    batch = _open_batch(ctx, inp, "recode")
+def _known_identities(ctx: MIContext, inp: Inputs) -> None:
     for aitp, name in ((1, "AIT1"), (2, "AIT2")):
         value = inp.get(name)
         if value and (str(aitp), value) not in ctx.book.accounting:
@@ -208,6 +209,11 @@ def _add_line_recode(ctx: MIContext, inp: Inputs) -> list[Row]:
                 f"Accounting identity {value} does not exist in dimension {aitp} of company "
                 f"{ctx.cono}; list them with CRS630MI/LstAccountID?AITP={aitp}",
             )
+
+
+def _add_line_recode(ctx: MIContext, inp: Inputs) -> list[Row]:
+    batch = _open_batch(ctx, inp, "recode")
+    _known_identities(ctx, inp)
     line: Row = {"INBN": str(batch.inbn), "TRNO": str(len(batch.lines) + 1)}
     line.update({name: value for name, value in inp.items() if name not in ("DIVI", "INBN")})
     ctx.db.stamp(line, created=True)
