@@ -44,12 +44,10 @@ from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.client import APPLICATION_GUID
 from connector.systems.servicetitan.lookup import CreatedSinceIndex
 from connector.systems.servicetitan.resources import RESOURCES
-from connector.systems.servicetitan.vendors import create_mirrored_vendor, update_mirrored_vendor
+from connector.systems.servicetitan.vendors import write_mirrored_vendor
 
 #: Where we stamp the M3 supplier number on ServiceTitan vendors we create.
 SUNO_KEY = "m3.suno"
-
-
 
 #: M3 supplier status: 20 approved (usable), 90 blocked.
 SUPPLIER_ACTIVE, SUPPLIER_BLOCKED = "20", "90"
@@ -197,26 +195,17 @@ class VendorTarget:
     async def write(
         self, command: VendorCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
-        origin = f"M3 supplier {command.suno}"
-        if existing is not None:
-            await update_mirrored_vendor(
-                self.client,
-                int(existing.target_id),
-                name=command.name,
-                active=command.active,
-                origin=origin,
-            )
-            return Written(Outcome.UPDATED, existing.target_id)
-        vendor_id = await create_mirrored_vendor(
+        created, vendor_id = await write_mirrored_vendor(
             self.client,
+            None if existing is None else existing.target_id,
             name=command.name,
             active=command.active,
             key=SUNO_KEY,
             code=command.suno,
-            origin=origin,
+            origin=f"M3 supplier {command.suno}",
         )
         self._claimed.add(vendor_id)
-        return Written(Outcome.CREATED, str(vendor_id))
+        return Written(Outcome.CREATED if created else Outcome.UPDATED, str(vendor_id))
 
 
 class ItemTarget:

@@ -40,7 +40,7 @@ from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.client import APPLICATION_GUID
 from connector.systems.servicetitan.lookup import CreatedSinceIndex
 from connector.systems.servicetitan.resources import RESOURCES
-from connector.systems.servicetitan.vendors import create_mirrored_vendor, update_mirrored_vendor
+from connector.systems.servicetitan.vendors import write_mirrored_vendor
 from connector.systems.syspro import SysproClient, SysproConnection
 from connector.systems.syspro.models import (
     ApInvoice,
@@ -197,25 +197,16 @@ class VendorTarget:
     async def write(
         self, command: VendorCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
-        origin = f"SYSPRO supplier {command.code}"
-        if existing is not None:
-            await update_mirrored_vendor(
-                self.client,
-                int(existing.target_id),
-                name=command.name,
-                active=command.active,
-                origin=origin,
-            )
-            return Written(Outcome.UPDATED, existing.target_id)
-        vendor_id = await create_mirrored_vendor(
+        created, vendor_id = await write_mirrored_vendor(
             self.client,
+            None if existing is None else existing.target_id,
             name=command.name,
             active=command.active,
             key=SUPPLIER_KEY,
             code=command.code,
-            origin=origin,
+            origin=f"SYSPRO supplier {command.code}",
         )
-        return Written(Outcome.CREATED, str(vendor_id))
+        return Written(Outcome.CREATED if created else Outcome.UPDATED, str(vendor_id))
 
 
 class ApInvoiceTarget:

@@ -43,3 +43,25 @@ async def create_mirrored_vendor(
             ),
         )
     )
+
+
+async def write_mirrored_vendor(
+    client: ServiceTitanClient,
+    existing_id: str | None,
+    *,
+    name: str,
+    active: bool,
+    key: str,
+    code: str,
+    origin: str,
+) -> tuple[bool, int]:
+    """Update the vendor found for an ERP supplier, or create it stamped ``key`` = ``code``;
+    (created, vendor id)."""
+    if existing_id is not None:
+        await update_mirrored_vendor(
+            client, int(existing_id), name=name, active=active, origin=origin
+        )
+        return False, int(existing_id)
+    return True, await create_mirrored_vendor(
+        client, name=name, active=active, key=key, code=code, origin=origin
+    )
