@@ -117,6 +117,74 @@ class MIClient:
         return [_trim(row) for row in result.records or []]
 
 
+    async def bulk(
+        self,
+        program: str,
+        transactions: Sequence[tuple[str, Mapping[str, str]]],
+        *,
+        write: bool,
+        records: Sequence[str],
+    ) -> list[list[Row]]:
+        """Run many transactions of one program in one bulk POST (sheet §2); each one's rows.
+
+        ``results[i]`` answers ``transactions[i]``. The first failed transaction raises, named
+        by ``records[i]``; the ones before it ran (and so, unless M3 stopped the batch, may
+        some after it: a caller resuming must ask M3 what is there, never count).
+        """
+        body = {
+            "program": program,
+            "transactions": [
+                {"transaction": name, "record": {k: v for k, v in fields.items() if v != ""}}
+                for name, fields in transactions
+            ],
+        }
+        summary = f"{records[0]} .. {records[-1]}" if records else program
+        try:
+            response = await self.http.request(
+                "POST",
+                self.base,
+                params={
+                    "cono": self.company,
+                    "divi": self.division,
+                    "maxrecs": str(MAX_ROWS_PER_CALL),
+                    "extendedresult": "true",
+                    "righttrim": "true",
+                },
+                json=msgspec.json.encode(body),
+                idempotent=not write,
+                record=summary,
+                headers={"Accept": "application/json"},
+            )
+        except RejectedError as exc:
+            if exc.code != "http_400":
+                raise
+            raise ConfigurationError(
+                f"M3 refused a bulk request of {program} with HTTP 400: this M3 version or "
+                f"tenant does not offer the program or the bulk endpoint (check "
+                f"MRS001MI/LstTransactions?MINM={program})",
+                system=SYSTEM,
+                record=summary,
+            ) from exc
+        answer = response.json(MIResponse)
+        rows: list[list[Row]] = []
+        for index, result in enumerate(answer.results):
+            if result.error_message or result.error_code or result.error_type:
+                name = transactions[index][0] if index < len(transactions) else program
+                raise classify(program, name, result, records[index], self.company)
+            rows.append([_trim(row) for row in result.records or []])
+        if len(rows) < len(transactions):
+            # Stopped early without an error, or fewer answers than asked: never assume the
+            # rest ran.
+            missing = records[len(rows)]
+            raise RejectedError(
+                f"M3 answered {len(rows)} of {len(transactions)} {program} transactions "
+                f"(wasTerminated {answer.wasTerminated}); {missing} and after were not run",
+                system=SYSTEM,
+                record=missing,
+            )
+        return rows
+
+
 def classify(
     program: str, transaction: str, result: MIResult, record: str | None, company: str
 ) -> RejectedError | ConfigurationError:
