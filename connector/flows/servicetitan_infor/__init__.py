@@ -257,6 +257,7 @@ def build(
             map=lambda bill, ctx: mapping.map_bill(bill, ctx, options),
             target=documents,
             workers=config.workers,
+            prepare=documents.prepare,
         ),
         Stream(
             name="invoices_to_m3",
@@ -269,6 +270,7 @@ def build(
             map=lambda invoice, ctx: mapping.map_invoice(invoice, ctx, options),
             target=documents,
             workers=config.workers,
+            prepare=documents.prepare,
         ),
     )
     return BuiltFlow(Flow(flow_name, streams), dict(WEBHOOK_STREAMS))

@@ -12,6 +12,7 @@ lost, in this process or another, is found before anything is created again.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
@@ -46,6 +47,9 @@ from connector.systems.servicetitan.vendors import create_mirrored_vendor, updat
 SUNO_KEY = "m3.suno"
 
 
+
+#: How long what ``ApTarget.find`` read may stand for the ``write`` that follows it.
+JUST_READ_S = 5.0
 
 #: M3 supplier status: 20 approved (usable), 90 blocked.
 SUPPLIER_ACTIVE, SUPPLIER_BLOCKED = "20", "90"
@@ -307,8 +311,16 @@ class ApTarget:
         self.vendor_stream = vendor_stream
         #: The M3 order a ServiceTitan PO copies, if it is such a copy.
         self.m3_order_of = m3_order_of
-        #: Configured suppliers seen to exist (checked once per process, not per invoice).
+        #: Configured suppliers seen to exist: checked once per pass (``prepare`` forgets
+        #: them), not once per invoice; a refusal naming the supplier forgets it too.
         self._known_suppliers: set[str] = set()
+        #: What ``find`` just read for a document, by CORI, for the ``write`` the runtime
+        #: calls right after it on the same claimed record (see ``_looked_up``).
+        self._just_read: dict[str, tuple[float, list[InvoiceHead]]] = {}
+
+    async def prepare(self) -> None:
+        self._known_suppliers.clear()
+        self._just_read.clear()
 
     @property
     def _recoding(self) -> bool:
@@ -341,11 +353,28 @@ class ApTarget:
         if suno is None:
             return None  # its supplier was never linked, so the document cannot be in M3
         heads = await self._batches(suno, command)
+        self._just_read[command.cori] = (time.monotonic(), heads)
         for head in heads:
             if not head.recode and head.validated and _same_document(head, command):
                 complete = not self._recoding or await self._recoded(command, head, heads)
+                if complete:
+                    del self._just_read[command.cori]  # no write follows
                 return Found(head.INBN, matches=True, complete=complete)
         return None
+
+    async def _looked_up(self, suno: str, command: ApDocument) -> list[InvoiceHead]:
+        """The batches of this document: what ``find`` read a moment ago, else read now.
+
+        The runtime calls ``find`` and then ``write`` for one claimed record with nothing
+        written in between (one process holds the state; the record is claimed), so the
+        answer ``find`` just got is still M3's; reading it again would double the pre-check.
+        Only an answer this young is used, and only once: never a cached "absent" from an
+        earlier attempt or pass.
+        """
+        seen = self._just_read.pop(command.cori, None)
+        if seen is not None and time.monotonic() - seen[0] < JUST_READ_S:
+            return seen[1]
+        return await self._batches(suno, command)
 
     async def write(self, command: ApDocument, existing: Found | None, ctx: LoadContext) -> Written:
         """Head, lines, validation (then, with recode coding, the recode batch) — resuming
@@ -356,12 +385,14 @@ class ApTarget:
         reply was lost never turns into a second batch on the next attempt.
         """
         if existing is not None and existing.complete:
+            self._just_read.pop(command.cori, None)
             return Written(Outcome.UNCHANGED, existing.target_id)
         if existing is None and command.purchase_order_id is not None:
             puno = await self.m3_order_of(command.purchase_order_id)
             if puno is not None:
                 # The order is M3's own: M3 matches the supplier's invoice to it, so posting
                 # ServiceTitan's bill too would put the same purchase in AP twice.
+                self._just_read.pop(command.cori, None)
                 ctx.note("not_posted", {"reason": f"bill of M3 order {puno}; M3 invoices it"})
                 return Written(Outcome.UNCHANGED, f"M3 PO {puno}")
         suno = command.fixed_suno or await ctx.ensure(self.vendor_stream, str(command.vendor_id))
@@ -373,7 +404,7 @@ class ApTarget:
                 system="infor",
             )
         record = f"{command.kind} {command.source_id}"
-        heads = await self._batches(suno, command)
+        heads = await self._looked_up(suno, command)
         invoices = [b for b in heads if not b.recode]
         done = next((b for b in invoices if b.validated and _same_document(b, command)), None)
         wrote = done is None
@@ -408,7 +439,7 @@ class ApTarget:
             )
         mine = next((b for b in invoices if b.CORI == command.cori), None)
         if mine is None:
-            inbn = await self.m3.add_head(
+            inbn = await self._add_head(
                 {
                     "SUNO": suno,
                     "SPYN": suno,
@@ -447,6 +478,15 @@ class ApTarget:
             )
         await self.m3.validate_batch(inbn, record=record)
         return await self._validated(inbn, record, "")
+
+    async def _add_head(self, fields: dict[str, str], *, record: str) -> str:
+        try:
+            return await self.m3.add_head(fields, record=record)
+        except RejectedError as exc:
+            if exc.field in ("SUNO", "SPYN"):
+                # Gone or blocked since this pass checked it: the next document asks again.
+                self._known_suppliers.discard(fields["SUNO"])
+            raise
 
     async def _validated(self, inbn: str, record: str, what: str) -> InvoiceHead:
         """GetHead after ValidByBatchNo: some grids answer OK and show a refusal only there."""
