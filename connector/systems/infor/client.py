@@ -217,16 +217,37 @@ class M3Client(PurchaseOrders):
     async def add_lines(
         self, inbn: str, lines: Sequence[Mapping[str, str]], *, records: Sequence[str]
     ) -> None:
-        """APS450MI/AddLine for many lines, through the bulk endpoint (``BULK_SIZE`` a call).
+        """APS450MI/AddLine for many lines, through the bulk endpoint: ``BULK_SIZE`` a call,
+        or with the coalescer as its transactions (which other documents' may join).
 
         A failed line raises naming ``records[i]``; lines around it may have been added:
         resume from what ``lines`` reports, never from a count of what was sent.
         """
-        for start in range(0, len(lines), BULK_SIZE):
-            chunk = lines[start : start + BULK_SIZE]
+        await self._add_many("AddLine", inbn, lines, records)
+
+    async def _add_many(
+        self,
+        transaction: str,
+        inbn: str,
+        lines: Sequence[Mapping[str, str]],
+        records: Sequence[str],
+    ) -> None:
+        inputs = [{"DIVI": self.division, "INBN": inbn, **fields} for fields in lines]
+        if self.mi.coalescer is not None:
+            # Through the coalescer, another document's lines or head may share the request.
+            answers = await self.mi.coalescer.call_many(
+                "APS450MI",
+                [(transaction, one, r) for one, r in zip(inputs, records, strict=True)],
+                write=True,
+            )
+            for answer in answers:
+                if isinstance(answer, Exception):
+                    raise answer
+            return
+        for start in range(0, len(inputs), BULK_SIZE):
             await self.mi.bulk(
                 "APS450MI",
-                [("AddLine", {"DIVI": self.division, "INBN": inbn, **f}) for f in chunk],
+                [(transaction, one) for one in inputs[start : start + BULK_SIZE]],
                 write=True,
                 records=records[start : start + BULK_SIZE],
             )
@@ -235,14 +256,7 @@ class M3Client(PurchaseOrders):
         self, inbn: str, lines: Sequence[Mapping[str, str]], *, records: Sequence[str]
     ) -> None:
         """APS450MI/AddLineRecode for many lines, through the bulk endpoint (as ``add_lines``)."""
-        for start in range(0, len(lines), BULK_SIZE):
-            chunk = lines[start : start + BULK_SIZE]
-            await self.mi.bulk(
-                "APS450MI",
-                [("AddLineRecode", {"DIVI": self.division, "INBN": inbn, **f}) for f in chunk],
-                write=True,
-                records=records[start : start + BULK_SIZE],
-            )
+        await self._add_many("AddLineRecode", inbn, lines, records)
 
     async def voucher_lines(self, yea4: str, vser: str, vono: str) -> list[Row]:
         """GLS200MI/LstVoucherLines: the GL lines of a voucher, in JSNO order."""
