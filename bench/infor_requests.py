@@ -16,12 +16,15 @@ import argparse
 import asyncio
 import copy
 import tempfile
+from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 from connector import demo
 from connector.app import App
 from connector.flows.servicetitan_infor import STREAMS
+from connector.sandbox.infor.gateway import parse_path
 from connector.sandbox.servicetitan.sales import recompute_invoice
 
 FLOW = "servicetitan-infor"
@@ -36,6 +39,18 @@ def _counts(invoices: int, bills: int) -> dict[str, dict[str, int]]:
         },
         "infor": {"suppliers": 6, "items": 8, "purchase_orders": 0},
     }  # fmt: skip
+
+
+def _count_by_transaction(sim: object, seen: Counter[str]) -> None:
+    """Wrap the simulator's per-request fault pick to tally ``PROGRAM/TRANSACTION`` (bulk)."""
+    pick: Callable[[object], str | None] = sim._pick_fault  # type: ignore[attr-defined]
+
+    def counted(request: object) -> str | None:
+        path = parse_path(request.raw_path)  # type: ignore[attr-defined]
+        seen["bulk" if path.is_bulk else "/".join(path.segments[-2:])] += 1
+        return pick(request)
+
+    sim._pick_fault = counted  # type: ignore[attr-defined]
 
 
 def _grow_invoices(env: demo.DemoEnvironment, lines: int) -> None:
@@ -54,7 +69,15 @@ def _grow_invoices(env: demo.DemoEnvironment, lines: int) -> None:
         recompute_invoice(invoice, Decimal(invoice.get("_taxRate") or "0"))
 
 
-async def measure(lines: int, coding: str, invoices: int, bills: int) -> None:
+async def measure(
+    lines: int,
+    coding: str,
+    invoices: int,
+    bills: int,
+    *,
+    verbose: bool = False,
+    latency_ms: float = 0.0,
+) -> None:
     with tempfile.TemporaryDirectory() as work:
         env = await demo.start(Path(work) / "state", counts=_counts(invoices, bills), flows=[FLOW])
         try:
@@ -66,20 +89,30 @@ async def measure(lines: int, coding: str, invoices: int, bills: int) -> None:
                                  '[flows.servicetitan-infor.options]\nap_coding = "recode"\n')
                 )
             _grow_invoices(env, lines)
+            if latency_ms:
+                # A real gateway answers in 100 ms or more; with answers in microseconds no
+                # two workers' calls are ever in the air together to share a request.
+                await demo.admin(env.simulators["infor"], "POST", "faults",
+                                 {"latency_ms": latency_ms})
             m3 = env.simulators["infor"]
+            seen: Counter[str] = Counter()
+            _count_by_transaction(m3, seen)
             app = await App.open(env.config)
             try:
                 runner = await app.runner(FLOW)
-                print(f"lines per invoice: {lines}; coding: {coding}")
+                print(f"lines per invoice: {lines}; coding: {coding}; M3 latency {latency_ms} ms")
                 print(f"{'stream':24} {'written':>8} {'requests':>9} {'req/doc':>8}")
                 for stream in STREAMS:
                     before = m3.counters["requests"]
+                    seen.clear()
                     report = await runner.cycle(streams=[stream])
                     assert report.ok, report.error
                     made = m3.counters["requests"] - before
                     written = report.total("created") + report.total("updated")
                     per = f"{made / written:.2f}" if written else "-"
                     print(f"{stream:24} {written:8} {made:9} {per:>8}")
+                    if verbose:
+                        print("    " + ", ".join(f"{k} {n}" for k, n in seen.most_common()))
             finally:
                 await app.aclose()
         finally:
@@ -92,8 +125,19 @@ def main() -> None:
     parser.add_argument("--coding", choices=("addline", "recode"), default="addline")
     parser.add_argument("--invoices", type=int, default=40)
     parser.add_argument("--bills", type=int, default=20)
+    parser.add_argument("--verbose", action="store_true", help="requests per transaction too")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="simulated M3 latency")
     args = parser.parse_args()
-    asyncio.run(measure(args.lines, args.coding, args.invoices, args.bills))
+    asyncio.run(
+        measure(
+            args.lines,
+            args.coding,
+            args.invoices,
+            args.bills,
+            verbose=args.verbose,
+            latency_ms=args.latency_ms,
+        )
+    )
 
 
 if __name__ == "__main__":
