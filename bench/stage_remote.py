@@ -125,7 +125,14 @@ async def erp_budget(
     config: Config, *, seconds: float, warmup_s: float, per_minute: int, concurrency: int
 ) -> RateResult:
     """M3 reads (one MI call each) through the gateway budget of ``per_minute``."""
-    app = await App.open(with_budgets(config, erp_per_minute=per_minute))
+    budgeted = with_budgets(config, erp_per_minute=per_minute)
+    # One call must stay one request: coalesced, four callers' reads would share requests
+    # and the figure would count calls the budget never saw.
+    systems = {
+        name: msgspec.structs.replace(s, coalesce_ms=0.0) if isinstance(s, InforSystem) else s
+        for name, s in budgeted.systems.items()
+    }
+    app = await App.open(msgspec.structs.replace(budgeted, systems=systems))
     try:
         supervisor = await app.supervisor("infor")
         m3 = supervisor.connection.client

@@ -184,6 +184,27 @@ async def test_recode_moves_the_cost_center_on_the_voucher(tenant: InforTenant) 
     assert (await batch_in_state(tenant, recode))["recodes"]
 
 
+async def test_a_recode_batch_is_listed_by_the_invoice_number_it_recodes(
+    tenant: InforTenant,
+) -> None:
+    """LstInvBySupInv lists the staged recode batch (IBTP RC) beside the invoice batch it
+    re-codes: the supplier invoice number is how a client finds its recode again."""
+    inbn = await add_invoice(tenant, "ST-8", "80", ("80",))
+    valid = "APS455MI/ValidByBatchNo;cono=100;divi=AAA"
+    await tenant.records(valid, INBN=inbn)
+    head = (await tenant.records(AP.format("GetHead"), INBN=inbn))[0]
+    recode = (
+        await tenant.records(
+            AP.format("AddHeadRecode"), YEA4=head["YEA4"], VSER=head["VSER"], VONO=head["VONO"]
+        )
+    )[0]["INBN"]
+    listed = await tenant.records(
+        AP.format("LstInvBySupInv"), SPYN="SUP00001", SUNO="SUP00001", SINO="ST-8"
+    )
+    assert [(row["INBN"], row["IBTP"].strip()) for row in listed] == [(inbn, ""), (recode, "RC")]
+    assert listed[1]["SUPA"].strip() == "10"
+
+
 async def test_add_supplier_on_existing_suno_fails(tenant: InforTenant) -> None:
     """AddSupplier copying TEMPLATE works once; the same SUNO again is WSU0103 on SUNO."""
     template = (

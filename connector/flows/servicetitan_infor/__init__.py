@@ -75,10 +75,11 @@ WEBHOOK_STREAMS = {"invoice": "invoices_to_m3"}
 
 def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
     options = common.parse_options(config, flow_name, mapping.Options)
-    if options.ap_coding != "addline":
+    if options.ap_coding not in ("addline", "recode"):
         raise ConfigurationError(
-            f"flows.{flow_name}.options.ap_coding = {options.ap_coding!r} is not supported by "
-            'this version; use "addline" (M3 versions that accept AIT1..AIT7 on APS450MI/AddLine)'
+            f"flows.{flow_name}.options.ap_coding = {options.ap_coding!r} is unknown; use "
+            '"addline" (M3 versions that accept AIT1..AIT7 on APS450MI/AddLine) or "recode" '
+            "(post, then move each line to its account and cost center with a recode batch)"
         )
     if not 1 <= options.cost_center_ait <= 7:
         raise ConfigurationError(f"flows.{flow_name}.options.cost_center_ait must be 1..7")
@@ -256,6 +257,7 @@ def build(
             target=documents,
             workers=config.workers,
             reconcile=documents.reconciliation(),
+            prepare=documents.prepare,
         ),
         Stream(
             name="invoices_to_m3",
@@ -269,6 +271,7 @@ def build(
             target=documents,
             workers=config.workers,
             reconcile=documents.reconciliation(),
+            prepare=documents.prepare,
         ),
     )
     return BuiltFlow(Flow(flow_name, streams), dict(WEBHOOK_STREAMS))

@@ -12,7 +12,9 @@ lost, in this process or another, is found before anything is created again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
 
 from connector.errors import ConfigurationError, RejectedError
@@ -38,7 +40,9 @@ from connector.runtime.flow import (
     Written,
 )
 from connector.systems.infor import M3Client
-from connector.systems.infor.models import InvoiceHead, Supplier
+from connector.systems.infor.ledger import TRCD_COST
+from connector.systems.infor.mi import Row
+from connector.systems.infor.models import SUPA_ERROR, InvoiceHead, Supplier
 from connector.systems.servicetitan import ServiceTitanClient
 from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.client import APPLICATION_GUID
@@ -48,6 +52,11 @@ from connector.systems.servicetitan.vendors import write_mirrored_vendor
 
 #: Where we stamp the M3 supplier number on ServiceTitan vendors we create.
 SUNO_KEY = "m3.suno"
+
+
+
+#: How long what ``ApTarget.find`` read may stand for the ``write`` that follows it.
+JUST_READ_S = 5.0
 
 #: M3 supplier status: 20 approved (usable), 90 blocked.
 SUPPLIER_ACTIVE, SUPPLIER_BLOCKED = "20", "90"
@@ -277,7 +286,14 @@ def _same_document(head: InvoiceHead, command: ApDocument) -> bool:
 
 
 class ApTarget:
-    """M3 supplier-invoice batches for AP bills and job invoices (see ``write``)."""
+    """M3 supplier-invoice batches for AP bills and job invoices (see ``write``).
+
+    With ``ap_coding = "recode"`` a document is finished only once its voucher is re-coded:
+    invoice batch staged → lines added → validated → recode batch (AddHeadRecode) staged →
+    recode lines added → recode validated. Each step is read back from M3 (the batches listed
+    by supplier invoice number, their lines, the voucher's lines), so a crash between any two
+    calls resumes at the step M3 shows, and nothing is added twice.
+    """
 
     def __init__(
         self,
@@ -293,8 +309,20 @@ class ApTarget:
         self.vendor_stream = vendor_stream
         #: The M3 order a ServiceTitan PO copies, if it is such a copy.
         self.m3_order_of = m3_order_of
-        #: Configured suppliers seen to exist (checked once per process, not per invoice).
+        #: Configured suppliers seen to exist: checked once per pass (``prepare`` forgets
+        #: them), not once per invoice; a refusal naming the supplier forgets it too.
         self._known_suppliers: set[str] = set()
+        #: What ``find`` just read for a document, by CORI, for the ``write`` the runtime
+        #: calls right after it on the same claimed record (see ``_looked_up``).
+        self._just_read: dict[str, tuple[float, list[InvoiceHead]]] = {}
+
+    async def prepare(self) -> None:
+        self._known_suppliers.clear()
+        self._just_read.clear()
+
+    @property
+    def _recoding(self) -> bool:
+        return self.options.ap_coding == "recode"
 
     async def _supplier_exists(self, suno: str) -> bool:
         if suno not in self._known_suppliers and await self.m3.get_supplier(suno) is not None:
@@ -317,13 +345,19 @@ class ApTarget:
         return result
 
     async def find(self, command: ApDocument) -> Found | None:
-        """Complete = a validated batch of this document (see ``_same_document``) exists."""
+        """Present = a validated batch of this document (see ``_same_document``) exists;
+        complete = that, and (recode coding) its voucher re-coded or needing no move."""
         suno = await self._supplier(command)
         if suno is None:
             return None  # its supplier was never linked, so the document cannot be in M3
-        for head in await self._batches(suno, command):
-            if head.validated and _same_document(head, command):
-                return Found(head.INBN, matches=True)
+        heads = await self._batches(suno, command)
+        self._just_read[command.cori] = (time.monotonic(), heads)
+        for head in heads:
+            if not head.recode and head.validated and _same_document(head, command):
+                complete = not self._recoding or await self._recoded(command, head, heads)
+                if complete:
+                    del self._just_read[command.cori]  # no write follows
+                return Found(head.INBN, matches=True, complete=complete)
         return None
 
     async def read_back(self, command: ApDocument) -> TargetDocument | None:
@@ -345,21 +379,37 @@ class ApTarget:
             number=lambda c: c.sino,
             read_back=self.read_back,
         )
+    async def _looked_up(self, suno: str, command: ApDocument) -> list[InvoiceHead]:
+        """The batches of this document: what ``find`` read a moment ago, else read now.
+
+        The runtime calls ``find`` and then ``write`` for one claimed record with nothing
+        written in between (one process holds the state; the record is claimed), so the
+        answer ``find`` just got is still M3's; reading it again would double the pre-check.
+        Only an answer this young is used, and only once: never a cached "absent" from an
+        earlier attempt or pass.
+        """
+        seen = self._just_read.pop(command.cori, None)
+        if seen is not None and time.monotonic() - seen[0] < JUST_READ_S:
+            return seen[1]
+        return await self._batches(suno, command)
 
     async def write(self, command: ApDocument, existing: Found | None, ctx: LoadContext) -> Written:
-        """Head, lines, validation — resuming whatever an earlier attempt left staged.
+        """Head, lines, validation (then, with recode coding, the recode batch) — resuming
+        whatever an earlier attempt left.
 
         Every step looks at M3 first: a batch of ours (by CORI) already staged is reused, lines
         already added are not added again, a validated batch is adopted. So an AddHead whose
         reply was lost never turns into a second batch on the next attempt.
         """
-        if existing is not None:
+        if existing is not None and existing.complete:
+            self._just_read.pop(command.cori, None)
             return Written(Outcome.UNCHANGED, existing.target_id)
-        if command.purchase_order_id is not None:
+        if existing is None and command.purchase_order_id is not None:
             puno = await self.m3_order_of(command.purchase_order_id)
             if puno is not None:
                 # The order is M3's own: M3 matches the supplier's invoice to it, so posting
                 # ServiceTitan's bill too would put the same purchase in AP twice.
+                self._just_read.pop(command.cori, None)
                 ctx.note("not_posted", {"reason": f"bill of M3 order {puno}; M3 invoices it"})
                 return Written(Outcome.UNCHANGED, f"M3 PO {puno}")
         suno = command.fixed_suno or await ctx.ensure(self.vendor_stream, str(command.vendor_id))
@@ -370,13 +420,31 @@ class ApTarget:
                 "options.invoice_supplier to an existing supplier",
                 system="infor",
             )
-        batches = await self._batches(suno, command)
-        done = next((b for b in batches if b.validated and _same_document(b, command)), None)
-        if done is not None:
-            return Written(Outcome.UNCHANGED, done.INBN, {"INBN": done.INBN, "VONO": done.VONO})
-        mine = next((b for b in batches if b.CORI == command.cori), None)
         record = f"{command.kind} {command.source_id}"
-        taken = next((b for b in batches if b.validated), None)
+        heads = await self._looked_up(suno, command)
+        invoices = [b for b in heads if not b.recode]
+        done = next((b for b in invoices if b.validated and _same_document(b, command)), None)
+        wrote = done is None
+        if done is None:
+            done = await self._post(command, suno, invoices, record, ctx)
+        detail = {"INBN": done.INBN, "VONO": done.VONO, "YEA4": done.YEA4}
+        if self._recoding:
+            recode_inbn, recoded_now = await self._recode(command, done, heads, record, ctx)
+            if recode_inbn:
+                detail["recode_INBN"] = recode_inbn
+            wrote = wrote or recoded_now
+        return Written(Outcome.CREATED if wrote else Outcome.UNCHANGED, done.INBN, detail)
+
+    async def _post(
+        self,
+        command: ApDocument,
+        suno: str,
+        invoices: list[InvoiceHead],
+        record: str,
+        ctx: LoadContext,
+    ) -> InvoiceHead:
+        """Stage (or resume) this document's invoice batch, add its missing lines, validate."""
+        taken = next((b for b in invoices if b.validated), None)
         if taken is not None:
             raise RejectedError(
                 f"M3 already holds supplier {suno}'s invoice number {command.sino!r} as batch "
@@ -386,8 +454,9 @@ class ApTarget:
                 system="infor",
                 record=record,
             )
+        mine = next((b for b in invoices if b.CORI == command.cori), None)
         if mine is None:
-            inbn = await self.m3.add_head(
+            inbn = await self._add_head(
                 {
                     "SUNO": suno,
                     "SPYN": suno,
@@ -402,12 +471,12 @@ class ApTarget:
                 record=record,
             )
             ctx.note("batch_added", {"INBN": inbn})
+            staged: list[Row] = []  # a batch just opened has no lines: no need to ask
         else:
             inbn = mine.INBN
-        already = len(await self.m3.lines(inbn))
-        for number, line in enumerate(command.lines, start=1):
-            if number <= already:
-                continue
+            staged = await self.m3.lines(inbn)
+        wanted: list[dict[str, str]] = []
+        for line in command.lines:
             fields = {"RDTP": self.options.ap_line_type, "NLAM": str(line.amount)}
             if self.options.ap_coding == "addline":
                 fields["AIT1"] = line.account
@@ -416,18 +485,161 @@ class ApTarget:
                 kind, _, sku_id = line.sku.partition(":")
                 stream = "equipment_to_m3" if kind == "equipment" else "materials_to_m3"
                 fields["ITNO"] = await ctx.ensure(stream, sku_id)
-            await self.m3.add_line(inbn, fields, record=f"{record} line {number}")
+            wanted.append(fields)
+        missing = _missing(wanted, staged)
+        if missing:
+            await self.m3.add_lines(
+                inbn,
+                [wanted[i] for i in missing],
+                records=[f"{record} line {i + 1}" for i in missing],
+            )
         await self.m3.validate_batch(inbn, record=record)
+        return await self._validated(inbn, record, "")
+
+    async def _add_head(self, fields: dict[str, str], *, record: str) -> str:
+        try:
+            return await self.m3.add_head(fields, record=record)
+        except RejectedError as exc:
+            if exc.field in ("SUNO", "SPYN"):
+                # Gone or blocked since this pass checked it: the next document asks again.
+                self._known_suppliers.discard(fields["SUNO"])
+            raise
+
+    async def _validated(self, inbn: str, record: str, what: str) -> InvoiceHead:
+        """GetHead after ValidByBatchNo: some grids answer OK and show a refusal only there."""
         head = await self.m3.get_head(inbn)
         if head is None or not head.validated:
             reason = (head.IBHE if head else "") or "M3 did not validate the batch"
             raise RejectedError(
-                f"M3 refused {record} at validation (batch {inbn}): {reason}. Fix the cause in M3 "
-                "or the source, then replay the record.",
+                f"M3 refused {record} at {what}validation (batch {inbn}): {reason}. Fix the "
+                "cause in M3 or the source, then replay the record.",
                 system="infor",
                 record=record,
             )
-        return Written(Outcome.CREATED, inbn, {"INBN": inbn, "VONO": head.VONO, "YEA4": head.YEA4})
+        return head
+
+    # -- recode coding ------------------------------------------------------------------
+    async def _recoded(
+        self, command: ApDocument, invoice: InvoiceHead, heads: list[InvoiceHead]
+    ) -> bool:
+        """Whether the posted ``invoice`` needs nothing more: its recode batch is validated,
+        or (no recode batch at all) its voucher already has every line on its string."""
+        recodes = [h for h in heads if h.recode]
+        if any(h.validated for h in recodes):
+            return True
+        if recodes:
+            return False  # staged, maybe part of its lines: ``write`` finishes it
+        return not await self._moves(command, invoice)
+
+    async def _moves(self, command: ApDocument, invoice: InvoiceHead) -> list[dict[str, str]]:
+        """The AddLineRecode records that move each voucher cost line from the string the
+        accounting rules chose to the line's account and cost center: a reversal and a new
+        line per line that differs, in line order (they balance to zero)."""
+        rows = await self.m3.voucher_lines(invoice.YEA4, invoice.VSER, invoice.VONO)
+        costs = [r for r in rows if r.get("TRCD") == TRCD_COST][: len(command.lines)]
+        record = f"{command.kind} {command.source_id}"
+        if len(costs) != len(command.lines):
+            raise RejectedError(
+                f"voucher {invoice.VSER}/{invoice.VONO} of {invoice.YEA4} (batch "
+                f"{invoice.INBN}) has {len(costs)} cost lines where {record} has "
+                f"{len(command.lines)}: it cannot be re-coded line by line. Re-code it in M3 "
+                "by hand, then replay the record.",
+                system="infor",
+                record=record,
+            )
+        center = f"AIT{self.options.cost_center_ait}"
+        moves: list[dict[str, str]] = []
+        for line, cost in zip(command.lines, costs, strict=True):
+            if (cost.get("AIT1", ""), cost.get(center, "")) == (line.account, line.cost_center):
+                continue
+            string = {f"AIT{n}": cost.get(f"AIT{n}", "") for n in range(1, 8)}
+            amount = Decimal(cost.get("NLAM") or "0")
+            text = line.text[:40]
+            moves.append({**string, "NLAM": str(-amount), "VTXT": text})
+            moves.append(
+                {**string, "AIT1": line.account, center: line.cost_center,
+                 "NLAM": str(amount), "VTXT": text}
+            )  # fmt: skip
+        return moves
+
+    async def _recode(
+        self,
+        command: ApDocument,
+        invoice: InvoiceHead,
+        heads: list[InvoiceHead],
+        record: str,
+        ctx: LoadContext,
+    ) -> tuple[str | None, bool]:
+        """Re-code the posted ``invoice`` (resuming a recode batch M3 already holds): the
+        recode batch's number (None when nothing needed moving) and whether this call wrote."""
+        recodes = [h for h in heads if h.recode]
+        done = next((h for h in recodes if h.validated), None)
+        if done is not None:
+            return done.INBN, False
+        moves = await self._moves(command, invoice)
+        if not moves:
+            return None, False
+        staged = next(iter(recodes), None)
+        if staged is not None and staged.SUPA == SUPA_ERROR:
+            raise RejectedError(
+                f"M3 refused recode batch {staged.INBN} of {record} (batch {invoice.INBN}) at "
+                f"validation: {staged.IBHE or 'no reason given'}. Correct or delete the recode "
+                "batch in M3, then replay the record.",
+                system="infor",
+                record=record,
+            )
+        if staged is None:
+            inbn = await self.m3.add_head_recode(
+                {
+                    "YEA4": invoice.YEA4,
+                    "VSER": invoice.VSER,
+                    "VONO": invoice.VONO,
+                    "ACDT": command.invoice_date,
+                },
+                record=record,
+            )
+            ctx.note("recode_added", {"INBN": inbn, "VONO": invoice.VONO})
+            present: list[Row] = []
+        else:
+            inbn = staged.INBN
+            present = await self.m3.lines(inbn)
+        missing = _missing(moves, present)
+        if missing:
+            await self.m3.add_line_recodes(
+                inbn,
+                [moves[i] for i in missing],
+                records=[f"{record} recode line {i + 1}" for i in missing],
+            )
+        await self.m3.validate_batch(inbn, record=record)
+        await self._validated(inbn, record, "recode ")
+        return inbn, True
+
+
+#: Line fields whose values are amounts: compared as numbers ("12.50" is "12.5").
+_AMOUNTS = frozenset({"NLAM", "VTA1", "VTA2", "IVQA", "GRPR"})
+
+
+def _signature(fields: Mapping[str, str], keys: Iterable[str]) -> tuple[object, ...]:
+    return tuple(
+        Decimal(fields.get(k) or "0") if k in _AMOUNTS else fields.get(k, "") for k in keys
+    )
+
+
+def _missing(wanted: list[dict[str, str]], present: list[Row]) -> list[int]:
+    """Indexes of the ``wanted`` lines a batch lacks, compared by content as a multiset.
+
+    Not by count: a bulk AddLine that failed in the middle may have added lines after the
+    failed one, so "the first N are there" does not hold after a refusal."""
+    keys = sorted({k for fields in wanted for k in fields if k != "VTXT"})
+    have = Counter(_signature(row, keys) for row in present)
+    result = []
+    for index, fields in enumerate(wanted):
+        signature = _signature(fields, keys)
+        if have[signature]:
+            have[signature] -= 1
+        else:
+            result.append(index)
+    return result
 
 
 class M3PurchaseOrderTarget:

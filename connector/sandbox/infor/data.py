@@ -97,8 +97,8 @@ class M3Database:
         self.companies: dict[str, Company] = {}
         self.books: dict[str, Book] = {}
         self.batches: dict[int, InvoiceBatch] = {}
-        #: (CONO, SPYN, SUNO, SINO) → INBNs of invoice batches: what LstInvBySupInv and the
-        #: duplicate check at validation look up, without scanning every batch.
+        #: (CONO, SPYN, SUNO, SINO) → INBNs of batches (recodes included): what LstInvBySupInv
+        #: and the duplicate check at validation look up, without scanning every batch.
         self.batches_by_invoice: dict[tuple[str, str, str, str], list[int]] = {}
         self.vouchers: list[Voucher] = []
         self.next_inbn = 4100001
@@ -107,14 +107,15 @@ class M3Database:
         self._last_lmts = 0
 
     def add_batch(self, batch: InvoiceBatch) -> None:
+        # Recode batches are indexed too: their head carries the supplier and invoice number
+        # of the voucher they re-code, and FAPIBH lists every batch type by that key.
         self.batches[batch.inbn] = batch
-        if batch.kind == "invoice":
-            head = batch.head
-            key = (batch.cono, head.get("SPYN", ""), head.get("SUNO", ""), head.get("SINO", ""))
-            self.batches_by_invoice.setdefault(key, []).append(batch.inbn)
+        head = batch.head
+        key = (batch.cono, head.get("SPYN", ""), head.get("SUNO", ""), head.get("SINO", ""))
+        self.batches_by_invoice.setdefault(key, []).append(batch.inbn)
 
     def invoice_batches(self, cono: str, spyn: str, suno: str, sino: str) -> list[InvoiceBatch]:
-        """Invoice batches of one supplier invoice number, in INBN order."""
+        """Batches (invoice and recode) of one supplier invoice number, in INBN order."""
         return [self.batches[n] for n in self.batches_by_invoice.get((cono, spyn, suno, sino), [])]
 
     def add_company(self, company: Company) -> None:

@@ -6,7 +6,9 @@ are refused there unless the ``addline_ait`` knob says this version takes them. 
 uniqueness payee + supplier + supplier invoice number + accounting year bites only at
 ``APS455MI/ValidByBatchNo``, which also checks that the lines add up to ``CUAM`` and then
 posts a voucher (``VONO``/``YEA4``/``VSER``). Recode batches (``AddHeadRecode`` +
-``AddLineRecode``) move amounts between accounting strings of an existing voucher.
+``AddLineRecode``) move amounts between accounting strings of an existing voucher; their
+head (``IBTP`` "RC") carries the re-coded invoice's supplier and number, so
+``LstInvBySupInv`` lists them beside the invoice batch.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ LINE_OUTPUTS = (
     + AITS
     + names("ACQT VTXT IBLE")
 )
-LIST_OUTPUTS = names("DIVI INBN SUNO SPYN SINO IVDT CUAM CUCD CORI SUPA YEA4 VSER VONO")
+#: IBTP tells a recode batch ("RC") from an invoice batch: both are listed by supplier
+#: invoice number, as FAPIBH holds both.
+LIST_OUTPUTS = names("DIVI INBN IBTP SUNO SPYN SINO IVDT CUAM CUCD CORI SUPA YEA4 VSER VONO")
 
 
 def _batch(ctx: MIContext, inp: Inputs) -> InvoiceBatch:
@@ -279,7 +283,12 @@ def _post_invoice(ctx: MIContext, batch: InvoiceBatch) -> None:
         batch.cono, head.get("SPYN", ""), head["SUNO"], head.get("SINO", "")
     )
     for other in same_number:
-        if other is not batch and other.status == "validated" and other.head["ACDT"][:4] == year:
+        if (
+            other is not batch
+            and other.kind == "invoice"
+            and other.status == "validated"
+            and other.head["ACDT"][:4] == year
+        ):
             raise nok(
                 "WSI0303",
                 "SINO",

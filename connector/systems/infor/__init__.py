@@ -81,7 +81,13 @@ def open_connection(
         tokens=tokens,
         auth_headers=lambda token: {"Authorization": f"Bearer {token.access_token}"},
     )
-    mi = MIClient(http, ionapi.gateway_base, company=config.company, division=config.division)
+    mi = MIClient(
+        http,
+        ionapi.gateway_base,
+        company=config.company,
+        division=config.division,
+        linger_s=config.coalesce_ms / 1000,
+    )
     return InforConnection(
         M3Client(mi, page_size=config.page_size), ionapi, session, tokens, limiter
     )

@@ -8,7 +8,7 @@ invoice's natural key), ``get_purchase_order`` — are what the loader's "verify
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from connector.errors import ConfigurationError, RejectedError
 from connector.systems.infor.mi import FIX_THE_RECORD, MAX_ROWS_PER_CALL, Row
@@ -52,6 +52,9 @@ SUPPLIER_TEMPLATE_FIELDS = (
     "VTCD",
 )
 ITEMS = ListQuery("MMS200MI", "LstItmByItm", ("ITNO",))
+#: Transactions per bulk request: a batch of 100 lines is one request, and a reply stays
+#: far below any gateway's body limit.
+BULK_SIZE = 200
 
 
 class M3Client(PurchaseOrders):
@@ -209,6 +212,61 @@ class M3Client(PurchaseOrders):
             {"DIVI": self.division, "INBN": inbn, **fields},
             write=True,
             record=record,
+        )
+
+    async def add_lines(
+        self, inbn: str, lines: Sequence[Mapping[str, str]], *, records: Sequence[str]
+    ) -> None:
+        """APS450MI/AddLine for many lines, through the bulk endpoint: ``BULK_SIZE`` a call,
+        or with the coalescer as its transactions (which other documents' may join).
+
+        A failed line raises naming ``records[i]``; lines around it may have been added:
+        resume from what ``lines`` reports, never from a count of what was sent.
+        """
+        await self._add_many("AddLine", inbn, lines, records)
+
+    async def _add_many(
+        self,
+        transaction: str,
+        inbn: str,
+        lines: Sequence[Mapping[str, str]],
+        records: Sequence[str],
+    ) -> None:
+        inputs = [{"DIVI": self.division, "INBN": inbn, **fields} for fields in lines]
+        if self.mi.coalescer is not None:
+            # Through the coalescer, another document's lines or head may share the request.
+            answers = await self.mi.coalescer.call_many(
+                "APS450MI",
+                [(transaction, one, r) for one, r in zip(inputs, records, strict=True)],
+                write=True,
+            )
+            for answer in answers:
+                if isinstance(answer, Exception):
+                    raise answer
+            return
+        for start in range(0, len(inputs), BULK_SIZE):
+            await self.mi.bulk(
+                "APS450MI",
+                [(transaction, one) for one in inputs[start : start + BULK_SIZE]],
+                write=True,
+                records=records[start : start + BULK_SIZE],
+            )
+
+    async def add_line_recodes(
+        self, inbn: str, lines: Sequence[Mapping[str, str]], *, records: Sequence[str]
+    ) -> None:
+        """APS450MI/AddLineRecode for many lines, through the bulk endpoint (as ``add_lines``)."""
+        await self._add_many("AddLineRecode", inbn, lines, records)
+
+    async def voucher_lines(self, yea4: str, vser: str, vono: str) -> list[Row]:
+        """GLS200MI/LstVoucherLines: the GL lines of a voucher, in JSNO order."""
+        return await self.mi.call(
+            "GLS200MI",
+            "LstVoucherLines",
+            {"DIVI": self.division, "YEA4": yea4, "VSER": vser, "VONO": vono},
+            write=False,
+            maxrecs=MAX_ROWS_PER_CALL,
+            record=f"voucher {vser}/{vono} of {yea4}",
         )
 
     async def lines(self, inbn: str) -> list[Row]:

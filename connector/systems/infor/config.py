@@ -41,5 +41,12 @@ class InforSystem(SystemConfigBase, frozen=True, tag="infor"):
     page_size: Annotated[int, Meta(ge=1, le=1000)] = 500
     """``maxrecs`` per key-restart page; some grids cap at 1000 whatever is asked."""
 
+    coalesce_ms: Annotated[float, Meta(ge=0, le=1000)] = 100.0
+    """Longest wait (ms) of an MI call for other loader workers' calls, to go with them as
+    one bulk request; 0 sends every call alone. A call waits only while other requests are
+    in the air (their callers come back to the same step together), so a lone worker never
+    waits; against an M3 round trip of a hundred milliseconds or more, the request budget
+    goes about twice as far."""
+
     cost_center_ait: Annotated[int, Meta(ge=1, le=7)] = 2
     """Which accounting dimension (AIT1..AIT7) holds the cost center in this company."""

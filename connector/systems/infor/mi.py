@@ -18,7 +18,9 @@ Facts this module encodes (sheet ``infor.md`` §2–§6):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import msgspec
 
@@ -55,11 +57,20 @@ class MIResponse(msgspec.Struct, frozen=True):
 class MIClient:
     """Runs MI transactions in one company and division of one M3 tenant."""
 
-    def __init__(self, http: HttpClient, gateway_base: str, *, company: str, division: str):
+    def __init__(
+        self,
+        http: HttpClient,
+        gateway_base: str,
+        *,
+        company: str,
+        division: str,
+        linger_s: float = 0.0,
+    ):
         self.http = http
         self.base = f"{gateway_base.rstrip('/')}/M3/m3api-rest/v2/execute"
         self.company = company
         self.division = division
+        self.coalescer: Coalescer | None = Coalescer(self, linger_s) if linger_s > 0 else None
 
     async def call(
         self,
@@ -73,7 +84,46 @@ class MIClient:
         returncols: Sequence[str] | None = None,
         division: str | None = None,
     ) -> list[Row]:
-        """Run one transaction; its output rows, trimmed. See the module contract."""
+        """Run one transaction; its output rows, trimmed. See the module contract.
+
+        With a coalescer (``linger_s`` > 0), a call without options of its own (``maxrecs``
+        None or 1000) waits that long for others of the same program and kind (read or
+        write), and they go as one bulk request; alone, it goes as a single GET. Either way
+        it asks for up to 1000 rows.
+        """
+        if (
+            self.coalescer is not None
+            and maxrecs in (None, MAX_ROWS_PER_CALL)
+            and not returncols
+            and division is None
+        ):
+            return await self.coalescer.call(
+                program, transaction, inputs or {}, write=write, record=record
+            )
+        return await self.send(
+            program,
+            transaction,
+            inputs,
+            write=write,
+            record=record,
+            maxrecs=maxrecs,
+            returncols=returncols,
+            division=division,
+        )
+
+    async def send(
+        self,
+        program: str,
+        transaction: str,
+        inputs: Mapping[str, str] | None = None,
+        *,
+        write: bool,
+        record: str | None = None,
+        maxrecs: int | None = None,
+        returncols: Sequence[str] | None = None,
+        division: str | None = None,
+    ) -> list[Row]:
+        """One transaction as one GET, now (what ``call`` does without a coalescer)."""
         matrix = f";cono={self.company};divi={division or self.division}"
         if maxrecs is not None:
             matrix += f";maxrecs={maxrecs}"
@@ -115,6 +165,263 @@ class MIClient:
         if result.error_message or result.error_code or result.error_type:
             raise classify(program, transaction, result, record, self.company)
         return [_trim(row) for row in result.records or []]
+
+
+    async def bulk(
+        self,
+        program: str,
+        transactions: Sequence[tuple[str, Mapping[str, str]]],
+        *,
+        write: bool,
+        records: Sequence[str],
+    ) -> list[list[Row]]:
+        """Run many transactions of one program in one bulk POST (sheet §2); each one's rows.
+
+        The first failed transaction raises, named by ``records[i]``; the ones before it ran
+        (and so, unless M3 stopped the batch, may some after it: a caller resuming must ask
+        M3 what is there, never count).
+        """
+        answers = await self.bulk_answers(program, transactions, write=write, records=records)
+        rows: list[list[Row]] = []
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+            rows.append(answer)
+        return rows
+
+    async def bulk_answers(
+        self,
+        program: str,
+        transactions: Sequence[tuple[str, Mapping[str, str]]],
+        *,
+        write: bool,
+        records: Sequence[str],
+    ) -> list[list[Row] | Exception]:
+        """One bulk POST; per transaction its rows, or the error it met (not raised).
+
+        ``results[i]`` answers ``transactions[i]``. A transaction M3 did not run (it stopped
+        the batch at a failure: ``wasTerminated``) gets a :class:`NotRunError`, so a caller
+        knows it is safe to send again. Errors of the request itself (HTTP, timeout) raise.
+        """
+        body = {
+            "program": program,
+            "transactions": [
+                {"transaction": name, "record": {k: v for k, v in fields.items() if v != ""}}
+                for name, fields in transactions
+            ],
+        }
+        summary = f"{records[0]} .. {records[-1]}" if len(records) > 1 else records[0]
+        try:
+            response = await self.http.request(
+                "POST",
+                self.base,
+                params={
+                    "cono": self.company,
+                    "divi": self.division,
+                    "maxrecs": str(MAX_ROWS_PER_CALL),
+                    "extendedresult": "true",
+                    "righttrim": "true",
+                },
+                json=msgspec.json.encode(body),
+                idempotent=not write,
+                record=summary,
+                headers={"Accept": "application/json"},
+            )
+        except RejectedError as exc:
+            if exc.code != "http_400":
+                raise
+            raise ConfigurationError(
+                f"M3 refused a bulk request of {program} with HTTP 400: this M3 version or "
+                f"tenant does not offer the program or the bulk endpoint (check "
+                f"MRS001MI/LstTransactions?MINM={program})",
+                system=SYSTEM,
+                record=summary,
+            ) from exc
+        answer = response.json(MIResponse)
+        out: list[list[Row] | Exception] = []
+        for index, (name, _) in enumerate(transactions):
+            if index >= len(answer.results):
+                out.append(
+                    NotRunError(
+                        f"M3 did not run {program}/{name} for {records[index]}: it stopped the "
+                        f"bulk request at an earlier failure (wasTerminated "
+                        f"{answer.wasTerminated}); send it again",
+                        system=SYSTEM,
+                        record=records[index],
+                    )
+                )
+                continue
+            result = answer.results[index]
+            if result.error_message or result.error_code or result.error_type:
+                out.append(classify(program, name, result, records[index], self.company))
+            else:
+                out.append([_trim(row) for row in result.records or []])
+        return out
+
+
+class NotRunError(RejectedError):
+    """A transaction of a bulk request M3 did not run: nothing happened, send it again."""
+
+
+@dataclass
+class _Waiting:
+    transaction: str
+    inputs: Mapping[str, str]
+    record: str
+    answer: asyncio.Future[list[Row]]
+
+
+class Coalescer:
+    """Single MI calls made at about the same time, sent together as one bulk request.
+
+    Loader workers run the same steps on different documents (look up, AddHead, lines,
+    validate, GetHead); a call waits for others of the same program and kind, then one
+    request carries them all and each caller gets its own transaction's answer or error, as
+    if it had called alone. Waiting is only worth it while other callers' requests are in
+    the air (they come back to their next step together): with none in flight, whatever is
+    queued goes at once; otherwise a call waits for them at most ``linger_s``, or until
+    ``max_size`` transactions are queued. Reads and writes never share a request: a read may
+    be retried, a write never. A request that fails as a whole fails every caller in it the
+    same way (a write's timeout leaves each of its documents in doubt, settled by each one's
+    lookup). A transaction M3 did not run (a stopped bulk) is sent again alone.
+    """
+
+    def __init__(self, mi: MIClient, linger_s: float, max_size: int = 500) -> None:
+        self.mi = mi
+        self.linger_s = linger_s
+        self.max_size = max_size
+        self._waiting: dict[tuple[str, bool], list[_Waiting]] = {}
+        self._timers: dict[tuple[str, bool], asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: Requests sent and not yet answered.
+        self._in_flight = 0
+        self._check_scheduled = False
+
+    async def call(
+        self,
+        program: str,
+        transaction: str,
+        inputs: Mapping[str, str],
+        *,
+        write: bool,
+        record: str | None,
+    ) -> list[Row]:
+        [rows] = await self.call_many(
+            program, [(transaction, inputs, record or f"{program}/{transaction}")], write=write
+        )
+        if isinstance(rows, Exception):
+            raise rows
+        return rows
+
+    async def call_many(
+        self,
+        program: str,
+        transactions: Sequence[tuple[str, Mapping[str, str], str]],
+        *,
+        write: bool,
+    ) -> list[list[Row] | Exception]:
+        """Several transactions of one caller (a document's lines); each one's answer."""
+        loop = asyncio.get_running_loop()
+        key = (program, write)
+        entries = [
+            _Waiting(name, dict(inputs), record, loop.create_future())
+            for name, inputs, record in transactions
+        ]
+        waiting = self._waiting.setdefault(key, [])
+        waiting.extend(entries)
+        if len(waiting) >= self.max_size:
+            self._start(key)
+        else:
+            if key not in self._timers:
+                self._timers[key] = loop.call_later(self.linger_s, self._start, key)
+            self._schedule_check(loop)
+        answers: list[list[Row] | Exception] = []
+        for entry in entries:
+            try:
+                answers.append(await entry.answer)
+            except Exception as exc:  # noqa: BLE001 - each transaction's own error, returned
+                answers.append(exc)
+        return answers
+
+    def _schedule_check(self, loop: asyncio.AbstractEventLoop) -> None:
+        # On the next loop turn: callers woken by the same answer run to their next call
+        # first, so they join the queue before it is sent.
+        if not self._check_scheduled:
+            self._check_scheduled = True
+            loop.call_soon(self._check)
+
+    def _check(self) -> None:
+        self._check_scheduled = False
+        if self._in_flight == 0:
+            for key in list(self._waiting):
+                self._start(key)
+
+    def _start(self, key: tuple[str, bool]) -> None:
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        batch = self._waiting.pop(key, None)
+        if batch:
+            self._in_flight += 1
+            task = asyncio.create_task(self._send(key, batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, key: tuple[str, bool], batch: list[_Waiting]) -> None:
+        try:
+            await self._answer(key, batch)
+        finally:
+            self._in_flight -= 1
+            self._schedule_check(asyncio.get_running_loop())
+
+    async def _answer(self, key: tuple[str, bool], batch: list[_Waiting]) -> None:
+        program, write = key
+        # A caller cancelled while queued (shutdown) must not have its write sent unseen.
+        batch = [waiting for waiting in batch if not waiting.answer.done()]
+        if not batch:
+            return
+        try:
+            if len(batch) == 1:
+                [one] = batch
+                answers: list[list[Row] | Exception] = [await self._alone(program, one, write)]
+            else:
+                answers = await self.mi.bulk_answers(
+                    program,
+                    [(w.transaction, w.inputs) for w in batch],
+                    write=write,
+                    records=[w.record for w in batch],
+                )
+                for index, answer in enumerate(answers):
+                    if isinstance(answer, NotRunError):
+                        answers[index] = await self._alone(program, batch[index], write)
+        except BaseException as exc:  # noqa: BLE001 - handed to every caller, as its own
+            for waiting in batch:
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for waiting, answer in zip(batch, answers, strict=True):
+            if waiting.answer.done():
+                continue  # its caller was cancelled
+            if isinstance(answer, Exception):
+                waiting.answer.set_exception(answer)
+            else:
+                waiting.answer.set_result(answer)
+
+    async def _alone(self, program: str, one: _Waiting, write: bool) -> list[Row] | Exception:
+        try:
+            # The same row cap as the bulk request: coalesced calls ask for up to 1000 rows.
+            return await self.mi.send(
+                program,
+                one.transaction,
+                one.inputs,
+                write=write,
+                record=one.record,
+                maxrecs=MAX_ROWS_PER_CALL,
+            )
+        except Exception as exc:  # noqa: BLE001 - handed to the caller, as its own
+            return exc
 
 
 def classify(

@@ -61,6 +61,11 @@ class Item(_Record, frozen=True, kw_only=True):
 
 #: APS450MI batch status of a posted (validated) batch.
 SUPA_VALIDATED = "90"
+#: APS450MI batch status of a batch validation refused (``IBHE`` says why).
+SUPA_ERROR = "15"
+#: APS450MI batch type (``IBTP``) of a recode batch (AddHeadRecode): listed by supplier
+#: invoice number beside the invoice batch it re-codes.
+IBTP_RECODE = "RC"
 #: Numeric outputs that identify the voucher; M3 sends ``0`` for "none yet".
 _VOUCHER_FIELDS = ("VONO", "YEA4")
 
@@ -91,6 +96,11 @@ class InvoiceHead(_Record, frozen=True, kw_only=True):
     def validated(self) -> bool:
         """Whether ValidByBatchNo posted this batch (status 90, or a voucher number)."""
         return self.SUPA == SUPA_VALIDATED or bool(self.VONO)
+
+    @property
+    def recode(self) -> bool:
+        """Whether this is a recode batch (AddHeadRecode) rather than an invoice batch."""
+        return self.IBTP == IBTP_RECODE
 
 
 class PurchaseOrderHead(_Record, frozen=True, kw_only=True):

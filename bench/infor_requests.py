@@ -1,0 +1,144 @@
+"""M3 requests per document, per stream of servicetitan-infor (issue 18, "fewer calls").
+
+Not a test and not part of ``make bench``: a focused measurement. It starts the demo's
+simulators with a small contractor, grows every job invoice to ``--lines`` lines (so a batch
+has that many AddLines), then runs one cycle per stream in the flow's order and counts the
+requests the Infor simulator served for each, divided by the documents the stream wrote::
+
+    .venv/bin/python -m bench.infor_requests --lines 100 [--coding recode]
+
+Reference streams (vendors, items) run first, as in a cycle, and are reported too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from connector import demo
+from connector.app import App
+from connector.flows.servicetitan_infor import STREAMS
+from connector.sandbox.infor.gateway import parse_path
+from connector.sandbox.servicetitan.sales import recompute_invoice
+
+FLOW = "servicetitan-infor"
+
+
+def _counts(invoices: int, bills: int) -> dict[str, dict[str, int]]:
+    return {
+        "servicetitan": {
+            "vendors": 10, "materials": 8, "equipment": 4, "services": 4, "customers": 20,
+            "jobs": invoices, "invoices": invoices, "payments": 0,
+            "purchase_orders": bills, "received_purchase_orders": bills, "adjustments": 0,
+        },
+        "infor": {"suppliers": 6, "items": 8, "purchase_orders": 0},
+    }  # fmt: skip
+
+
+def _count_by_transaction(sim: object, seen: Counter[str]) -> None:
+    """Wrap the simulator's per-request fault pick to tally ``PROGRAM/TRANSACTION`` (bulk)."""
+    pick: Callable[[object], str | None] = sim._pick_fault  # type: ignore[attr-defined]
+
+    def counted(request: object) -> str | None:
+        path = parse_path(request.raw_path)  # type: ignore[attr-defined]
+        seen["bulk" if path.is_bulk else "/".join(path.segments[-2:])] += 1
+        return pick(request)
+
+    sim._pick_fault = counted  # type: ignore[attr-defined]
+
+
+def _grow_invoices(env: demo.DemoEnvironment, lines: int) -> None:
+    """Every job invoice repeated up to ``lines`` items, totals recomputed (0: as seeded)."""
+    if lines <= 0:
+        return
+    store = env.simulators["servicetitan"].store  # type: ignore[attr-defined]
+    for invoice in store.table("invoices").all():
+        items = invoice["items"]
+        if not items:
+            continue
+        grown = [copy.deepcopy(items[i % len(items)]) for i in range(lines)]
+        for order, item in enumerate(grown, start=1):
+            item["order"] = order
+        invoice["items"] = grown
+        recompute_invoice(invoice, Decimal(invoice.get("_taxRate") or "0"))
+
+
+async def measure(
+    lines: int,
+    coding: str,
+    invoices: int,
+    bills: int,
+    *,
+    verbose: bool = False,
+    latency_ms: float = 0.0,
+) -> None:
+    with tempfile.TemporaryDirectory() as work:
+        env = await demo.start(Path(work) / "state", counts=_counts(invoices, bills), flows=[FLOW])
+        try:
+            if coding == "recode":
+                await demo.admin(env.simulators["infor"], "POST", "faults", {"addline_ait": False})
+                text = env.config_path.read_text()
+                env.config_path.write_text(
+                    text.replace("[flows.servicetitan-infor.options]\n",
+                                 '[flows.servicetitan-infor.options]\nap_coding = "recode"\n')
+                )
+            _grow_invoices(env, lines)
+            if latency_ms:
+                # A real gateway answers in 100 ms or more; with answers in microseconds no
+                # two workers' calls are ever in the air together to share a request.
+                await demo.admin(env.simulators["infor"], "POST", "faults",
+                                 {"latency_ms": latency_ms})
+            m3 = env.simulators["infor"]
+            seen: Counter[str] = Counter()
+            _count_by_transaction(m3, seen)
+            app = await App.open(env.config)
+            try:
+                runner = await app.runner(FLOW)
+                print(f"lines per invoice: {lines}; coding: {coding}; M3 latency {latency_ms} ms")
+                print(f"{'stream':24} {'written':>8} {'requests':>9} {'req/doc':>8}")
+                for stream in STREAMS:
+                    before = m3.counters["requests"]
+                    seen.clear()
+                    report = await runner.cycle(streams=[stream])
+                    assert report.ok, report.error
+                    made = m3.counters["requests"] - before
+                    written = report.total("created") + report.total("updated")
+                    per = f"{made / written:.2f}" if written else "-"
+                    print(f"{stream:24} {written:8} {made:9} {per:>8}")
+                    if verbose:
+                        print("    " + ", ".join(f"{k} {n}" for k, n in seen.most_common()))
+            finally:
+                await app.aclose()
+        finally:
+            await env.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=100)
+    parser.add_argument("--coding", choices=("addline", "recode"), default="addline")
+    parser.add_argument("--invoices", type=int, default=40)
+    parser.add_argument("--bills", type=int, default=20)
+    parser.add_argument("--verbose", action="store_true", help="requests per transaction too")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="simulated M3 latency")
+    args = parser.parse_args()
+    asyncio.run(
+        measure(
+            args.lines,
+            args.coding,
+            args.invoices,
+            args.bills,
+            verbose=args.verbose,
+            latency_ms=args.latency_ms,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
