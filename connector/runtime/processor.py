@@ -224,18 +224,23 @@ class RecordProcessor:
             # run's cursor stays behind it.
             log.info("claimed by another writer; left to it", extra=log_fields(job.key, job.run_id))
             return Result(Outcome.DEFERRED, error="claimed by another writer")
-        return await self._land(job, mapped, retried=entry is not None)
+        return await self._land(job, mapped, entry)
 
-    async def _land(self, job: Job, mapped: Mapped, *, retried: bool) -> Result:
+    async def _land(self, job: Job, mapped: Mapped, entry: LedgerEntry | None) -> Result:
         """Look up, write and commit; every exception has exactly one fate here.
 
-        ``retried``: the record was seen before (its audit then records every lookup)."""
+        ``entry`` is the ledger row as read before the claim: a record seen before has every
+        lookup audited, and only a record that was not done can have anything parked."""
+        retried = entry is not None
+        # Only a record parked at some point can have an open dead letter or review item:
+        # parking writes the ledger in the same unit, and every later `done` closes them.
+        was_parked = entry is not None and entry.state != State.DONE
         ctx = _Context(self, job.run_id)
         key, run_id, command = job.key, job.run_id, mapped.command
         for attempt in range(1, WRITE_PASSES + 1):
             try:
                 written = await self._write(job.stream, command, ctx, note_absent=retried)
-                return await self._commit_done(job, mapped, written, ctx)
+                return await self._commit_done(job, mapped, written, ctx, was_parked)
             except InDoubtError as exc:
                 await self.store.commit(
                     Unit()
@@ -251,7 +256,7 @@ class RecordProcessor:
                 ctx.note("verified", {"target_id": found.target_id, "after": "in_doubt"})
                 if found.complete:
                     settled = Written(Outcome.CREATED, found.target_id, {"settled": "found"})
-                    return await self._commit_done(job, mapped, settled, ctx)
+                    return await self._commit_done(job, mapped, settled, ctx, was_parked)
                 # There but unfinished (saved, not released): the next pass finishes it.
             except ConflictError as exc:
                 # The target changed under us: the next pass re-reads and re-applies; a
@@ -305,7 +310,7 @@ class RecordProcessor:
         return Written(Outcome.UNCHANGED, existing.target_id, {"adopted": "found in target"})
 
     async def _commit_done(
-        self, job: Job, mapped: Mapped, written: Written, ctx: _Context
+        self, job: Job, mapped: Mapped, written: Written, ctx: _Context, was_parked: bool
     ) -> Result:
         key, run_id = job.key, job.run_id
         unit = Unit().ledger(
@@ -323,8 +328,8 @@ class RecordProcessor:
             {"outcome": written.outcome.value, "target_id": written.target_id, **written.detail},
             run_id=run_id,
         )
-        # A done record closes whatever it had parked (no-ops for a record never parked).
-        unit.close_dead_letter(key).close_review(key)
+        if was_parked:
+            unit.close_dead_letter(key).close_review(key)
         await commit_final(self.store, unit, job)
         return Result(written.outcome, written.target_id)
 
