@@ -239,7 +239,7 @@ class RecordProcessor:
         key, run_id, command = job.key, job.run_id, mapped.command
         for attempt in range(1, WRITE_PASSES + 1):
             try:
-                written = await self._write(job.stream, command, ctx, note_absent=retried)
+                written = await lookup_then_write(job.stream, command, ctx, note_absent=retried)
                 return await self._commit_done(job, mapped, written, ctx, was_parked)
             except InDoubtError as exc:
                 await self.store.commit(
@@ -290,24 +290,6 @@ class RecordProcessor:
                 # through the same lookup, so a document that did land is adopted, not doubled.
                 return await to_dead_letter(self.store, job, unexpected(exc, "writing", key))
         return Result(Outcome.IN_DOUBT, error="still unfinished after settling; next run verifies")
-
-    async def _write(
-        self, stream: Stream[Any, Any], command: object, ctx: _Context, *, note_absent: bool
-    ) -> Written:
-        existing = await stream.target.find(command)
-        if existing is not None:
-            ctx.note("verified", {"target_id": existing.target_id})
-        elif note_absent:
-            ctx.note("verified", {"target_id": "", "found": "no"})
-        if existing is None or not existing.complete:
-            return await stream.target.write(command, existing, ctx)
-        if existing.matches:
-            return Written(Outcome.UNCHANGED, existing.target_id)
-        if stream.change_policy == "update":
-            return await stream.target.write(command, existing, ctx)
-        # A finished document we hold no posting of (a rebuilt state database, an in-doubt
-        # write that landed): it is the target's, adopted as it is.
-        return Written(Outcome.UNCHANGED, existing.target_id, {"adopted": "found in target"})
 
     async def _commit_done(
         self, job: Job, mapped: Mapped, written: Written, ctx: _Context, was_parked: bool
@@ -366,6 +348,27 @@ class RecordProcessor:
                 record=f"{stream_name} {source_id}",
             )
         return result.target_id
+
+
+async def lookup_then_write(
+    stream: Stream[Any, Any], command: object, ctx: _Context, *, note_absent: bool
+) -> Written:
+    """The target contract in one place: a live lookup by natural key, then create (absent),
+    finish (unfinished), update (changed reference data) or adopt (finished)."""
+    existing = await stream.target.find(command)
+    if existing is not None:
+        ctx.note("verified", {"target_id": existing.target_id})
+    elif note_absent:
+        ctx.note("verified", {"target_id": "", "found": "no"})
+    if existing is None or not existing.complete:
+        return await stream.target.write(command, existing, ctx)
+    if existing.matches:
+        return Written(Outcome.UNCHANGED, existing.target_id)
+    if stream.change_policy == "update":
+        return await stream.target.write(command, existing, ctx)
+    # A finished document we hold no posting of (a rebuilt state database, an in-doubt
+    # write that landed): it is the target's, adopted as it is.
+    return Written(Outcome.UNCHANGED, existing.target_id, {"adopted": "found in target"})
 
 
 def claimed_elsewhere(store: Store, entry: LedgerEntry | None) -> bool:

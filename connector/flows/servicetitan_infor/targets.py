@@ -13,12 +13,12 @@ lost, in this process or another, is found before anything is created again.
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from connector.errors import ConfigurationError, RejectedError
 from connector.flows.common import LedgerLink, name_key
+from connector.flows.servicetitan_infor.ap_steps import ApSteps, missing_lines
 from connector.flows.servicetitan_infor.mapping import (
     ApDocument,
     ItemCommand,
@@ -40,9 +40,8 @@ from connector.runtime.flow import (
     Written,
 )
 from connector.systems.infor import M3Client
-from connector.systems.infor.ledger import TRCD_COST
 from connector.systems.infor.mi import Row
-from connector.systems.infor.models import SUPA_ERROR, InvoiceHead, Supplier
+from connector.systems.infor.models import InvoiceHead, Supplier
 from connector.systems.servicetitan import ServiceTitanClient
 from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.client import APPLICATION_GUID
@@ -285,7 +284,7 @@ def _same_document(head: InvoiceHead, command: ApDocument) -> bool:
     return head.CORI in ("", command.cori)
 
 
-class ApTarget:
+class ApTarget(ApSteps):
     """M3 supplier-invoice batches for AP bills and job invoices (see ``write``).
 
     With ``ap_coding = "recode"`` a document is finished only once its voucher is re-coded:
@@ -486,7 +485,7 @@ class ApTarget:
                 stream = "equipment_to_m3" if kind == "equipment" else "materials_to_m3"
                 fields["ITNO"] = await ctx.ensure(stream, sku_id)
             wanted.append(fields)
-        missing = _missing(wanted, staged)
+        missing = missing_lines(wanted, staged)
         if missing:
             await self.m3.add_lines(
                 inbn,
@@ -495,151 +494,6 @@ class ApTarget:
             )
         await self.m3.validate_batch(inbn, record=record)
         return await self._validated(inbn, record, "")
-
-    async def _add_head(self, fields: dict[str, str], *, record: str) -> str:
-        try:
-            return await self.m3.add_head(fields, record=record)
-        except RejectedError as exc:
-            if exc.field in ("SUNO", "SPYN"):
-                # Gone or blocked since this pass checked it: the next document asks again.
-                self._known_suppliers.discard(fields["SUNO"])
-            raise
-
-    async def _validated(self, inbn: str, record: str, what: str) -> InvoiceHead:
-        """GetHead after ValidByBatchNo: some grids answer OK and show a refusal only there."""
-        head = await self.m3.get_head(inbn)
-        if head is None or not head.validated:
-            reason = (head.IBHE if head else "") or "M3 did not validate the batch"
-            raise RejectedError(
-                f"M3 refused {record} at {what}validation (batch {inbn}): {reason}. Fix the "
-                "cause in M3 or the source, then replay the record.",
-                system="infor",
-                record=record,
-            )
-        return head
-
-    # -- recode coding ------------------------------------------------------------------
-    async def _recoded(
-        self, command: ApDocument, invoice: InvoiceHead, heads: list[InvoiceHead]
-    ) -> bool:
-        """Whether the posted ``invoice`` needs nothing more: its recode batch is validated,
-        or (no recode batch at all) its voucher already has every line on its string."""
-        recodes = [h for h in heads if h.recode]
-        if any(h.validated for h in recodes):
-            return True
-        if recodes:
-            return False  # staged, maybe part of its lines: ``write`` finishes it
-        return not await self._moves(command, invoice)
-
-    async def _moves(self, command: ApDocument, invoice: InvoiceHead) -> list[dict[str, str]]:
-        """The AddLineRecode records that move each voucher cost line from the string the
-        accounting rules chose to the line's account and cost center: a reversal and a new
-        line per line that differs, in line order (they balance to zero)."""
-        rows = await self.m3.voucher_lines(invoice.YEA4, invoice.VSER, invoice.VONO)
-        costs = [r for r in rows if r.get("TRCD") == TRCD_COST][: len(command.lines)]
-        record = f"{command.kind} {command.source_id}"
-        if len(costs) != len(command.lines):
-            raise RejectedError(
-                f"voucher {invoice.VSER}/{invoice.VONO} of {invoice.YEA4} (batch "
-                f"{invoice.INBN}) has {len(costs)} cost lines where {record} has "
-                f"{len(command.lines)}: it cannot be re-coded line by line. Re-code it in M3 "
-                "by hand, then replay the record.",
-                system="infor",
-                record=record,
-            )
-        center = f"AIT{self.options.cost_center_ait}"
-        moves: list[dict[str, str]] = []
-        for line, cost in zip(command.lines, costs, strict=True):
-            if (cost.get("AIT1", ""), cost.get(center, "")) == (line.account, line.cost_center):
-                continue
-            string = {f"AIT{n}": cost.get(f"AIT{n}", "") for n in range(1, 8)}
-            amount = Decimal(cost.get("NLAM") or "0")
-            text = line.text[:40]
-            moves.append({**string, "NLAM": str(-amount), "VTXT": text})
-            moves.append(
-                {**string, "AIT1": line.account, center: line.cost_center,
-                 "NLAM": str(amount), "VTXT": text}
-            )  # fmt: skip
-        return moves
-
-    async def _recode(
-        self,
-        command: ApDocument,
-        invoice: InvoiceHead,
-        heads: list[InvoiceHead],
-        record: str,
-        ctx: LoadContext,
-    ) -> tuple[str | None, bool]:
-        """Re-code the posted ``invoice`` (resuming a recode batch M3 already holds): the
-        recode batch's number (None when nothing needed moving) and whether this call wrote."""
-        recodes = [h for h in heads if h.recode]
-        done = next((h for h in recodes if h.validated), None)
-        if done is not None:
-            return done.INBN, False
-        moves = await self._moves(command, invoice)
-        if not moves:
-            return None, False
-        staged = next(iter(recodes), None)
-        if staged is not None and staged.SUPA == SUPA_ERROR:
-            raise RejectedError(
-                f"M3 refused recode batch {staged.INBN} of {record} (batch {invoice.INBN}) at "
-                f"validation: {staged.IBHE or 'no reason given'}. Correct or delete the recode "
-                "batch in M3, then replay the record.",
-                system="infor",
-                record=record,
-            )
-        if staged is None:
-            inbn = await self.m3.add_head_recode(
-                {
-                    "YEA4": invoice.YEA4,
-                    "VSER": invoice.VSER,
-                    "VONO": invoice.VONO,
-                    "ACDT": command.invoice_date,
-                },
-                record=record,
-            )
-            ctx.note("recode_added", {"INBN": inbn, "VONO": invoice.VONO})
-            present: list[Row] = []
-        else:
-            inbn = staged.INBN
-            present = await self.m3.lines(inbn)
-        missing = _missing(moves, present)
-        if missing:
-            await self.m3.add_line_recodes(
-                inbn,
-                [moves[i] for i in missing],
-                records=[f"{record} recode line {i + 1}" for i in missing],
-            )
-        await self.m3.validate_batch(inbn, record=record)
-        await self._validated(inbn, record, "recode ")
-        return inbn, True
-
-
-#: Line fields whose values are amounts: compared as numbers ("12.50" is "12.5").
-_AMOUNTS = frozenset({"NLAM", "VTA1", "VTA2", "IVQA", "GRPR"})
-
-
-def _signature(fields: Mapping[str, str], keys: Iterable[str]) -> tuple[object, ...]:
-    return tuple(
-        Decimal(fields.get(k) or "0") if k in _AMOUNTS else fields.get(k, "") for k in keys
-    )
-
-
-def _missing(wanted: list[dict[str, str]], present: list[Row]) -> list[int]:
-    """Indexes of the ``wanted`` lines a batch lacks, compared by content as a multiset.
-
-    Not by count: a bulk AddLine that failed in the middle may have added lines after the
-    failed one, so "the first N are there" does not hold after a refusal."""
-    keys = sorted({k for fields in wanted for k in fields if k != "VTXT"})
-    have = Counter(_signature(row, keys) for row in present)
-    result = []
-    for index, fields in enumerate(wanted):
-        signature = _signature(fields, keys)
-        if have[signature]:
-            have[signature] -= 1
-        else:
-            result.append(index)
-    return result
 
 
 class M3PurchaseOrderTarget:

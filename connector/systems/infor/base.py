@@ -21,6 +21,14 @@ class M3Calls:
         self.mi = mi
         self.reader = KeyRestartReader(mi, page_size)
 
+    @property
+    def company(self) -> str:
+        return self.mi.company
+
+    @property
+    def division(self) -> str:
+        return self.mi.division
+
     # -- helpers ------------------------------------------------------------------------
     async def _get(
         self, program: str, transaction: str, inputs: Mapping[str, str], key: str, record: str
