@@ -205,3 +205,83 @@ async def test_write_answers_as_documented(
         elif op.method == "DELETE":
             status, found = await st.call("GET", op.module, path)
             assert status == 404, f"{path} still readable after DELETE: {found}"
+
+
+async def _first(st: ST, module: str, path: str) -> Any:
+    return _rows(await st.get(module, path, pageSize=1))[0]
+
+
+async def test_spec_driven_writes_share_storage_with_the_reads(
+    start_simulator: StartSimulator,
+) -> None:
+    """A created lead is listed and read by id, patched, and its dismissal sets its status;
+    a deleted category is gone from the list; an absent record is a 404 problem."""
+    async with connect(start_simulator) as st:
+        await st.seed(1)
+        await st.knobs(rate_limit_per_s=0)
+        create = spec.write_operations()[("crm", "POST", "leads")]
+        body = valid_body("crm", create.request, "lead", _links(st))
+        status, lead = await st.call("POST", "crm", "leads", json=body)
+        assert status == 200, lead
+        listed = _rows(await st.get("crm", "leads", pageSize=5000))
+        assert lead["id"] in {row["id"] for row in listed}
+        found = await st.get("crm", f"leads/{lead['id']}")
+        assert found["createdOn"] == found["modifiedOn"] == lead["createdOn"]
+        assert found["summary"] == body["summary"]
+
+        status, patched = await st.call(
+            "PATCH", "crm", f"leads/{lead['id']}", json={"summary": "Furnace quote"}
+        )
+        assert status == 200 and patched["summary"] == "Furnace quote", patched
+        found = await st.get("crm", f"leads/{lead['id']}")
+        assert found["summary"] == "Furnace quote"
+        assert found["modifiedOn"] > found["createdOn"]
+
+        status, _ = await st.call(
+            "POST", "crm", f"leads/{lead['id']}/dismiss", json={"dismissingReasonId": 1}
+        )
+        assert status == 200
+        assert (await st.get("crm", f"leads/{lead['id']}"))["status"] == "Dismissed"
+
+        status, problem = await st.call("PATCH", "crm", "leads/987654321", json={})
+        assert status == 404 and problem["status"] == 404 and problem["errors"], problem
+
+        reason = {"reasonId": 1, "memo": "Customer asked"}
+        appointment = await _first(st, "jpm", "appointments")
+        status, _ = await st.call(
+            "PUT", "jpm", f"appointments/{appointment['id']}/hold", json=reason
+        )
+        assert status == 200
+        assert (await st.get("jpm", f"appointments/{appointment['id']}"))["status"] == "Hold"
+
+        job = await _first(st, "jpm", "jobs")
+        status, _ = await st.call("PUT", "jpm", f"jobs/{job['id']}/cancel", json=reason)
+        assert status == 200
+        assert (await st.get("jpm", f"jobs/{job['id']}"))["jobStatus"] == "Canceled"
+
+        category = await _first(st, "pricebook", "categories")
+        status, _ = await st.call("DELETE", "pricebook", f"categories/{category['id']}")
+        assert status == 204
+        listed = _rows(await st.get("pricebook", "categories", pageSize=5000))
+        assert category["id"] not in {row["id"] for row in listed}
+        status, _ = await st.call("DELETE", "pricebook", f"categories/{category['id']}")
+        assert status == 404
+
+
+async def test_a_bad_body_is_a_problem_naming_every_field(
+    start_simulator: StartSimulator,
+) -> None:
+    async with connect(start_simulator) as st:
+        await st.seed(1)
+        status, problem = await st.call(
+            "POST", "jpm", "projects", json={"customerId": "x", "name": 5}
+        )
+        assert status == 400, problem
+        assert {"customerId", "name"} <= set(problem["errors"]), problem
+        assert problem["title"] == "One or more validation errors occurred."
+        status, problem = await st.call("POST", "crm", "leads", json={})
+        assert status == 400
+        required = spec.resolve(
+            "crm", spec.write_operations()[("crm", "POST", "leads")].request or {}
+        ).get("required", [])
+        assert set(required) <= set(problem["errors"]), problem

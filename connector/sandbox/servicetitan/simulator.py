@@ -29,6 +29,13 @@ shape parameters handled where they apply; ``genPermUrl`` (no documented URL for
 ``excludeAccountingChangesFromModifiedDateRange`` (the sandbox makes no accounting-only
 customer changes) change nothing. Modules outside these six are not served.
 
+Writes (documented POST/PUT/PATCH/DELETE served / documented, each exercised by
+``tests/sandbox/test_servicetitan_writes_contract.py``): accounting 31/31, crm 46/46,
+inventory 29/29, jpm 28/28, pricebook 21/21, settings 9/9 — 164/164. 23 are hand-built
+(``api_*``); the other 141 are served from the spec (:mod:`.writes`): bodies checked against
+the documented request schema, records created, updated, deleted or acted on where the
+generic GETs read them.
+
 Admin additions beyond the base ``/_sandbox/`` API: ``POST /_sandbox/generate``
 (``{"entity", "count"}``: realistic records created now, firing webhooks) and
 ``/_sandbox/webhooks`` (``GET``, ``POST {"event","url","secret"}``, ``DELETE /{id}``,

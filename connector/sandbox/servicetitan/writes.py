@@ -60,14 +60,15 @@ STORE_TABLES: dict[tuple[str, str], str] = {
     ("pricebook", "services"): "services",
     ("settings", "business-units"): "business_units",
 }
-#: An action's name (last literal segment) → the start of the status value it sets.
+#: An action's name (last literal segment) → the status it sets: the documented status
+#: value starting with the stem, or the word itself where the status is free text.
 ACTION_STATUS = {
-    "cancel": "cancel",
-    "cancellation": "cancel",
-    "approve": "approv",
-    "reject": "reject",
-    "dismiss": "dismiss",
-    "hold": "hold",
+    "cancel": ("cancel", "Canceled"),
+    "cancellation": ("cancel", "Canceled"),
+    "approve": ("approv", "Approved"),
+    "reject": ("reject", "Rejected"),
+    "dismiss": ("dismiss", "Dismissed"),
+    "hold": ("hold", "Hold"),
 }
 _STATUS_FIELDS = ("status", "jobStatus")
 
@@ -348,9 +349,10 @@ class WriteRoutes:
         return sources.change(op.module, key, sources.key_of(op.module, key, record), fields)
 
     def _status_change(self, op: WriteOperation, collection: str, action: str) -> Record:
-        stem = ACTION_STATUS.get(action)
-        if stem is None or op.method == "DELETE":
+        wanted = ACTION_STATUS.get(action)
+        if wanted is None or op.method == "DELETE":
             return {}
+        stem, word = wanted
         props = spec.resolve(op.module, self._item_schema(op.module, collection)).get(
             "properties", {}
         )
@@ -366,7 +368,7 @@ class WriteRoutes:
                 if chosen is not None:
                     return {name: chosen}
             elif "string" in _kinds(prop):
-                return {name: action.replace("-", " ").title()}
+                return {name: word}
         return {}
 
     def _handler(self, op: WriteOperation) -> Handler:
