@@ -230,6 +230,9 @@ class WriteRoutes:
         """How the path reads: (kind, index of the record's placeholder, collection)."""
         parts = op.path.split("/")
         last = parts[-1]
+        collection = "/".join(parts[:-1])
+        if last in ("custom-fields", "markasexported") and self._has_rows(op.module, collection):
+            return (last, len(parts) - 1, collection)
         if op.method == "POST" and not last.startswith("{") and _list_op(op.module, op.path):
             return ("create", len(parts), op.path)
         for index in range(len(parts) - 1, 0, -1):
@@ -243,6 +246,65 @@ class WriteRoutes:
                 kind = "record" if index == len(parts) - 1 and op.method != "POST" else "action"
                 return (kind, index, collection)
         return None
+
+    @staticmethod
+    def _has_rows(module: str, collection: str) -> bool:
+        key = resource_key(collection)
+        return (module, key) in STORE_TABLES or any(
+            op.module == module and resource_key(op.path) == key and op.shape != "object"
+            for op in spec.operations().values()
+        )
+
+    def _lookup(self, module: str, collection: str, record_id: Any) -> Record | None:
+        try:
+            return self._find(module, collection, None, record_id)
+        except ApiError:
+            return None
+
+    def _custom_fields(self, op: WriteOperation, collection: str, body: Any) -> None:
+        """``PATCH …/custom-fields``: each operation's fields merged into its record."""
+        operations = body.get("operations", []) if isinstance(body, dict) else []
+        records = []
+        for index, operation in enumerate(operations):
+            record = self._lookup(op.module, collection, operation.get("objectId"))
+            if record is None:
+                raise ApiError.invalid(
+                    f"operations[{index}].objectId",
+                    f"No record with id {operation.get('objectId')} exists in this tenant.",
+                )
+            records.append((record, operation.get("customFields") or []))
+        for record, fields in records:
+            current = {
+                f.get("name"): f.get("value")
+                for f in record.get("customFields") or []
+                if isinstance(f, dict)
+            }
+            current.update({f.get("name"): f.get("value") for f in fields if isinstance(f, dict)})
+            merged = [{"name": name, "value": value} for name, value in current.items()]
+            self._update(op, collection, None, record, {"customFields": merged})
+
+    def _exported(self, op: WriteOperation, collection: str, body: Any) -> list[Record]:
+        """``POST …/markasexported``: each named record's sync status set to Exported."""
+        schema = op.responses.get(op.success)
+        item = spec.resolve(op.module, spec.resolve(op.module, schema or {}).get("items", {}))
+        names = [n for n in item.get("properties", {}) if n.endswith("Id")]
+        results: list[Record] = []
+        for entry in body if isinstance(body, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            id_name = next((n for n in entry if n.endswith("Id")), names[0] if names else "id")
+            record = self._lookup(op.module, collection, entry.get(id_name))
+            if record is not None:
+                self._update(op, collection, None, record, {"syncStatus": "Exported"})
+            missing = f"No record with id {entry.get(id_name)} exists in this tenant."
+            results.append(
+                {
+                    (names[0] if names else id_name): entry.get(id_name),
+                    "success": record is not None,
+                    "errorMessage": None if record is not None else missing,
+                }
+            )
+        return results
 
     def _values(self, op: WriteOperation, request: web.Request) -> dict[str, Any]:
         from connector.sandbox.servicetitan.generic import path_number
@@ -300,6 +362,14 @@ class WriteRoutes:
         maker = Maker(op.module, sources.links())
         value = maker.conform(schema, source if isinstance(source, dict) else {}, rng)
         return json_response(value, status)
+
+    def _reply_value(self, op: WriteOperation, value: list[Record]) -> web.StreamResponse:
+        schema = op.responses.get(op.success)
+        if schema is None:
+            return web.Response(status=int(op.success))
+        rng = random.Random(f"{op.module}|{op.method}|{op.path}")
+        maker = Maker(op.module, self.sim.generic.sources.links())
+        return json_response(maker.conform(schema, value, rng), int(op.success))
 
     # -- the operations -------------------------------------------------------------------
     def _create(self, op: WriteOperation, values: dict[str, Any], body: Any) -> Record:
@@ -380,6 +450,12 @@ class WriteRoutes:
             if target is None:
                 return self._reply(op, body if isinstance(body, dict) else {})
             kind, index, collection = target
+            if kind == "custom-fields":
+                self._custom_fields(op, collection, body)
+                return self._reply(op, {})
+            if kind == "markasexported":
+                results = self._exported(op, collection, body)
+                return self._reply_value(op, results)
             if kind == "create":
                 return self._reply(op, self._create(op, values, body))
             id_name = op.path.split("/")[index].strip("{}")
