@@ -13,7 +13,12 @@ the operation is read by the shape of its path:
   an action on that record (404 when absent) — body fields the record has are applied, and
   where the action's name says so (cancel, approve, reject, dismiss, hold) its status is
   set from the documented status values;
-* the rest (``markasexported``, ``custom-fields``, batches): the body is accepted.
+* ``PATCH …/custom-fields`` merges each operation's fields into its record (400 naming
+  ``operations[i].objectId`` when absent); ``POST …/markasexported`` sets each named
+  record's ``syncStatus`` to Exported and answers one result per entry;
+* the rest (batches, ``tags``, ``leads/form``, ``images``, ``pricebook`` bulk edits,
+  ``payments/status``, ``projects/detach-job``): the body is checked and the documented
+  reply given, with no record changed.
 
 Records live where the GET reads them: the simulator's tables for the resources it keeps
 there (jobs, payments, skus, warehouses…), otherwise the write overlay of
