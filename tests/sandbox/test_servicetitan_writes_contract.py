@@ -336,3 +336,27 @@ async def test_custom_fields_and_export_marks_reach_the_records(
             json={"operations": [{"objectId": 987654321, "customFields": []}]},
         )
         assert status == 400 and "operations[0].objectId" in problem["errors"], problem
+
+
+async def test_job_attachment_and_customer_tags_change_those_records(
+    start_simulator: StartSimulator,
+) -> None:
+    async with connect(start_simulator) as st:
+        await st.seed(1)
+        job = await _first(st, "jpm", "jobs")
+        project = await _first(st, "jpm", "projects")
+        status, _ = await st.call("POST", "jpm", f"projects/detach-job/{job['id']}")
+        assert status == 200
+        assert (await st.get("jpm", f"jobs/{job['id']}"))["projectId"] is None
+        status, _ = await st.call("POST", "jpm", f"projects/{project['id']}/attach-job/{job['id']}")
+        assert status == 200
+        assert (await st.get("jpm", f"jobs/{job['id']}"))["projectId"] == project["id"]
+
+        customer = await _first(st, "crm", "customers")
+        tags = {"customerIds": [customer["id"]], "tagTypeIds": [4242]}
+        status, _ = await st.call("PUT", "crm", "tags", json=tags)
+        assert status == 200
+        assert 4242 in (await st.get("crm", f"customers/{customer['id']}"))["tagTypeIds"]
+        status, _ = await st.call("DELETE", "crm", "tags", json=tags)
+        assert status == 200
+        assert 4242 not in (await st.get("crm", f"customers/{customer['id']}"))["tagTypeIds"]

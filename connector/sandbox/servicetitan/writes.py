@@ -16,9 +16,11 @@ the operation is read by the shape of its path:
 * ``PATCH …/custom-fields`` merges each operation's fields into its record (400 naming
   ``operations[i].objectId`` when absent); ``POST …/markasexported`` sets each named
   record's ``syncStatus`` to Exported and answers one result per entry;
-* the rest (batches, ``tags``, ``leads/form``, ``images``, ``pricebook`` bulk edits,
-  ``payments/status``, ``projects/detach-job``): the body is checked and the documented
-  reply given, with no record changed.
+* ``projects/{id}/attach-job/{jobId}`` and ``projects/detach-job/{jobId}`` set or clear
+  the job's ``projectId``; ``PUT``/``DELETE tags`` add or remove tag types on customers;
+* the rest (batches, ``leads/form``, ``images``, ``pricebook`` bulk edits,
+  ``payments/status`` — the payment model has no status — and rate sheets): the body is
+  checked and the documented reply given, with no record changed.
 
 Records live where the GET reads them: the simulator's tables for the resources it keeps
 there (jobs, payments, skus, warehouses…), otherwise the write overlay of
@@ -446,12 +448,47 @@ class WriteRoutes:
                 return {name: word}
         return {}
 
+    # -- effects on the simulator's own tables ---------------------------------------------
+    def _job_project(self, values: dict[str, Any], project_id: int | None) -> None:
+        job = self.sim.store.table("jobs").get(values.get("jobId") or -1)
+        if job is not None and "projectId" in job:
+            job["projectId"] = project_id
+            self.sim.store.touch("jobs", job)
+
+    def _customer_tags(self, body: Any, add: bool) -> None:
+        if not isinstance(body, dict):
+            return
+        wanted = [t for t in body.get("tagTypeIds") or [] if isinstance(t, int)]
+        for customer_id in body.get("customerIds") or []:
+            customer = self.sim.store.table("customers").get(customer_id)
+            if customer is None or not isinstance(customer.get("tagTypeIds"), list):
+                continue
+            tags = [t for t in customer["tagTypeIds"] if t not in wanted]
+            customer["tagTypeIds"] = tags + wanted if add else tags
+            self.sim.store.touch("customers", customer)
+
+    def _effect(self, op: WriteOperation, values: dict[str, Any], body: Any) -> None:
+        """What a few writes do to records other than their path's own."""
+        route = (op.module, op.method, op.path)
+        if route == ("jpm", "POST", "projects/{id}/attach-job/{jobId}"):
+            self._job_project(values, values["id"])
+        elif route == ("jpm", "POST", "projects/detach-job/{jobId}"):
+            self._job_project(values, None)
+        elif route in (("crm", "PUT", "tags"), ("crm", "DELETE", "tags")):
+            self._customer_tags(body, add=op.method == "PUT")
+
     def _handler(self, op: WriteOperation) -> Handler:
         target = self._target(op)
 
         async def handle(request: web.Request) -> web.StreamResponse:
             values = self._values(op, request)
             body = await _body(request, op)
+            if target is not None and target[0] == "action":
+                # the record acted on must exist before anything else changes
+                id_name = op.path.split("/")[target[1]].strip("{}")
+                parent = self._parent(op.module, target[2], values)
+                self._find(op.module, target[2], parent, values[id_name])
+            self._effect(op, values, body)
             if target is None:
                 return self._reply(op, body if isinstance(body, dict) else {})
             kind, index, collection = target
