@@ -276,11 +276,25 @@ async def test_spec_driven_writes_share_storage_with_the_reads(
         )
         assert status == 200
         assert (await st.get("jpm", f"appointments/{appointment['id']}"))["status"] == "Hold"
+        status, _ = await st.call("DELETE", "jpm", f"appointments/{appointment['id']}/hold")
+        assert status == 200
+        found = await st.get("jpm", f"appointments/{appointment['id']}")
+        assert found["status"] == "Scheduled"
+        for method, confirmed in (("PUT", True), ("DELETE", False)):
+            status, _ = await st.call(
+                method, "jpm", f"appointments/{appointment['id']}/confirmation"
+            )
+            assert status == 200
+            found = await st.get("jpm", f"appointments/{appointment['id']}")
+            assert found["isConfirmed"] is confirmed
 
         job = await _first(st, "jpm", "jobs")
         status, _ = await st.call("PUT", "jpm", f"jobs/{job['id']}/cancel", json=reason)
         assert status == 200
         assert (await st.get("jpm", f"jobs/{job['id']}"))["jobStatus"] == "Canceled"
+        status, _ = await st.call("PUT", "jpm", f"jobs/{job['id']}/remove-cancellation")
+        assert status == 200
+        assert (await st.get("jpm", f"jobs/{job['id']}"))["jobStatus"] == "Scheduled"
 
         category = await _first(st, "pricebook", "categories")
         status, _ = await st.call("DELETE", "pricebook", f"categories/{category['id']}")

@@ -77,7 +77,12 @@ ACTION_STATUS = {
     "dismiss": ("dismiss", "Dismissed"),
     "hold": ("hold", "Hold"),
 }
-_STATUS_FIELDS = ("status", "jobStatus")
+#: Undoing actions: (method, name) → the status they return the record to.
+UNDO_STATUS = {
+    ("DELETE", "hold"): ("schedul", "Scheduled"),
+    ("PUT", "remove-cancellation"): ("schedul", "Scheduled"),
+}
+_STATUS_FIELDS = ("status", "jobStatus", "requestStatus")
 
 
 # -- request bodies -----------------------------------------------------------------------
@@ -426,13 +431,17 @@ class WriteRoutes:
         return sources.change(op.module, key, sources.key_of(op.module, key, record), fields)
 
     def _status_change(self, op: WriteOperation, collection: str, action: str) -> Record:
-        wanted = ACTION_STATUS.get(action)
-        if wanted is None or op.method == "DELETE":
-            return {}
-        stem, word = wanted
         props = spec.resolve(op.module, self._item_schema(op.module, collection)).get(
             "properties", {}
         )
+        if action == "confirmation" and "isConfirmed" in props:
+            return {"isConfirmed": op.method != "DELETE"}
+        wanted = UNDO_STATUS.get((op.method, action))
+        if wanted is None and op.method != "DELETE":
+            wanted = ACTION_STATUS.get(action)
+        if wanted is None:
+            return {}
+        stem, word = wanted
         for name in _STATUS_FIELDS:
             if name not in props:
                 continue
