@@ -217,8 +217,14 @@ async def test_write_answers_as_documented(
             status, reply = await _send(st, op, path, wrong[0])
             assert status == 400, f"{op.method} {path} accepted {wrong[1]} of the wrong type"
             assert any(wrong[1] in key for key in reply["errors"]), reply
+        listed = spec.operations().get((op.module, op.path))
+        counts = op.method == "POST" and listed is not None and listed.shape in ("page", "array")
+        before = len(_rows(await st.get(op.module, path, pageSize=5000))) if counts else 0
         status, reply = await _send(st, op, path, body)
         assert 200 <= status < 300, f"{op.method} {path}: {status} {reply}"
+        if counts:
+            after = len(_rows(await st.get(op.module, path, pageSize=5000)))
+            assert after == before + 1, f"{path}: {before} rows before the POST, {after} after"
         by_id = _by_id(op, path)
         if by_id is None:
             return
