@@ -272,6 +272,11 @@ async def test_spec_driven_writes_share_storage_with_the_reads(
         assert status == 200
         assert (await st.get("crm", f"leads/{lead['id']}"))["status"] == "Dismissed"
 
+        status, form = await st.call("POST", "crm", "leads/form", json={"name": "Ana Ruiz"})
+        assert status == 200, form
+        found = await st.get("crm", f"leads/{form['leadId']}")
+        assert found["leadCustomerName"] == "Ana Ruiz" and found["status"] == "Open", found
+
         status, problem = await st.call("PATCH", "crm", "leads/987654321", json={})
         assert status == 404 and problem["status"] == 404 and problem["errors"], problem
 

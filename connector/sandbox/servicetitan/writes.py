@@ -18,7 +18,8 @@ the operation is read by the shape of its path:
   record's ``syncStatus`` to Exported and answers one result per entry;
 * ``projects/{id}/attach-job/{jobId}`` and ``projects/detach-job/{jobId}`` set or clear
   the job's ``projectId``; ``PUT``/``DELETE tags`` add or remove tag types on customers;
-* the rest (batches, ``leads/form``, ``images``, ``pricebook`` bulk edits,
+* ``POST leads/form`` opens a lead for the person the form names and answers its id;
+* the rest (batches, ``images``, ``pricebook`` bulk edits,
   ``payments/status`` — the payment model has no status — and rate sheets): the body is
   checked and the documented reply given, with no record changed.
 
@@ -375,7 +376,7 @@ class WriteRoutes:
         value = maker.conform(schema, source if isinstance(source, dict) else {}, rng)
         return json_response(value, status)
 
-    def _reply_value(self, op: WriteOperation, value: list[Record]) -> web.StreamResponse:
+    def _reply_value(self, op: WriteOperation, value: Any) -> web.StreamResponse:
         schema = op.responses.get(op.success)
         if schema is None:
             return web.Response(status=int(op.success))
@@ -476,6 +477,25 @@ class WriteRoutes:
             customer["tagTypeIds"] = tags + wanted if add else tags
             self.sim.store.touch("customers", customer)
 
+    def _lead_from_form(self, body: Any) -> Any:
+        """``POST leads/form``: a new open lead for the person the form names."""
+        form = body if isinstance(body, dict) else {}
+        stamp = self.sim.store.stamp()
+        fields = {
+            "leadCustomerName": form.get("name"),
+            "leadEmail": form.get("email"),
+            "leadPhone": form.get("phoneNumber"),
+            "summary": form.get("summary") or form.get("comments"),
+            "status": "Open",
+            "createdOn": stamp,
+            "modifiedOn": stamp,
+            "active": True,
+        }
+        fields = {k: v for k, v in fields.items() if v is not None}
+        schema = self._item_schema("crm", "leads")
+        lead = self.sim.generic.sources.add("crm", "leads", None, schema, fields)
+        return {"leadId": lead["id"]}
+
     def _effect(self, op: WriteOperation, values: dict[str, Any], body: Any) -> None:
         """What a few writes do to records other than their path's own."""
         route = (op.module, op.method, op.path)
@@ -498,6 +518,8 @@ class WriteRoutes:
                 parent = self._parent(op.module, target[2], values)
                 self._find(op.module, target[2], parent, values[id_name])
             self._effect(op, values, body)
+            if (op.module, op.method, op.path) == ("crm", "POST", "leads/form"):
+                return self._reply_value(op, self._lead_from_form(body))
             if target is None:
                 return self._reply(op, body if isinstance(body, dict) else {})
             kind, index, collection = target
