@@ -29,6 +29,13 @@ shape parameters handled where they apply; ``genPermUrl`` (no documented URL for
 ``excludeAccountingChangesFromModifiedDateRange`` (the sandbox makes no accounting-only
 customer changes) change nothing. Modules outside these six are not served.
 
+Writes (documented POST/PUT/PATCH/DELETE served / documented, each exercised by
+``tests/sandbox/test_servicetitan_writes_contract.py``): accounting 31/31, crm 46/46,
+inventory 29/29, jpm 28/28, pricebook 21/21, settings 9/9 — 164/164. 23 are hand-built
+(``api_*``); the other 141 are served from the spec (:mod:`.writes`): bodies checked against
+the documented request schema, records created, updated, deleted or acted on where the
+generic GETs read them.
+
 Admin additions beyond the base ``/_sandbox/`` API: ``POST /_sandbox/generate``
 (``{"entity", "count"}``: realistic records created now, firing webhooks) and
 ``/_sandbox/webhooks`` (``GET``, ``POST {"event","url","secret"}``, ``DELETE /{id}``,
@@ -51,7 +58,7 @@ from aiohttp import BasicAuth, web
 # move the clock instead of sleeping.
 from connector.sandbox import base
 from connector.sandbox.base import Simulator, SlidingWindow, json_response, read_json
-from connector.sandbox.servicetitan import api_accounting, api_inventory, api_reference
+from connector.sandbox.servicetitan import api_accounting, api_inventory, api_reference, spec
 from connector.sandbox.servicetitan.generic import GenericRoutes, served_key
 from connector.sandbox.servicetitan.knobs import ServiceTitanKnobs
 from connector.sandbox.servicetitan.seeding import DEFAULT_COUNTS, GENERATABLE, Seeder, Timeline
@@ -64,6 +71,7 @@ from connector.sandbox.servicetitan.wire import (
     problem,
     trace_id,
 )
+from connector.sandbox.servicetitan.writes import WriteRoutes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: (method, module, path after ``/{module}/v2/tenant/{tenant}/``, handler)
@@ -114,6 +122,7 @@ class ServiceTitanSimulator(Simulator):
         self._generator = random.Random(0)
         self.counters["token_requests"] = 0
         self.generic = GenericRoutes(self)
+        self.writes = WriteRoutes(self)
 
     # -- Simulator contract ---------------------------------------------------------------
     def routes(self, app: web.Application) -> None:
@@ -129,11 +138,17 @@ class ServiceTitanSimulator(Simulator):
             for route in module.routes(self)
         ]
         served = {served_key(system, path) for method, system, path, _ in hand if method == "GET"}
+        written = {
+            (system, method, spec.template_key(path))
+            for method, system, path, _ in hand
+            if method not in ("GET", "*")
+        }
         # Catch-all routes ("*", e.g. the bill-write refusals) go after the specific GETs,
         # or they would shadow documented paths such as ap-bills/custom-fields.
         # aiohttp takes the first route that matches, so literal segments go before
         # placeholders: contacts/preferences must not be read as contacts/{id}.
         specific = [r for r in hand if r[0] != "*"] + self.generic.routes(served)
+        specific += self.writes.routes(written)
         specific.sort(key=lambda route: [part.startswith("{") for part in route[2].split("/")])
         ordered = specific + [r for r in hand if r[0] == "*"]
         for method, system, path, handler in ordered:

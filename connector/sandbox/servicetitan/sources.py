@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from connector.sandbox.servicetitan import catalog, facets, relations, spec
@@ -66,6 +66,43 @@ class ExternalLookup:
 
 
 Derive = Callable[["Store"], list[Record]]
+
+
+@dataclass
+class Written:
+    """Writes to one spec-driven resource, laid over its derived or generated rows."""
+
+    key: str = "id"
+    added: list[Record] = field(default_factory=list)
+    changed: dict[str, Record] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+
+    def apply(self, rows: list[Record], parent: Parent | None) -> list[Record]:
+        present = {str(row.get(self.key)) for row in rows}
+        extra = [
+            row
+            for row in self.added
+            if str(row.get(self.key)) not in present
+            and (parent is None or row.get("_parent") == parent[1])
+        ]
+        return [
+            row | self.changed.get(str(row.get(self.key)), {})
+            for row in [*rows, *extra]
+            if str(row.get(self.key)) not in self.deleted
+        ]
+
+
+def record_key(schema: spec.Schema) -> str:
+    """The field that identifies a row: ``id``, else a required ``…Id`` (``taskId``)."""
+    props = schema.get("properties", {})
+    if "id" in props:
+        return "id"
+    named = [n for n in schema.get("required", ()) if n.endswith("Id") and n in props]
+    return named[0] if named else "id"
+
+
+#: Ids of records created through the generic writes.
+FIRST_WRITTEN_ID = 90_000_000
 
 
 def resource_key(path: str) -> str:
@@ -194,11 +231,65 @@ class Sources:
         self._generated: dict[tuple[str, str, int | None], list[Record]] = {}
         self._links: Links | None = None
         self._shaped: dict[tuple[str, str, Any, Any, str | None], Record] = {}
+        self._written: dict[tuple[str, str], Written] = {}
+        self._next_id = FIRST_WRITTEN_ID
 
     def clear(self) -> None:
         self._generated.clear()
         self._shaped.clear()
+        self._written.clear()
+        self._next_id = FIRST_WRITTEN_ID
         self._links = None
+
+    def forget_links(self) -> None:
+        """Drop the cached foreign keys (a write added or removed a linked record)."""
+        self._links = None
+
+    # -- writes ---------------------------------------------------------------------------
+    def _writes_of(self, module: str, key: str) -> Written:
+        written = self._written.get((module, key))
+        if written is None:
+            schema = self._primary_schema(module, key) or {}
+            written = self._written[(module, key)] = Written(record_key(schema))
+        return written
+
+    def find(self, module: str, key: str, parent: Parent | None, record_id: Any) -> Record | None:
+        field_name = self._writes_of(module, key).key
+        return next(
+            (
+                row
+                for row in self._source(module, key, parent)
+                if str(row.get(field_name)) == str(record_id)
+            ),
+            None,
+        )
+
+    def add(
+        self, module: str, key: str, parent: Parent | None, schema: spec.Schema, fields: Record
+    ) -> Record:
+        """A new record of a spec-driven resource, shaped by the resource's list schema."""
+        self._next_id += 1
+        record_id = self._next_id
+        row = conform(module, schema, fields | {"id": record_id}, self.links(), module, key)
+        row |= {"createdOn": fields["createdOn"], "modifiedOn": fields["modifiedOn"]}
+        row["_parent"] = parent[1] if parent is not None else None
+        self._writes_of(module, key).added.append(row)
+        self._shaped.clear()
+        return row
+
+    def change(self, module: str, key: str, record_id: Any, fields: Record) -> Record:
+        written = self._writes_of(module, key)
+        written.changed.setdefault(str(record_id), {}).update(fields)
+        self._shaped.clear()
+        found = self.find(module, key, None, record_id)
+        return found if found is not None else fields | {written.key: record_id}
+
+    def key_of(self, module: str, key: str, record: Record) -> Any:
+        return record.get(self._writes_of(module, key).key)
+
+    def delete(self, module: str, key: str, record_id: Any) -> None:
+        self._writes_of(module, key).deleted.add(str(record_id))
+        self._shaped.clear()
 
     def _shape(self, op: Operation, row: Record, guid: str | None) -> Record:
         """``row`` conformed to ``op``'s schema (externalData as ``guid`` sees it),
@@ -294,6 +385,7 @@ class Sources:
 
     def _source(self, module: str, key: str, parent: Parent | None = None) -> list[Record]:
         """Source rows of a resource (derived, or generated once per seed)."""
+        written = self._written.get((module, key))
         derive = DERIVED.get((module, key))
         if derive is not None:
             rows = derive(self.sim.store)
@@ -301,12 +393,13 @@ class Sources:
                 fk = foreign_key(parent[0])
                 if rows and fk in rows[0]:
                     rows = [row for row in rows if row.get(fk) == parent[1]]
-            return rows
+            return rows if written is None else written.apply(rows, parent)
         parent_id = parent[1] if parent is not None else None
         cache_key = (module, key, parent_id)
         if cache_key not in self._generated:
             self._generated[cache_key] = self._generate(module, key, parent)
-        return facets.overlay(module, key, self.sim.store, self._generated[cache_key])
+        rows = facets.overlay(module, key, self.sim.store, self._generated[cache_key])
+        return rows if written is None else written.apply(rows, parent)
 
     def _generate(self, module: str, key: str, parent: Parent | None) -> list[Record]:
         schema = self._primary_schema(module, key)

@@ -128,6 +128,8 @@ def operations() -> dict[tuple[str, str], Operation]:
     found: dict[tuple[str, str], Operation] = {}
     for module in MODULES:
         for full_path, item in document(module)["paths"].items():
+            if "get" not in item:
+                continue
             get = item["get"]
             path = full_path.removeprefix("/tenant/{tenant}/")
             raw_params = [*item.get("parameters", []), *get.get("parameters", [])]
@@ -148,6 +150,69 @@ def operations() -> dict[tuple[str, str], Operation]:
                 ),
                 body=body,
             )
+    return found
+
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+@dataclass(frozen=True)
+class WriteOperation:
+    """One documented write: its request body schema (None when it takes none) and, per
+    documented status, the JSON body schema (None for an empty body)."""
+
+    module: str
+    method: str  # upper case
+    path: str
+    path_params: tuple[str, ...]
+    integer_path_params: frozenset[str]
+    request: Schema | None
+    request_required: bool
+    responses: dict[str, Schema | None]
+
+    @property
+    def success(self) -> str:
+        """The documented 2xx status the operation answers on success."""
+        return min(code for code in self.responses if code.startswith("2"))
+
+
+@cache
+def write_operations() -> dict[tuple[str, str, str], WriteOperation]:
+    """Every documented write, keyed by (module, METHOD, path after ``/tenant/{tenant}/``)."""
+    found: dict[tuple[str, str, str], WriteOperation] = {}
+    for module in MODULES:
+        for full_path, item in document(module)["paths"].items():
+            path = full_path.removeprefix("/tenant/{tenant}/")
+            for method in WRITE_METHODS:
+                raw = item.get(method)
+                if raw is None:
+                    continue
+                raw_params = [*item.get("parameters", []), *raw.get("parameters", [])]
+                body = raw.get("requestBody") or {}
+                request = (body.get("content") or {}).get("application/json", {}).get("schema")
+                responses: dict[str, Schema | None] = {}
+                for code, answer in raw.get("responses", {}).items():
+                    content = (answer or {}).get("content") or {}
+                    responses[code] = content.get("application/json", {}).get("schema")
+                found[(module, method.upper(), path)] = WriteOperation(
+                    module=module,
+                    method=method.upper(),
+                    path=path,
+                    path_params=tuple(
+                        p["name"]
+                        for p in raw_params
+                        if p.get("in") == "path" and p["name"] != "tenant"
+                    ),
+                    integer_path_params=frozenset(
+                        p["name"]
+                        for p in raw_params
+                        if p.get("in") == "path"
+                        and "integer" in types_of(resolve(module, p.get("schema", {})))
+                    ),
+                    request=request,
+                    request_required=bool(body.get("required")),
+                    responses=responses,
+                )
     return found
 
 

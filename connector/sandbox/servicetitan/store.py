@@ -109,6 +109,12 @@ class Store:
         self._next_ids[sequence] += 1
         return self._next_ids[sequence]
 
+    def next_id(self, table: str) -> int:
+        """A new id for ``table``: from its sequence when it has one, else past its largest."""
+        if table in self._next_ids:
+            return self.new_id(table)
+        return max((int(r["id"]) for r in self.tables[table].all()), default=0) + 1
+
     def stamp(self) -> str:
         ticks = self.pinned_ticks if self.pinned_ticks is not None else self.clock.now()
         return format_ticks(ticks)

@@ -1,7 +1,7 @@
-"""Cut the vendor's ``{module}-v2.json`` documents down to their GET operations.
+"""Cut the vendor's ``{module}-v2.json`` documents down to what the simulator serves.
 
-The full documents are 3.7 MB and mostly describe writes and examples; the simulator and the
-contract test need the GET operations, their parameters and the schemas they reach. The
+The full documents are 3.7 MB, much of it examples; the simulator and the contract test
+need the operations (reads and writes), their parameters and the schemas they reach. The
 cut is mechanical (no hand edits), so a newer download is one command away.
 """
 
@@ -26,11 +26,11 @@ def _drop_examples(node: Any) -> Any:
 
 
 def cut(document: dict[str, Any]) -> dict[str, Any]:
-    """The document with GET operations only and the schema closure they reference."""
+    """The document's operations and the schema closure they reference."""
+    keep = ("get", "post", "put", "patch", "delete", "parameters")
     paths = {
-        path: {key: item[key] for key in ("get", "parameters") if key in item}
+        path: {key: item[key] for key in keep if key in item}
         for path, item in document["paths"].items()
-        if "get" in item
     }
     schemas = document["components"]["schemas"]
     reached: set[str] = set()
