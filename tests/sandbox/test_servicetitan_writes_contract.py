@@ -33,10 +33,7 @@ HAND_BUILT_GAPS = {
     "inventory:PATCH:purchase-orders/{id}": _RULE + "typeId must be a seeded purchase-order type",
     "inventory:POST:receipts": _RULE + "the purchase order must be open for receiving",
     "pricebook:POST:equipment": "hand-built: equipmentMaterials is not type-checked",
-    "pricebook:POST:services": "hand-built: the reply adds calculatedPrice and useStaticPrices, "
-    "which the documented response schema does not allow",
-    "pricebook:PATCH:services/{id}": "hand-built: the reply adds calculatedPrice and "
-    "useStaticPrices, which the documented response schema does not allow",
+    "pricebook:POST:services": "hand-built: serviceMaterials is not type-checked",
 }
 
 

@@ -191,7 +191,7 @@ def _sku_routes(sim: ServiceTitanSimulator, kind: str) -> list[Route]:
             store_external(record, body["externalData"], patch=False)
         store.insert(kind, record)
         return json_response(
-            public(record, (body.get("externalData") or {}).get("applicationGuid")), 201
+            _written(record, (body.get("externalData") or {}).get("applicationGuid")), 201
         )
 
     async def patch_sku(request: web.Request) -> web.StreamResponse:
@@ -203,7 +203,7 @@ def _sku_routes(sim: ServiceTitanSimulator, kind: str) -> list[Route]:
             store_external(record, body["externalData"], patch=True)
         store.touch(kind, record)
         return json_response(
-            public(record, (body.get("externalData") or {}).get("applicationGuid"))
+            _written(record, (body.get("externalData") or {}).get("applicationGuid"))
         )
 
     async def export_skus(request: web.Request) -> web.StreamResponse:
@@ -263,3 +263,14 @@ def _zone_for(store: Store, address: Record) -> int | None:
         if zones and city.lower() == str(address.get("city", "")).lower():
             return int(zones[zone_index % len(zones)]["id"])
     return None
+
+
+#: Fields of a single service's GET (``calculatePrices``) that the create and update replies'
+#: documented schema does not have.
+_GET_ONLY = ("calculatedPrice", "useStaticPrices")
+
+
+def _written(record: Record, guid: str | None) -> Record:
+    """The reply of a pricebook create/update: the record without the GET-only fields."""
+    reply = public(record, guid)
+    return {key: value for key, value in reply.items() if key not in _GET_ONLY}
