@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -12,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import msgspec
 import pytest
 from aiohttp import web
 
@@ -307,25 +305,6 @@ async def test_crash_between_write_and_commit_is_verified_not_repeated(
     batches = batches_by_cori(await state(env, "infor"))
     assert all(len(found) == 1 for found in batches.values())
     assert len(batches) == len((await state(env, "servicetitan"))["entities"]["ap_bills"])
-
-
-def test_demo_json_reports_two_cycles_and_nothing_new(tmp_path: Path) -> None:
-    """`ml-connector demo --json` reports per flow two cycles, the second writing nothing."""
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "connector", "demo", "--json"),
-            *("--state-dir", str(tmp_path / "d"), "--flow", FLOW),
-        ],
-        capture_output=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-    summary = msgspec.json.decode(result.stdout)
-    assert summary["ok"] is True
-    [flow] = [f for f in summary["flows"] if f["name"] == FLOW]
-    first, second = flow["cycles"]
-    assert first["totals"]["created"] > 1000
-    assert second["totals"]["created"] == second["totals"]["updated"] == 0
 
 
 def test_a_misspelt_option_is_named() -> None:
