@@ -40,6 +40,7 @@ from connector.errors import (
     RejectedError,
 )
 from connector.http.client import HttpClient, HttpResponse
+from connector.http.oauth import OAuthError, token_grant
 from connector.http.tokens import Token
 from connector.systems.acumatica.problems import SYSTEM, http_error
 
@@ -49,19 +50,6 @@ SCOPE_WITH_REFRESH = "api offline_access"
 SCOPE_WITHOUT_REFRESH = "api"
 #: Lifetime assumed when the token answer leaves ``expires_in`` out.
 DEFAULT_EXPIRES_IN_S = 3600.0
-_TOKEN_ANSWERS = frozenset({200, 400, 401, 404})
-
-
-class TokenResponse(msgspec.Struct, frozen=True):
-    access_token: str
-    expires_in: float = DEFAULT_EXPIRES_IN_S
-    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
-    refresh_token: str | None = None
-
-
-class OAuthError(msgspec.Struct, frozen=True):
-    error: str = ""
-    error_description: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,27 +129,23 @@ class TokenGrants:
         return answer
 
     async def _grant(self, form: dict[str, str]) -> Token | OAuthError:
-        grant = form["grant_type"]
-        response = await self._http.request(
-            "POST",
-            self._token_url,
-            data={"client_id": self._user.client_id, "client_secret": self._user.client_secret}
-            | form,
-            idempotent=True,
-            record=f"{grant} grant",
-            ok_statuses=_TOKEN_ANSWERS,
-        )
-        if response.status == 404:
-            raise ConfigurationError(
+        def not_found(response: HttpResponse) -> ConnectorError:
+            return ConfigurationError(
                 f"Acumatica at {self._instance_url} has no identity endpoint "
                 f"(POST {response.path} → HTTP 404): check `instance_url` (including any site "
                 "path such as /AcumaticaERP) in the config or the credential",
                 system=SYSTEM,
             )
-        if response.status != 200:
-            return _oauth_error(response)
-        body = response.json(TokenResponse)
-        return Token.expiring_in(body.access_token, body.expires_in, body.refresh_token)
+
+        return await token_grant(
+            self._http,
+            self._token_url,
+            client_id=self._user.client_id,
+            client_secret=self._user.client_secret,
+            form=form,
+            default_expires_in=DEFAULT_EXPIRES_IN_S,
+            not_found=not_found,
+        )
 
     def _refusal(self, grant: str, answer: OAuthError) -> ConnectorError:
         said = answer.error or "an unexplained refusal"
@@ -196,12 +180,6 @@ class TokenGrants:
             code=answer.error or "oauth_error",
         )
 
-
-def _oauth_error(response: HttpResponse) -> OAuthError:
-    try:
-        return msgspec.json.decode(response.body, type=OAuthError)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return OAuthError(error=f"http_{response.status}")
 
 
 # -- cookie sessions ----------------------------------------------------------------------

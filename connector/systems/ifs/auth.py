@@ -18,10 +18,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-import msgspec
-
 from connector.errors import AuthError, ConfigurationError, ConnectorError, RejectedError
 from connector.http.client import HttpClient, HttpResponse
+from connector.http.oauth import OAuthError, token_grant
 from connector.http.tokens import Token
 from connector.systems.ifs.problems import SYSTEM
 
@@ -30,18 +29,6 @@ log = logging.getLogger(__name__)
 SCOPE = "openid microprofile-jwt"
 #: Lifetime assumed when the token answer leaves ``expires_in`` out (the 24R2 default).
 DEFAULT_EXPIRES_IN_S = 180.0
-_TOKEN_ANSWERS = frozenset({200, 400, 401, 404})
-
-
-class TokenResponse(msgspec.Struct, frozen=True):
-    access_token: str
-    expires_in: float = DEFAULT_EXPIRES_IN_S
-    refresh_token: str | None = None
-
-
-class OAuthError(msgspec.Struct, frozen=True):
-    error: str = ""
-    error_description: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,25 +68,24 @@ class TokenGrants:
 
     async def _grant(self, form: dict[str, str]) -> Token | OAuthError:
         client = self._client
-        response = await self._http.request(
-            "POST",
-            client.token_url,
-            data={"client_id": client.client_id, "client_secret": client.client_secret} | form,
-            idempotent=True,
-            record=f"{form['grant_type']} grant",
-            ok_statuses=_TOKEN_ANSWERS,
-        )
-        if response.status == 404:
-            raise ConfigurationError(
+
+        def not_found(response: HttpResponse) -> ConnectorError:
+            return ConfigurationError(
                 f"IFS IAM has no token endpoint at {response.path} (HTTP 404): check `url` and "
                 f"`realm` of the IFS system in the config or credential {client.credential_name!r}"
                 " (the realm is the IFS namespace, as in /auth/realms/<namespace>/…)",
                 system=SYSTEM,
             )
-        if response.status != 200:
-            return _oauth_error(response)
-        body = response.json(TokenResponse)
-        return Token.expiring_in(body.access_token, body.expires_in, body.refresh_token)
+
+        return await token_grant(
+            self._http,
+            client.token_url,
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            form=form,
+            default_expires_in=DEFAULT_EXPIRES_IN_S,
+            not_found=not_found,
+        )
 
     def _refusal(self, grant: str, answer: OAuthError) -> ConnectorError:
         said = answer.error or "an unexplained refusal"
@@ -122,9 +108,3 @@ class TokenGrants:
             code=answer.error or "oauth_error",
         )
 
-
-def _oauth_error(response: HttpResponse) -> OAuthError:
-    try:
-        return msgspec.json.decode(response.body, type=OAuthError)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return OAuthError(error=f"http_{response.status}")
