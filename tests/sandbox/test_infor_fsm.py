@@ -177,3 +177,14 @@ async def test_distribution_needs_its_invoice_and_state_shows_records(fsm: FsmTe
     state = await fsm.tenant.state()
     assert state["lines"]["FSM"]["classes"]["PayablesInvoiceDistribution"] == []
     assert len(state["lines"]["FSM"]["classes"]["Vendor"]) == 12
+
+
+async def test_gateway_fault_knobs_reach_fsm_and_writes_are_told_apart(fsm: FsmTenant) -> None:
+    """A scripted write fault skips list GETs and hits the next action POST."""
+    await fsm.tenant.knobs(script=[{"fault": "5xx", "match": "write"}])
+    status, _ = await fsm.list("Vendor", _fields="Vendor")
+    assert status == 200
+    status, _ = await fsm.call(
+        "POST", f"{fsm.base}/Item/actions/Create/batch", body={"_records": []}
+    )
+    assert status == 503

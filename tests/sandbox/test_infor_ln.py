@@ -286,3 +286,15 @@ async def test_writes_land_in_the_company_and_state_shows_them(ln: LnTenant) -> 
     companies = state["lines"]["LN"]["companies"]
     assert "NEWITEM" in [row["Item"] for row in companies["100"]["Items"]]
     assert companies["200"]["Items"] == []
+
+
+async def test_gateway_fault_knobs_reach_ln_and_writes_are_told_apart(ln: LnTenant) -> None:
+    """A scripted write fault skips GETs and hits the next POST; rate_429 throttles LN too."""
+    await ln.tenant.knobs(script=[{"fault": "5xx", "match": "write"}])
+    status, _, _ = await ln.call("GET", BP)
+    assert status == 200
+    status, _, _ = await ln.call("POST", ITEMS, body={"Item": "F1", "Description": "d"})
+    assert status == 503
+    await ln.tenant.knobs(rate_429=1.0)
+    status, _, _ = await ln.call("GET", BP)
+    assert status == 429
