@@ -298,3 +298,29 @@ async def test_gateway_fault_knobs_reach_ln_and_writes_are_told_apart(ln: LnTena
     await ln.tenant.knobs(rate_429=1.0)
     status, _, _ = await ln.call("GET", BP)
     assert status == 429
+
+
+async def test_expand_line_refs_brings_a_headers_lines_in_one_answer(ln: LnTenant) -> None:
+    """$expand=LineRefs($select=Line) nests an order's lines; an unknown navigation is 400."""
+    order = {
+        "PurchaseOrder": "ST2",
+        "BuyfromBusinessPartner": "BP0000001",
+        "OrderDate": "2024-06-01",
+    }
+    await ln.call("POST", ORDERS, body=order)
+    for number in (20, 10):
+        line = {
+            "PurchaseOrder": "ST2",
+            "Line": number,
+            "Item": "ITM000001",
+            "OrderedQuantity": 1,
+            "Price": 1,
+        }
+        await ln.call("POST", ORDER_LINES, body=line)
+    body = await ln.get(
+        ORDERS, **{"$filter": "PurchaseOrder eq 'ST2'", "$expand": "LineRefs($select=Line)"}
+    )
+    assert [ref["Line"] for ref in body["value"][0]["LineRefs"]] == [10, 20]
+    assert set(body["value"][0]["LineRefs"][0]) == {"@odata.etag", "Line"}
+    status, _, _ = await ln.call("GET", ORDERS, params={"$expand": "Nope"})
+    assert status == 400

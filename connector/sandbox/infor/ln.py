@@ -50,7 +50,13 @@ from connector.sandbox.infor.ln_schema import (
 from connector.sandbox.infor.odata_filter import FilterError, compile_filter
 
 PREFIX = ("LN", "lnapi", "odata")
-QUERY_OPTIONS = frozenset({"$filter", "$select", "$orderby", "$top", "$skiptoken", "$count"})
+QUERY_OPTIONS = frozenset(
+    {"$filter", "$select", "$orderby", "$top", "$skiptoken", "$count", "$expand"}
+)
+#: The navigation property from a header to its lines (``Orders`` → ``Lines`` is named so in
+#: Infor's purchase order service; the invoice one is **(inferred)** to follow it).
+LINE_REFS = "LineRefs"
+_EXPAND = re.compile(r"^\s*(?P<name>\w+)\s*(?:\(\s*\$select=(?P<select>[\w,\s]+)\))?\s*$")
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 _KEY_PART = re.compile(r"^\s*(?:(?P<name>[A-Za-z_]\w*)\s*=\s*)?(?P<value>'(?:[^']|'')*'|-?\d+)\s*$")
@@ -248,10 +254,18 @@ class LnApp:
         body: dict[str, Any] = {"@odata.context": _context(request, entity_set)}
         if query.get("$count") == "true":
             body["@odata.count"] = total
+        expand = _expand(query.get("$expand"), entity_set)
         body["value"] = [
-            _project(
-                _render(entity_set, company.table(entity_set)[_key_of(entity_set, v)], number),
-                select,
+            self._expanded(
+                _project(
+                    _render(entity_set, company.table(entity_set)[_key_of(entity_set, v)], number),
+                    select,
+                ),
+                entity_set,
+                v,
+                company,
+                number,
+                expand,
             )
             for v in page
         ]
@@ -260,6 +274,28 @@ class LnApp:
             params["$skiptoken"] = str(offset + len(page))
             body["@odata.nextLink"] = str(request.url.with_query(params))
         return _json(body)
+
+    def _expanded(
+        self,
+        body: dict[str, Any],
+        entity_set: EntitySet,
+        values: dict[str, Any],
+        company: Company,
+        number: int,
+        expand: tuple[EntitySet, list[str] | None] | None,
+    ) -> dict[str, Any]:
+        """``body`` with its ``LineRefs`` when ``$expand`` asked for them."""
+        if expand is None:
+            return body
+        child, select = expand
+        links = child.parent[1] if child.parent is not None else ()
+        rows = sorted(
+            (k, row)
+            for k, row in company.table(child).items()
+            if all(row.values.get(name) == values.get(name) for name in links)
+        )
+        body[LINE_REFS] = [_project(_render(child, row, number), select) for _, row in rows]
+        return body
 
     def _entity(
         self, request: web.Request, entity_set: EntitySet, company: Company, number: int, key: Key
@@ -453,6 +489,22 @@ def _select(text: str | None, entity_set: EntitySet) -> list[str] | None:
                 f"$select: could not find a property named '{name}' on {entity_set.name}",
             )
     return names
+
+
+def _expand(text: str | None, entity_set: EntitySet) -> tuple[EntitySet, list[str] | None] | None:
+    """The line set and its ``$select`` of ``$expand=LineRefs[($select=…)]``; None if absent."""
+    if text is None:
+        return None
+    match = _EXPAND.match(text)
+    child = next((s for s in ENTITY_SETS if s.parent and s.parent[0] == entity_set.name), None)
+    if match is None or match.group("name") != LINE_REFS or child is None:
+        raise LnError(
+            400,
+            "BadRequest",
+            f"$expand: {text!r} is not a navigation property of {entity_set.name}",
+        )
+    select = match.group("select")
+    return child, _select(select, child) if select else None
 
 
 def _order_by(text: str | None, entity_set: EntitySet) -> list[tuple[str, bool]]:

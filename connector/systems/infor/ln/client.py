@@ -39,12 +39,12 @@ INVOICE_LINES = ("tfapi.acpInvoice", "InvoiceLines")
 ORDERS = ("tdapi.purPurchaseOrder", "Orders")
 ORDER_LINES = ("tdapi.purPurchaseOrder", "Lines")
 MODIFIED = "LastModificationDateTime"
+#: Navigation from a header to its lines, expanded so a lookup is one request.
+LINE_REFS = "LineRefs"
 #: LN's transaction type of purchase invoices.
 PURCHASE_INVOICE = "PIN"
 _KIND_GROUP = {"material": "MAT", "equipment": "EQP"}
 _GROUP_KIND = {group: kind for kind, group in _KIND_GROUP.items()}
-#: Documents per line-count query when listing invoices (keeps the $filter short).
-_DOCUMENTS_PER_QUERY = 25
 
 
 class LnCalls:
@@ -71,9 +71,12 @@ class LnCalls:
         *,
         record: str,
         select: Sequence[str] | None = None,
+        expand: str | None = None,
     ) -> list[dict[str, Any]]:
         """One page of a filtered collection: lookups by key never need a second one."""
         params: dict[str, str] = {}
+        if expand:
+            params["$expand"] = expand
         if flt:
             params["$filter"] = flt
         if select:
@@ -107,14 +110,14 @@ class LnDocuments(LnCalls):
             f"InvoicefromBusinessPartner eq {literal(supplier)} and "
             f"SupplierInvoice eq {literal(invoice_number)}",
             record=record,
+            expand=f"{LINE_REFS}($select=LineNumber)",
         )
         if not headers:
             return None
         # Two headers would be a duplicate made outside the connector; the first is ours to
         # finish, and the reconciliation report shows the other.
         header = min(headers, key=lambda h: int(h["Document"]))
-        lines = await self._line_numbers(int(header["Document"]), record)
-        return _found_invoice(header, len(lines))
+        return _found_invoice(header, len(header.get(LINE_REFS, [])))
 
     async def write_invoice(
         self, invoice: LineInvoice, existing: FoundInvoice | None
@@ -158,33 +161,13 @@ class LnDocuments(LnCalls):
             INVOICES[0],
             INVOICES[1],
             ("TransactionType", "Document"),
-            {"$filter": f"InvoiceDate ge {date_from} and InvoiceDate le {date_to}"},
+            {
+                "$filter": f"InvoiceDate ge {date_from} and InvoiceDate le {date_to}",
+                "$expand": f"{LINE_REFS}($select=LineNumber)",
+            },
         )
-        batch: list[dict[str, Any]] = []
         async for header in self.reader.entities(query):
-            batch.append(header)
-            if len(batch) == _DOCUMENTS_PER_QUERY:
-                for found in await self._with_line_counts(batch):
-                    yield found
-                batch = []
-        for found in await self._with_line_counts(batch):
-            yield found
-
-    async def _with_line_counts(self, headers: Sequence[dict[str, Any]]) -> list[FoundInvoice]:
-        if not headers:
-            return []
-        documents = " or ".join(f"Document eq {int(h['Document'])}" for h in headers)
-        counts: dict[int, int] = {}
-        query = ListQuery(
-            INVOICE_LINES[0],
-            INVOICE_LINES[1],
-            ("Document", "LineNumber"),
-            {"$filter": f"TransactionType eq {literal(PURCHASE_INVOICE)} and ({documents})"},
-            ("Document", "LineNumber"),
-        )
-        async for line in self.reader.entities(query):
-            counts[int(line["Document"])] = counts.get(int(line["Document"]), 0) + 1
-        return [_found_invoice(h, counts.get(int(h["Document"]), 0)) for h in headers]
+            yield _found_invoice(header, len(header.get(LINE_REFS, [])))
 
     async def _line_numbers(self, document: int, record: str) -> set[int]:
         rows = await self._query(
@@ -198,13 +181,16 @@ class LnDocuments(LnCalls):
     # -- purchase orders ----------------------------------------------------------------
     async def find_order(self, number: str) -> FoundOrder | None:
         record = f"purchase order {number}"
-        headers = await self._query(ORDERS, f"PurchaseOrder eq {literal(number)}", record=record)
+        headers = await self._query(
+            ORDERS,
+            f"PurchaseOrder eq {literal(number)}",
+            record=record,
+            expand=f"{LINE_REFS}($select=Line)",
+        )
         if not headers:
             return None
-        lines = await self._order_lines(number, record)
-        return FoundOrder(
-            number=number, lines=tuple(sorted(lines)), version=str(headers[0]["@odata.etag"])
-        )
+        lines = sorted(int(line["Line"]) for line in headers[0].get(LINE_REFS, []))
+        return FoundOrder(number=number, lines=tuple(lines), version=str(headers[0]["@odata.etag"]))
 
     async def write_order(self, order: LineOrder, existing: FoundOrder | None) -> FoundOrder:
         record = f"purchase order {order.number}"
@@ -224,7 +210,8 @@ class LnDocuments(LnCalls):
             version = str(header.get("@odata.etag", ""))
         else:
             version = existing.version
-            present = await self._order_lines(order.number, record)
+            # Read live by find_order just before; lines are never removed in between.
+            present = set(existing.lines)
         for line in order.lines:
             if line.number in present:
                 continue
@@ -243,12 +230,6 @@ class LnDocuments(LnCalls):
             )
         numbers = present | {line.number for line in order.lines}
         return FoundOrder(number=order.number, lines=tuple(sorted(numbers)), version=version)
-
-    async def _order_lines(self, number: str, record: str) -> set[int]:
-        rows = await self._query(
-            ORDER_LINES, f"PurchaseOrder eq {literal(number)}", select=("Line",), record=record
-        )
-        return {int(row["Line"]) for row in rows}
 
 
 class LnLine(LnDocuments):

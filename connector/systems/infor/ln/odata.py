@@ -183,6 +183,8 @@ class NextLinkReader:
             params["$filter"] = " and ".join(conditions)
         if query.returncols:
             params["$select"] = ",".join(query.returncols)
+        if query.inputs and "$expand" in query.inputs:
+            params["$expand"] = query.inputs["$expand"]
         url: str | URL = self.service.url(f"{query.program}/{query.transaction}")
         record = f"LN {query.program}/{query.transaction}"
         page: Any = await self.service.get(url, params, record)
