@@ -70,7 +70,7 @@ async def test_validate_names_an_inactive_company(infor: InforSandbox) -> None:
     await open_ln(infor)
     line = infor.connect(product="ln", company="4242").line
     assert line is not None
-    with pytest.raises(ConfigurationError, match="company 4242"):
+    with pytest.raises(ConfigurationError, match="activated for company 4242"):
         await line.validate()
 
 

@@ -104,10 +104,12 @@ class ODataService:
         code, message = error_of(response.body)
         status = response.status
         said = f"LN refused {response.method} {response.path} (HTTP {status}, {code}): {message}"
-        if status == 404 and "activated" in message:
+        if status == 404:
+            # Lookups are collection queries, so a 404 never means "no such record": the
+            # service, the company or the path is wrong, and no record can get further.
             return ConfigurationError(
-                f"{said}; activate the LN REST services for company {self.company} or set "
-                "company to an activated one",
+                f"{said}; check that the LN REST service is activated for company "
+                f"{self.company} (X-Infor-LnCompany) and that the gateway's iu is LN's",
                 system="infor",
                 record=record,
             )
