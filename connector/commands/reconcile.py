@@ -84,7 +84,8 @@ def print_report(report: ReconcileReport) -> None:
     print_table(
         ["stream", "source id", "number", "date", "source", "target id", "target", "issue"],
         [
-            [d.stream, d.source_id, d.number, d.date, d.source_amount, d.target_id or "-",
+            [d.stream, d.source_id, d.number, d.date,
+             "-" if d.source_amount is None else d.source_amount, d.target_id or "-",
              "-" if d.target_amount is None else d.target_amount, d.issue]
             for d in report.differences
         ],
