@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from connector.flows.servicetitan_acumatica import BILLS, INVOICES, NAME, PAYMENTS
 from connector.sandbox.acumatica.simulator import AcumaticaSimulator
-from tests.flows.reconcile_support import agrees_with_documents, reconciled, synced
+from tests.flows.reconcile_support import (
+    agrees_with_documents,
+    reconciled,
+    stream_totals,
+    synced,
+)
 
 COUNTS = {
     "servicetitan": {
@@ -32,11 +38,18 @@ def record_where(env: Any, entity: str, field: str, value: str) -> Any:
 async def test_each_stream_agrees_then_lists_exactly_the_document_edited_in_acumatica(
     tmp_path: Path,
 ) -> None:
-    """After a sync invoices, payments and bills agree with Acumatica; an invoice amount
+    """After a sync invoices, payments and bills agree with Acumatica, over all time and
+    over a single day (only that day's documents counted); an invoice amount
     changed there, a bill deleted there and an invoice of ours no ServiceTitan invoice
     accounts for are each listed alone, by document, with Acumatica's RefNbr."""
     async with synced(tmp_path / "state", NAME, COUNTS) as (env, app):
         agrees_with_documents(await reconciled(app, NAME), INVOICES, PAYMENTS, BILLS)
+        day = dt.date.fromisoformat(str(tables(env)["Invoice"].ordered()[-1].values["Date"])[:10])
+        one_day = await reconciled(app, NAME, (day, day))
+        assert one_day.agrees, one_day.differences
+        dated = [r for r in tables(env)["Invoice"].ordered()
+                 if str(r.values["Date"]).startswith(day.isoformat())]
+        assert stream_totals(one_day, INVOICES).target_count == len(dated) > 0
 
         invoice = next(r for r in tables(env)["Invoice"].ordered()
                        if str(r.values.get("CustomerOrder", "")).startswith("ST-INV-"))

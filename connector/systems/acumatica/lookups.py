@@ -12,6 +12,8 @@ import builtins
 import datetime as dt
 import logging
 
+import msgspec
+
 from connector.systems.acumatica import models as m
 from connector.systems.acumatica.endpoint import E
 from connector.systems.acumatica.odata import odata_datetime, odata_string
@@ -107,10 +109,12 @@ class NaturalKeyLookups(EntityReads):
         prefix_field: str,
         prefix: str,
     ) -> builtins.list[E]:
-        # Document dates are days stored as midnight: the period is [start 00:00, end+1 00:00).
-        first = dt.datetime.combine(start, dt.time(), dt.UTC)
-        after = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
-        return await self.list(
+        # A document date is a day Acumatica stores as midnight in the instance's zone, so
+        # the filter reaches a day beyond each end and the day itself decides (the models
+        # keep the day as written, see .values).
+        first = dt.datetime.combine(start - dt.timedelta(days=1), dt.time(), dt.UTC)
+        after = dt.datetime.combine(end + dt.timedelta(days=2), dt.time(), dt.UTC)
+        found = await self.list(
             entity,
             filter=(
                 f"Type eq {odata_string(doc_type)} "
@@ -119,6 +123,13 @@ class NaturalKeyLookups(EntityReads):
                 f"and {date_field} lt {odata_datetime(after)}"
             ),
         )
+        attribute = next(
+            f.name for f in msgspec.structs.fields(entity) if f.encode_name == date_field
+        )
+        return [
+            record for record in found
+            if (day := getattr(record, attribute)) is not None and start <= day <= end
+        ]
 
     async def _find_one(self, entity: type[E], condition: str) -> E | None:
         found = await self.list(entity, filter=condition)
