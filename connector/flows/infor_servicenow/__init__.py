@@ -156,7 +156,7 @@ def build(flow_name: str, config: FlowConfig, m3: M3Client, sn: ServiceNowClient
         Stream(name=INVOICES, extract=invoices, fetch=fetch_invoice,
                decode=common.decoder(PostedInvoiceWithLines), encode=msgspec.json.encode,
                map=map_invoice, target=InvoiceTarget(sn), workers=config.workers,
-               reconcile=reconcile.invoices(sn, m3.company),
+               reconcile=reconcile.invoices(sn, m3),
                source_id=lambda i: mapping.invoice_source_id(i.head.DIVI, i.head.SUNO,
                                                              i.head.SINO),
                description="M3 posted supplier invoices → S2P invoice staging"),

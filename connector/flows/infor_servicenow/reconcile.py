@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from connector.flows.infor_servicenow.mapping import InvoiceCommand
 from connector.runtime.flow import Reconciliation, TargetDocument
+from connector.systems.infor import M3Client
 from connector.systems.servicenow import ServiceNowClient
 from connector.systems.servicenow.models import Invoice
 
@@ -37,15 +38,16 @@ def _document(invoice: Invoice) -> TargetDocument:
     )
 
 
-def invoices(sn: ServiceNowClient, company: str) -> Reconciliation[InvoiceCommand]:
-    """Invoices by external invoice number; amounts subtotal + other charges."""
+def invoices(sn: ServiceNowClient, m3: M3Client) -> Reconciliation[InvoiceCommand]:
+    """Invoices by external invoice number; amounts subtotal + other charges. ``m3`` names
+    the company (CONO) of the external invoice source."""
 
     async def read_back(command: InvoiceCommand) -> TargetDocument | None:
         found = await sn.find_invoice(command.key)
         return None if found is None else _document(found)
 
     async def listing(start: dt.date, end: dt.date) -> list[TargetDocument]:
-        listed = await sn.invoices_dated(start.isoformat(), end.isoformat(), f"M3 {company}/")
+        listed = await sn.invoices_dated(start.isoformat(), end.isoformat(), f"M3 {m3.company}/")
         return [_document(invoice) for invoice in listed]
 
     return Reconciliation(
