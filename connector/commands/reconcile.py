@@ -1,9 +1,10 @@
 """``ml-connector reconcile --flow F --from DATE --to DATE``: do source and target agree?
 
 Source totals (count, amount) of the period's documents against the target's copies read
-back by natural key, and every document that differs (see
-:mod:`connector.runtime.reconcile`). It only reads, so it runs beside the service. Exit 0
-when the books agree, 1 when a difference is listed.
+back by natural key, and every document that differs — missing in the target, another
+amount, or extra in the target (then it has no source amount: ``null`` in the JSON, empty
+in the CSV) — see :mod:`connector.runtime.reconcile`. It only reads, so it runs beside the
+service. Exit 0 when the books agree, 1 when a difference is listed.
 """
 
 from __future__ import annotations
