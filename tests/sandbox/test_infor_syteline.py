@@ -362,7 +362,7 @@ async def test_timeout_after_commit_applies_to_updates(sl: SyteLine) -> None:
 
 
 async def test_seed_is_deterministic_and_reset_keeps_the_clearing_vendor(sl: SyteLine) -> None:
-    """The same seed gives the same rows; reset leaves only the clearing vendor."""
+    """The same seed gives the same rows; reset leaves only the site and the clearing vendor."""
     first = (await sl.tenant.state())["lines"]["CSI"]["idos"]["SLVendors"]
     await sl.tenant.admin("POST", "seed", {"line": "CSI", "seed": 5})
     again = (await sl.tenant.state())["lines"]["CSI"]["idos"]["SLVendors"]
@@ -370,4 +370,4 @@ async def test_seed_is_deterministic_and_reset_keeps_the_clearing_vendor(sl: Syt
     await sl.tenant.admin("POST", "reset")
     idos = (await sl.tenant.state())["lines"]["CSI"]["idos"]
     assert [v["VendNum"] for v in idos["SLVendors"]] == ["STCLEAR"]
-    assert all(not rows for name, rows in idos.items() if name != "SLVendors")
+    assert all(not rows for name, rows in idos.items() if name not in ("SLVendors", "SLSites"))

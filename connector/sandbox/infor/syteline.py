@@ -50,6 +50,8 @@ DEFAULT_CONFIG = "ACME_DALS"
 #: The vendor ServiceTitan job invoices are booked against, and the currency of the site.
 CLEARING_VENDOR = "STCLEAR"
 SITE_CURRENCY = "USD"
+#: The site the configuration opens.
+SITE = "DALS"
 
 
 class SyteLineKnobs(msgspec.Struct, forbid_unknown_fields=True):
@@ -204,7 +206,7 @@ class SyteLineApp:
         }
 
     def reset(self) -> None:
-        """Reference data only: the clearing vendor, nothing else."""
+        """Reference data only: the site and the clearing vendor, nothing else."""
         self.knobs = SyteLineKnobs()
         self.tables = _seeded(SeedRequest(counts=SeedCounts(0, 0, 0, 0)))
 
@@ -258,6 +260,9 @@ def _seeded(request: SeedRequest) -> Tables:
     def when(index: int) -> datetime:
         return start + timedelta(days=index % 90, minutes=index)
 
+    _insert(
+        tables, "SLSites", {"Site": SITE, "SiteName": "Dallas", "CurrCode": SITE_CURRENCY}, start
+    )
     _insert(
         tables,
         "SLVendors",

@@ -92,6 +92,17 @@ IDOS: dict[str, Ido] = {
     ido.name: ido
     for ido in (
         _ido(
+            "SLSites",
+            "site",
+            "Site",
+            ("Site",),
+            (
+                Prop("Site", length=8, required=True),
+                Prop("SiteName", length=60),
+                Prop("CurrCode", length=3),
+            ),
+        ),
+        _ido(
             "SLVendors",
             "vendor",
             "Vendor",
