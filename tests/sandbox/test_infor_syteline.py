@@ -371,3 +371,21 @@ async def test_seed_is_deterministic_and_reset_keeps_the_clearing_vendor(sl: Syt
     idos = (await sl.tenant.state())["lines"]["CSI"]["idos"]
     assert [v["VendNum"] for v in idos["SLVendors"]] == ["STCLEAR"]
     assert all(not rows for name, rows in idos.items() if name not in ("SLVendors", "SLSites"))
+
+
+async def test_first_change_only_knob_saves_and_answers_one_change(sl: SyteLine) -> None:
+    """With update_first_change_only, a two-change request saves the first, answers Success
+    and refreshes only that one, as the field reports describe."""
+    await sl.tenant.admin(
+        "POST", "seed", {"line": "CSI", "knobs": {"update_first_change_only": True}}
+    )
+    body = await sl.update_raw(
+        "SLItems",
+        [
+            insert("SLItems", Item="ONE-1", UM="EA", ProductCode="PARTS"),
+            insert("SLItems", Item="ONE-2", UM="EA", ProductCode="PARTS"),
+        ],
+        "?refresh=true",
+    )
+    assert body["Success"] is True and len(body["Changes"]) == 1
+    assert [r["Item"] for r in await sl.rows("SLItems", "Item LIKE 'ONE-%'", "Item")] == ["ONE-1"]

@@ -67,6 +67,10 @@ class SyteLineKnobs(msgspec.Struct, forbid_unknown_fields=True):
     """A/P parameter: accept a second voucher with a vendor's invoice number (warning only
     in SyteLine). On by default, so nothing but the client's own look-up prevents a double."""
 
+    update_first_change_only: bool = False
+    """Save only the first entry of an update's ``Changes`` and still answer Success (field
+    reports of some Mongoose versions); the refresh answer then holds that one change."""
+
 
 class SeedCounts(msgspec.Struct, forbid_unknown_fields=True):
     vendors: int = 40
@@ -165,6 +169,7 @@ class SyteLineApp:
                 body,
                 refresh=refresh,
                 duplicate_invoices=self.knobs.duplicate_invoices,
+                first_change_only=self.knobs.update_first_change_only,
             )
         except UpdateError as exc:
             return json_response({"Message": str(exc), "Success": False})

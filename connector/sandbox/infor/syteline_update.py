@@ -267,10 +267,19 @@ class Applier:
 
 
 def run_update(
-    tables: Tables, ido: Ido, body: Any, *, refresh: bool, duplicate_invoices: bool
+    tables: Tables,
+    ido: Ido,
+    body: Any,
+    *,
+    refresh: bool,
+    duplicate_invoices: bool,
+    first_change_only: bool = False,
 ) -> tuple[Tables, dict[str, Any]]:
-    """The tables after the request and its answer; raises UpdateError (tables untouched)."""
+    """The tables after the request and its answer; raises UpdateError (tables untouched).
+    ``first_change_only`` saves (and answers) only the first change, still with Success."""
     changes = parse_changes(ido, body)
+    if first_change_only:
+        changes = changes[:1]
     staged = tables.copy()
     applier = Applier(staged, duplicate_invoices=duplicate_invoices)
     saved = [applier.apply(ido, change) for change in changes]

@@ -256,3 +256,32 @@ async def test_purchase_order_written_then_resumed_by_line_number(infor: InforSa
     stored = [p for p in (await idos(infor))["SLPoItems"] if p["PoNum"].strip() == "ST55"]
     assert len(stored) == 2 and stored[0]["PoNum"] == "      ST55"
     assert await line.find_order("ST56") is None
+
+
+async def test_server_saving_only_the_first_change_is_caught_and_finished(
+    infor: InforSandbox,
+) -> None:
+    """A Mongoose that saves only the first change of a request (field reports) still ends
+    with every distribution and PO line: the refresh answer shows the shortfall and the
+    missing rows go one per request."""
+    line = await open_line(infor)
+    await infor.admin("POST", "seed", {"line": "CSI", "knobs": {"update_first_change_only": True}})
+    before = line.requests
+    written = await line.write_invoice(invoice("ST-9006", lines=3), None)
+    # header, all three (one saved), the live re-read, then the two missing ones
+    assert line.requests - before == 5
+    found = await line.find_invoice("1001", "ST-9006")
+    assert found is not None and found.line_count == written.line_count == 3
+    order = LineOrder(
+        number="ST57",
+        supplier="1002",
+        order_date="2024-06-01",
+        currency="USD",
+        lines=tuple(
+            LineOrderLine(number=n, item="PRT-10001", quantity=Decimal(1), price=Decimal(1))
+            for n in (1, 2)
+        ),
+    )
+    await line.write_order(order, None)
+    again = await line.find_order("ST57")
+    assert again is not None and again.lines == (1, 2)

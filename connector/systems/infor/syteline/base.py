@@ -1,10 +1,12 @@
-"""What the SyteLine client's parts share: the IDO client, the reader and two helpers —
-a look-up of at most one row, and an ``_ItemId``-locked update that tells a stale read
-(ConflictError: re-read, re-apply) from any other refusal."""
+"""What the SyteLine client's parts share: the IDO client, the reader and three helpers —
+a look-up of at most one row, an ``_ItemId``-locked update that tells a stale read
+(ConflictError: re-read, re-apply) from any other refusal, and an insert of many child rows
+in one request that notices when the server saved fewer than it was sent."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from connector.errors import ConflictError, RejectedError
 from connector.systems.infor.auth import SYSTEM
@@ -70,3 +72,29 @@ class SyteLineCalls:
                     record=record,
                 ) from None
             raise
+
+    async def _insert_many(
+        self,
+        ido: str,
+        changes: Sequence[Mapping[str, Any]],
+        key: str,
+        present: Callable[[], Awaitable[set[int]]],
+        record: str,
+    ) -> None:
+        """Insert ``changes`` (rows numbered by the integer property ``key``) in one request.
+
+        Mongoose commits a request's changes together, but some versions are reported to
+        save only the first and still answer Success. The refresh answer shows how many were
+        saved; when it is fewer, the rows still missing (read again, live) go one per
+        request, so a voucher is never left short with its record marked done.
+        """
+        if not changes:
+            return
+        saved = await self.ido.update(ido, changes, refresh=True, record=record)
+        if len(saved) >= len(changes):
+            return
+        have = await present()
+        for one in changes:
+            number = next(int(p["Value"]) for p in one["Properties"] if p["Name"] == key)
+            if number not in have:
+                await self.ido.update(ido, [one], refresh=True, record=record)

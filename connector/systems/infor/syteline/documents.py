@@ -3,7 +3,8 @@ orders (``SLPos`` + ``SLPoItems``).
 
 A voucher is a header and its distributions, written in two requests: the header (the
 server numbers the voucher; ``refresh=true`` reads the number back), then every missing
-distribution in one request, which Mongoose commits whole or not at all. Distribution
+distribution in one request, which Mongoose commits whole or not at all (and whose refresh
+answer shows they were all saved; see ``SyteLineCalls._insert_many``). Distribution
 ``DistSeq`` is 5, 10, 15… by line position, so a resumed write knows which lines exist. The
 natural key is the vendor + vendor invoice number (``VendNum`` + ``InvNum``): SyteLine does
 not refuse a second voucher with the same invoice number by default, so the look-up before
@@ -116,10 +117,13 @@ class Documents(SyteLineCalls):
             for position, line in enumerate(invoice.lines)
             if dist_seq(position) not in present
         ]
-        if missing:
-            await self.ido.update(
-                "SLAptrxds", missing, refresh=False, record=f"{record}, voucher {voucher}"
-            )
+        await self._insert_many(
+            "SLAptrxds",
+            missing,
+            "DistSeq",
+            lambda: self._distributions(key, voucher, record),
+            f"{record}, voucher {voucher}",
+        )
         found = self._found(header, len(present) + len(missing))
         return FoundInvoice(
             document=found.document,
@@ -240,7 +244,8 @@ class Documents(SyteLineCalls):
             for line in order.lines
             if line.number not in present
         ]
-        if missing:
-            await self.ido.update("SLPoItems", missing, refresh=False, record=record)
+        await self._insert_many(
+            "SLPoItems", missing, "PoLine", lambda: self._order_lines(key, record), record
+        )
         numbers = present | {line.number for line in order.lines}
         return FoundOrder(number=order.number, lines=tuple(sorted(numbers)), version=version)
