@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connector.sandbox.infor.syteline_filter import compare_values
+from connector.sandbox.infor.syteline_filter import compare_values, sql_text
 from connector.sandbox.infor.syteline_idos import IDOS, Ido, convert, now, wire
 
 Row = dict[str, Any]
@@ -43,15 +43,43 @@ class UpdateError(ValueError):
     """A change is refused; the message goes back in ``Message``."""
 
 
+Key = tuple[Any, ...]
+
+
+def key_of(keys: tuple[str, ...], row: Row) -> Key | None:
+    """``row``'s values of ``keys`` as the collation compares them; None if one is NULL."""
+    values = []
+    for name in keys:
+        value = row.get(name)
+        if value is None:
+            return None
+        values.append(sql_text(value) if isinstance(value, str) else value)
+    return tuple(values)
+
+
 @dataclass
 class Tables:
-    """Every IDO's rows by RowPointer; a request works on a copy and swaps it in at the end."""
+    """Every IDO's rows by RowPointer, and each IDO's RowPointer by key (so an insert's
+    uniqueness and parent checks do not scan tables); a request works on a copy and swaps
+    it in at the end."""
 
     rows: dict[str, dict[str, Row]] = field(default_factory=lambda: {name: {} for name in IDOS})
+    keys: dict[str, dict[Key, str]] = field(default_factory=lambda: {name: {} for name in IDOS})
     next_voucher: int = 1
 
     def copy(self) -> Tables:
-        return Tables({name: dict(rows) for name, rows in self.rows.items()}, self.next_voucher)
+        return Tables(
+            {name: dict(rows) for name, rows in self.rows.items()},
+            {name: dict(index) for name, index in self.keys.items()},
+            self.next_voucher,
+        )
+
+    def by_key(self, ido: Ido, row: Row, keys: tuple[str, ...] | None = None) -> Row | None:
+        """The row of ``ido`` whose key equals ``row``'s values of ``keys`` (default: the
+        IDO's own key names, which a parent link may spell from the child's side)."""
+        key = key_of(keys or ido.keys, row)
+        pointer = self.keys[ido.name].get(key) if key is not None else None
+        return self.rows[ido.name].get(pointer) if pointer is not None else None
 
 
 def item_id(ido: Ido, row: Row) -> str:
@@ -158,10 +186,10 @@ class Applier:
                     f"Without an ItemId every key property of {ido.name} is needed: "
                     f"{', '.join(ido.keys)}"
                 )
-            for row in table.values():
-                if _same_key(ido, ido.keys, row, change.values):
-                    return row
-            raise UpdateError(f"{_describe(ido, change.values)} does not exist.")
+            row = self.tables.by_key(ido, change.values)
+            if row is None:
+                raise UpdateError(f"{_describe(ido, change.values)} does not exist.")
+            return row
         match = _ITEM_ID.match(change.item_id)
         if match is None or match.group("id") is None or match.group("table") != ido.table:
             raise UpdateError(f"ItemId '{change.item_id}' does not name a row of {ido.name}.")
@@ -192,28 +220,19 @@ class Applier:
             if allowed is not None and value not in allowed:
                 raise UpdateError(f"{ido.noun}: {name} '{value}' is not one of {sorted(allowed)}.")
         for link in ido.parents:
-            parents = self.tables.rows[link.ido].values()
-            if not any(_same_key(IDOS[link.ido], link.keys, p, row) for p in parents):
+            if self.tables.by_key(IDOS[link.ido], row, link.keys) is None:
                 shown = " / ".join(str(wire(row.get(k))).strip() for k in link.keys)
                 raise UpdateError(f"{ido.noun}: {link.what} {shown} is not valid.")
 
     def _derive(self, ido: Ido, row: Row) -> None:
         """Read-only properties the server fills from related rows."""
-        vendors = self.tables.rows["SLVendors"].values()
         if ido.name in ("SLAptrxs", "SLPos"):
-            vendor = next((v for v in vendors if _same_key(ido, ("VendNum",), v, row)), None)
+            vendor = self.tables.by_key(IDOS["SLVendors"], row)
             row["VenCurrCode" if ido.name == "SLAptrxs" else "CurrCode"] = (
                 vendor.get("CurrCode") if vendor else None
             )
         if ido.name == "SLAptrxds":
-            header = next(
-                (
-                    h
-                    for h in self.tables.rows["SLAptrxs"].values()
-                    if _same_key(ido, ("VendNum", "Voucher"), h, row)
-                ),
-                None,
-            )
+            header = self.tables.by_key(IDOS["SLAptrxs"], row)
             row["InvNum"] = header.get("InvNum") if header else None
 
     def _insert(self, ido: Ido, values: dict[str, Any]) -> Row:
@@ -224,7 +243,7 @@ class Applier:
             self.tables.next_voucher += 1
         self._check(ido, row)
         table = self.tables.rows[ido.name]
-        if any(_same_key(ido, ido.keys, other, row) for other in table.values()):
+        if self.tables.by_key(ido, row) is not None:
             raise UpdateError(f"{_describe(ido, row)} already exists.")
         if ido.name == "SLAptrxs" and not self.duplicate_invoices:
             for other in table.values():
@@ -238,6 +257,9 @@ class Applier:
         row["CreateDate"] = row["RecordDate"]
         self._derive(ido, row)
         table[row["RowPointer"]] = row
+        key = key_of(ido.keys, row)
+        if key is not None:
+            self.tables.keys[ido.name][key] = row["RowPointer"]
         return row
 
     def _update(self, ido: Ido, row: Row, values: dict[str, Any]) -> Row:
@@ -264,6 +286,9 @@ class Applier:
                         f"{_describe(ido, row)} cannot be deleted: {child.name} rows use it."
                     )
         del self.tables.rows[ido.name][row["RowPointer"]]
+        key = key_of(ido.keys, row)
+        if key is not None:
+            self.tables.keys[ido.name].pop(key, None)
 
 
 def run_update(
