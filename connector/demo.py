@@ -109,7 +109,8 @@ async def start(
         _write_config(env, flows, credentials)
         _append_mappings(env, await _implementer_setup(env))
         if infor_product != "m3" and "infor" in env.simulators:
-            await demo_lines.use_line(env, infor_product, seed)
+            line_counts = (counts or {}).get(demo_lines.LINE_DEMOS[infor_product].segment)
+            await demo_lines.use_line(env, infor_product, seed, line_counts)
     except BaseException:
         await env.stop()
         raise

@@ -38,15 +38,21 @@ LINE_DEMOS: dict[str, LineDemo] = {
 }
 
 
-async def use_line(env: DemoEnvironment, product: str, seed: int) -> None:
-    """Seed ``product``'s site and switch the written config to it."""
+async def use_line(
+    env: DemoEnvironment, product: str, seed: int, counts: dict[str, int] | None = None
+) -> None:
+    """Seed ``product``'s site (``counts`` per the line's seed, else its defaults) and switch
+    the written config to it."""
     from connector.demo import admin
 
     line = LINE_DEMOS[product]
-    await admin(env.simulators["infor"], "POST", "seed", {"line": line.segment, "seed": seed})
+    request: dict[str, object] = {"line": line.segment, "seed": seed}
+    if counts:
+        request["counts"] = counts
+    await admin(env.simulators["infor"], "POST", "seed", request)
     text = env.config_path.read_text()
     keys = "".join(f'{name} = "{value}"\n' for name, value in line.system.items())
-    text = text.replace('[systems.infor]\n', "[systems.infor]\n" + keys, 1)
+    text = text.replace("[systems.infor]\n", "[systems.infor]\n" + keys, 1)
     text = re.sub(r'(?m)^company = "100"\ndivision = "AAA"\n', "", text, count=1)
     section = re.search(r"(?ms)^\[mappings\.business_unit_cost_center\]\n(.*?)(?:\n\n|\Z)", text)
     if section is not None:

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
 from connector import demo
@@ -39,13 +38,13 @@ SITE_COUNTS = {"vendors": 4, "items": 5, "vouchers": 3, "purchase_orders": 2}
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[demo.DemoEnvironment]:
-    """The demo's simulators, the SyteLine site seeded beside M3."""
-    environment = await demo.start(tmp_path / "state", counts=COUNTS, flows=[FLOW])
-    await demo.admin(
-        environment.simulators["infor"],
-        "POST",
-        "seed",
-        {"line": "CSI", "seed": 3, "counts": SITE_COUNTS},
+    """The demo on SyteLine (``--infor-product syteline``): its setup on M3, then the site
+    DALS seeded and the config pointed at it, cost centers as SyteLine unit codes."""
+    environment = await demo.start(
+        tmp_path / "state",
+        counts={**COUNTS, "CSI": SITE_COUNTS},
+        flows=[FLOW],
+        infor_product="syteline",
     )
     yield environment
     await environment.stop()
@@ -53,21 +52,15 @@ async def env(tmp_path: Path) -> AsyncIterator[demo.DemoEnvironment]:
 
 @pytest.fixture
 async def app(env: demo.DemoEnvironment) -> AsyncIterator[App]:
-    """The connector on the demo config, its Infor system being the SyteLine site DALS. Cost
-    centers map to SyteLine unit codes (4 characters), as an implementer would set them."""
+    """The connector on the demo's config."""
     config = env.config
-    infor = msgspec.structs.replace(
-        config.systems["infor"], product="syteline", mongoose_config="ACME_DALS", company="DALS"
+    infor = config.systems["infor"]
+    assert (infor.product, infor.company, infor.mongoose_config) == (
+        "syteline",
+        "DALS",
+        "ACME_DALS",
     )
-    centers = {
-        unit: code.removeprefix("CC")
-        for unit, code in config.mappings["business_unit_cost_center"].items()
-    }
-    config = msgspec.structs.replace(
-        config,
-        systems={**config.systems, "infor": infor},
-        mappings={**config.mappings, "business_unit_cost_center": centers},
-    )
+    assert all(len(c) <= 4 for c in config.mappings["business_unit_cost_center"].values())
     opened = await App.open(config)
     yield opened
     await opened.aclose()
