@@ -21,6 +21,9 @@ from connector.systems.infor.lines import (
     LineOrderLine,
     LineSupplier,
 )
+from connector.systems.infor.paging import ListQuery
+from connector.systems.infor.syteline import SyteLineClient
+from connector.systems.infor.syteline.paging import BookmarkReader
 from tests.systems.infor.conftest import InforSandbox
 
 CONFIG = "ACME_DALS"
@@ -285,3 +288,19 @@ async def test_server_saving_only_the_first_change_is_caught_and_finished(
     await line.write_order(order, None)
     again = await line.find_order("ST57")
     assert again is not None and again.lines == (1, 2)
+
+
+async def test_bookmark_reader_is_a_list_reader_from_a_start_key(infor: InforSandbox) -> None:
+    """BookmarkReader.rows (the ListReader view) reads an IDO from a start key on, in key
+    order, each row once, across pages, with nulls as empty strings."""
+    line = await open_line(infor)
+    assert isinstance(line, SyteLineClient)
+    reader = BookmarkReader(line.ido, page_size=4)
+    query = ListQuery("SLItems", "load", ("Item",), returncols=("Item", "Description"))
+    rows = [row async for row in reader.rows(query, {"Item": "PRT-10050"})]
+    assert [row["Item"] for row in rows] == [f"PRT-{n}" for n in range(10050, 10061)]
+    assert reader.calls == 3 and all(set(row) == {"Item", "Description", "_ItemId"} for row in rows)
+    filtered = ListQuery("SLVendors", "load", ("VendNum",), inputs={"filter": "Stat = 'I'"})
+    inactive = [row async for row in reader.rows(filtered)]
+    stored = [v for v in (await idos(infor))["SLVendors"] if v["Stat"] == "I"]
+    assert sorted(row["VendNum"] for row in inactive) == sorted(v["VendNum"] for v in stored)
