@@ -56,6 +56,13 @@ def open_connection(
             "has no division: add division = \"<DIVI>\" to its [systems.…] table (M3 "
             "needs it on every call)"
         )
+    if config.product == "syteline" and not config.mongoose_config:
+        # Checked before the session exists: raising after would leak it.
+        raise ConfigurationError(
+            f"the Infor system logging in with credential {config.credential!r} is SyteLine "
+            'but has no mongoose_config: add mongoose_config = "<configuration>" (the '
+            "X-Infor-MongooseConfig of the site) to its [systems.…] table"
+        )
     ionapi = parse_ionapi(credential.secret("ionapi"), f"credential {credential.name}")
     session = make_session(timeout_s=config.timeout_s)
     limiter = limiters.get(
