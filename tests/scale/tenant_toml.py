@@ -1,0 +1,30 @@
+"""The TOML of a toyledger tenant, as an operator would write it for `tenants add`."""
+
+from __future__ import annotations
+
+
+def tenant_toml(
+    base_url: str, tenant: str, *, limit: float = 20.0, schedule: str = "every 2s"
+) -> str:
+    return f"""
+[systems.source]
+kind = "toyledger"
+credential = "ledger-key"
+base_url = "{base_url}"
+tenant = "{tenant}"
+requests_per_second = {limit}
+
+[systems.target]
+kind = "toyledger"
+credential = "ledger-key"
+base_url = "{base_url}"
+tenant = "{tenant}"
+requests_per_second = {limit}
+
+[flows.bills]
+source = "source"
+target = "target"
+schedule = "{schedule}"
+webhook = false
+workers = 2
+"""
