@@ -28,7 +28,8 @@ from __future__ import annotations
 import logging
 
 import procrastinate
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
+from procrastinate.jobs import Job, Status
 
 from connector.scale.directory import JobKind, TenantDirectory
 from connector.scale.settings import NodeSettings
@@ -86,23 +87,40 @@ def build_job_app(settings: NodeSettings, *, pool_size: int = 4) -> procrastinat
             for job in due:
                 await defer(app, job.tenant, job.flow, job.kind)
 
-    @app.periodic(cron=f"*/{REQUEUE_EVERY_S} * * * * *")
+    @app.periodic(cron=f"* * * * * */{REQUEUE_EVERY_S}")
     @app.task(name="ml_connector.requeue_stalled", queue=HOUSEKEEPING_QUEUE)
     async def requeue_stalled(timestamp: int) -> None:
         stalled = await app.job_manager.get_stalled_jobs(
             seconds_since_heartbeat=settings.stalled_after_s
         )
         for job in stalled:
-            log.warning(
-                "job %s (%s %s) was running on a worker silent for over %.0fs; queued again",
-                job.id,
-                job.task_name,
-                job.task_kwargs,
-                settings.stalled_after_s,
-            )
-            await app.job_manager.retry_job(job)
+            await _take_over(app, job, settings.stalled_after_s)
 
     return app
+
+
+async def _take_over(app: procrastinate.App, job: Job, silent_s: float) -> None:
+    """Free a dead worker's job, and with it its tenant's lock, for the live nodes.
+
+    Queued again as it was; unless the same cycle (or drain) of that tenant and flow is
+    queued already (its queueing lock), which will settle whatever this one left in doubt,
+    so this one is closed as failed instead of running twice.
+    """
+    what = f"job {job.id} ({job.task_name} {job.task_kwargs})"
+    try:
+        await app.job_manager.retry_job(job)
+        log.warning("%s ran on a worker silent for over %.0fs; queued again", what, silent_s)
+    except UniqueViolation:
+        await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+        log.warning(
+            "%s ran on a worker silent for over %.0fs; closed, since the same job is "
+            "queued already and settles what it left",
+            what,
+            silent_s,
+        )
+    except ConnectorException as exc:
+        # Another node's sweep took it over first (it is no longer "doing").
+        log.info("%s not taken over: %s", what, exc)
 
 
 async def defer(app: procrastinate.App, tenant: str, flow: str, kind: JobKind) -> bool:

@@ -13,10 +13,13 @@ once its heartbeat is ``stalled_after_s`` old.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
 import socket
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 import anyio
 import procrastinate
@@ -38,12 +41,40 @@ async def run_node(settings: NodeSettings, workers: int) -> int:
     name = f"{socket.gethostname()}-{os.getpid()}"
     async with app.open_async():
         log.info("node %s serving tenant jobs with %d worker slot(s)", name, workers)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_stop_on_signal, tg.cancel_scope)
-            tg.start_soon(_worker, app, settings, f"{name}/tenants", TENANT_QUEUE, workers)
-            tg.start_soon(_worker, app, settings, f"{name}/housekeeping", HOUSEKEEPING_QUEUE, 1)
+        await _serve_until_signal(
+            [
+                _worker(app, settings, f"{name}/tenants", TENANT_QUEUE, workers),
+                _worker(app, settings, f"{name}/housekeeping", HOUSEKEEPING_QUEUE, 1),
+            ]
+        )
     log.info("node %s stopped", name)
     return 0
+
+
+async def _serve_until_signal(workers: list[Coroutine[Any, Any, None]]) -> None:
+    """Run the workers until SIGTERM/SIGINT or until one of them fails, then stop all.
+
+    Plain asyncio tasks rather than a task group: a Procrastinate worker stops gracefully
+    on *one* cancellation (it stops fetching and waits for its running jobs), whereas a
+    cancelled task group cancels every await again, cutting that wait short.
+    """
+    tasks = [asyncio.ensure_future(worker) for worker in workers]
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        stop = asyncio.ensure_future(_first_signal(signals))
+        await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+
+
+async def _first_signal(signals: AsyncIterator[int]) -> None:
+    async for signum in signals:
+        log.info("%s: stopping (running jobs may finish)", signal.Signals(signum).name)
+        return
 
 
 async def _worker(
@@ -59,13 +90,3 @@ async def _worker(
         stalled_worker_timeout=settings.stalled_after_s,
         delete_jobs="successful",
     )
-
-
-async def _stop_on_signal(scope: anyio.CancelScope) -> None:
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for signum in signals:
-            log.info("%s: stopping (running jobs may finish)", signal.Signals(signum).name)
-            # Cancelling a Procrastinate worker is its graceful stop: it takes no new job
-            # and waits for the running ones up to shutdown_graceful_timeout.
-            scope.cancel()
-            return
