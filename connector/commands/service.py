@@ -28,6 +28,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_database_flag(run)
     run.add_argument(
+        "--webhook-port",
+        type=int,
+        default=None,
+        help="with --workers: receive tenants' webhooks on this port, at "
+        "/webhooks/TENANT/FLOW (default: no receiver on this node)",
+    )
+    run.add_argument(
         "--heartbeat", type=float, default=5.0, help="seconds between a node's heartbeats"
     )
     run.add_argument(
@@ -56,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
             heartbeat_s=args.heartbeat,
             stalled_after_s=args.stalled_after,
         )
-        return anyio.run(run_node, settings, args.workers)
+        return anyio.run(run_node, settings, args.workers, args.webhook_port)
     if args.database_url is not None:
         raise ConfigurationError(
             "--database-url runs a cluster node: give --workers N too (N tenant jobs at once)"

@@ -3,7 +3,8 @@
 The node runs two Procrastinate workers in its asyncio process: one with ``N`` slots for
 tenant jobs (``N`` tenants at a time, each under its tenant lock) and one slot for the
 housekeeping jobs (the schedule tick, the requeue of dead nodes' jobs). Start as many nodes
-as you like, on any machines that reach the database and share the tenants' state.
+as you like, on any machines that reach the database and share the tenants' state. With
+``--webhook-port`` a node also receives tenants' webhooks (:mod:`connector.scale.webhooks`).
 
 SIGTERM/SIGINT: no new job starts; running jobs get ``shutdown_timeout_s`` to finish, then
 are cancelled (their records stay in flight in the ledger and the next job for the tenant
@@ -28,25 +29,34 @@ from connector.logs import configure_logging
 from connector.scale.directory import TenantDirectory
 from connector.scale.jobs import HOUSEKEEPING_QUEUE, TENANT_QUEUE, build_job_app
 from connector.scale.settings import NodeSettings
+from connector.scale.webhooks import start_receiver
 
 log = logging.getLogger("connector.scale")
 
 
-async def run_node(settings: NodeSettings, workers: int) -> int:
-    """Serve tenant jobs with ``workers`` slots until SIGTERM/SIGINT; the exit status."""
+async def run_node(settings: NodeSettings, workers: int, webhook_port: int | None = None) -> int:
+    """Serve tenant jobs with ``workers`` slots (and tenants' webhooks on ``webhook_port``
+    when given) until SIGTERM/SIGINT; the exit status."""
     configure_logging(settings.service.log_level, json=True)
     await TenantDirectory(settings.database_url).create_schema()
     # A connection per slot, one per worker's LISTEN, and a few for heartbeats and defers.
     app = build_job_app(settings, pool_size=workers + 6)
     name = f"{socket.gethostname()}-{os.getpid()}"
     async with app.open_async():
+        receiver = None
+        if webhook_port is not None:
+            receiver = await start_receiver(settings, app, webhook_port)
         log.info("node %s serving tenant jobs with %d worker slot(s)", name, workers)
-        await _serve_until_signal(
-            [
-                _worker(app, settings, f"{name}/tenants", TENANT_QUEUE, workers),
-                _worker(app, settings, f"{name}/housekeeping", HOUSEKEEPING_QUEUE, 1),
-            ]
-        )
+        try:
+            await _serve_until_signal(
+                [
+                    _worker(app, settings, f"{name}/tenants", TENANT_QUEUE, workers),
+                    _worker(app, settings, f"{name}/housekeeping", HOUSEKEEPING_QUEUE, 1),
+                ]
+            )
+        finally:
+            if receiver is not None:
+                await receiver.cleanup()
     log.info("node %s stopped", name)
     return 0
 

@@ -27,6 +27,12 @@ async def open_tenant_store(settings: NodeSettings, tenant: str) -> Store:
     return await Store.open(tenant_db_path(settings, tenant), writer=True)
 
 
+async def open_tenant_inbox(settings: NodeSettings, tenant: str) -> Store:
+    """The tenant's store for one webhook delivery, beside whatever job holds the tenant
+    (no process lock: the receiver writes inbox rows only, never a ledger claim)."""
+    return await Store.open(tenant_db_path(settings, tenant), writer=True, lock=False)
+
+
 def open_tenant_vault(settings: NodeSettings, tenant: str, *, create: bool = False) -> Vault:
     """The tenant's credentials, with the node's vault key; ``create`` makes the vault the
     first time (``tenants add``)."""

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 
 def tenant_toml(
-    base_url: str, tenant: str, *, limit: float = 20.0, schedule: str = "every 2s"
+    base_url: str,
+    tenant: str,
+    *,
+    limit: float = 20.0,
+    schedule: str = "every 2s",
+    webhook_token: str | None = None,
 ) -> str:
+    webhooks = f'webhook_token = "{webhook_token}"' if webhook_token else ""
     return f"""
 [systems.source]
 kind = "toyledger"
@@ -13,6 +19,7 @@ credential = "ledger-key"
 base_url = "{base_url}"
 tenant = "{tenant}"
 requests_per_second = {limit}
+{webhooks}
 
 [systems.target]
 kind = "toyledger"
@@ -25,6 +32,6 @@ requests_per_second = {limit}
 source = "source"
 target = "target"
 schedule = "{schedule}"
-webhook = false
+webhook = {"true" if webhook_token else "false"}
 workers = 2
 """

@@ -80,7 +80,7 @@ async def build_flow(request: FlowRequest) -> BuiltFlow:
         target=BillTarget(target),
         workers=request.flow_config.workers,
     )
-    return BuiltFlow(Flow(request.name, (stream,)))
+    return BuiltFlow(Flow(request.name, (stream,)), {"invoice": BILLS})
 
 
 register_pairing(

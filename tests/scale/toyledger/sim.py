@@ -99,7 +99,9 @@ class ToyLedgerSim:
         tenant = self._admit(request)
         body = await request.json()
         if not isinstance(body.get("ref"), str) or not isinstance(body.get("amount"), int):
-            return web.json_response({"error": "ref (text) and amount (int) required"}, 400)
+            return web.json_response(
+                {"error": "ref (text) and amount (int) required"}, status=400
+            )
         # The bill exists from here on, whatever happens to the reply (a node killed now
         # leaves a write in doubt that only a lookup settles).
         self._next_bill += 1

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import aiohttp
 import anyio
 import msgspec
+from aiohttp import web
 
 from connector.config.models import NonEmpty, SystemConfigBase
 from connector.errors import (
@@ -22,7 +23,13 @@ from connector.errors import (
     UnavailableError,
 )
 from connector.http.limiter import LimiterRegistry, RateLimiter
-from connector.registry import CredentialKind, SystemSpec, register_system
+from connector.registry import (
+    CredentialKind,
+    Handler,
+    SystemSpec,
+    WebhookContext,
+    register_system,
+)
 from connector.vault import Credential
 
 KIND = "toyledger"
@@ -35,6 +42,8 @@ class ToyLedgerSystem(SystemConfigBase, frozen=True, tag=KIND):
     base_url: NonEmpty
     tenant: NonEmpty
     requests_per_second: float = 20.0
+    webhook_token: str | None = None
+    """Token a webhook delivery must carry in ``X-Toy-Token``; None = webhooks off."""
 
 
 class Invoice(msgspec.Struct, frozen=True):
@@ -125,6 +134,29 @@ def open_connection(
     return ToyLedgerConnection(client, limiter)
 
 
+class InvoiceEvent(msgspec.Struct, frozen=True):
+    id: str
+    invoice: Invoice
+
+
+def webhook_receiver(context: WebhookContext) -> Handler | None:
+    """``{"id": event id, "invoice": {...}}`` with the configured token: inbox, then 200."""
+    token = context.config.webhook_token
+    if token is None:
+        return None
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.headers.get("X-Toy-Token") != token:
+            return web.json_response({"error": "bad token"}, status=401)
+        event = msgspec.json.decode(await request.read(), type=InvoiceEvent)
+        payload = msgspec.json.encode(event.invoice)
+        if await context.store.put_inbox_event(event.id, context.flow, "invoice", payload):
+            context.on_stored()
+        return web.json_response({"status": "stored"})
+
+    return handle
+
+
 async def check(connection: ToyLedgerConnection) -> str:
     page = await connection.client.invoices(0)
     return f"{len(page.data)} invoice(s) on the first page"
@@ -137,5 +169,6 @@ SPEC = register_system(
         credential_kinds=(CredentialKind("toyledger-key", ("key",), secret=frozenset({"key"})),),
         open_connection=open_connection,
         check=check,
+        webhook_receiver=webhook_receiver,
     )
 )
