@@ -12,7 +12,7 @@ from connector.scale.settings import NodeSettings
 from tests.scale.cluster import Nodes, add_tenants, wait_until
 from tests.scale.toyledger.sim import ToyLedgerSim
 
-TENANTS = {f"tenant_{n:02d}": 30 for n in range(20)}
+TENANTS = {f"tenant_{n:02d}": 20 for n in range(20)}
 LIMIT = 20
 
 
