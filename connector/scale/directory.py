@@ -60,7 +60,16 @@ CREATE TABLE IF NOT EXISTS ml_connector_handoffs (
 """
 
 
+#: Schema names PostgreSQL keeps for itself or the cluster's shared tables use.
+_RESERVED = ("public", "information_schema")
+
+
 def check_tenant_id(tenant: str) -> str:
+    if tenant in _RESERVED or tenant.startswith("pg_"):
+        raise ConfigurationError(
+            f"tenant id {tenant!r} is reserved by PostgreSQL (public, information_schema, "
+            "pg_…); choose another"
+        )
     if not TENANT_ID.match(tenant):
         raise ConfigurationError(
             f"tenant id {tenant!r} is not usable: use 1 to 48 lower-case letters, digits and "

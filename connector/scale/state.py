@@ -4,8 +4,9 @@ Each tenant has its own state (ledger, audit, cursors, inbox, vault…). Until t
 on PostgreSQL it is a SQLite file per tenant under the node's state directory; nodes that
 share that directory (one machine, or a shared volume) share the tenants' state, and the
 tenant lock of :mod:`connector.scale.jobs` keeps one node at a time on each file. Moving a
-tenant's state into PostgreSQL (one schema per tenant) changes :func:`open_tenant_store`
-only.
+tenant's state into PostgreSQL (one schema per tenant) changes the two ``Store.open`` lines
+below only, to ``open_store(settings.database_url, schema=tenant, …)`` with the same
+``writer``/``lock``; the vault stays in the file, as with ``store.url``.
 """
 
 from __future__ import annotations

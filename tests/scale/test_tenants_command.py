@@ -117,3 +117,14 @@ def test_no_database_url_says_how_to_give_one(
     monkeypatch.delenv("ML_CONNECTOR_DATABASE_URL", raising=False)
     assert main([*node_args, "tenants", "list"]) == 1
     assert "pass --database-url" in capsys.readouterr().err
+
+
+def test_reserved_schema_names_are_refused(
+    node_args: list[str], database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`public` or `pg_…` would put a tenant's state among PostgreSQL's own: refused."""
+    path = _tenant_file(tmp_path, "public")
+    for tenant in ("public", "pg_acme"):
+        assert main([*node_args, "tenants", "add", tenant, "--file", str(path),
+                     "--database-url", database_url]) == 1
+        assert "reserved by PostgreSQL" in capsys.readouterr().err
