@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 async def add_tenants(
     settings: NodeSettings, sim: ToyLedgerSim, base_url: str, tenants: dict[str, int],
-    *, limit: int, schedule: str = "every 2s",
+    *, limit: int, schedule: str = "every 2s", workers: int = 2,
 ) -> None:
     """Seed each tenant's invoices in the simulator and add it to the cluster, as
     `tenants add` and `tenants creds` would."""
@@ -33,7 +33,7 @@ async def add_tenants(
     await directory.create_schema()
     for tenant, invoices in tenants.items():
         sim.seed(tenant, f"key-{tenant}", invoices, limit=limit)
-        text = tenant_toml(base_url, tenant, limit=limit, schedule=schedule)
+        text = tenant_toml(base_url, tenant, limit=limit, schedule=schedule, workers=workers)
         assert await directory.add(tenant, text, tenant_config(settings, tenant, text),
                                    replace=False)
         vault = open_tenant_vault(settings, tenant, create=True)

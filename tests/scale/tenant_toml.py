@@ -10,6 +10,7 @@ def tenant_toml(
     limit: float = 20.0,
     schedule: str = "every 2s",
     webhook_token: str | None = None,
+    workers: int = 2,
 ) -> str:
     webhooks = f'webhook_token = "{webhook_token}"' if webhook_token else ""
     return f"""
@@ -33,5 +34,5 @@ source = "source"
 target = "target"
 schedule = "{schedule}"
 webhook = {"true" if webhook_token else "false"}
-workers = 2
+workers = {workers}
 """
