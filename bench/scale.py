@@ -27,6 +27,7 @@ import psycopg
 from connector.config import ServiceConfig, VaultConfig
 from connector.scale.settings import NodeSettings
 from connector.vault import encode_key, generate_key
+from tests.scale import toyledger
 from tests.scale.cluster import Nodes, add_tenants, wait_until
 from tests.scale.pg import Cluster, start_cluster
 from tests.scale.toyledger.sim import ToyLedgerSim
@@ -98,6 +99,7 @@ def _ready(settings: NodeSettings) -> bool:
 
 async def main(args: argparse.Namespace) -> None:
     os.environ.setdefault("ML_CONNECTOR_VAULT_KEY", encode_key(generate_key()))
+    toyledger.register()
     cluster = start_cluster()
     results = []
     try:

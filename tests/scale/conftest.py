@@ -13,9 +13,18 @@ import pytest
 from connector.config import ServiceConfig, VaultConfig
 from connector.scale.settings import NodeSettings
 from connector.vault import encode_key, generate_key
+from tests.scale import toyledger
 from tests.scale.pg import Cluster, start_cluster
 
 _databases = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def toyledger_registered() -> Iterator[None]:
+    """The toyledger kind and pairing exist during each cluster test only."""
+    toyledger.register()
+    yield
+    toyledger.unregister()
 
 
 @pytest.fixture(scope="session")

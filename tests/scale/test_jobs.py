@@ -9,7 +9,6 @@ import procrastinate
 import psycopg
 import pytest
 
-import tests.scale.toyledger  # noqa: F401 - registers the toyledger kind the TOML names
 from connector.scale.directory import TenantDirectory
 from connector.scale.jobs import TENANT_QUEUE, build_job_app, defer
 from connector.scale.settings import NodeSettings

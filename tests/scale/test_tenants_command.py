@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import tests.scale.toyledger  # noqa: F401 - registers the toyledger kind the TOML names
 from connector.cli import main
 from connector.scale.settings import NodeSettings
 from connector.scale.state import open_tenant_vault

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
-from connector.registry import FlowRequest, PairingSpec, register_pairing
+from connector.registry import FlowRequest, PairingSpec
 from connector.runtime.flow import (
     BuiltFlow,
     CursorMark,
@@ -83,6 +83,6 @@ async def build_flow(request: FlowRequest) -> BuiltFlow:
     return BuiltFlow(Flow(request.name, (stream,)), {"invoice": BILLS})
 
 
-register_pairing(
-    PairingSpec(name=NAME, source_kind=KIND, target_kind=KIND, streams=(BILLS,), build=build_flow)
+PAIRING = PairingSpec(
+    name=NAME, source_kind=KIND, target_kind=KIND, streams=(BILLS,), build=build_flow
 )

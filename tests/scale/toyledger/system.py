@@ -28,7 +28,6 @@ from connector.registry import (
     Handler,
     SystemSpec,
     WebhookContext,
-    register_system,
 )
 from connector.vault import Credential
 
@@ -162,13 +161,11 @@ async def check(connection: ToyLedgerConnection) -> str:
     return f"{len(page.data)} invoice(s) on the first page"
 
 
-SPEC = register_system(
-    SystemSpec(
-        kind=KIND,
-        config=ToyLedgerSystem,
-        credential_kinds=(CredentialKind("toyledger-key", ("key",), secret=frozenset({"key"})),),
-        open_connection=open_connection,
-        check=check,
-        webhook_receiver=webhook_receiver,
-    )
+SPEC = SystemSpec(
+    kind=KIND,
+    config=ToyLedgerSystem,
+    credential_kinds=(CredentialKind("toyledger-key", ("key",), secret=frozenset({"key"})),),
+    open_connection=open_connection,
+    check=check,
+    webhook_receiver=webhook_receiver,
 )
