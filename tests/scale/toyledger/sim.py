@@ -9,6 +9,7 @@ over a tenant's limit, whichever nodes sent the requests.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -120,3 +121,41 @@ class ToyLedgerSim:
                 start += 1
             best = max(best, end - start + 1)
         return best
+
+
+class SimThread:
+    """The simulator on its own event loop in a thread, so that what the test does
+    meanwhile (blocking database polls, vault writes) never delays its handlers: a delayed
+    handler stamps requests late and in a bunch, as no real server would."""
+
+    def __init__(self, sim: ToyLedgerSim) -> None:
+        self.sim = sim
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="toyledger-sim", daemon=True)
+        self.base_url = ""
+
+    def __enter__(self) -> ToyLedgerSim:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the toyledger simulator did not start within 10 s")
+        return self.sim
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self.base_url = await self.sim.start()
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.sim.stop()
