@@ -60,3 +60,13 @@ async def test_a_job_tells_the_next_how_long_its_burst_takes_to_drip(
         ).fetchone()
     assert row is not None
     assert row[0] == pytest.approx(limiter.burst / limiter.steady_rate_per_s)
+
+
+async def test_an_empty_inbox_sweep_costs_no_request(
+    sim: ToyLedgerSim, settings: NodeSettings
+) -> None:
+    """The periodic inbox sweep of a tenant with no stored event sends nothing to it."""
+    result = await run_job(settings, TenantDirectory(settings.database_url), "acme", "bills",
+                           "drain")
+    assert result.status == "idle"
+    assert sim.tenants["acme"].arrivals == []
