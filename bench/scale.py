@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -61,6 +62,7 @@ async def measure(
             )
         finally:
             await nodes.stop_all()
+            shutil.rmtree(work, ignore_errors=True)
     return {
         "nodes": nodes_count,
         "slots_per_node": args.workers,
