@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from connector.errors import ConnectorError
 from connector.store.lock import StateLock
@@ -60,6 +60,31 @@ class ClaimLostError(StoreError):
     """
 
     kind = "claim_lost"
+
+
+class StateDatabase(Protocol):
+    """What the store needs of a backend: this module's SQLite :class:`Database`, or
+    :class:`~connector.store.pg.PgDatabase`. SQL is written once, in the SQLite dialect with
+    ``?`` placeholders, which PostgreSQL also accepts once translated (see ``pg.py``)."""
+
+    commits_total: int
+    units_total: int
+
+    @property
+    def exclusive(self) -> bool: ...
+
+    @property
+    def location(self) -> str: ...
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any | None: ...
+
+    async def write(self, statements: Iterable[Statement]) -> None: ...
+
+    async def integrity(self) -> list[str]: ...
+
+    async def close(self) -> None: ...
 
 
 def _future() -> asyncio.Future[Any]:
@@ -146,6 +171,15 @@ class Database:
     def exclusive(self) -> bool:
         """Whether this writer holds the process lock (no other writer is alive)."""
         return self._lock is not None
+
+    @property
+    def location(self) -> str:
+        """Where this state lives, as messages name it."""
+        return str(self.path)
+
+    async def integrity(self) -> list[str]:
+        """SQLite's own page check: ``["ok"]``, or what it found damaged."""
+        return [str(r[0]) for r in await self.fetchall("PRAGMA integrity_check")]
 
     async def close(self) -> None:
         """Finish every queued read and unit, then close the connection and its thread."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from connector.store.db import Database
+from connector.store.db import StateDatabase
 from connector.store.records import InboxEvent
 from connector.store.tx import Unit
 
@@ -16,7 +16,7 @@ from connector.store.tx import Unit
 class InboxQueries:
     """Inbox reads and writes; ``db`` is the store's database."""
 
-    db: Database
+    db: StateDatabase
     _inbox_claims: set[tuple[str, str]]
 
     # -- inbox --------------------------------------------------------------------------
