@@ -102,8 +102,8 @@ class PgCluster:
         self.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def start_cluster() -> PgCluster:
-    """initdb, start and make the template; raises CalledProcessError with the server log."""
+def start_cluster(settings: str = SERVER_SETTINGS) -> PgCluster:
+    """initdb, start with ``settings`` (server ``-c`` options) and make the template."""
     initdb, pg_ctl = find_program("initdb"), find_program("pg_ctl")
     if initdb is None or pg_ctl is None:
         pytest.skip(
@@ -120,7 +120,7 @@ def start_cluster() -> PgCluster:
         "initdb", "-D", str(root / "data"), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
         "--no-sync", "--locale=C",
     )
-    options = f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1 {SERVER_SETTINGS}"
+    options = f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1 {settings}"
     try:
         cluster.run(
             "pg_ctl", "-D", str(root / "data"), "-l", str(root / "server.log"), "-o", options,
@@ -162,4 +162,13 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     yet, or the URL of a fresh PostgreSQL database (what ``open_store`` takes)."""
     if request.param == "sqlite":
         return str(tmp_path / "state.db")
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    """The ``store.url`` a scenario configures, once per backend: None (the SQLite file, the
+    default) or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
     return str(request.getfixturevalue("pg_url"))

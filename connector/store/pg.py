@@ -83,6 +83,15 @@ class _Pending:
     )
 
 
+@dataclass(eq=False)
+class _Read:
+    sql: str
+    params: Params
+    done: asyncio.Future[list[Any]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
 class PgDatabase:
     """A state in one PostgreSQL schema. Open with :meth:`open`, close with :meth:`close`."""
 
@@ -103,6 +112,8 @@ class PgDatabase:
         self._lock = lock
         self._queue: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
+        self._reads: list[_Read] = []
+        self._reader: asyncio.Task[None] | None = None
         #: Transactions committed and units in them, for the benchmark and /metrics.
         self.commits_total = 0
         self.units_total = 0
@@ -179,6 +190,8 @@ class PgDatabase:
         """Finish every queued unit, then close every connection (dropping the lock)."""
         while self._committer is not None:
             await asyncio.shield(self._committer)
+        if self._reader is not None:
+            await asyncio.shield(self._reader)
         await self._pool.close()
         await self._writer.close()
         if self._lock is not None:
@@ -191,13 +204,45 @@ class PgDatabase:
 
     # -- reads --------------------------------------------------------------------------
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
-        try:
-            async with self._pool.connection() as conn:
-                cursor = await conn.execute(dollar_params(sql), params or None)
-                rows: list[Any] = await cursor.fetchall()
-                return rows
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"reading the state {self.location} failed: {exc}") from exc
+        """Rows of one query. Reads issued in the same loop turn share one pooled
+        connection and one pipeline (one round trip), as they share a hop on SQLite."""
+        read = _Read(sql, params)
+        self._reads.append(read)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read_all())
+        return await asyncio.shield(read.done)
+
+    async def _read_all(self) -> None:
+        """Answer queued reads, a pipeline at a time; every outcome goes to its reader."""
+        while self._reads:
+            reads, self._reads = self._reads, []
+            try:
+                async with self._pool.connection() as conn, conn.pipeline():
+                    cursors = []
+                    for read in reads:
+                        cursor = conn.cursor()
+                        await cursor.execute(dollar_params(read.sql), read.params or None)
+                        cursors.append(cursor)
+                    results: list[list[Any] | StoreError] = []
+                    for cursor in cursors:
+                        try:
+                            results.append(await cursor.fetchall())
+                        except psycopg.Error as exc:
+                            results.append(self._read_error(exc))
+            except (psycopg.Error, PoolTimeout) as exc:
+                results = [self._read_error(exc) for _ in reads]
+            for read, result in zip(reads, results, strict=True):
+                if read.done.done():
+                    continue
+                if isinstance(result, StoreError):
+                    read.done.set_exception(result)
+                else:
+                    read.done.set_result(result)
+
+    def _read_error(self, exc: Exception) -> StoreError:
+        error = StoreError(f"reading the state {self.location} failed: {exc}")
+        error.__cause__ = exc
+        return error
 
     async def fetchone(self, sql: str, params: Params = ()) -> Any | None:
         rows = await self.fetchall(sql, params)
