@@ -69,6 +69,10 @@ class StateDatabase(Protocol):
 
     commits_total: int
     units_total: int
+    #: What a bulk claim's row selection ends with: PostgreSQL's ``FOR UPDATE SKIP
+    #: LOCKED`` (concurrent claimants take disjoint rows without waiting); empty on SQLite,
+    #: whose write transactions run one at a time anyway.
+    skip_locked: str
 
     @property
     def exclusive(self) -> bool: ...
@@ -81,6 +85,8 @@ class StateDatabase(Protocol):
     async def fetchone(self, sql: str, params: Params = ()) -> Any | None: ...
 
     async def write(self, statements: Iterable[Statement]) -> None: ...
+
+    async def write_returning(self, sql: str, params: Params = ()) -> list[Any]: ...
 
     async def integrity(self) -> list[str]: ...
 
@@ -134,6 +140,7 @@ class Database:
         #: Transactions committed and units in them, for the benchmark and /metrics.
         self.commits_total = 0
         self.units_total = 0
+        self.skip_locked = ""
 
     @classmethod
     async def open(cls, path: Path, *, writer: bool = True, lock: bool = True) -> Database:
@@ -245,6 +252,11 @@ class Database:
         # batch (which skips reporting to a cancelled future).
         await pending.done
 
+    async def write_returning(self, sql: str, params: Params = ()) -> list[Row]:
+        """One statement that changes rows and returns them (``… RETURNING``), in a
+        transaction of its own, committed when this returns (a bulk claim)."""
+        return await self._loop.run_in_executor(self._executor, _returning, self._conn, sql, params)
+
     def _commit_next(self) -> None:
         if not self._queue:
             self._committing = False
@@ -315,6 +327,20 @@ def _fetch_many(
         except sqlite3.Error as exc:
             results.append(StoreError(f"reading the state database failed: {exc}"))
     return results
+
+
+def _returning(conn: sqlite3.Connection, sql: str, params: Params) -> list[Row]:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = conn.execute(sql, params).fetchall()
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StoreError(f"the state database could not record a claim: {exc}") from exc
+    return rows
 
 
 def _commit_batch(

@@ -117,6 +117,7 @@ class PgDatabase:
         #: Transactions committed and units in them, for the benchmark and /metrics.
         self.commits_total = 0
         self.units_total = 0
+        self.skip_locked = " FOR UPDATE SKIP LOCKED"
 
     @property
     def location(self) -> str:
@@ -249,6 +250,17 @@ class PgDatabase:
         return rows[0] if rows else None
 
     # -- writes -------------------------------------------------------------------------
+    async def write_returning(self, sql: str, params: Params = ()) -> list[Any]:
+        """One statement that changes rows and returns them (``… RETURNING``), in a
+        transaction of its own (autocommit), committed when this returns."""
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(dollar_params(sql), params or None)
+                rows: list[Any] = await cursor.fetchall()
+                return rows
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StoreError(f"the state {self.location} could not record a claim: {exc}") from exc
+
     async def write(self, statements: Iterable[Statement]) -> None:
         """Apply ``statements`` atomically and durably (see the module docstring)."""
         pending = _Pending(list(statements))
