@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from collections.abc import Iterable
@@ -40,6 +41,7 @@ from connector.store.lock import StateLockedError, busy_message
 from connector.store.pg_schema import LOCK_NAMESPACE, check_schema_name, lock_key, migrate
 
 Params = Any
+log = logging.getLogger("connector.store")
 #: How long opening waits for the server before it reports it unreachable.
 CONNECT_TIMEOUT_S = 10.0
 
@@ -184,8 +186,12 @@ class PgDatabase:
 
     @property
     def exclusive(self) -> bool:
-        """Whether this writer holds the state's advisory lock (no other writer is alive)."""
-        return self._lock is not None
+        """Whether this writer holds the state's advisory lock (no other writer is alive).
+
+        A lock whose connection the server dropped is held no more: from then on this
+        writer leaves records other writers claimed to their leases, like an unlocked node.
+        """
+        return self._lock is not None and not (self._lock.closed or self._lock.broken)
 
     async def close(self) -> None:
         """Finish every queued unit, then close every connection (dropping the lock)."""
@@ -306,10 +312,24 @@ class PgDatabase:
             except (psycopg.IntegrityError, _ClaimLost):
                 return [await _apply_unit(conn, statements) for statements in units]
         except (psycopg.Error, OSError) as exc:
+            await self._probe_lock()
             raise StoreError(
                 f"the state {self.location} could not commit ({exc}); nothing of this batch "
                 "was recorded. Check that the server is up and its disk is not full."
             ) from exc
+
+    async def _probe_lock(self) -> None:
+        """After a failed commit, find out whether the lock's connection is gone too (the
+        server restarted): psycopg marks a connection broken only when it is used."""
+        if self._lock is not None and not self._lock.broken:
+            try:
+                await self._lock.execute("SELECT 1")
+            except psycopg.Error:
+                log.warning(
+                    "the state %s lost its advisory lock with its connection; this writer "
+                    "now leaves records other writers claimed to their leases",
+                    self.location,
+                )
 
     async def _writer_connection(self) -> AsyncConnection[Any]:
         """The write connection, reconnected if the server dropped it (a restart)."""

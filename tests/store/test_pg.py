@@ -154,3 +154,34 @@ async def test_a_tenant_schema_is_refused_for_a_sqlite_state(db_path: Path) -> N
     """Asking for a tenant schema on a SQLite file says that tenants need PostgreSQL."""
     with pytest.raises(ValueError, match="need a PostgreSQL store"):
         await open_store(db_path, schema="tenant_acme")
+
+
+async def test_a_dropped_connection_fails_one_batch_then_the_store_reconnects(
+    pg_url: str,
+) -> None:
+    """When the server drops every connection (a restart), the batch in flight fails with
+    StoreError (nothing half applied), later commits and reads work again, and the writer
+    no longer counts itself the only one (its advisory lock went with its connection)."""
+    store = await open_store(pg_url)
+    try:
+        assert store.exclusive
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        key = RecordKey("f", "s", "after-restart")
+        with pytest.raises(StoreError, match="could not commit"):
+            await store.commit(Unit().ledger(key, State.DONE))
+        assert not store.exclusive
+        await store.commit(Unit().ledger(key, State.DONE, target_id="T-9"))
+        entry = None
+        for _ in range(5):  # each pooled connection the server dropped fails one read
+            try:
+                entry = await store.ledger_entry(key)
+                break
+            except StoreError:
+                continue
+        assert entry is not None and entry.target_id == "T-9"
+    finally:
+        await store.close()
