@@ -38,6 +38,7 @@ async def open_store(
     writer: bool = True,
     lock: bool = True,
     schema: str = "public",
+    pool_size: int = 2,
 ) -> Store:
     """Open the state at ``location``: a ``postgresql://…`` URL, else a SQLite file path.
 
@@ -46,12 +47,18 @@ async def open_store(
     is one of several writers whose ledger claims and leases keep each record to one of
     them; ``writer=False`` only reads. ``schema`` (PostgreSQL only) is the tenant's schema:
     many tenants share one database, each in its own schema, locked separately.
+
+    A PostgreSQL store holds one write connection, up to ``pool_size`` read connections and,
+    with ``lock``, the lock's connection: size the server's ``max_connections`` for
+    stores × nodes.
     """
     if is_postgres(location):
         from connector.store.pg import PgDatabase  # psycopg is loaded only when used
 
         return Store(
-            await PgDatabase.open(str(location), schema=schema, writer=writer, lock=lock)
+            await PgDatabase.open(
+                str(location), schema=schema, writer=writer, lock=lock, pool_size=pool_size
+            )
         )
     if schema != "public":
         raise ValueError(

@@ -134,7 +134,7 @@ class PgDatabase:
         schema: str = "public",
         writer: bool = True,
         lock: bool = True,
-        pool_size: int = 4,
+        pool_size: int = 2,
     ) -> PgDatabase:
         """Migrate ``schema`` (creating it if needed), then connect.
 
