@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -42,6 +43,11 @@ from connector.store.pg_schema import LOCK_NAMESPACE, check_schema_name, lock_ke
 
 Params = Any
 log = logging.getLogger("connector.store")
+#: A holder killed a moment ago keeps its lock until its backend has exited (the kernel
+#: frees a flock at once; PostgreSQL needs a few milliseconds): a busy lock is asked again
+#: for about a second before the opener is refused.
+LOCK_ATTEMPTS = 10
+LOCK_RETRY_S = 0.1
 #: How long opening waits for the server before it reports it unreachable.
 CONNECT_TIMEOUT_S = 10.0
 
@@ -202,6 +208,11 @@ class PgDatabase:
         await self._pool.close()
         await self._writer.close()
         if self._lock is not None:
+            if not (self._lock.closed or self._lock.broken):
+                # Released before the connection goes: a server frees a closed session's
+                # locks only once its backend has exited, which the next opener could beat.
+                with contextlib.suppress(psycopg.Error):
+                    await self._lock.execute("SELECT pg_advisory_unlock_all()")
             await self._lock.close()
 
     async def integrity(self) -> list[str]:
@@ -383,10 +394,13 @@ def _query(sql: str) -> str:
 
 async def _take_lock(conn: AsyncConnection[Any], schema: str, where: str) -> None:
     key = lock_key("state", schema)
-    cursor = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, key))
-    row = await cursor.fetchone()
-    if row is not None and row[0]:
-        return
+    for attempt in range(LOCK_ATTEMPTS):
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, key))
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            return
+        if attempt + 1 < LOCK_ATTEMPTS:
+            await asyncio.sleep(LOCK_RETRY_S)
     holder = await conn.execute(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s::int4::oid "
