@@ -78,8 +78,8 @@ SOAK = Size("soak size", invoices=4000, bills=1000, rounds=50, added_invoices=30
 #: SQLite variant already spends the suite's share of time on the full normal size.
 PG_SIZES = {
     NORMAL.label: Size(
-        "make test size on PostgreSQL: a third of the SQLite run's documents",
-        invoices=80, bills=20, rounds=6, added_invoices=16, added_bills=4,
+        "make test size on PostgreSQL: a fifth of the SQLite run's documents",
+        invoices=48, bills=12, rounds=6, added_invoices=10, added_bills=3,
     )
 }
 
