@@ -42,17 +42,17 @@ async def state_and_service_checks(app: App) -> list[Row]:
 
 
 async def _integrity(app: App) -> Row:
-    row = {"system": "state", "kind": "sqlite"}
+    row = {"system": "state", "kind": "postgresql" if app.config.store.url else "sqlite"}
     try:
-        answer = [str(r[0]) for r in await app.store.db.fetchall("PRAGMA integrity_check")]
+        answer = await app.store.db.integrity()
     except ConnectorError as exc:
         return {**row, "status": "FAIL", "detail": str(exc)}
     if answer == ["ok"]:
-        return {**row, "status": "OK", "detail": f"{app.config.store.path}: integrity ok"}
+        return {**row, "status": "OK", "detail": f"{app.store.db.location}: integrity ok"}
     return {
         **row,
         "status": "FAIL",
-        "detail": f"{app.config.store.path} is damaged ({'; '.join(answer[:3])}): stop the "
+        "detail": f"{app.store.db.location} is damaged ({'; '.join(answer[:3])}): stop the "
         "service and restore the latest backup (deploy/README.md)",
     }
 

@@ -18,6 +18,7 @@ from connector.commands.common import (
     add_json_flag,
     config_from,
     open_store,
+    open_writer,
     print_json,
     print_table,
 )
@@ -217,7 +218,7 @@ def _dismiss(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         # A writer: refused, naming the pid, while the service holds the state.
-        store = await Store.open(config_from(args).store.path)
+        store = await open_writer(config_from(args))
         try:
             letters = await chosen_letters(store, args)
             count = await store.dismiss_dead_letters(letters, reason, by=_who())

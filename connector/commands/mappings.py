@@ -17,11 +17,11 @@ from connector.commands.common import (
     add_json_flag,
     config_from,
     open_store,
+    open_writer,
     print_json,
     print_table,
 )
 from connector.errors import ConfigurationError
-from connector.store import Store
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -98,7 +98,7 @@ def _set(args: argparse.Namespace) -> int:
             raise ConfigurationError(f"mapping {kind} {key!r}: the value must not be empty")
         if key in config.mappings.get(kind, {}):
             raise _from_config(kind, key)
-        store = await Store.open(config.store.path)
+        store = await open_writer(config)
         try:
             before = {r.key: r.value for r in await store.mapping_rows() if r.kind == kind}
             await store.set_mappings(kind, {key: value}, origin="cli")
@@ -126,7 +126,7 @@ def _delete(args: argparse.Namespace) -> int:
         if key in config.mappings.get(kind, {}):
             raise _from_config(kind, key)
         # A writer: refused, naming the pid, while the service holds the state.
-        store = await Store.open(config.store.path)
+        store = await open_writer(config)
         try:
             found = [r for r in await store.mapping_rows() if (r.kind, r.key) == (kind, key)]
             if not found:

@@ -26,7 +26,22 @@ class StoreConfig(_Section, frozen=True):
     """Where the state database (ledger, audit, cursors, vault…) lives."""
 
     path: Path = Path("state/connector.db")
-    """SQLite file of the state database; its directory is created on first use."""
+    """SQLite file of the state database; its directory is created on first use. With
+    ``url`` set, it still holds the vault (credentials), and nothing else."""
+
+    url: Annotated[str, Meta(pattern="^postgres(ql)?://")] | None = None
+    """``postgresql://user@host:port/dbname``: keep the state (ledger, audit, cursors,
+    inbox, mappings, runs) in PostgreSQL instead of the SQLite file; None = SQLite. Put the
+    password in ``~/.pgpass`` or ``$PGPASSWORD``, not here."""
+
+    schema: Annotated[str, Meta(pattern="^[a-z_][a-z0-9_]{0,62}$")] = "public"
+    """PostgreSQL schema of this state (one per tenant when tenants share a database);
+    created on first use. Only with ``url``."""
+
+    @property
+    def location(self) -> str | Path:
+        """What :func:`connector.store.open_store` opens: the URL if set, else the file."""
+        return self.url if self.url is not None else self.path
 
 
 class VaultConfig(_Section, frozen=True):
