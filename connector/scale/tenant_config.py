@@ -36,7 +36,9 @@ def tenant_config(settings: NodeSettings, tenant: str, text: str) -> Config:
         )
     return msgspec.structs.replace(
         config,
-        store=StoreConfig(path=tenant_db_path(settings, tenant)),
+        store=StoreConfig(
+            path=tenant_db_path(settings, tenant), url=settings.database_url, schema=tenant
+        ),
         vault=settings.vault,
         service=settings.service,
     )

@@ -10,8 +10,7 @@ import psycopg
 
 from connector.scale.directory import TenantDirectory
 from connector.scale.settings import NodeSettings
-from connector.scale.state import tenant_db_path
-from connector.store import Store
+from connector.store import open_store
 from tests.scale.cluster import Nodes, add_tenants, wait_until
 from tests.scale.toyledger.sim import SimThread, ToyLedgerSim
 
@@ -104,7 +103,7 @@ async def test_two_nodes_killed_mid_run_lose_and_duplicate_nothing(
     assert nodes.logs().count("ran on a worker silent") >= 2, logs
     adopted = 0
     for tenant, state in sim.tenants.items():
-        store = await Store.open(tenant_db_path(settings, tenant), writer=False)
+        store = await open_store(settings.database_url, writer=False, schema=tenant)
         try:
             counts = await store.ledger_counts("bills")
             assert counts == {("bills", "bills", "done"): len(state.invoices)}, tenant
