@@ -25,22 +25,23 @@ from pathlib import Path
 import anyio
 import psycopg
 
+from bench.store_backends import DURABLE
 from connector.config import ServiceConfig, VaultConfig
 from connector.scale.settings import NodeSettings
 from connector.vault import encode_key, generate_key
+from tests.pg import PgCluster, start_cluster, stop_cluster
 from tests.scale import toyledger
 from tests.scale.cluster import Nodes, add_tenants, wait_until
-from tests.scale.pg import Cluster, start_cluster
 from tests.scale.toyledger.sim import SimThread, ToyLedgerSim
 
 OUT = Path(__file__).parent / "results" / "scale.json"
 
 
 async def measure(
-    cluster: Cluster, run: int, nodes_count: int, args: argparse.Namespace
+    cluster: PgCluster, run: int, nodes_count: int, args: argparse.Namespace
 ) -> dict[str, object]:
     database = f"bench_{run}"
-    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {database}")
     work = Path(tempfile.mkdtemp(prefix=f"ml-connector-scale-{nodes_count}-"))
     settings = NodeSettings(
@@ -115,7 +116,7 @@ def _ready(settings: NodeSettings) -> bool:
 async def main(args: argparse.Namespace) -> None:
     os.environ.setdefault("ML_CONNECTOR_VAULT_KEY", encode_key(generate_key()))
     toyledger.register()
-    cluster = start_cluster()
+    cluster = start_cluster(DURABLE)  # fsync on: documents/minute as production pays it
     results = []
     try:
         for run, nodes_count in enumerate(args.nodes):
@@ -130,7 +131,7 @@ async def main(args: argparse.Namespace) -> None:
                 flush=True,
             )
     finally:
-        cluster.stop()
+        stop_cluster(cluster)
     report = {
         "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
         "tenant_limit_req_per_s": args.limit,

@@ -64,7 +64,7 @@ def _owner() -> str | None:
     raise RuntimeError("running as root and neither a postgres nor a nobody user exists")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -115,7 +115,7 @@ def start_cluster(settings: str = SERVER_SETTINGS) -> PgCluster:
     root = Path(tempfile.mkdtemp(prefix="ml-connector-pg-"))
     if owner is not None:
         shutil.chown(root, user=owner)
-    cluster = PgCluster(root, _free_port(), owner, initdb.resolve().parent)
+    cluster = PgCluster(root, free_port(), owner, initdb.resolve().parent)
     cluster.run(
         "initdb", "-D", str(root / "data"), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
         "--no-sync", "--locale=C",

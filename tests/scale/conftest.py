@@ -1,22 +1,17 @@
-"""A real PostgreSQL for the cluster tests: one throwaway cluster per session, a fresh
-database per test (see :mod:`tests.scale.pg`)."""
+"""The cluster tests' fixtures: a fresh database of the session's throwaway PostgreSQL
+(``pg_url`` from :mod:`tests.pg`, shared with the store tests), a vault key, node settings."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from connector.config import ServiceConfig, VaultConfig
 from connector.scale.settings import NodeSettings
 from connector.vault import encode_key, generate_key
 from tests.scale import toyledger
-from tests.scale.pg import Cluster, start_cluster
-
-_databases = itertools.count()
 
 
 @pytest.fixture(autouse=True)
@@ -27,23 +22,10 @@ def toyledger_registered() -> Iterator[None]:
     toyledger.unregister()
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    """initdb + pg_ctl in a temp dir on a free loopback port; removed after the session."""
-    cluster = start_cluster()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
 @pytest.fixture
-def database_url(pg_cluster: Cluster) -> str:
-    """A new, empty database of the session's cluster."""
-    name = f"test_{next(_databases)}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return pg_cluster.url(name)
+def database_url(pg_url: str) -> str:
+    """A new, empty database of the session's cluster (dropped after the test)."""
+    return pg_url
 
 
 @pytest.fixture

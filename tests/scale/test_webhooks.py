@@ -17,7 +17,7 @@ from connector.scale.state import open_tenant_vault
 from connector.scale.tenant_config import tenant_config
 from connector.scale.webhooks import start_receiver
 from connector.scale.work import run_job
-from tests.scale.pg import free_port
+from tests.pg import free_port
 from tests.scale.tenant_toml import tenant_toml
 from tests.scale.toyledger.sim import ToyLedgerSim
 
