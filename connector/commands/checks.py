@@ -1,13 +1,70 @@
-"""What ``check`` verifies besides the systems: the state database and the credentials
-the service itself needs (the admin token, the webhook secrets), each with the exact fix."""
+"""What ``check`` verifies besides the sign-in to each system: misspelt keys in the config,
+what each flow needs in its systems (a clearing supplier, accounting dimensions, numbering
+sequences…), the state database and the credentials the service itself needs (the admin
+token, the webhook secrets). Each failing row says what is wrong and the exact fix."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
+from connector import registry
 from connector.app import App
 from connector.config import ServiceTitanSystem
+from connector.config.loader import UnknownKey
 from connector.errors import ConnectorError
 
 Row = dict[str, str]
+
+
+def unknown_key_rows(unknown: Sequence[UnknownKey]) -> list[Row]:
+    """One FAIL per key the config's table does not have (the rest was still checked)."""
+    return [
+        {"system": "config", "kind": f"[{u.table}]", "status": "FAIL", "detail": u.message()}
+        for u in unknown
+    ]
+
+
+async def flow_checks(app: App, failed_systems: Collection[str]) -> list[Row]:
+    """Each enabled flow's own checks (:attr:`registry.PairingSpec.check`), run on the same
+    connections; a flow whose system failed its sign-in is reported as not checked."""
+    rows: list[Row] = []
+    for name, flow in app.config.flows.items():
+        if not flow.enabled:
+            continue
+        systems = app.config.systems
+        pairing = registry.pairing(systems[flow.source].kind, systems[flow.target].kind)
+        if pairing is None or pairing.check is None:
+            continue
+        label = f"flow {name}"
+        broken = [s for s in (flow.source, flow.target) if s in failed_systems]
+        if broken:
+            rows.append({"system": label, "kind": "flow", "status": "FAIL",
+                         "detail": f"not checked: system {broken[0]} failed above; fix it first"})
+            continue
+        try:
+            request = registry.FlowRequest(
+                name,
+                flow,
+                app.config,
+                await app.supervisor(flow.source),
+                await app.supervisor(flow.target),
+                app.store,
+            )
+            results = await pairing.check(request)
+        except ConnectorError as exc:
+            rows.append({"system": label, "kind": "flow", "status": "FAIL", "detail": str(exc)})
+            continue
+        except OSError as exc:
+            rows.append({"system": label, "kind": "flow", "status": "FAIL",
+                         "detail": f"cannot reach the system ({exc}); check the URL and the "
+                         "network"})
+            continue
+        rows += [
+            {"system": label, "kind": r.what, "status": "OK" if r.ok else "FAIL",
+             "detail": r.detail}
+            for r in results
+        ]
+    return rows
 
 
 async def state_and_service_checks(app: App) -> list[Row]:

@@ -193,5 +193,6 @@ register_pairing(
         target_kind="servicenow",
         streams=STREAMS,
         build=build_flow,
+        options=mapping.Options,
     )
 )

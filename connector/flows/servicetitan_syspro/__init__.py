@@ -309,5 +309,6 @@ register_pairing(
         target_kind="syspro",
         streams=STREAMS,
         build=build_flow,
+        options=mapping.Options,
     )
 )
