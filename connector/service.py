@@ -73,7 +73,7 @@ class Service:
     idle: anyio.Event = field(default_factory=anyio.Event)
 
     def __post_init__(self) -> None:
-        self.alerts = Alerts(self.config.service.alert_webhook_url)
+        self.alerts = Alerts.from_config(self.config.service, self.app.vault.get)
         self.runs_total = self.metrics.counter(
             "ml_connector_runs_total",
             "Runs finished, by flow, trigger and status.",

@@ -26,7 +26,7 @@ from connector.config import (
     load_config,
     parse_schedule,
 )
-from connector.config.models import FlowConfig
+from connector.config.models import EmailAlerts, FlowConfig
 from connector.errors import ConfigurationError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "connector.example.toml"
@@ -86,7 +86,7 @@ def test_example_file_documents_every_key() -> None:
     """Every field of every config object appears, commented, in the example file."""
     text = EXAMPLE.read_text()
     sections: list[type[msgspec.Struct]] = [
-        StoreConfig, VaultConfig, ServiceConfig, ServiceTitanSystem, InforSystem,
+        StoreConfig, VaultConfig, ServiceConfig, EmailAlerts, ServiceTitanSystem, InforSystem,
         AcumaticaSystem, ServiceNowSystem, IfsSystem, SysproSystem, FlowConfig,
     ]
     for section in sections:

@@ -71,7 +71,8 @@ async def state_and_service_checks(app: App) -> list[Row]:
     rows = [await _integrity(app)]
     admin = app.config.service.admin_token_credential
     if admin:
-        rows.append(_credential(app, "admin token", admin, "bearer", "token"))
+        rows.append(_credential(app, "admin token", admin, "bearer", ("token",)))
+    rows += _email_alerts(app)
     for name, system in app.config.systems.items():
         uses_webhooks = any(
             flow.webhook and name in (flow.source, flow.target)
@@ -93,7 +94,7 @@ async def state_and_service_checks(app: App) -> list[Row]:
                 )
             else:
                 rows.append(
-                    _credential(app, f"{name} webhooks", secret, "webhook-hmac", "secret")
+                    _credential(app, f"{name} webhooks", secret, "webhook-hmac", ("secret",))
                 )
     return rows
 
@@ -114,18 +115,35 @@ async def _integrity(app: App) -> Row:
     }
 
 
-def _credential(app: App, label: str, name: str, kind: str, field: str) -> Row:
+def _email_alerts(app: App) -> list[Row]:
+    """[service.alerts]: recipients to send to, and the relay's login in the vault."""
+    email = app.config.service.alerts
+    if email.smtp_host is None:
+        return []
+    if not email.to:
+        return [{"system": "alert email", "kind": "smtp", "status": "FAIL",
+                 "detail": "[service.alerts] names an smtp_host but no recipients: set "
+                 'to = ["ops@example.com"] there, or remove smtp_host'}]
+    if email.smtp_credential is None:
+        return [{"system": "alert email", "kind": "smtp", "status": "OK",
+                 "detail": f"to {', '.join(email.to)} via {email.smtp_host} (no login)"}]
+    return [_credential(app, "alert email", email.smtp_credential, "smtp",
+                        ("username", "password"))]
+
+
+def _credential(app: App, label: str, name: str, kind: str, fields: tuple[str, ...]) -> Row:
     row = {"system": label, "kind": kind}
-    fix = f"`ml-connector creds set {name} --kind {kind}` with {{\"{field}\": \"…\"}} on stdin"
+    body = ", ".join(f'"{field}": "…"' for field in fields)
+    fix = f"`ml-connector creds set {name} --kind {kind}` with {{{body}}} on stdin"
     try:
         credential = app.vault.get(name)
     except ConnectorError:
         return {**row, "status": "FAIL", "detail": f"no credential {name!r} in the vault: {fix}"}
-    if credential.kind != kind or not credential.fields.get(field):
+    if credential.kind != kind or not all(credential.fields.get(f) for f in fields):
         return {
             **row,
             "status": "FAIL",
             "detail": f"credential {name!r} is of kind {credential.kind!r}, not {kind!r} "
-            f"with a {field}: {fix}",
+            f"with {' and '.join(fields)}: {fix}",
         }
     return {**row, "status": "OK", "detail": f"credential {name!r} present"}

@@ -25,6 +25,7 @@ from msgspec import inspect as msgspec_inspect
 from connector import registry
 from connector.config.models import (
     Config,
+    EmailAlerts,
     FlowConfig,
     ServiceConfig,
     StoreConfig,
@@ -126,6 +127,9 @@ def unknown_keys(data: dict[str, Any], file: str) -> list[UnknownKey]:
         ("store", StoreConfig), ("vault", VaultConfig), ("service", ServiceConfig)
     ):
         scan(data.get(section), (section,), [*struct.__struct_fields__])
+    service = data.get("service")
+    if isinstance(service, dict):
+        scan(service.get("alerts"), ("service", "alerts"), [*EmailAlerts.__struct_fields__])
     systems = data.get("systems")
     kinds: dict[str, str] = {}
     if isinstance(systems, dict):
@@ -162,7 +166,12 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     vault = config.vault if key_file is None else msgspec.structs.replace(
         config.vault, key_file=base / key_file
     )
-    return msgspec.structs.replace(config, store=store, vault=vault)
+    service = config.service
+    ca_file = service.alerts.smtp_ca_file
+    if ca_file is not None:
+        alerts = msgspec.structs.replace(service.alerts, smtp_ca_file=base / ca_file)
+        service = msgspec.structs.replace(service, alerts=alerts)
+    return msgspec.structs.replace(config, store=store, vault=vault, service=service)
 
 
 class _RawConfig(_Section, frozen=True):

@@ -148,3 +148,23 @@ async def test_check_fails_when_a_document_type_the_acumatica_flow_creates_is_nu
         assert 'clear "Manual Numbering" on sequence APBILL' in failed[0]["detail"]
     finally:
         await env.stop()
+
+
+async def test_check_reports_email_alerts_without_recipients_or_without_their_login(
+    env: demo.DemoEnvironment,
+) -> None:
+    """[service.alerts] with a relay but no recipients, or naming an SMTP login absent from
+    the vault, is a FAIL with the fix (the `creds set … --kind smtp` command)."""
+    with env.config_path.open("a") as config:
+        config.write('alerts.smtp_host = "smtp.example.com"\n')
+    code, out, _ = await cli(env, "check", "--json")
+    row = {r["system"]: r for r in msgspec.json.decode(out)}["alert email"]
+    assert code == 1 and "no recipients" in row["detail"]
+
+    with env.config_path.open("a") as config:
+        config.write('alerts.to = ["ops@example.com"]\nalerts.smtp_credential = "relay"\n')
+    code, out, _ = await cli(env, "check", "--json")
+    row = {r["system"]: r for r in msgspec.json.decode(out)}["alert email"]
+    assert code == 1 and row["status"] == "FAIL"
+    fix = '`ml-connector creds set relay --kind smtp` with {"username": "…", "password": "…"}'
+    assert fix in row["detail"]
