@@ -18,7 +18,7 @@ from connector.commands.common import (
     print_table,
 )
 from connector.config.loader import load_config_reporting_unknown_keys
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, clause
 from connector.service import run_service
 
 
@@ -54,7 +54,7 @@ async def probe(app: App, name: str) -> tuple[str, str]:
 def _advice(exc: ConnectorError) -> str:
     text = exc.message
     if exc.kind in ("unavailable", "timeout"):
-        return f"{text}. Check the URL in the config, DNS and firewall."
+        return f"{clause(text)}. Check the URL in the config, DNS and firewall."
     return text
 
 
