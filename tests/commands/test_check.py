@@ -168,3 +168,27 @@ async def test_check_reports_email_alerts_without_recipients_or_without_their_lo
     assert code == 1 and row["status"] == "FAIL"
     fix = '`ml-connector creds set relay --kind smtp` with {"username": "…", "password": "…"}'
     assert fix in row["detail"]
+
+
+async def test_check_fails_when_the_cost_center_dimension_sent_to_servicenow_is_empty(
+    tmp_path: Path,
+) -> None:
+    """infor-servicenow: the M3 dimension named by cost_center_ait must hold values, or
+    no cost center would reach ServiceNow; the FAIL names the dimension and the fix."""
+    flow = "infor-servicenow"
+    env = await demo.start(tmp_path / "state", counts={"infor": TINY["infor"]}, flows=[flow])
+    try:
+        code, out, err = await cli(env, "check", "--json")
+        assert code == 0, out
+        assert _rows(out, flow)["cost center dimension"]["detail"].endswith("values in AIT2")
+
+        text = env.config_path.read_text()
+        env.config_path.write_text(text.replace('cost_center_ait = "2"', 'cost_center_ait = "6"'))
+        code, out, _ = await cli(env, "check", "--json")
+        row = _rows(out, flow)["cost center dimension"]
+        assert code == 1 and row["status"] == "FAIL"
+        assert "AIT6" in row["detail"] and "set cost_center_ait in [flows.infor-servicenow" in row[
+            "detail"
+        ]
+    finally:
+        await env.stop()
