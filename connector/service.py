@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import msgspec
 from aiohttp import web
 
 from connector import registry
@@ -160,6 +161,9 @@ class Service:
             self.notifier.ready(self._status_line())
             return
         await apply_config_mappings(self.app.store, fresh)
+        # The mappings are live now: the admin API and console judge which ones the file
+        # owns (and so cannot be changed there) by the file as it is, not as it was.
+        self.config = msgspec.structs.replace(self.config, mappings=fresh.mappings)
         changed = [
             section
             for section in ("store", "vault", "service", "systems", "flows")

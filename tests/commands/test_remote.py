@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
+import anyio
 import msgspec
 
 from connector import demo
@@ -64,3 +66,26 @@ async def test_a_wrong_admin_token_is_refused_with_the_command_to_fix_it(
         assert code == 1
         assert "refused the admin token (HTTP 401)" in err
         assert "`ml-connector creds set admin-token --kind bearer`" in err
+
+
+async def test_a_mapping_added_to_the_file_and_reloaded_is_left_to_the_file(
+    env: demo.DemoEnvironment, tmp_path: Path
+) -> None:
+    """After SIGHUP, a mapping the config file now declares cannot be changed through the
+    service: the answer says to change it in the file."""
+    good = await break_cost_centers(env)
+    async with running_service(env, tmp_path / "service.log", good) as service:
+        text = env.config_path.read_text()
+        text = text.replace(f"[mappings.{KIND}]\n", f'[mappings.{KIND}]\n"7777" = "CC100"\n')
+        env.config_path.write_text(text)
+        service.process.send_signal(signal.SIGHUP)
+        with anyio.fail_after(30):
+            while True:
+                code, out, _ = await cli(env, "mappings", "list", "--kind", KIND, "--json")
+                if any(r["key"] == "7777" for r in msgspec.json.decode(out)):
+                    break
+                await anyio.sleep(0.2)
+        code, _, err = await cli(env, "mappings", "set", KIND, "7777", "CC110")
+        assert code == 1, err
+        assert f"mapping {KIND} '7777' comes from the config file" in err
+        assert "asking it through" in err
