@@ -177,6 +177,12 @@ class PairingSpec:
     check: FlowCheck | None = None
     """``ml-connector check``: what this pairing needs from its systems beyond a sign-in
     (a clearing supplier, accounting dimensions, numbering sequences…)."""
+    streams_for: Callable[[Any, Any], tuple[str, ...]] | None = None
+    """The streams a flow between these two system configs builds, when that depends on
+    them (an Infor system's ``product``); else :attr:`streams`."""
+
+    def streams_of(self, source: Any, target: Any) -> tuple[str, ...]:
+        return self.streams_for(source, target) if self.streams_for else self.streams
 
 
 @dataclass

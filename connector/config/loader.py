@@ -362,7 +362,7 @@ class _Decoder:
         pairing = registry.pairing(systems[flow.source].kind, systems[flow.target].kind)
         if pairing is None or flow.streams is None:
             return  # an unknown pairing is reported when the flow is built
-        known = pairing.streams
+        known = pairing.streams_of(systems[flow.source], systems[flow.target])
         for index, stream in enumerate(flow.streams):
             if stream not in known:
                 close = difflib.get_close_matches(stream, known, n=1)

@@ -34,7 +34,7 @@ import msgspec
 from connector.config import FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
-from connector.flows.servicetitan_acumatica import mapping
+from connector.flows.servicetitan_acumatica import mapping, reconcile
 from connector.flows.servicetitan_acumatica.targets import (
     BillTarget,
     CustomerTarget,
@@ -126,6 +126,7 @@ def build(
         )
 
     customers = CustomerTarget(acumatica, linked(CUSTOMERS))
+    bills = BillTarget(acumatica, link, VENDORS)
     vendors = VendorTarget(acumatica, linked(VENDORS))
     workers = config.workers
     streams: tuple[Stream[Any, Any], ...] = (
@@ -154,6 +155,7 @@ def build(
             mapping.map_invoice,
             InvoiceTarget(acumatica, CUSTOMERS, release=options.release_invoices == "yes"),
             workers=workers,
+            reconcile=reconcile.invoices(acumatica),
         ),
         st_stream(
             PAYMENTS,
@@ -162,14 +164,16 @@ def build(
             mapping.map_payment,
             PaymentTarget(acumatica, CUSTOMERS, INVOICES),
             workers=workers,
+            reconcile=reconcile.payments(acumatica),
         ),
         st_stream(
             BILLS,
             "inventory_bills",
             st.InventoryBill,
             mapping.map_bill,
-            BillTarget(acumatica, link, VENDORS),
+            bills,
             workers=workers,
+            reconcile=reconcile.bills(acumatica, bills),
         ),
     )
     return BuiltFlow(Flow(flow_name, streams), dict(WEBHOOK_STREAMS))
