@@ -26,7 +26,7 @@ from connector.config import (
     load_config,
     parse_schedule,
 )
-from connector.config.models import FlowConfig
+from connector.config.models import EmailAlerts, FlowConfig
 from connector.errors import ConfigurationError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "connector.example.toml"
@@ -93,6 +93,7 @@ def test_example_file_documents_every_key() -> None:
         StoreConfig,
         VaultConfig,
         ServiceConfig,
+        EmailAlerts,
         ServiceTitanSystem,
         InforSystem,
         AcumaticaSystem,

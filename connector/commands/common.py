@@ -16,11 +16,17 @@ from connector.store import Store
 from connector.store import open_store as open_state
 
 
-def config_from(args: argparse.Namespace) -> Config:
-    """``--config``, else ``$ML_CONNECTOR_CONFIG``, else defaults under ./state."""
+def config_path(args: argparse.Namespace) -> Path | None:
+    """``--config``, else ``$ML_CONNECTOR_CONFIG``, else None (defaults under ./state)."""
     path: Path | None = getattr(args, "config", None)
     if path is None and os.environ.get("ML_CONNECTOR_CONFIG"):
         path = Path(os.environ["ML_CONNECTOR_CONFIG"])
+    return path
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    """``--config``, else ``$ML_CONNECTOR_CONFIG``, else defaults under ./state."""
+    path = config_path(args)
     if path is None:
         return default_config(Path.cwd() / "state")
     return load_config(path)

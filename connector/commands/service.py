@@ -9,10 +9,17 @@ import anyio
 
 from connector import registry
 from connector.app import App
-from connector.commands.checks import state_and_service_checks
-from connector.commands.common import add_json_flag, config_from, print_json, print_table
+from connector.commands.checks import flow_checks, state_and_service_checks, unknown_key_rows
+from connector.commands.common import (
+    add_json_flag,
+    config_from,
+    config_path,
+    print_json,
+    print_table,
+)
 from connector.commands.tenants import add_database_flag
-from connector.errors import ConfigurationError, ConnectorError
+from connector.config.loader import load_config_reporting_unknown_keys
+from connector.errors import ConfigurationError, ConnectorError, clause
 from connector.scale.settings import NodeSettings
 from connector.service import run_service
 
@@ -95,21 +102,27 @@ async def probe(app: App, name: str) -> tuple[str, str]:
 def _advice(exc: ConnectorError) -> str:
     text = exc.message
     if exc.kind in ("unavailable", "timeout"):
-        return f"{text}. Check the URL in the config, DNS and firewall."
+        return f"{clause(text)}. Check the URL in the config, DNS and firewall."
     return text
 
 
 def _check(args: argparse.Namespace) -> int:
     async def go() -> int:
+        path = config_path(args)
+        config, unknown = (
+            (config_from(args), []) if path is None else load_config_reporting_unknown_keys(path)
+        )
         # Read-only: `check` pings the systems and may run beside the service.
-        app = await App.open(config_from(args), writer=False)
-        results: list[dict[str, Any]] = []
+        app = await App.open(config, writer=False)
+        results: list[dict[str, Any]] = unknown_key_rows(unknown)
         try:
             for name, system in app.config.systems.items():
                 status, detail = await probe(app, name)
                 results.append(
                     {"system": name, "kind": system.kind, "status": status, "detail": detail}
                 )
+            failed = {r["system"] for r in results if r["status"] != "OK"}
+            results += await flow_checks(app, failed)
             results += await state_and_service_checks(app)
         finally:
             await app.aclose()

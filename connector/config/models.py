@@ -57,6 +57,34 @@ class VaultConfig(_Section, frozen=True):
     """Name of the key file under systemd's ``$CREDENTIALS_DIRECTORY``; checked second."""
 
 
+class EmailAlerts(_Section, frozen=True):
+    """``[service.alerts]``: the same alerts as ``alert_webhook_url``, sent by email."""
+
+    smtp_host: NonEmpty | None = None
+    """SMTP server (a relay such as smtp.office365.com); None = no email alerts."""
+
+    smtp_port: Port = 587
+    """Its port: 587 with ``starttls``, 25 on a trusted relay without it."""
+
+    starttls: bool = True
+    """Upgrade the connection with STARTTLS before logging in (refused if the server
+    does not offer it, so the password never crosses in clear)."""
+
+    smtp_ca_file: Path | None = None
+    """PEM file of the CA certificate(s) to trust for the server's TLS (a private relay),
+    relative to this file's directory; None = the system's CAs."""
+
+    smtp_credential: NonEmpty | None = None
+    """Vault credential (kind ``smtp``: username, password) to log in with; None = the
+    relay takes mail without a login."""
+
+    from_address: NonEmpty = "ml-connector@localhost"
+    """The ``From`` of alert emails."""
+
+    to: list[NonEmpty] = field(default_factory=list)
+    """Recipients; email alerts need at least one."""
+
+
 class ServiceConfig(_Section, frozen=True):
     """The long-running service: listeners, shutdown and logging."""
 
@@ -85,6 +113,9 @@ class ServiceConfig(_Section, frozen=True):
     alert_webhook_url: NonEmpty | None = None
     """URL the service POSTs a JSON alert to when a run stops or a flow's open errors grow
     (``{"event": "run_failed" | "errors_growing", "flow": …}``); None = no alerts."""
+
+    alerts: EmailAlerts = field(default_factory=EmailAlerts)
+    """Email alerts (``[service.alerts]``), sent on the same events as the webhook."""
 
     circuit_breaker_refusals: Annotated[int, Meta(ge=0)] = 50
     """Records refused in a row for one cause that stop a stream (its other records wait

@@ -131,7 +131,7 @@ class TenantDirectory:
         """Create these tables and Procrastinate's if missing; safe when several nodes
         start at once (they queue on an advisory lock)."""
         async with await self._connect() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ml-connector schema'))")
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ml-connector: schema'))")
             await conn.execute(_SCHEMA)
             cur = await conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
             row = await cur.fetchone()

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, clause
 from connector.store.lock import StateLock
 from connector.store.schema import connect_sync, migrate
 
@@ -164,7 +164,7 @@ class Database:
             if state_lock is not None:
                 state_lock.release()
             raise StoreError(
-                f"cannot open the state database {path}: {exc}. Check that the directory "
+                f"cannot open the state database {path}: {clause(exc)}. Check that the directory "
                 "exists, is writable by this user, and that the disk is not full."
             ) from exc
         except BaseException:

@@ -37,6 +37,7 @@ import psycopg
 from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from connector.errors import clause
 from connector.store.db import EXPECT_CHANGE, MAX_BATCH, ClaimLostError, Statement, StoreError
 from connector.store.lock import StateLockedError, busy_message
 from connector.store.pg_schema import LOCK_NAMESPACE, check_schema_name, lock_key, migrate
@@ -50,6 +51,9 @@ LOCK_ATTEMPTS = 10
 LOCK_RETRY_S = 0.1
 #: How long opening waits for the server before it reports it unreachable.
 CONNECT_TIMEOUT_S = 10.0
+#: How our connections name themselves (application_name): the lock's holder is read back
+#: from it, so a refused writer can name the pid holding the state.
+APP_PREFIX = "ml-connector: pid "
 
 
 def redact(url: str) -> str:
@@ -156,7 +160,7 @@ class PgDatabase:
         kwargs: dict[str, Any] = {
             "autocommit": True,
             "options": options,
-            "application_name": f"ml-connector pid {os.getpid()} on {socket.gethostname()}"[:63],
+            "application_name": f"{APP_PREFIX}{os.getpid()} on {socket.gethostname()}"[:63],
             "connect_timeout": int(CONNECT_TIMEOUT_S),
         }
         opened: list[AsyncConnection[Any]] = []
@@ -176,14 +180,14 @@ class PgDatabase:
             opened.append(write_conn)
             pool = AsyncConnectionPool(
                 url, kwargs=raw, min_size=1, max_size=pool_size, open=False,
-                name=f"ml-connector state {schema}",
+                name=f"ml-connector: state {schema}",
             )
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         except (psycopg.Error, PoolTimeout) as exc:
             await _close_all(opened, pool)
             raise StoreError(
-                f"cannot open the state {where}: {exc}. Check that the server is running and "
-                "reachable, and that the user may create tables in that database."
+                f"cannot open the state {where}: {clause(exc)}. Check that the server is "
+                "running and reachable, and that the user may create tables in that database."
             ) from exc
         except BaseException:
             await _close_all(opened, pool)
@@ -410,7 +414,7 @@ async def _take_lock(conn: AsyncConnection[Any], schema: str, where: str) -> Non
     )
     found = await holder.fetchone()
     name = str(found[0]) if found else ""
-    pid = name.removeprefix("ml-connector pid ") if name.startswith("ml-connector pid ") else (
+    pid = name.removeprefix(APP_PREFIX) if name.startswith(APP_PREFIX) else (
         "unknown"
     )
     raise StateLockedError(busy_message(where, pid))
