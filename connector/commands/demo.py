@@ -54,15 +54,25 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 async def _run(
-    state_dir: Path, seed: int, as_json: bool, flows: tuple[str, ...], infor_product: str = "m3"
+    state_dir: Path,
+    seed: int,
+    as_json: bool,
+    flows: tuple[str, ...],
+    infor_product: str = "m3",
+    counts: dict[str, dict[str, int]] | None = None,
 ) -> int:
+    """Both cycles of every flow and the summary; ``counts`` (per system, or per line
+    segment such as ``LN``) replaces the simulators' default seed sizes."""
+
     def say(text: str) -> None:
         if not as_json:
             print(text, flush=True)
 
     started = time.monotonic()
     say(f"Starting simulators and seeding a contractor (seed {seed}) …")
-    env = await demo.start(state_dir, seed=seed, flows=flows, infor_product=infor_product)
+    env = await demo.start(
+        state_dir, seed=seed, counts=counts, flows=flows, infor_product=infor_product
+    )
     summary: list[dict[str, object]] = []
     ok = True
     try:
