@@ -31,6 +31,7 @@ from typing import Any
 import msgspec
 
 from connector.config import FlowConfig
+from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.common import LedgerLink
 from connector.flows.servicetitan_infor import mapping
@@ -302,6 +303,14 @@ def build_line(
 ) -> BuiltFlow:
     """Declare the flow's streams over ServiceTitan and a non-M3 line (no I/O here)."""
     options = common.parse_options(config, flow_name, Options)
+    if options.ap_coding != "addline":
+        # Left to run, the option would be ignored without a word: the operator asked for
+        # recode batches and would get invoices coded on their lines.
+        raise ConfigurationError(
+            f'flows.{flow_name}.options.ap_coding = "{options.ap_coding}" is for M3 (APS450MI '
+            f"recode batches); {line.product} takes each invoice line's account and cost "
+            "center as it is written: remove ap_coding from the flow's options"
+        )
     overlap = source_config.overlap_s
     length = line.supplier_code_length
     link = common.ledger_link(store, flow_name)
