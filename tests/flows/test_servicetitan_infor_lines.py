@@ -120,3 +120,22 @@ async def test_recode_coding_on_a_line_is_refused_naming_the_option(
     finally:
         await opened.aclose()
     assert line.writes == []
+
+
+async def test_a_new_purchase_order_costs_one_lookup_and_one_write(
+    app: App, line: FakeLine
+) -> None:
+    """Each ServiceTitan PO new to the line costs two line requests against the gateway's
+    budget: the live lookup by number and the write (the write trusts the lookup it follows
+    instead of reading the order again)."""
+    runner = await app.runner(FLOW)
+    setup = await runner.cycle(
+        streams=["vendors_to_infor", "materials_to_infor", "equipment_to_infor"]
+    )
+    assert setup.ok, setup.error
+    before = line.requests
+    report = await runner.cycle(streams=["purchase_orders_to_infor"])
+    assert report.ok, report.error
+    created = report.total("created")
+    assert created > 0 and len(line.orders) == created
+    assert line.requests - before == 2 * created

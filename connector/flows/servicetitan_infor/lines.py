@@ -62,6 +62,7 @@ from connector.runtime.flow import (
 from connector.store import Store
 from connector.systems.infor.lines import (
     FoundInvoice,
+    FoundOrder,
     InforLine,
     LineItem,
     LineOrder,
@@ -241,15 +242,19 @@ class LineOrderTarget:
         self.line = line
         self.vendor_stream = vendor_stream
         self.currency = currency
+        #: What ``find`` read, by order number, for the ``write`` that follows it at once.
+        self._read: dict[str, tuple[float, FoundOrder | None]] = {}
 
     async def find(self, command: M3PurchaseOrderCommand) -> Found | None:
         if command.mirrors is not None:
             return Found(command.mirrors, matches=True)
         order = await self.line.find_order(command.puno)
+        self._read[command.puno] = (time.monotonic(), order)
         if order is None:
             return None
         missing = {line.number for line in command.lines} - set(order.lines)
         if command.canceled or not missing:
+            self._read.pop(command.puno, None)
             return Found(command.puno, matches=True)
         return None  # a head without all its lines: the doubt stays open until write
 
@@ -258,7 +263,14 @@ class LineOrderTarget:
     ) -> Written:
         if command.mirrors is not None:
             return Written(Outcome.UNCHANGED, command.mirrors)
-        order = await self.line.find_order(command.puno)
+        # The live read find made moments ago stands for this write (as for AP invoices):
+        # reading the order again would cost a request per PO and learn nothing new.
+        seen = self._read.pop(command.puno, None)
+        order = (
+            seen[1]
+            if seen is not None and time.monotonic() - seen[0] < JUST_READ_S
+            else await self.line.find_order(command.puno)
+        )
         if command.canceled:
             reason = "canceled in ServiceTitan" + (
                 "" if order is None else " after the line had it: cancel it there by hand"
