@@ -59,3 +59,28 @@ async def test_demo_on_a_line_lands_every_stream_and_the_second_cycle_writes_not
     infor = load_config(state_dir / "connector.toml").systems["infor"]
     assert isinstance(infor, InforSystem)
     assert (infor.product, infor.company) == (product, LINE_DEMOS[product].system["company"])
+
+
+def test_demo_refuses_infor_servicenow_on_a_line_as_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`demo --flow infor-servicenow --infor-product ln` exits 2 with a one-line reason
+    (that flow reads M3) instead of a traceback, before emptying the state directory."""
+    state_dir = tmp_path / "demo"
+    state_dir.mkdir()
+    (state_dir / "connector.db").write_text("an earlier demo's state")
+    args = build_parser().parse_args(
+        [
+            "demo",
+            "--flow",
+            "infor-servicenow",
+            "--infor-product",
+            "ln",
+            "--state-dir",
+            str(state_dir),
+        ]
+    )
+    assert args.handler(args) == 2
+    err = capsys.readouterr().err
+    assert "infor-servicenow reads M3" in err and "--infor-product ln" in err
+    assert (state_dir / "connector.db").exists()

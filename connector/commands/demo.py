@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -45,11 +46,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if args.state_dir.exists():
-        shutil.rmtree(args.state_dir)
     # Another line replaces M3 in the Infor system, which infor-servicenow reads from M3.
     default = demo.DEMO_FLOWS if args.infor_product == "m3" else ("servicetitan-infor",)
     flows = tuple(args.flows or default)
+    if args.infor_product != "m3" and "infor-servicenow" in flows:
+        print(
+            f"ml-connector demo: infor-servicenow reads M3 and cannot run with "
+            f"--infor-product {args.infor_product}; leave --flow infor-servicenow out",
+            file=sys.stderr,
+        )
+        return 2
+    if args.state_dir.exists():
+        shutil.rmtree(args.state_dir)
     return anyio.run(_run, args.state_dir, args.seed, args.json, flows, args.infor_product)
 
 
