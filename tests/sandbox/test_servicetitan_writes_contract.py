@@ -32,8 +32,6 @@ HAND_BUILT_GAPS = {
     "inventory:POST:purchase-orders": _RULE + "typeId must be a seeded purchase-order type",
     "inventory:PATCH:purchase-orders/{id}": _RULE + "typeId must be a seeded purchase-order type",
     "inventory:POST:receipts": _RULE + "the purchase order must be open for receiving",
-    "pricebook:POST:equipment": "hand-built: equipmentMaterials is not type-checked",
-    "pricebook:POST:services": "hand-built: serviceMaterials is not type-checked",
 }
 
 
