@@ -151,8 +151,28 @@ async def _send(st: ST, op: WriteOperation, path: str, body: Any) -> tuple[int, 
     return status, (json.loads(raw) if raw else None)
 
 
+#: Bulk pricebook sections → the collection their entries' ids name.
+BULK_SECTIONS = {
+    "services": "services",
+    "equipment": "equipment",
+    "materials": "materials",
+    "discountAndFees": "discounts-and-fees",
+}
+
+
 async def _existing(st: ST, op: WriteOperation, body: Any) -> Any:
-    """A custom-fields or mark-as-exported body naming records that exist (their first)."""
+    """A body naming records that exist: custom fields and export marks on the first
+    record, a payment status on the first payment, a bulk pricebook update on the first
+    records of each section."""
+    if _id(op) == "accounting:POST:payments/status":
+        first = await _first(st, "accounting", "payments")
+        return body | {"paymentIds": [first["id"]]}
+    if _id(op) == "pricebook:PATCH:pricebook":
+        for section, collection in BULK_SECTIONS.items():
+            rows = _rows(await st.get("pricebook", collection, pageSize=50))
+            pairs = zip(body.get(section) or [], rows, strict=False)
+            body[section] = [entry | {"id": row["id"]} for entry, row in pairs]
+        return body
     last = op.path.rsplit("/", 1)[-1]
     if last not in ("custom-fields", "markasexported"):
         return body

@@ -187,13 +187,13 @@ def _sku_routes(sim: ServiceTitanSimulator, kind: str) -> list[Route]:
 
     async def create_sku(request: web.Request) -> web.StreamResponse:
         body = _documented(kind, "POST", kind, await json_body(request), validation.sku_create)
-        _check_sku(store, kind, body, None)
-        record = records.sku(store, store.stamp(), kind, _category_links(sim, kind, body))
+        check_sku(store, kind, body, None)
+        record = records.sku(store, store.stamp(), kind, category_links(sim, kind, body))
         if body.get("externalData") is not None:
             store_external(record, body["externalData"], patch=False)
         store.insert(kind, record)
         return json_response(
-            _written(record, (body.get("externalData") or {}).get("applicationGuid")), 201
+            written(record, (body.get("externalData") or {}).get("applicationGuid")), 201
         )
 
     async def patch_sku(request: web.Request) -> web.StreamResponse:
@@ -201,13 +201,13 @@ def _sku_routes(sim: ServiceTitanSimulator, kind: str) -> list[Route]:
         body = _documented(
             kind, "PATCH", f"{kind}/{{id}}", await json_body(request), validation.sku_patch
         )
-        _check_sku(store, kind, body, record["id"])
-        records.apply_sku_fields(store, kind, record, _category_links(sim, kind, body))
+        check_sku(store, kind, body, record["id"])
+        records.apply_sku_fields(store, kind, record, category_links(sim, kind, body))
         if body.get("externalData") is not None:
             store_external(record, body["externalData"], patch=True)
         store.touch(kind, record)
         return json_response(
-            _written(record, (body.get("externalData") or {}).get("applicationGuid"))
+            written(record, (body.get("externalData") or {}).get("applicationGuid"))
         )
 
     async def export_skus(request: web.Request) -> web.StreamResponse:
@@ -240,7 +240,7 @@ def _documented(
     return dict(body) if isinstance(body, dict) else {}
 
 
-def _category_links(sim: ServiceTitanSimulator, kind: str, body: Record) -> Record:
+def category_links(sim: ServiceTitanSimulator, kind: str, body: Record) -> Record:
     """A service reads its categories back as ``{id, name, active}`` (the category record);
     materials and equipment keep the ids they were sent."""
     ids = body.get("categories")
@@ -275,7 +275,15 @@ def _priced(rule: ListRule, request: web.Request) -> ListRule:
     return dataclasses.replace(rule, view=view)
 
 
-def _check_sku(store: Store, kind: str, body: Record, own_id: int | None) -> None:
+def check_sku(store: Store, kind: str, body: Record, own_id: int | None) -> None:
+    errors = sku_errors(store, kind, body, own_id)
+    if errors:
+        raise ApiError(400, "One or more validation errors occurred.", errors)
+
+
+def sku_errors(store: Store, kind: str, body: Record, own_id: int | None) -> Errors:
+    """The business problems of a SKU body: a code another SKU of ``kind`` uses, a vendor
+    link to no vendor."""
     errors: Errors = {}
     code = body.get("code")
     if code is not None:
@@ -293,8 +301,7 @@ def _check_sku(store: Store, kind: str, body: Record, own_id: int | None) -> Non
             errors[f"{path}.vendorId"] = [
                 f"No vendor with id {link['vendorId']} exists in this tenant."
             ]
-    if errors:
-        raise ApiError(400, "One or more validation errors occurred.", errors)
+    return errors
 
 
 def _zone_for(store: Store, address: Record) -> int | None:
@@ -311,7 +318,7 @@ def _zone_for(store: Store, address: Record) -> int | None:
 _GET_ONLY = ("calculatedPrice", "useStaticPrices")
 
 
-def _written(record: Record, guid: str | None) -> Record:
+def written(record: Record, guid: str | None) -> Record:
     """The reply of a pricebook create/update: the record without the GET-only fields."""
     reply = public(record, guid)
     return {key: value for key, value in reply.items() if key not in _GET_ONLY}
