@@ -42,8 +42,8 @@ async def _write(
 
 
 async def test_payment_status_shows_on_the_payments(start_simulator: StartSimulator) -> None:
-    """Payments given a status read it back as syncStatus (list, statuses filter, export);
-    one unknown id refuses the whole batch, naming it."""
+    """Payments given a status read it back (syncStatus in the list, statuses filter and
+    export; status in a payment update's reply); one unknown id refuses the batch."""
     async with connect(start_simulator) as st:
         await st.seed(1)
         listed = _rows(await _read(st, "accounting", "payments", pageSize=50))
@@ -60,6 +60,16 @@ async def test_payment_status_shows_on_the_payments(start_simulator: StartSimula
         assert all(
             found[i]["modifiedOn"] > p["modifiedOn"] for i, p in zip(ids, payments, strict=False)
         )
+        update = spec.write_operations()[("accounting", "PATCH", "payments/{id}")]
+        body = valid_body("accounting", update.request, "payment", _links(st))
+        path = f"payments/{ids[0]}"
+        status, patched = await _write(st, "accounting", "PATCH", update.path, body, path)
+        assert status == 200 and patched["status"] == body["status"], patched
+        after = _rows(await _read(st, "accounting", "payments", ids=str(ids[0])))
+        assert after[0]["syncStatus"] == body["status"], after
+        body["status"] = "Posted"
+        status, patched = await _write(st, "accounting", "PATCH", update.path, body, path)
+        assert status == 200 and patched["status"] == "Posted", patched
         feed = _rows(await _read(st, "accounting", "export/payments"))
         assert {p["id"]: p["syncStatus"] for p in feed if p["id"] in ids} == dict.fromkeys(
             ids, "Posted"

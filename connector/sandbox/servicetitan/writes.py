@@ -84,6 +84,11 @@ UNDO_STATUS = {
     ("PUT", "remove-cancellation"): ("schedul", "Scheduled"),
 }
 _STATUS_FIELDS = ("status", "jobStatus", "requestStatus")
+#: Body and reply fields a record keeps under another name: a payment's documented
+#: ``status`` is the Pending/Posted/Exported state the payment lists show as ``syncStatus``.
+FIELD_ALIASES: dict[tuple[str, str], dict[str, str]] = {
+    ("accounting", "payments/{id}"): {"status": "syncStatus"},
+}
 
 
 # -- request bodies -----------------------------------------------------------------------
@@ -366,6 +371,9 @@ class WriteRoutes:
             return web.Response(status=status)
         resolved = spec.resolve(op.module, schema)
         record_id = source.get("id") if isinstance(source, dict) else None
+        aliases = FIELD_ALIASES.get((op.module, op.path), {})
+        if aliases and isinstance(source, dict):
+            source = source | {name: source.get(kept) for name, kept in aliases.items()}
         if _kinds(resolved) & {"integer", "number"} and isinstance(record_id, int):
             return json_response(record_id, status)
         if "string" in _kinds(resolved) and record_id is not None and not resolved.get("enum"):
@@ -414,10 +422,11 @@ class WriteRoutes:
         props = spec.resolve(op.module, self._item_schema(op.module, collection)).get(
             "properties", {}
         )
+        aliases = FIELD_ALIASES.get((op.module, op.path), {})
         fields = {
-            name: value
+            aliases.get(name, name): value
             for name, value in (body.items() if isinstance(body, dict) else ())
-            if name in props and name != "id"
+            if aliases.get(name, name) in props and name != "id"
         }
         table = STORE_TABLES.get((op.module, key))
         if table is not None and parent is None:
