@@ -423,11 +423,11 @@ class WriteRoutes:
             "properties", {}
         )
         aliases = FIELD_ALIASES.get((op.module, op.path), {})
-        fields = {
-            aliases.get(name, name): value
-            for name, value in (body.items() if isinstance(body, dict) else ())
-            if aliases.get(name, name) in props and name != "id"
-        }
+        fields: Record = {}
+        for name, value in body.items() if isinstance(body, dict) else ():
+            kept = aliases.get(str(name), str(name))
+            if kept in props and kept != "id":
+                fields[kept] = value
         table = STORE_TABLES.get((op.module, key))
         if table is not None and parent is None:
             for name, value in fields.items():
