@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,8 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="ml-connector-dist-"))
     try:
         wheel = project_wheel(work)
-        for version in args.versions:
-            print(build(version, args.out, wheel, work))
+        # Each build waits on pip downloading and unpacking wheels: the versions go side by
+        # side (their targets and preambles are separate files), about a third of the time.
+        with ThreadPoolExecutor(max_workers=len(args.versions) or 1) as pool:
+            for output in pool.map(lambda v: build(v, args.out, wheel, work), args.versions):
+                print(output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
