@@ -261,7 +261,7 @@ def build(
             map=lambda bill, ctx: mapping.map_bill(bill, ctx, options),
             target=documents,
             workers=config.workers,
-            reconcile=documents.reconciliation(),
+            reconcile=documents.reconciliation("bill"),
             prepare=documents.prepare,
         ),
         Stream(
@@ -275,7 +275,7 @@ def build(
             map=lambda invoice, ctx: mapping.map_invoice(invoice, ctx, options),
             target=documents,
             workers=config.workers,
-            reconcile=documents.reconciliation(),
+            reconcile=documents.reconciliation("invoice"),
             prepare=documents.prepare,
         ),
     )

@@ -12,6 +12,7 @@ lost, in this process or another, is found before anything is created again.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -28,6 +29,8 @@ from connector.flows.servicetitan_infor.mapping import (
     StPurchaseOrderCommand,
     SupplierCommand,
     VendorCommand,
+    cori_prefix,
+    iso_date,
     mirrored_puno,
     vendor_id_from_suno,
 )
@@ -39,7 +42,7 @@ from connector.runtime.flow import (
     TargetDocument,
     Written,
 )
-from connector.systems.infor import M3Client
+from connector.systems.infor import M3Client, ledger
 from connector.systems.infor.mi import Row
 from connector.systems.infor.models import InvoiceHead, Supplier
 from connector.systems.servicetitan import ServiceTitanClient
@@ -370,14 +373,34 @@ class ApTarget(ApSteps):
                 return TargetDocument(head.INBN, Decimal(head.CUAM or "0"))
         return None
 
-    def reconciliation(self) -> Reconciliation[ApDocument]:
-        """AP documents reconcile by supplier invoice number (SINO) and amount (CUAM)."""
+    def reconciliation(self, kind: str) -> Reconciliation[ApDocument]:
+        """AP documents of ``kind`` reconcile by supplier invoice number (SINO) and amount
+        (CUAM). The period's batches of ours are listed in one paged read (by invoice date
+        and CORI prefix); only a document the list lacks is looked up by its key."""
+        prefix = cori_prefix(kind)
+
+        async def listing(start: dt.date, end: dt.date) -> list[TargetDocument]:
+            return [
+                TargetDocument(
+                    head.INBN,
+                    Decimal(head.CUAM or "0"),
+                    source_id=head.CORI.removeprefix(prefix),
+                    date=iso_date(head.IVDT),
+                    number=head.SINO,
+                )
+                async for head in ledger.stamped_invoices(
+                    self.m3, prefix, start.strftime("%Y%m%d"), end.strftime("%Y%m%d")
+                )
+            ]
+
         return Reconciliation(
-            date=lambda c: f"{c.invoice_date[:4]}-{c.invoice_date[4:6]}-{c.invoice_date[6:8]}",
+            date=lambda c: iso_date(c.invoice_date),
             amount=lambda c: c.amount,
             number=lambda c: c.sino,
             read_back=self.read_back,
+            listing=listing,
         )
+
     async def _looked_up(self, suno: str, command: ApDocument) -> list[InvoiceHead]:
         """The batches of this document: what ``find`` read a moment ago, else read now.
 
