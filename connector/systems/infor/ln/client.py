@@ -354,4 +354,5 @@ def _found_invoice(header: dict[str, Any], line_count: int) -> FoundInvoice:
         line_count=line_count,
         invoice_date=str(header.get("InvoiceDate") or ""),
         version=str(header.get("@odata.etag") or ""),
+        reference=str(header.get("Reference") or ""),
     )
