@@ -24,7 +24,7 @@ import msgspec
 from connector.errors import SourceDataError
 from connector.systems.infor.client import M3Client
 from connector.systems.infor.mi import MAX_ROWS_PER_CALL
-from connector.systems.infor.models import convert
+from connector.systems.infor.models import IBTP_RECODE, convert
 
 #: FAPIBH columns read for each posted invoice, in REPL order (without the E5 prefix).
 #: The supplier invoice number, free text that may hold the separator, comes last: whatever
@@ -120,13 +120,15 @@ async def stamped_invoices(
 
     The prefix is a half-open text range (``E5CORI >= 'st:bill:' and E5CORI < 'st:bill;'``),
     plain SQL comparison that every EXPORTMI grid runs; rows are checked against the prefix
-    again here, in case a database collation orders the range otherwise."""
+    again here, in case a database collation orders the range otherwise. Recode batches are
+    left out: they move amounts of a voucher already counted, whatever CORI M3 gives them."""
     upper = cori_prefix[:-1] + chr(ord(cori_prefix[-1]) + 1)
     where = [
         f"E5IVDT >= {first_day}",
         f"E5IVDT <= {last_day}",
         f"E5CORI >= '{cori_prefix}'",
         f"E5CORI < '{upper}'",
+        f"E5IBTP <> '{IBTP_RECODE}'",
     ]
     async for values in _posted_heads(m3, STAMPED_COLUMNS, where):
         if values["CORI"].startswith(cori_prefix):
