@@ -125,9 +125,9 @@ def build(
             **kw,
         )
 
+    workers = config.workers
     customers = CustomerTarget(acumatica, linked(CUSTOMERS))
     vendors = VendorTarget(acumatica, linked(VENDORS))
-    workers = config.workers
     streams: tuple[Stream[Any, Any], ...] = (
         st_stream(
             CUSTOMERS,
@@ -152,7 +152,12 @@ def build(
             "invoices",
             st.Invoice,
             mapping.map_invoice,
-            InvoiceTarget(acumatica, CUSTOMERS, release=options.release_invoices == "yes"),
+            InvoiceTarget(
+                acumatica,
+                CUSTOMERS,
+                release=options.release_invoices == "yes",
+                batch=workers,
+            ),
             workers=workers,
         ),
         st_stream(
@@ -160,7 +165,7 @@ def build(
             "payments",
             st.Payment,
             mapping.map_payment,
-            PaymentTarget(acumatica, CUSTOMERS, INVOICES),
+            PaymentTarget(acumatica, CUSTOMERS, INVOICES, batch=workers),
             workers=workers,
         ),
         st_stream(
@@ -168,7 +173,7 @@ def build(
             "inventory_bills",
             st.InventoryBill,
             mapping.map_bill,
-            BillTarget(acumatica, link, VENDORS),
+            BillTarget(acumatica, link, VENDORS, batch=workers),
             workers=workers,
         ),
     )
