@@ -274,6 +274,24 @@ async def test_a_bill_is_looked_up_once_before_it_is_posted(env: Env) -> None:
     assert await _requests(env) - before < 2 * bills
 
 
+async def test_an_invoice_costs_its_put_its_release_and_a_share_of_the_look_ups(
+    env: Env,
+) -> None:
+    """Each released invoice is one PUT and one ReleaseInvoice; its look-up before and the
+    status read that confirms its release are shared with the other invoices in flight, so
+    no invoice polls the release operation on its own."""
+    runner = await env.runner()
+    await runner.cycle(streams=[CUSTOMERS])
+    before = await _requests(env)
+    report = await runner.cycle(streams=[INVOICES])
+    assert report.ok, report.error
+    invoices = report.streams[INVOICES].outcomes["created"]
+    assert invoices > 0
+    assert await _requests(env) - before < 3 * invoices
+    released = (await documents(env))["invoices"]
+    assert all(doc["Status"] == "Open" for [doc] in released.values())
+
+
 async def test_customers_link_by_name_once_and_namesakes_stay_apart(env: Env) -> None:
     """A ServiceTitan customer named like an existing Acumatica customer is linked to it;
     other customers of that name, in the same run or a later one, get accounts of their

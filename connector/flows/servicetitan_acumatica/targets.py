@@ -259,7 +259,7 @@ class InvoiceTarget:
     ) -> Written:
         if existing is not None:
             # Only an unfinished invoice is handed back (saved, not released): finish it.
-            await self.acumatica.release(acu.Invoice, INVOICE_TYPE, existing.target_id)
+            await self._release(command, existing.target_id)
             return Written(Outcome.UPDATED, existing.target_id, {"released": "yes"})
         customer = await ctx.ensure(self.customers, str(command.customer_id))
         saved = await self.acumatica.put(acu.Invoice, invoice_record(command, customer))
@@ -267,9 +267,23 @@ class InvoiceTarget:
         detail = _document_detail(number, saved.amount)
         if self._needs_release(saved.status):
             ctx.note("saved", {"invoice": number})
-            await self.acumatica.release(acu.Invoice, INVOICE_TYPE, number)
+            await self._release(command, number)
             detail["released"] = "yes"
         return Written(Outcome.CREATED, number, detail)
+
+    async def _release(self, command: InvoiceCommand, number: str) -> None:
+        """ReleaseInvoice, confirmed by the invoice's status in the look-up the other
+        documents share (released = what ``find`` calls complete), else by polling."""
+
+        async def released() -> bool:
+            invoice = await self._invoices(command.customer_order)
+            return (
+                invoice is not None
+                and invoice.reference_nbr == number
+                and not self._needs_release(invoice.status)
+            )
+
+        await self.acumatica.release(acu.Invoice, INVOICE_TYPE, number, confirm=released)
 
 
 class PaymentTarget:
