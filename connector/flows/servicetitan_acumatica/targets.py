@@ -151,7 +151,10 @@ class CustomerTarget(_BusinessAccountTarget):
         self, acumatica: AcumaticaClient, linked: LedgerOwners, *, batch: int = 4
     ) -> None:
         super().__init__(acumatica, linked, batch=batch)
-        self._customers = Coalescer(acumatica.find_customers, size=self.batch)
+        # Bound at call time: a flow is also built to list its streams, with no client.
+        self._customers = Coalescer(
+            lambda keys: self.acumatica.find_customers(keys), size=self.batch
+        )
 
     async def _get(
         self, code: str
@@ -186,7 +189,9 @@ class VendorTarget(_BusinessAccountTarget):
         self, acumatica: AcumaticaClient, linked: LedgerOwners, *, batch: int = 4
     ) -> None:
         super().__init__(acumatica, linked, batch=batch)
-        self._vendors = Coalescer(acumatica.find_vendors, size=self.batch)
+        self._vendors = Coalescer(
+            lambda keys: self.acumatica.find_vendors(keys), size=self.batch
+        )
 
     async def _get(
         self, code: str
@@ -237,7 +242,9 @@ class InvoiceTarget:
         self.customers = customers
         #: Release invoices once saved (see the ``release_invoices`` option).
         self.release = release
-        self._invoices = Coalescer(acumatica.find_invoices, size=min(batch, LOOKUP_BATCH))
+        self._invoices = Coalescer(
+            lambda keys: self.acumatica.find_invoices(keys), size=min(batch, LOOKUP_BATCH)
+        )
 
     async def find(self, command: InvoiceCommand) -> Found | None:
         # Our CustomerOrder is unique across customers: looked up without the customer.
@@ -296,7 +303,9 @@ class PaymentTarget:
         self.acumatica = acumatica
         self.customers = customers
         self.invoices = invoices
-        self._payments = Coalescer(acumatica.find_payments, size=min(batch, LOOKUP_BATCH))
+        self._payments = Coalescer(
+            lambda keys: self.acumatica.find_payments(keys), size=min(batch, LOOKUP_BATCH)
+        )
 
     async def find(self, command: PaymentCommand) -> Found | None:
         payment = await self._payments(command.payment_ref)
@@ -329,7 +338,9 @@ class BillTarget:
         self.acumatica = acumatica
         self.link = link
         self.vendors = vendors
-        self._bills = Coalescer(acumatica.find_bills, size=min(batch, LOOKUP_BATCH))
+        self._bills = Coalescer(
+            lambda keys: self.acumatica.find_bills(keys), size=min(batch, LOOKUP_BATCH)
+        )
         #: The vendor ``find`` just found a bill absent under, by source id, for the
         #: ``write`` the runtime calls right after it on the same claimed record.
         self._absent_under: dict[str, tuple[float, str]] = {}
