@@ -25,6 +25,7 @@ from connector.commands import (
     sandbox,
     service,
     sync,
+    tenants,
 )
 from connector.errors import ConnectorError
 
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub)
     service.register(sub)
     bench.register(sub)
+    tenants.register(sub)
     _accept_config_anywhere(sub)
     return parser
 

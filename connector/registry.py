@@ -156,6 +156,12 @@ class PairingSpec:
     streams: tuple[str, ...]
     """Every stream, in the order a cycle runs them (what ``[flows.X].streams`` may name)."""
     build: Build
+    streams_for: Callable[[Any, Any], tuple[str, ...]] | None = None
+    """The streams a flow between these two system configs builds, when that depends on
+    them (an Infor system's ``product``); else :attr:`streams`."""
+
+    def streams_of(self, source: Any, target: Any) -> tuple[str, ...]:
+        return self.streams_for(source, target) if self.streams_for else self.streams
 
 
 @dataclass

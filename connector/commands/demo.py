@@ -9,7 +9,7 @@ from pathlib import Path
 
 import anyio
 
-from connector import demo
+from connector import demo, demo_lines
 from connector.app import App
 from connector.commands.common import print_json
 from connector.commands.sync import COLUMNS, Progress, print_reports
@@ -35,24 +35,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=sorted(demo.DEMO_FLOWS),
         help="run only this flow, with only the simulators it needs (repeatable; default all)",
     )
+    p.add_argument(
+        "--infor-product",
+        default="m3",
+        choices=["m3", *sorted(demo_lines.LINE_DEMOS)],
+        help="the CloudSuite line the Infor flows target (default m3)",
+    )
     p.set_defaults(handler=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
     if args.state_dir.exists():
         shutil.rmtree(args.state_dir)
-    flows = tuple(args.flows or demo.DEMO_FLOWS)
-    return anyio.run(_run, args.state_dir, args.seed, args.json, flows)
+    # Another line replaces M3 in the Infor system, which infor-servicenow reads from M3.
+    default = demo.DEMO_FLOWS if args.infor_product == "m3" else ("servicetitan-infor",)
+    flows = tuple(args.flows or default)
+    return anyio.run(_run, args.state_dir, args.seed, args.json, flows, args.infor_product)
 
 
-async def _run(state_dir: Path, seed: int, as_json: bool, flows: tuple[str, ...]) -> int:
+async def _run(
+    state_dir: Path, seed: int, as_json: bool, flows: tuple[str, ...], infor_product: str = "m3"
+) -> int:
     def say(text: str) -> None:
         if not as_json:
             print(text, flush=True)
 
     started = time.monotonic()
     say(f"Starting simulators and seeding a contractor (seed {seed}) …")
-    env = await demo.start(state_dir, seed=seed, flows=flows)
+    env = await demo.start(state_dir, seed=seed, flows=flows, infor_product=infor_product)
     summary: list[dict[str, object]] = []
     ok = True
     try:

@@ -11,12 +11,38 @@ from connector import registry
 from connector.app import App
 from connector.commands.checks import state_and_service_checks
 from connector.commands.common import add_json_flag, config_from, print_json, print_table
-from connector.errors import ConnectorError
+from connector.commands.tenants import add_database_flag
+from connector.errors import ConfigurationError, ConnectorError
+from connector.scale.settings import NodeSettings
 from connector.service import run_service
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="run the service: schedules, webhooks, /healthz, /metrics")
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="run as one node of a cluster: N tenant jobs at a time, tenants and job queue "
+        "in PostgreSQL (--database-url); without it, the single-VM service of the config",
+    )
+    add_database_flag(run)
+    run.add_argument(
+        "--webhook-port",
+        type=int,
+        default=None,
+        help="with --workers: receive tenants' webhooks on this port, at "
+        "/webhooks/TENANT/FLOW (default: no receiver on this node)",
+    )
+    run.add_argument(
+        "--heartbeat", type=float, default=5.0, help="seconds between a node's heartbeats"
+    )
+    run.add_argument(
+        "--stalled-after",
+        type=float,
+        default=30.0,
+        help="seconds of silence after which a node counts as dead and loses its jobs",
+    )
     run.set_defaults(handler=_run)
     check = sub.add_parser(
         "check", help="for each system: get a token and make one cheap read; OK/FAIL with the fix"
@@ -27,7 +53,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     config = config_from(args)
+    if args.workers is not None:
+        # Imported here: Procrastinate is needed by cluster nodes only.
+        from connector.scale.node import run_node
+
+        settings = NodeSettings.from_config(
+            config,
+            args.database_url,
+            heartbeat_s=args.heartbeat,
+            stalled_after_s=args.stalled_after,
+        )
+        return anyio.run(run_node, settings, args.workers, args.webhook_port)
+    if args.database_url is not None:
+        raise ConfigurationError(
+            "--database-url runs a cluster node: give --workers N too (N tenant jobs at once)"
+        )
     return anyio.run(run_service, getattr(args, "config", None), config)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 async def probe(app: App, name: str) -> tuple[str, str]:

@@ -56,12 +56,17 @@ def load_config(path: Path) -> Config:
             f"{path}: cannot read the configuration ({exc}); pass --config with the path of "
             "your connector.toml (connector.example.toml shows every key)"
         ) from None
+    return _resolve_paths(parse_config(text, str(path)), path.absolute().parent)
+
+
+def parse_config(text: str, source: str) -> Config:
+    """Decode and check configuration text that is not a file (a tenant's, kept in the
+    database); ``source`` names it in messages. Relative paths stay as written."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
-    config = _Decoder(str(path)).config(data)
-    return _resolve_paths(config, path.absolute().parent)
+        raise ConfigurationError(f"{source}: not valid TOML: {exc}") from None
+    return _Decoder(source).config(data)
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -247,7 +252,7 @@ class _Decoder:
         pairing = registry.pairing(systems[flow.source].kind, systems[flow.target].kind)
         if pairing is None or flow.streams is None:
             return  # an unknown pairing is reported when the flow is built
-        known = pairing.streams
+        known = pairing.streams_of(systems[flow.source], systems[flow.target])
         for index, stream in enumerate(flow.streams):
             if stream not in known:
                 close = difflib.get_close_matches(stream, known, n=1)

@@ -37,7 +37,7 @@ import msgspec
 from connector.config import FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
-from connector.flows.infor_servicenow import mapping
+from connector.flows.infor_servicenow import mapping, reconcile
 from connector.flows.infor_servicenow.targets import (
     PURCHASE_ORDERS,
     SUPPLIERS,
@@ -156,6 +156,7 @@ def build(flow_name: str, config: FlowConfig, m3: M3Client, sn: ServiceNowClient
         Stream(name=INVOICES, extract=invoices, fetch=fetch_invoice,
                decode=common.decoder(PostedInvoiceWithLines), encode=msgspec.json.encode,
                map=map_invoice, target=InvoiceTarget(sn), workers=config.workers,
+               reconcile=reconcile.invoices(sn, m3),
                source_id=lambda i: mapping.invoice_source_id(i.head.DIVI, i.head.SUNO,
                                                              i.head.SINO),
                description="M3 posted supplier invoices → S2P invoice staging"),

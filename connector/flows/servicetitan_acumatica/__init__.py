@@ -34,7 +34,7 @@ import msgspec
 from connector.config import FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
-from connector.flows.servicetitan_acumatica import mapping
+from connector.flows.servicetitan_acumatica import mapping, reconcile
 from connector.flows.servicetitan_acumatica.targets import (
     BillTarget,
     CustomerTarget,
@@ -127,6 +127,7 @@ def build(
 
     workers = config.workers
     customers = CustomerTarget(acumatica, linked(CUSTOMERS))
+    bills = BillTarget(acumatica, link, VENDORS, batch=workers)
     vendors = VendorTarget(acumatica, linked(VENDORS))
     streams: tuple[Stream[Any, Any], ...] = (
         st_stream(
@@ -159,6 +160,7 @@ def build(
                 batch=workers,
             ),
             workers=workers,
+            reconcile=reconcile.invoices(acumatica),
         ),
         st_stream(
             PAYMENTS,
@@ -167,14 +169,16 @@ def build(
             mapping.map_payment,
             PaymentTarget(acumatica, CUSTOMERS, INVOICES, batch=workers),
             workers=workers,
+            reconcile=reconcile.payments(acumatica),
         ),
         st_stream(
             BILLS,
             "inventory_bills",
             st.InventoryBill,
             mapping.map_bill,
-            BillTarget(acumatica, link, VENDORS, batch=workers),
+            bills,
             workers=workers,
+            reconcile=reconcile.bills(acumatica, bills),
         ),
     )
     return BuiltFlow(Flow(flow_name, streams), dict(WEBHOOK_STREAMS))

@@ -21,10 +21,13 @@ class InforSystem(SystemConfigBase, frozen=True, tag="infor"):
     kind: ClassVar[str] = "infor"
 
     company: NonEmpty
-    """M3 company (CONO), sent on every call: omitted, M3 uses the account's default."""
+    """M3 company (CONO), sent on every call: omitted, M3 uses the account's default. On LN
+    the company number (``X-Infor-LnCompany``), on FSM the finance company, on SyteLine the
+    site."""
 
-    division: NonEmpty
-    """M3 division (DIVI), sent on every call for the same reason."""
+    division: str = ""
+    """M3 division (DIVI), sent on every call for the same reason; required when ``product``
+    is m3, unused by the other lines."""
 
     requests_per_minute: Count = 300
     """Request budget towards the gateway (no published limit; tenants set their own)."""
@@ -35,8 +38,13 @@ class InforSystem(SystemConfigBase, frozen=True, tag="infor"):
     timeout_s: Seconds = 60.0
     """Time allowed for one HTTP request."""
 
-    product: Literal["m3"] = "m3"
-    """Which CloudSuite line the flows talk to."""
+    product: Literal["m3", "syteline", "ln", "fsm"] = "m3"
+    """Which CloudSuite line the flows talk to: M3 (MI programs), SyteLine (Mongoose IDOs),
+    LN (OData v4) or FSM (Landmark REST)."""
+
+    mongoose_config: str = ""
+    """SyteLine only: the Mongoose configuration (``X-Infor-MongooseConfig``) of the site,
+    such as ``ACME_DALS``; required when ``product = "syteline"``."""
 
     page_size: Annotated[int, Meta(ge=1, le=1000)] = 500
     """``maxrecs`` per key-restart page; some grids cap at 1000 whatever is asked."""
