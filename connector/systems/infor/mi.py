@@ -306,7 +306,8 @@ class Coalescer:
 
     Callers that say they are working on a document (:meth:`participant`) make that rule a
     barrier: while any are, queued calls go once **every** such document has a call queued
-    (or no answer came for ``linger_s``), whatever is in flight. "Nothing in the air" is a
+    (or ``linger_s`` passed with no request in the air: a document waiting for M3's answer
+    is not one that stopped calling), whatever is in flight. "Nothing in the air" is a
     poor signal when M3 answers in a millisecond: a document between two calls (reading our
     own ledger) is not in the air, and its next call would miss the request the others
     share. Documents then move through their steps together, and each request carries one
@@ -395,7 +396,7 @@ class Coalescer:
             self._start(key)
         else:
             if key not in self._timers:
-                self._timers[key] = loop.call_later(self.linger_s, self._start, key)
+                self._timers[key] = loop.call_later(self.linger_s, self._expire, key)
             self._schedule_check(loop)
         answers: list[list[Row] | Exception] = []
         for entry in entries:
@@ -459,9 +460,20 @@ class Coalescer:
                 for waiting_key in list(self._timers):
                     self._timers.pop(waiting_key).cancel()
                     self._timers[waiting_key] = loop.call_later(
-                        self.linger_s, self._start, waiting_key
+                        self.linger_s, self._expire, waiting_key
                     )
             self._schedule_check(loop)
+
+    def _expire(self, key: tuple[str, bool]) -> None:
+        """``linger_s`` passed for ``key``'s calls: send them, unless documents are waiting
+        for M3 (an answer is coming, and it restarts the wait): a round trip longer than
+        ``linger_s`` must not split the step the documents share."""
+        self._timers.pop(key, None)
+        if self._participants and self._in_flight:
+            loop = asyncio.get_running_loop()
+            self._timers[key] = loop.call_later(self.linger_s, self._expire, key)
+            return
+        self._start(key)
 
     async def _answer(self, key: tuple[str, bool], batch: list[_Waiting]) -> None:
         program, write = key

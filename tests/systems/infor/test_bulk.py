@@ -105,11 +105,14 @@ async def test_documents_with_local_work_between_calls_still_share_each_request(
     assert infor.sim.counters["requests"] - before == 2
 
 
+@pytest.mark.parametrize("latency_ms", [0, 120], ids=["instant", "slower-than-the-wait"])
 async def test_a_document_a_step_behind_catches_up_instead_of_splitting_every_request(
-    infor: InforSandbox,
+    infor: InforSandbox, latency_ms: int
 ) -> None:
     """A document that starts a step late is let catch up (the others' next call waits a
-    round), so from then on each request carries all four: 5 requests, not 8."""
+    round), so from then on each request carries all four: 5 requests, not 8 — also when
+    M3 takes longer to answer than calls wait for each other (coalesce_ms)."""
+    await infor.knobs(latency_ms=latency_ms)
     client = infor.connect(coalesce_ms=50).client
     suno = first_active(await infor.entities("suppliers"))
     itno = (await infor.entities("items"))[0]["ITNO"]
