@@ -349,6 +349,10 @@ class ApTarget(ApSteps):
     async def find(self, command: ApDocument) -> Found | None:
         """Present = a validated batch of this document (see ``_same_document``) exists;
         complete = that, and (recode coding) its voucher re-coded or needing no move."""
+        with self.m3.document():
+            return await self._find(command)
+
+    async def _find(self, command: ApDocument) -> Found | None:
         suno = await self._supplier(command)
         if suno is None:
             return None  # its supplier was never linked, so the document cannot be in M3
@@ -423,6 +427,12 @@ class ApTarget(ApSteps):
         already added are not added again, a validated batch is adopted. So an AddHead whose
         reply was lost never turns into a second batch on the next attempt.
         """
+        with self.m3.document():
+            return await self._write(command, existing, ctx)
+
+    async def _write(
+        self, command: ApDocument, existing: Found | None, ctx: LoadContext
+    ) -> Written:
         if existing is not None and existing.complete:
             self._just_read.pop(command.cori, None)
             return Written(Outcome.UNCHANGED, existing.target_id)
@@ -498,6 +508,9 @@ class ApTarget(ApSteps):
             inbn = mine.INBN
             staged = await self.m3.lines(inbn)
         wanted: list[dict[str, str]] = []
+        # Item numbers by SKU for this document: its lines repeat a few items, and each
+        # ``ensure`` reads the ledger while the other documents wait for this one's AddLines.
+        items: dict[str, str] = {}
         for line in command.lines:
             fields = {"RDTP": self.options.ap_line_type, "NLAM": str(line.amount)}
             if self.options.ap_coding == "addline":
@@ -505,8 +518,10 @@ class ApTarget(ApSteps):
                 fields[f"AIT{self.options.cost_center_ait}"] = line.cost_center
             if line.sku is not None:
                 kind, _, sku_id = line.sku.partition(":")
-                stream = "equipment_to_m3" if kind == "equipment" else "materials_to_m3"
-                fields["ITNO"] = await ctx.ensure(stream, sku_id)
+                if line.sku not in items:
+                    stream = "equipment_to_m3" if kind == "equipment" else "materials_to_m3"
+                    items[line.sku] = await ctx.ensure(stream, sku_id)
+                fields["ITNO"] = items[line.sku]
             wanted.append(fields)
         missing = missing_lines(wanted, staged)
         if missing:
