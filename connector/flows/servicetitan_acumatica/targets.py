@@ -49,7 +49,6 @@ from connector.systems.acumatica import models as acu
 LedgerOwners = Callable[[], Awaitable[dict[str, str]]]
 
 
-
 class _BusinessAccountTarget(ABC):
     """Customers or vendors: linked by code, else by name; created with an insert-only PUT.
 

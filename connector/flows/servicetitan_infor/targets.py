@@ -53,7 +53,6 @@ from connector.systems.servicetitan.vendors import write_mirrored_vendor
 SUNO_KEY = "m3.suno"
 
 
-
 #: How long what ``ApTarget.find`` read may stand for the ``write`` that follows it.
 JUST_READ_S = 5.0
 
@@ -378,6 +377,7 @@ class ApTarget(ApSteps):
             number=lambda c: c.sino,
             read_back=self.read_back,
         )
+
     async def _looked_up(self, suno: str, command: ApDocument) -> list[InvoiceHead]:
         """The batches of this document: what ``find`` read a moment ago, else read now.
 

@@ -16,6 +16,11 @@
 - ``POST`` creates (201; an existing key is 409; an unknown reference is 422; document
   numbers of ``Invoices`` are the server's). ``PATCH`` needs ``If-Match`` (428 without it,
   412 when stale; ``*`` matches anything).
+- Documents in one request, each a knob (:class:`LnSeed`): a **deep insert** (``POST
+  Invoices``/``Orders`` with the lines nested in ``LineRefs``; atomic; 201 with the lines,
+  or 204 on ``Prefer: return=minimal``; 501 when not offered) and a JSON **``$batch``**
+  (:mod:`.ln_batch`). ``POST {Header}({key})/LineRefs`` creates a line under a header.
+  ``GET {service}/$metadata`` (:mod:`.ln_metadata`) announces which of the two is offered.
 - Errors: the OData shape ``{"error": {"code", "message", "details", "innererror"}}`` as
   the per-service API reference documents it, or — ``error_style: "ln"`` — the top-level
   ``{"Code", "Message", "Details", "InnerError"}`` of the LN REST administration guide's
@@ -132,7 +137,8 @@ class LnApp:
 
     def seed(self, params: dict[str, Any]) -> dict[str, Any]:
         """``{"seed", "company", "suppliers", "items", "page_size", "error_style",
-        "default_company"}``: replace the data with a deterministic set and set the knobs."""
+        "default_company", "deep_insert", "batch"}``: replace the data with a deterministic
+        set and set the knobs."""
         try:
             settings = msgspec.convert(params, LnSeed)
         except msgspec.ValidationError as exc:

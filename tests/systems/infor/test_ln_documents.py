@@ -5,6 +5,7 @@ exactly-once across a lost reply or a header found short."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +62,16 @@ async def test_auto_uses_deep_insert_one_request_per_document(infor: InforSandbo
     placed = await line.find_order("ST500")
     assert placed is not None and placed.lines == (10, 20, 30)
     assert line.writer.modes == {"tfapi.acpInvoice": "deep", "tdapi.purPurchaseOrder": "deep"}
+
+
+async def test_workers_starting_together_read_metadata_once(infor: InforSandbox) -> None:
+    """Two documents written at once on a fresh connection: one $metadata read between
+    them, then one deep insert each."""
+    line = await open_ln(infor, deep_insert=True)
+    await asyncio.gather(
+        line.write_invoice(invoice(2, "W-1"), None), line.write_invoice(invoice(2, "W-2"), None)
+    )
+    assert line.requests == 3
 
 
 async def test_auto_uses_batch_when_only_batch_is_offered(infor: InforSandbox) -> None:

@@ -22,6 +22,7 @@ written — downgrades that service to ``single`` for the rest of the connection
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,16 +51,22 @@ class DocumentWriter:
         self.configured = mode
         #: OData service → the mode found for it on this connection.
         self.modes: dict[str, str] = {}
+        # Loader workers start together; one of them reads $metadata, the others wait.
+        self._discovering = asyncio.Lock()
 
     async def mode(self, odata_service: str, record: str) -> str:
         """The mode for ``odata_service``, read from its ``$metadata`` once when ``auto``."""
         found = self.modes.get(odata_service)
-        if found is None:
-            found = self.configured
-            if found == "auto":
-                found = await self._discover(odata_service, record)
-            self.modes[odata_service] = found
-        return found
+        if found is not None:
+            return found
+        async with self._discovering:
+            found = self.modes.get(odata_service)
+            if found is None:
+                found = self.configured
+                if found == "auto":
+                    found = await self._discover(odata_service, record)
+                self.modes[odata_service] = found
+            return found
 
     async def create(
         self,
