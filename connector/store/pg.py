@@ -179,7 +179,11 @@ class PgDatabase:
             write_conn = await AsyncConnection.connect(url, **raw)
             opened.append(write_conn)
             pool = AsyncConnectionPool(
-                url, kwargs=raw, min_size=1, max_size=pool_size, open=False,
+                url,
+                kwargs=raw,
+                min_size=1,
+                max_size=pool_size,
+                open=False,
                 name=f"ml-connector: state {schema}",
             )
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
@@ -414,9 +418,7 @@ async def _take_lock(conn: AsyncConnection[Any], schema: str, where: str) -> Non
     )
     found = await holder.fetchone()
     name = str(found[0]) if found else ""
-    pid = name.removeprefix(APP_PREFIX) if name.startswith(APP_PREFIX) else (
-        "unknown"
-    )
+    pid = name.removeprefix(APP_PREFIX) if name.startswith(APP_PREFIX) else ("unknown")
     raise StateLockedError(busy_message(where, pid))
 
 

@@ -217,7 +217,7 @@ async def check_flow(request: FlowRequest) -> list[CheckResult]:
                 f"{document}s draw from numbering sequence {found.numbering_id} "
                 f"({found.setting}), which is manual; the flow sends no reference number "
                 f"(it finds its {document}s by {key}), so Acumatica would refuse each one: "
-                f"clear \"Manual Numbering\" on sequence {found.numbering_id} in Numbering "
+                f'clear "Manual Numbering" on sequence {found.numbering_id} in Numbering '
                 "Sequences (CS201010)"
             )
         else:

@@ -62,7 +62,6 @@ LOOKUP_BATCH = 25
 JUST_READ_S = 5.0
 
 
-
 class _BusinessAccountTarget(ABC):
     """Customers or vendors: linked by code, else by name; created with an insert-only PUT.
 

@@ -325,9 +325,7 @@ async def check_flow(request: FlowRequest) -> list[CheckResult]:
     if "invoices_to_m3" in streams:
         results.append(await checks.clearing_supplier(m3, request.name, options))
     if {"ap_bills_to_m3", "invoices_to_m3"} & set(streams):
-        results += await checks.accounting(
-            m3, request.name, options, request.config, request.store
-        )
+        results += await checks.accounting(m3, request.name, options, request.config, request.store)
     return results
 
 

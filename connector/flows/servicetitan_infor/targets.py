@@ -56,7 +56,6 @@ from connector.systems.servicetitan.vendors import write_mirrored_vendor
 SUNO_KEY = "m3.suno"
 
 
-
 #: How long what ``ApTarget.find`` read may stand for the ``write`` that follows it.
 JUST_READ_S = 5.0
 

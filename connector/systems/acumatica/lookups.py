@@ -211,7 +211,8 @@ class NaturalKeyLookups(EntityReads):
             f.name for f in msgspec.structs.fields(entity) if f.encode_name == date_field
         )
         return [
-            record for record in found
+            record
+            for record in found
             if (day := getattr(record, attribute)) is not None and start <= day <= end
         ]
 

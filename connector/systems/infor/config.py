@@ -61,3 +61,11 @@ class InforSystem(SystemConfigBase, frozen=True, tag="infor"):
     cost_center_ait: Annotated[int, Meta(ge=1, le=7)] = 2
     """M3 only. Which accounting dimension (AIT1..AIT7) holds the cost center in this
     company."""
+
+    ln_write_mode: Literal["auto", "deep", "batch", "single"] = "auto"
+    """LN only. How a document (AP invoice, PO) is written with its lines: ``deep`` one POST
+    with the lines nested (OData deep insert), ``batch`` one ``$batch`` request holding the
+    header and its lines as one atomic group, ``single`` one POST per header and per line.
+    ``auto`` reads each service's ``$metadata`` once per connection and uses deep insert or
+    ``$batch`` where the service announces it (Capabilities vocabulary), else ``single``.
+    A service that answers 501 to either falls back to ``single`` for the connection."""

@@ -168,7 +168,6 @@ class MIClient:
             raise classify(program, transaction, result, record, self.company)
         return [_trim(row) for row in result.records or []]
 
-
     async def bulk(
         self,
         program: str,
