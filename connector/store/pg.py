@@ -254,9 +254,9 @@ class PgDatabase:
                         try:
                             results.append(await cursor.fetchall())
                         except psycopg.Error as exc:
-                            results.append(self._read_error(exc))
+                            results.append(_read_error(self.location, exc))
             except (psycopg.Error, PoolTimeout) as exc:
-                results = [self._read_error(exc) for _ in reads]
+                results = [_read_error(self.location, exc) for _ in reads]
             for read, result in zip(reads, results, strict=True):
                 if read.done.done():
                     continue
@@ -264,11 +264,6 @@ class PgDatabase:
                     read.done.set_exception(result)
                 else:
                     read.done.set_result(result)
-
-    def _read_error(self, exc: Exception) -> StoreError:
-        error = StoreError(f"reading the state {self.location} failed: {exc}")
-        error.__cause__ = exc
-        return error
 
     async def fetchone(self, sql: str, params: Params = ()) -> Any | None:
         rows = await self.fetchall(sql, params)
@@ -435,3 +430,10 @@ def _copy(error: StoreError) -> StoreError:
     copy = StoreError(error.message)
     copy.__cause__ = error.__cause__
     return copy
+
+
+def _read_error(location: str, exc: Exception) -> StoreError:
+    """A failed read, for every caller waiting on it (each gets its own exception)."""
+    error = StoreError(f"reading the state {location} failed: {clause(exc)}")
+    error.__cause__ = exc
+    return error

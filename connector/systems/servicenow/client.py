@@ -252,76 +252,8 @@ class _InstanceCalls:
         )
 
 
-class ServiceNowClient(_InstanceCalls):
-    """Calls to one instance; see the module docstring for the contract.
-
-    ``erp_source`` is written by the flows on every import and added to every lookup.
-    ``credential_name`` names the credential in errors; ``basic`` says the credential is
-    Basic auth (a 401 is then final: there is no token to refresh). ``requests_per_hour`` is
-    the budget the limiter paces to (0 = none): when the instance announces a stricter
-    hourly rule (``X-RateLimit-Limit``) the client says so once in the log, since waiting
-    out a 429 there can take most of an hour.
-    """
-
-    # -- checks ---------------------------------------------------------------------------
-    async def check_plugin(self) -> None:
-        """Raise ConfigurationError unless the S2P tables exist and the user may read them."""
-        await self._get(
-            f"{self._table_url(S2P_PROBE_TABLE)}",
-            {"sysparm_limit": "1", "sysparm_fields": "sys_id"},
-            S2P_PROBE_TABLE,
-            "Source-to-Pay check",
-        )
-
-    # -- reads ----------------------------------------------------------------------------
-    async def changed_since(
-        self,
-        model: type[R],
-        after: Watermark,
-        *,
-        equal: Mapping[str, str] | None = None,
-        until: str | None = None,
-        page_size: int | None = None,
-    ) -> AsyncIterator[list[R]]:
-        """Pages of ``model`` rows after ``after`` in ``(sys_updated_on, sys_id)`` order.
-
-        ``equal`` adds field=value filters; ``until`` (``yyyy-MM-dd HH:mm:ss`` UTC) leaves
-        out rows updated later, so the caller can keep its cursor a little behind "now"
-        for rows whose transactions commit late. Pages may be shorter than asked (ACLs);
-        each page's last row is the next watermark (:meth:`Watermark.of`).
-        """
-        limit = page_size or self.page_size
-        filters = encoded.all_equal(model, equal or {})
-        if until is not None:
-            filters.append(encoded.term(model, "sys_updated_on", "<=", until))
-        cursor = after
-        same_second = True
-        offset = 0
-        while True:
-            if same_second:
-                terms = [
-                    encoded.term(model, "sys_updated_on", "=", cursor.updated_on),
-                    encoded.term(model, "sys_id", ">", cursor.sys_id),
-                    *filters,
-                    *encoded.order_by(model, "sys_id"),
-                ]
-            else:
-                terms = [
-                    encoded.term(model, "sys_updated_on", ">", cursor.updated_on),
-                    *filters,
-                    *encoded.order_by(model, "sys_updated_on", "sys_id"),
-                ]
-            rows, more = await self._page(model, encoded.join(terms), limit, offset)
-            if rows:
-                yield rows
-                cursor, same_second, offset = Watermark.of(rows[-1]), True, 0
-            elif more:
-                # A window the ACL emptied: step over it, the rows behind it still count.
-                offset += limit
-            elif same_second:
-                same_second, offset = False, 0
-            else:
-                return
+class _Lookups(_InstanceCalls):
+    """Single rows by sys_id or by their natural key (what every target's ``find`` asks)."""
 
     async def query(
         self, model: type[R], equal: Mapping[str, str], *, limit: int = LOOKUP_LIMIT
@@ -330,29 +262,6 @@ class ServiceNowClient(_InstanceCalls):
         terms = [*encoded.all_equal(model, equal), *encoded.order_by(model, "sys_id")]
         rows, _ = await self._page(model, encoded.join(terms), limit, 0)
         return rows
-
-    async def invoices_dated(
-        self, start: str, end: str, source_prefix: str
-    ) -> builtins.list[Invoice]:
-        """Invoices of our ERP source dated ``start``..``end`` (``yyyy-MM-dd``) whose external
-        invoice source starts with ``source_prefix``, every page of them."""
-        terms = [
-            *encoded.all_equal(Invoice, {"erp_source": self.erp_source}),
-            encoded.term(Invoice, "external_invoice_source", "STARTSWITH", source_prefix),
-            encoded.term(Invoice, "invoice_date", ">=", start),
-            encoded.term(Invoice, "invoice_date", "<=", end),
-            *encoded.order_by(Invoice, "sys_id"),
-        ]
-        found: builtins.list[Invoice] = []
-        offset = 0
-        while True:
-            # The limit applies before the ACLs: a short page is not the last one, only the
-            # Link header or the total count says so (see _has_more).
-            rows, more = await self._page(Invoice, encoded.join(terms), self.page_size, offset)
-            found.extend(rows)
-            if not more:
-                return found
-            offset += self.page_size
 
     async def get(self, model: type[R], sys_id: str) -> R | None:
         """One row by sys_id, or None when it does not exist or the ACL hides it."""
@@ -426,6 +335,101 @@ class ServiceNowClient(_InstanceCalls):
                 code="duplicate_target",
             )
         return rows[0] if rows else None
+
+
+class ServiceNowClient(_Lookups):
+    """Calls to one instance; see the module docstring for the contract.
+
+    ``erp_source`` is written by the flows on every import and added to every lookup.
+    ``credential_name`` names the credential in errors; ``basic`` says the credential is
+    Basic auth (a 401 is then final: there is no token to refresh). ``requests_per_hour`` is
+    the budget the limiter paces to (0 = none): when the instance announces a stricter
+    hourly rule (``X-RateLimit-Limit``) the client says so once in the log, since waiting
+    out a 429 there can take most of an hour.
+    """
+
+    # -- checks ---------------------------------------------------------------------------
+    async def check_plugin(self) -> None:
+        """Raise ConfigurationError unless the S2P tables exist and the user may read them."""
+        await self._get(
+            f"{self._table_url(S2P_PROBE_TABLE)}",
+            {"sysparm_limit": "1", "sysparm_fields": "sys_id"},
+            S2P_PROBE_TABLE,
+            "Source-to-Pay check",
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+    async def changed_since(
+        self,
+        model: type[R],
+        after: Watermark,
+        *,
+        equal: Mapping[str, str] | None = None,
+        until: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[list[R]]:
+        """Pages of ``model`` rows after ``after`` in ``(sys_updated_on, sys_id)`` order.
+
+        ``equal`` adds field=value filters; ``until`` (``yyyy-MM-dd HH:mm:ss`` UTC) leaves
+        out rows updated later, so the caller can keep its cursor a little behind "now"
+        for rows whose transactions commit late. Pages may be shorter than asked (ACLs);
+        each page's last row is the next watermark (:meth:`Watermark.of`).
+        """
+        limit = page_size or self.page_size
+        filters = encoded.all_equal(model, equal or {})
+        if until is not None:
+            filters.append(encoded.term(model, "sys_updated_on", "<=", until))
+        cursor = after
+        same_second = True
+        offset = 0
+        while True:
+            if same_second:
+                terms = [
+                    encoded.term(model, "sys_updated_on", "=", cursor.updated_on),
+                    encoded.term(model, "sys_id", ">", cursor.sys_id),
+                    *filters,
+                    *encoded.order_by(model, "sys_id"),
+                ]
+            else:
+                terms = [
+                    encoded.term(model, "sys_updated_on", ">", cursor.updated_on),
+                    *filters,
+                    *encoded.order_by(model, "sys_updated_on", "sys_id"),
+                ]
+            rows, more = await self._page(model, encoded.join(terms), limit, offset)
+            if rows:
+                yield rows
+                cursor, same_second, offset = Watermark.of(rows[-1]), True, 0
+            elif more:
+                # A window the ACL emptied: step over it, the rows behind it still count.
+                offset += limit
+            elif same_second:
+                same_second, offset = False, 0
+            else:
+                return
+
+    async def invoices_dated(
+        self, start: str, end: str, source_prefix: str
+    ) -> builtins.list[Invoice]:
+        """Invoices of our ERP source dated ``start``..``end`` (``yyyy-MM-dd``) whose external
+        invoice source starts with ``source_prefix``, every page of them."""
+        terms = [
+            *encoded.all_equal(Invoice, {"erp_source": self.erp_source}),
+            encoded.term(Invoice, "external_invoice_source", "STARTSWITH", source_prefix),
+            encoded.term(Invoice, "invoice_date", ">=", start),
+            encoded.term(Invoice, "invoice_date", "<=", end),
+            *encoded.order_by(Invoice, "sys_id"),
+        ]
+        found: builtins.list[Invoice] = []
+        offset = 0
+        while True:
+            # The limit applies before the ACLs: a short page is not the last one, only the
+            # Link header or the total count says so (see _has_more).
+            rows, more = await self._page(Invoice, encoded.join(terms), self.page_size, offset)
+            found.extend(rows)
+            if not more:
+                return found
+            offset += self.page_size
 
     # -- imports --------------------------------------------------------------------------
     async def import_row(self, row: StagingRow) -> Imported:
