@@ -91,6 +91,21 @@ class Store(InboxQueries, MappingQueries):
         )
         return None if row is None else _ledger(row)
 
+    async def ledger_entries(
+        self, flow: str, stream: str, source_ids: list[str]
+    ) -> dict[str, LedgerEntry]:
+        """The ledger rows of many records of one stream in one query, by source id
+        (records never seen are absent). Keep ``source_ids`` to a few hundred."""
+        if not source_ids:
+            return {}
+        marks = ",".join("?" * len(source_ids))
+        rows = await self.db.fetchall(
+            f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND stream = ? "
+            f"AND source_id IN ({marks})",
+            (flow, stream, *source_ids),
+        )
+        return {entry.key.source_id: entry for entry in map(_ledger, rows)}
+
     async def ledger_by_state(
         self, flow: str, states: Iterable[State], stream: str | None = None
     ) -> list[LedgerEntry]:
