@@ -56,7 +56,6 @@ class Store(InboxQueries, MappingQueries):
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._inbox_claims: set[tuple[str, str]] = set()
         #: Names this writer in the ledger claims it makes (see ``Unit.claim``).
         self.writer_id = uuid.uuid4().hex[:16]
 
