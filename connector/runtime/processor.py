@@ -194,10 +194,8 @@ class RecordProcessor:
         mapped: Mapped,
         entry: LedgerEntry | None,
     ) -> Result | None:
-        """Settle a record the ledger already answers for (parked, unchanged, changed after
-        posting, in flight elsewhere) or that cannot be mapped; None: claim and land it.
-
-        ``entry`` is the ledger row read under the record's lock."""
+        """Settle a record the ledger row ``entry`` (read under the record's lock) answers
+        for, or that cannot be mapped; None: claim it, then :meth:`land` it."""
         if (
             entry is not None
             and entry.state in (State.FAILED, State.REVIEW)
@@ -229,19 +227,14 @@ class RecordProcessor:
         return None
 
     def claim(self, unit: Unit, job: Job, mapped: Mapped, entry: LedgerEntry | None) -> Unit:
-        """Add the record's claim (compare-and-set to ``in_flight`` against ``entry``, the
-        row as read) and its read/mapped audit events to ``unit``; commit it before
-        :meth:`land`."""
+        """Add the claim (compare-and-set to ``in_flight`` against ``entry``) and the
+        read/mapped audit events to ``unit``."""
+        key, run_id, digest = job.key, job.run_id, mapped.digest
+        owner = self.store.writer_id
         return (
-            unit.claim(
-                job.key,
-                _seen(entry),
-                content_hash=mapped.digest,
-                run_id=job.run_id,
-                owner=self.store.writer_id,
-            )
-            .audit(job.key, "read", _read_detail(job.envelope), run_id=job.run_id)
-            .audit(job.key, "mapped", {"hash": mapped.digest}, run_id=job.run_id)
+            unit.claim(key, _seen(entry), content_hash=digest, run_id=run_id, owner=owner)
+            .audit(key, "read", _read_detail(job.envelope), run_id=run_id)
+            .audit(key, "mapped", {"hash": digest}, run_id=run_id)
         )
 
     async def land(self, job: Job, mapped: Mapped, entry: LedgerEntry | None) -> Result:

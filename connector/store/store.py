@@ -34,6 +34,9 @@ _LEDGER_COLS = (
     "last_error, claimed_by, claimed_at"
 )
 
+#: Ledger entries by source id (``Store.ledger_entries``).
+LedgerRows = dict[str, LedgerEntry]
+
 
 def _ledger(row: Any) -> LedgerEntry:
     return LedgerEntry(
@@ -90,19 +93,12 @@ class Store(InboxQueries, MappingQueries):
         )
         return None if row is None else _ledger(row)
 
-    async def ledger_entries(
-        self, flow: str, stream: str, source_ids: list[str]
-    ) -> dict[str, LedgerEntry]:
-        """The ledger rows of many records of one stream in one query, by source id
-        (records never seen are absent). Keep ``source_ids`` to a few hundred."""
-        if not source_ids:
-            return {}
-        marks = ",".join("?" * len(source_ids))
-        rows = await self.db.fetchall(
-            f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND stream = ? "
-            f"AND source_id IN ({marks})",
-            (flow, stream, *source_ids),
-        )
+    async def ledger_entries(self, flow: str, stream: str, ids: list[str]) -> LedgerRows:
+        """Ledger rows of many records of one stream by source id, in one
+        query; a record never seen is absent. Keep ``ids`` to a few hundred."""
+        marks = ",".join("?" * len(ids))
+        sql = f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND stream = ? AND source_id IN"
+        rows = await self.db.fetchall(f"{sql} ({marks})", (flow, stream, *ids)) if ids else []
         return {entry.key.source_id: entry for entry in map(_ledger, rows)}
 
     async def ledger_by_state(
