@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from connector import demo_acumatica, demo_ifs, demo_servicenow, demo_syspro
+from connector import demo_acumatica, demo_ifs, demo_lines, demo_servicenow, demo_syspro
 from connector.config import Config, load_config
 from connector.http.limiter import LimiterRegistry
 from connector.sandbox import load_simulator
@@ -71,8 +71,15 @@ async def start(
     counts: dict[str, dict[str, int]] | None = None,
     flows: Sequence[str] = tuple(DEMO_FLOWS),
     host: str = "127.0.0.1",
+    infor_product: str = "m3",
 ) -> DemoEnvironment:
-    """Start and seed the simulators the flows need, then write vault and config."""
+    """Start and seed the simulators the flows need, then write vault and config;
+    ``infor_product`` other than m3 runs the Infor flows on that line (:mod:`.demo_lines`)."""
+    if infor_product != "m3" and "infor-servicenow" in flows:
+        raise ValueError(
+            f"infor-servicenow reads M3 and cannot run with the Infor system on "
+            f"{infor_product}: run servicetitan-infor alone (--flow servicetitan-infor)"
+        )
     env = DemoEnvironment(state_dir, state_dir / "connector.toml")
     systems = sorted({s for name in flows for s in DEMO_FLOWS[name]})
     try:
@@ -104,6 +111,9 @@ async def start(
         _write_vault(env, credentials)
         _write_config(env, flows, credentials)
         _append_mappings(env, await _implementer_setup(env))
+        if infor_product != "m3" and "infor" in env.simulators:
+            line_counts = (counts or {}).get(demo_lines.LINE_DEMOS[infor_product].segment)
+            await demo_lines.use_line(env, infor_product, seed, line_counts)
     except BaseException:
         await env.stop()
         raise

@@ -26,7 +26,7 @@ from connector.config import (
     load_config,
     parse_schedule,
 )
-from connector.config.models import FlowConfig
+from connector.config.models import EmailAlerts, FlowConfig
 from connector.errors import ConfigurationError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "connector.example.toml"
@@ -68,7 +68,11 @@ def test_example_file_loads_with_one_system_of_each_kind() -> None:
     config = load_config(EXAMPLE)
     kinds = {type(system) for system in config.systems.values()}
     assert kinds == {
-        ServiceTitanSystem, InforSystem, AcumaticaSystem, ServiceNowSystem, IfsSystem,
+        ServiceTitanSystem,
+        InforSystem,
+        AcumaticaSystem,
+        ServiceNowSystem,
+        IfsSystem,
         SysproSystem,
     }
     assert {
@@ -86,19 +90,41 @@ def test_example_file_documents_every_key() -> None:
     """Every field of every config object appears, commented, in the example file."""
     text = EXAMPLE.read_text()
     sections: list[type[msgspec.Struct]] = [
-        StoreConfig, VaultConfig, ServiceConfig, ServiceTitanSystem, InforSystem,
-        AcumaticaSystem, ServiceNowSystem, IfsSystem, SysproSystem, FlowConfig,
+        StoreConfig,
+        VaultConfig,
+        ServiceConfig,
+        EmailAlerts,
+        ServiceTitanSystem,
+        InforSystem,
+        AcumaticaSystem,
+        ServiceNowSystem,
+        IfsSystem,
+        SysproSystem,
+        FlowConfig,
     ]
     for section in sections:
         for field in msgspec.structs.fields(section):
             lines = [
-                line for line in text.splitlines()
+                line
+                for line in text.splitlines()
                 if line.lstrip("# ").startswith(f"{field.encode_name} =")
                 or line.endswith(f".{field.encode_name}]")  # a sub-table such as options
             ]
             assert lines, f"{section.__name__}.{field.name} is not in the example file"
             index = text.splitlines().index(lines[0])
             assert text.splitlines()[index - 1].startswith("#"), field.name
+
+
+def test_store_url_selects_postgresql_and_sqlite_stays_the_default(tmp_path: Path) -> None:
+    """Without store.url the state is the SQLite file; with it, the PostgreSQL URL (and its
+    schema); a URL of another scheme is refused naming the key."""
+    assert load_text(tmp_path, "").store.location == tmp_path / "state" / "connector.db"
+    config = load_text(
+        tmp_path, '[store]\nurl = "postgresql://c@db:5432/x"\nschema = "tenant_7"\n'
+    )
+    assert (config.store.location, config.store.schema) == ("postgresql://c@db:5432/x", "tenant_7")
+    message = error_for(tmp_path, '[store]\nurl = "mysql://db/x"\n')
+    assert "store.url" in message
 
 
 def test_relative_paths_resolve_against_the_config_directory(tmp_path: Path) -> None:
@@ -177,8 +203,7 @@ def test_missing_and_unknown_system_kind(tmp_path: Path) -> None:
     missing = error_for(tmp_path, BASE.replace('kind = "infor"\n', ""))
     assert (
         "systems.m3: missing required key kind "
-        "(one of servicetitan, infor, acumatica, servicenow, ifs, syspro)"
-        in missing
+        "(one of servicetitan, infor, acumatica, servicenow, ifs, syspro)" in missing
     )
     unknown = error_for(tmp_path, BASE.replace('kind = "infor"', 'kind = "sap"'))
     assert "systems.m3.kind: unknown system kind 'sap'" in unknown
@@ -345,6 +370,15 @@ def test_unknown_stream_names_the_flow_and_the_valid_streams(tmp_path: Path) -> 
     assert "its streams are: vendors_to_m3, suppliers_to_st," in message
 
 
+def test_an_infor_line_other_than_m3_has_its_own_stream_names(tmp_path: Path) -> None:
+    """On SyteLine/LN/FSM the streams are named …_to_infor; an M3 name is refused with them."""
+    text = BASE.replace('division = "AAA"', 'product = "ln"')
+    assert load_text(tmp_path, text + 'streams = ["vendors_to_infor"]\n')
+    message = error_for(tmp_path, text + 'streams = ["vendors_to_m3"]\n')
+    assert "did you mean vendors_to_infor?" in message
+    assert "its streams are: vendors_to_infor, suppliers_to_st," in message
+
+
 _KEY_LINE = re.compile(r"^(?:# )?([a-z_]+) = (.+)$")
 _EXAMPLE_VALUE = re.compile(r'"[^"]*"|\[[^\]]*\]|-?\d+(?:\.\d+)?')
 
@@ -409,6 +443,7 @@ async def test_each_pairing_lists_the_streams_it_builds(tmp_path: Path) -> None:
     """The stream names a config is checked against are exactly the streams a flow builds."""
     from typing import Any, cast
 
+    from connector import registry
     from connector.flows import servicetitan_acumatica, servicetitan_infor, stream_names
     from connector.store import Store
 
@@ -425,7 +460,14 @@ async def test_each_pairing_lists_the_streams_it_builds(tmp_path: Path) -> None:
             none = cast(Any, None)
             built = pairing.build(name, flow, source, none, none, store)
             names = tuple(stream.name for stream in built.flow.streams)
-            target_kind = config.systems[flow.target].kind
-            assert names == pairing.STREAMS == stream_names("servicetitan", target_kind)
+            target = config.systems[flow.target]
+            spec = registry.pairing("servicetitan", target.kind)
+            assert spec is not None
+            assert names == spec.streams_of(source, target)
+            assert (
+                set(names)
+                <= set(pairing.STREAMS)
+                == set(stream_names("servicetitan", target.kind) or ())
+            )
     finally:
         await store.close()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from pathlib import Path
 
 import anyio
 
-from connector import demo
+from connector import demo, demo_lines
 from connector.app import App
 from connector.commands.common import print_json
 from connector.commands.sync import COLUMNS, Progress, print_reports
@@ -35,24 +36,51 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=sorted(demo.DEMO_FLOWS),
         help="run only this flow, with only the simulators it needs (repeatable; default all)",
     )
+    p.add_argument(
+        "--infor-product",
+        default="m3",
+        choices=["m3", *sorted(demo_lines.LINE_DEMOS)],
+        help="the CloudSuite line the Infor flows target (default m3)",
+    )
     p.set_defaults(handler=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
+    # Another line replaces M3 in the Infor system, which infor-servicenow reads from M3.
+    default = demo.DEMO_FLOWS if args.infor_product == "m3" else ("servicetitan-infor",)
+    flows = tuple(args.flows or default)
+    if args.infor_product != "m3" and "infor-servicenow" in flows:
+        print(
+            f"ml-connector demo: infor-servicenow reads M3 and cannot run with "
+            f"--infor-product {args.infor_product}; leave --flow infor-servicenow out",
+            file=sys.stderr,
+        )
+        return 2
     if args.state_dir.exists():
         shutil.rmtree(args.state_dir)
-    flows = tuple(args.flows or demo.DEMO_FLOWS)
-    return anyio.run(_run, args.state_dir, args.seed, args.json, flows)
+    return anyio.run(_run, args.state_dir, args.seed, args.json, flows, args.infor_product)
 
 
-async def _run(state_dir: Path, seed: int, as_json: bool, flows: tuple[str, ...]) -> int:
+async def _run(
+    state_dir: Path,
+    seed: int,
+    as_json: bool,
+    flows: tuple[str, ...],
+    infor_product: str = "m3",
+    counts: dict[str, dict[str, int]] | None = None,
+) -> int:
+    """Both cycles of every flow and the summary; ``counts`` (per system, or per line
+    segment such as ``LN``) replaces the simulators' default seed sizes."""
+
     def say(text: str) -> None:
         if not as_json:
             print(text, flush=True)
 
     started = time.monotonic()
     say(f"Starting simulators and seeding a contractor (seed {seed}) …")
-    env = await demo.start(state_dir, seed=seed, flows=flows)
+    env = await demo.start(
+        state_dir, seed=seed, counts=counts, flows=flows, infor_product=infor_product
+    )
     summary: list[dict[str, object]] = []
     ok = True
     try:

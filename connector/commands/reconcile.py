@@ -1,9 +1,10 @@
 """``ml-connector reconcile --flow F --from DATE --to DATE``: do source and target agree?
 
 Source totals (count, amount) of the period's documents against the target's copies read
-back by natural key, and every document that differs (see
-:mod:`connector.runtime.reconcile`). It only reads, so it runs beside the service. Exit 0
-when the books agree, 1 when a difference is listed.
+back by natural key, and every document that differs — missing in the target, another
+amount, or extra in the target (then it has no source amount: ``null`` in the JSON, empty
+in the CSV) — see :mod:`connector.runtime.reconcile`. It only reads, so it runs beside the
+service. Exit 0 when the books agree, 1 when a difference is listed.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def print_report(report: ReconcileReport) -> None:
     print_table(
         ["stream", "source id", "number", "date", "source", "target id", "target", "issue"],
         [
-            [d.stream, d.source_id, d.number, d.date, d.source_amount, d.target_id or "-",
+            [d.stream, d.source_id, d.number, d.date,
+             "-" if d.source_amount is None else d.source_amount, d.target_id or "-",
              "-" if d.target_amount is None else d.target_amount, d.issue]
             for d in report.differences
         ],

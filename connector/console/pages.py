@@ -77,9 +77,18 @@ class Console(Actions):
                     "health_error": health.last_error if health else None,
                     "errors": errors.get(name, 0),
                     "review": review.get(name, 0),
+                    "reconcile": self._reconcile_support(name),
                 }
             )
         return self.render(request, "flows.html", flows=rows)
+
+    def _reconcile_support(self, flow: str) -> list[str] | None:
+        """The streams of ``flow`` that reconcile (empty: none do); None when the flow is not
+        running here, so its streams are not built."""
+        runner = self.service.flows.get(flow)
+        if runner is None:
+            return None
+        return [stream.name for stream in reconcilable(runner.flow)]
 
     async def _next_run(self, flow: str, schedule_text: str) -> str:
         if flow not in self.service.flows:
@@ -172,11 +181,12 @@ class Console(Actions):
         return self.render(request, "mappings.html", rows=rows, updated=when)
 
     async def reconcile_page(self, request: web.Request) -> web.Response:
-        flows = [
-            name for name, runner in self.service.flows.items() if reconcilable(runner.flow)
-        ]
+        support = {name: self._reconcile_support(name) for name in self.service.flows}
+        flows = [name for name, streams in support.items() if streams]
         form, report = await self._reconcile(request, flows)
-        return self.render(request, "reconcile.html", flows=flows, form=form, report=report)
+        return self.render(
+            request, "reconcile.html", flows=flows, support=support, form=form, report=report
+        )
 
     async def reconcile_csv(self, request: web.Request) -> web.Response:
         _, report = await self._reconcile(request, list(self.service.flows))

@@ -41,7 +41,8 @@ diff — a person decides on the memo or adjustment. Neither is ever reported "u
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -167,6 +168,15 @@ class TargetDocument:
 
     target_id: str
     amount: Decimal
+    #: The source record the document says it came from (its natural key read backwards,
+    #: e.g. ``ST-INV-88812`` → ``88812``); set by a listing, where it is the match key.
+    source_id: str = ""
+    #: The document's date in the target as ``YYYY-MM-DD`` (set by a listing).
+    date: str = ""
+    #: The document's number as the source side knows it (the key we gave it, a supplier
+    #: invoice number…), shown for a document no source document accounts for; the target
+    #: id when empty. ``target_id`` is the target's own number (an Acumatica RefNbr…).
+    number: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,15 @@ class Reconciliation(Generic[C]):
     number: Callable[[C], str]
     #: The target's copy by natural key, whatever its amount; None when it is not there.
     read_back: Callable[[C], Awaitable[TargetDocument | None]]
+    #: Every document of ours the target holds dated ``start``..``end`` (inclusive), read by
+    #: the key prefix we give our documents in pages — one paged read for the period instead
+    #: of one look-up per document, and the only way to see a document the target holds
+    #: that no source document accounts for. None: the target cannot be listed so; each
+    #: document is read back by its key.
+    listing: Callable[[dt.date, dt.date], Awaitable[Sequence[TargetDocument]]] | None = None
+    #: Whether a command moves a document at all (an empty voucher posts nothing): those
+    #: that do not are neither counted nor looked for.
+    moves: Callable[[C], bool] = lambda command: True
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from connector.errors import ConnectorError, PermanentError
 from connector.runtime.flow import CursorMark, Envelope, Flow, Stream, Unreadable
 from connector.runtime.locks import KeyLocks
 from connector.runtime.pipeline import Progress, StreamCounts, StreamRun, iterate
-from connector.runtime.processor import RecordProcessor, StreamHalted
+from connector.runtime.processor import CLAIM_LEASE_S, RecordProcessor, StreamHalted
 from connector.store import InboxEvent, Store, StoreError, Unit
 
-#: Webhook events a drain decodes between two turns of the event loop.
+#: Webhook events a drain decodes between two turns of the event loop: a thousand payloads
+#: take tens of milliseconds, and the webhook receiver sharing the loop would answer late.
 DECODE_BURST = 64
 
 log = logging.getLogger("connector.runner")
@@ -173,7 +174,11 @@ class FlowRunner:
         source, so a late or repeated delivery of an older payload can never roll the
         target back. Events of a type no stream takes are marked ignored.
         """
-        events = await self.store.pending_inbox(self.flow.name, limit)
+        # Claimed, not just read: nodes sharing a PostgreSQL state drain one inbox, and
+        # each event goes to one of them (a dead node's claims lapse with their lease).
+        events = await self.store.claim_inbox(
+            self.flow.name, limit, lease_s=CLAIM_LEASE_S, owner=self.store.writer_id
+        )
         report = CycleReport(
             self.flow.name, await self.store.start_run(self.flow.name, "webhook"), "webhook"
         )
@@ -181,9 +186,7 @@ class FlowRunner:
         by_stream: dict[str, list[Envelope[Any]]] = {}
         ignored = Unit()
         for decoded, event in enumerate(events, start=1):
-            if decoded % DECODE_BURST == 0:
-                # A thousand payloads decode in tens of milliseconds: the webhook receiver
-                # shares this loop, and a delivery waiting that long for its 2xx is late.
+            if decoded % DECODE_BURST == 0:  # the receiver shares this loop (DECODE_BURST)
                 await anyio.lowlevel.checkpoint()
             stream_name = self._stream_for_event(event.event_type)
             if stream_name is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from connector.store.db import Database
+from connector.store.db import Database, StateDatabase
 from connector.store.inbox import InboxQueries
 from connector.store.mappings import MappingQueries
 from connector.store.records import (
@@ -34,8 +34,12 @@ _LEDGER_COLS = (
     "last_error, claimed_by, claimed_at"
 )
 
-#: Ledger entries by source id (``Store.ledger_entries``).
+#: Ledger entries by source id (``Store.ledger_entries``; keep a query to a few hundred).
 LedgerRows = dict[str, LedgerEntry]
+
+
+def _marks(values: list[str]) -> str:
+    return ",".join("?" * len(values))
 
 
 def _ledger(row: Any) -> LedgerEntry:
@@ -57,14 +61,16 @@ class Store(InboxQueries, MappingQueries):
     """All persistent state of one ml-connector installation (the inbox and the mapping
     tables are in :mod:`~connector.store.inbox` and :mod:`~connector.store.mappings`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: StateDatabase) -> None:
         self.db = db
         #: Names this writer in the ledger claims it makes (see ``Unit.claim``).
         self.writer_id = uuid.uuid4().hex[:16]
 
     @classmethod
     async def open(cls, path: Path, *, writer: bool = True, lock: bool = True) -> Store:
-        """A writer holds the process lock until :meth:`close`; a reader only reads.
+        """The SQLite state at ``path`` (``open_store`` picks the backend from a URL).
+
+        A writer holds the process lock until :meth:`close`; a reader only reads.
 
         ``lock=False`` opens a writer without the process lock: one of several writers on
         one state (as nodes sharing a PostgreSQL store would be); the ledger's claims and
@@ -94,11 +100,9 @@ class Store(InboxQueries, MappingQueries):
         return None if row is None else _ledger(row)
 
     async def ledger_entries(self, flow: str, stream: str, ids: list[str]) -> LedgerRows:
-        """Ledger rows of many records of one stream by source id, in one
-        query; a record never seen is absent. Keep ``ids`` to a few hundred."""
-        marks = ",".join("?" * len(ids))
+        """Ledger rows of some records of one stream, one query (unseen ones are absent)."""
         sql = f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND stream = ? AND source_id IN"
-        rows = await self.db.fetchall(f"{sql} ({marks})", (flow, stream, *ids)) if ids else []
+        rows = await self.db.fetchall(f"{sql} ({_marks(ids)})", (flow, stream, *ids)) if ids else []
         return {entry.key.source_id: entry for entry in map(_ledger, rows)}
 
     async def ledger_by_state(

@@ -37,14 +37,20 @@ async def tiny_contractor(state_dir: Path) -> demo.DemoEnvironment:
     """The servicetitan-infor flow on a tiny seeded contractor; the service's admin API on
     a free port, its schedule hourly, webhooks off."""
     environment = await demo.start(state_dir, counts=TINY, flows=[FLOW])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        admin_port = s.getsockname()[1]
+    admin_port = admin_port_free()
     text = environment.config_path.read_text().replace(
         'schedule = "every 5m"', 'schedule = "every 1h"\nwebhook = false'
     )
     environment.config_path.write_text(text + f"[service]\nadmin_port = {admin_port}\n")
     return environment
+
+
+def admin_port_free() -> int:
+    """A loopback port nothing listens on now, for the service's admin API."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
 
 
 def set_flow_keys(env: demo.DemoEnvironment, lines: str) -> None:

@@ -10,9 +10,16 @@ from typing import Any
 import msgspec
 
 from connector import demo
+from connector.sandbox.syspro.simulator import SysproSimulator
 from tests.commands.support import FLOW, change_posted_amount, cli
 
 WIDE = ("--from", "2000-01-01", "--to", "2099-12-31")
+#: A small contractor for the servicetitan-syspro flow.
+SYSPRO_ST = {
+    "business_units": 2, "vendors": 3, "materials": 3, "equipment": 1, "services": 2,
+    "customers": 3, "jobs": 4, "invoices": 4, "payments": 0, "purchase_orders": 2,
+    "received_purchase_orders": 1, "adjustments": 1,
+}
 
 
 async def test_reconcile_agrees_then_lists_the_one_document_that_differs(
@@ -53,3 +60,40 @@ async def test_reconcile_agrees_then_lists_the_one_document_that_differs(
     )
     assert code == 0, err
     assert all(s["source_count"] == 0 for s in msgspec.json.decode(out)["streams"])
+
+
+async def test_reconcile_a_syspro_flow_lists_an_extra_invoice_in_json_and_csv(
+    tmp_path: Any,
+) -> None:
+    """`reconcile` works for a non-M3 flow: servicetitan-syspro agrees after a sync (exit 0);
+    an AP invoice of ours in SYSPRO that no ServiceTitan invoice accounts for is listed as
+    extra in the JSON and the CSV, with no source amount (exit 1)."""
+    env = await demo.start(tmp_path / "state", counts={"servicetitan": SYSPRO_ST},
+                           flows=["servicetitan-syspro"])
+    try:
+        code, _, err = await cli(env, "sync", "--flow", "servicetitan-syspro")
+        assert code == 0, err
+        code, out, err = await cli(env, "reconcile", "--flow", "servicetitan-syspro", *WIDE,
+                                   "--json")
+        assert code == 0, err
+        [invoices] = msgspec.json.decode(out)["streams"]
+        assert invoices["source_count"] == invoices["target_count"] > 0
+
+        syspro = env.simulators["syspro"]
+        assert isinstance(syspro, SysproSimulator)
+        rows = syspro.company.tables["ApInvoice"]
+        ours = next(r for r in rows if r["Reference"].startswith("ST invoice "))
+        rows.append(dict(ours, Invoice="ST-FOREIGN", Reference="ST invoice 1"))
+        csv_path = tmp_path / "diff.csv"
+        code, out, err = await cli(env, "reconcile", "--flow", "servicetitan-syspro", *WIDE,
+                                   "--json", "--csv", str(csv_path))
+        assert code == 1, err
+        [difference] = msgspec.json.decode(out)["differences"]
+        assert difference["source_id"] == "1" and difference["source_amount"] is None
+        assert difference["target_id"] == f"{ours['Supplier']}/ST-FOREIGN"
+        [row] = list(csv.DictReader(io.StringIO(csv_path.read_text())))
+        assert (row["source_id"], row["source_amount"], row["issue"]) == (
+            "1", "", difference["issue"])
+        assert row["issue"].startswith("extra in target")
+    finally:
+        await env.stop()

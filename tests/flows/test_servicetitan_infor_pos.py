@@ -253,11 +253,15 @@ async def test_a_lost_reply_leaves_one_complete_order(env: demo.DemoEnvironment,
     # head, PNLI on a line; so each string matches one request of this PO only.
     where = f"PUNO={puno}&SUNO=" if lost == "head" else f"PUNO={puno}&PNLI=10"
     config = env.config_path.read_text()
+    # Every call alone (coalesce_ms = 0): a head or line riding in another worker's bulk
+    # request would not carry the query string the fault is matched on.
     env.config_path.write_text(
-        config.replace('division = "AAA"\n', 'division = "AAA"\ntimeout_s = 1\n')
+        config.replace(
+            'division = "AAA"\n', 'division = "AAA"\ntimeout_s = 2\ncoalesce_ms = 0\n'
+        )
     )
     hang = {"fault": "timeout_after_commit", "match": "write", "path_contains": where}
-    await demo.admin(env.simulators["infor"], "POST", "faults", {"hang_s": 3, "script": [hang]})
+    await demo.admin(env.simulators["infor"], "POST", "faults", {"hang_s": 4, "script": [hang]})
     app = await open_app(env)
     try:
         runner = await app.runner(FLOW)

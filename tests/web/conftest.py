@@ -17,7 +17,12 @@ from anyio.abc import Process
 
 from connector import demo
 from connector.vault import open_vault
-from tests.commands.support import break_cost_centers, tiny_contractor, wait_until_serving
+from tests.commands.support import (
+    admin_port_free,
+    break_cost_centers,
+    tiny_contractor,
+    wait_until_serving,
+)
 
 TOKEN = "console-test-token-0123456789abcdef"
 
@@ -92,3 +97,29 @@ async def service(
     good = await break_cost_centers(contractor)
     async with running_service(contractor, tmp_path / "service.log", good) as service:
         yield service
+
+
+ACUMATICA_FLOW = "servicetitan-acumatica"
+ACUMATICA_COUNTS = {
+    "servicetitan": {
+        "business_units": 2, "vendors": 3, "materials": 3, "equipment": 1, "services": 2,
+        "customers": 3, "jobs": 4, "invoices": 4, "payments": 2, "purchase_orders": 2,
+        "received_purchase_orders": 2, "adjustments": 0,
+    },
+    "acumatica": {"vendors": 2, "customers": 2},
+}
+
+
+@pytest.fixture
+async def acumatica_service(tmp_path: Path) -> AsyncIterator[ConsoleService]:
+    """The service of a small servicetitan-acumatica pairing after its first cycle."""
+    env = await demo.start(tmp_path / "state", counts=ACUMATICA_COUNTS, flows=[ACUMATICA_FLOW])
+    try:
+        text = env.config_path.read_text().replace(
+            'schedule = "every 5m"', 'schedule = "every 1h"\nwebhook = false'
+        )
+        env.config_path.write_text(text + f"[service]\nadmin_port = {admin_port_free()}\n")
+        async with running_service(env, tmp_path / "service.log", {}) as service:
+            yield service
+    finally:
+        await env.stop()

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from connector import demo
+from connector.sandbox.acumatica.simulator import AcumaticaSimulator
 from tests.commands.support import BAD, FLOW, KIND, change_posted_amount, cli
-from tests.web.conftest import TOKEN, ConsoleService, running_service
+from tests.web.conftest import ACUMATICA_FLOW, TOKEN, ConsoleService, running_service
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -223,3 +224,36 @@ async def test_a_document_changed_after_posting_shows_its_diff_and_can_be_accept
             "Accepted the change of servicetitan-infor 400001: 1 done"
         )
         await expect(page.locator("main")).to_contain_text("No posted document has changed")
+
+
+async def test_an_acumatica_flow_reconciles_and_lists_the_invoice_changed_there(
+    acumatica_service: ConsoleService, page: Page
+) -> None:
+    """The flows page says servicetitan-acumatica reconciles its invoices, payments and
+    bills; its link opens the report, which agrees after the sync and then lists the one
+    invoice whose amount was changed in Acumatica, with its RefNbr."""
+    service = acumatica_service
+    await log_in(page, service)
+    row = page.locator(f'tr[data-flow="{ACUMATICA_FLOW}"] td.reconcile')
+    await expect(row).to_contain_text("invoices_to_acumatica")
+    await expect(row).to_contain_text("bills_to_acumatica")
+    await shot(page, "11-flows-reconciliation")
+    await row.get_by_role("link", name="reconcile").click()
+    await page.fill("input[name=from]", "2000-01-01")
+    await page.fill("input[name=to]", "2099-12-31")
+    await page.get_by_role("button", name="Reconcile").click()
+    await expect(page.locator("p.agrees")).to_have_text("Source and target agree.")
+
+    sim = service.env.simulators["acumatica"]
+    assert isinstance(sim, AcumaticaSimulator)
+    invoice = next(r for r in sim.tenant.tables["Invoice"].ordered()
+                   if str(r.values.get("CustomerOrder", "")).startswith("ST-INV-"))
+    invoice.values["Amount"] = float(invoice.values["Amount"]) - 7
+    await page.get_by_role("button", name="Reconcile").click()
+    differences = page.locator("table.differences tr[data-source-id]")
+    await expect(differences).to_have_count(1)
+    await expect(differences.first).to_have_attribute(
+        "data-source-id", invoice.values["CustomerOrder"].removeprefix("ST-INV-"))
+    await expect(differences.first).to_contain_text(invoice.values["ReferenceNbr"])
+    await expect(differences.first).to_contain_text("amount differs by 7.00")
+    await shot(page, "12-reconcile-acumatica")

@@ -49,7 +49,7 @@ import msgspec
 from connector.config import FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
-from connector.flows.ifs_servicetitan import mapping
+from connector.flows.ifs_servicetitan import mapping, reconcile
 from connector.flows.ifs_servicetitan.targets import (
     GlAccountTarget,
     PurchaseOrderTarget,
@@ -195,6 +195,7 @@ def build(
             map=lambda invoice, ctx: mapping.map_invoice(invoice, ctx, options),
             target=vouchers,
             workers=config.workers,
+            reconcile=reconcile.vouchers(ifs_client, mapping.load_id("INV", "")),
             description="ServiceTitan invoices → IFS external voucher loads",
         ),
         Stream(
@@ -206,6 +207,7 @@ def build(
             map=lambda job, ctx: mapping.map_job(job, ctx, options),
             target=vouchers,
             workers=config.workers,
+            reconcile=reconcile.vouchers(ifs_client, mapping.load_id("JOB", "")),
             description="completed ServiceTitan jobs not yet invoiced → IFS accrual loads",
         ),
     )
@@ -238,5 +240,6 @@ register_pairing(
         target_kind="servicetitan",
         streams=STREAMS,
         build=build_flow,
+        options=mapping.Options,
     )
 )

@@ -188,7 +188,7 @@ def row_marker(text: str | None) -> int | None:
     return int(found[-1]) if found else None
 
 
-def load_id(kind: str, source_id: int) -> str:
+def load_id(kind: str, source_id: int | str) -> str:
     """The external load of a ServiceTitan document: ``ST-INV-88812`` (≤ 20, upper case)."""
     return f"ST-{kind}-{source_id}"
 

@@ -393,16 +393,23 @@ def _checked_total(
 
 
 # -- documents ------------------------------------------------------------------------------
+#: How an AP bill's description starts, followed by the ServiceTitan bill id: our mark on a
+#: bill, since its ``VendorRef`` is the vendor's own number (reconciliation lists by it).
+BILL_DESCRIPTION = "ServiceTitan bill "
+#: The prefixes of our invoice and payment references (:func:`invoice_reference`…).
+INVOICE_PREFIX, PAYMENT_PREFIX = "ST-INV-", "ST-PAY-"
+
+
 def invoice_reference(invoice_id: int | str) -> str:
     """What an AR invoice carries in ``CustomerOrder`` to be found again. The ServiceTitan id,
     not its number: numbers (job numbers) are not unique, and a second invoice adopting the
     first one's document would be lost."""
-    return f"ST-INV-{invoice_id}"
+    return f"{INVOICE_PREFIX}{invoice_id}"
 
 
 def payment_reference(payment_id: int | str) -> str:
     """What a payment carries in ``PaymentRef`` to be found again."""
-    return f"ST-PAY-{payment_id}"
+    return f"{PAYMENT_PREFIX}{payment_id}"
 
 
 def map_invoice(invoice: st.Invoice, ctx: MapContext, options: Options) -> InvoiceCommand:
@@ -518,7 +525,7 @@ def map_bill(bill: st.InventoryBill, ctx: MapContext, options: Options) -> BillC
         common.text(bill.reference_number or f"ST-BILL-{bill.id}", 40),
         issued,
         common.date(bill.due_date, record=record, field="dueDate") if bill.due_date else issued,
-        common.text(f"ServiceTitan bill {bill.id}{summary}", 150),
+        common.text(f"{BILL_DESCRIPTION}{bill.id}{summary}", 150),
         coding[0],
         amount,
         checked,

@@ -288,13 +288,18 @@ class BillTarget:
             return None
         return Found(bill.reference_nbr, matches=True)
 
-    async def find(self, command: BillCommand) -> Found | None:
+    async def vendor_of(self, command: BillCommand) -> str | None:
+        """The Acumatica vendor the bill is (or would be) on, None when there is none yet."""
         vendor = await self.link(self.vendors, str(command.vendor_id))
         if vendor is None:
             # Not linked in our ledger (a rebuilt state database): the vendor account we
             # create carries the ServiceTitan id in its code, so ask Acumatica for that one.
             account = await self.acumatica.find_vendor(account_code("vendor", command.vendor_id))
             vendor = account.vendor_id if account is not None else None
+        return vendor
+
+    async def find(self, command: BillCommand) -> Found | None:
+        vendor = await self.vendor_of(command)
         if vendor is None:
             return None
         return await self._lookup(vendor, command)

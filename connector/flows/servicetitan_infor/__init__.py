@@ -35,7 +35,8 @@ import msgspec
 from connector.config import FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
-from connector.flows.servicetitan_infor import mapping
+from connector.flows.servicetitan_infor import checks, mapping
+from connector.flows.servicetitan_infor.lines import LINE_STREAMS, build_line
 from connector.flows.servicetitan_infor.targets import (
     ApTarget,
     ItemTarget,
@@ -46,10 +47,11 @@ from connector.flows.servicetitan_infor.targets import (
     VendorTarget,
 )
 from connector.flows.sources import servicetitan_fetch, servicetitan_incremental
-from connector.registry import FlowRequest, PairingSpec, register_pairing
+from connector.registry import CheckResult, FlowRequest, PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, MapContext, Stream
 from connector.store import Store
 from connector.systems.infor import M3Client
+from connector.systems.infor.lines import InforLine
 from connector.systems.infor.models import Item as M3Item
 from connector.systems.infor.models import PurchaseOrder as M3PurchaseOrder
 from connector.systems.infor.models import Supplier
@@ -58,8 +60,8 @@ from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.resources import RESOURCES
 
 NAME = "servicetitan-infor"
-#: Every stream, in the order a cycle runs them (what ``[flows.X].streams`` may name).
-STREAMS = (
+#: Every stream on M3, in the order a cycle runs them (what ``[flows.X].streams`` may name).
+M3_STREAMS = (
     "vendors_to_m3",
     "suppliers_to_st",
     "materials_to_m3",
@@ -71,6 +73,9 @@ STREAMS = (
     "invoices_to_m3",
 )
 WEBHOOK_STREAMS = {"invoice": "invoices_to_m3"}
+#: Every stream on any line (SyteLine, LN and FSM name theirs ``…_to_infor``: lines.py);
+#: which of them a flow has depends on the target's ``product`` (``streams_for`` below).
+STREAMS = M3_STREAMS + tuple(s for s in LINE_STREAMS if s not in M3_STREAMS)
 
 
 def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
@@ -289,12 +294,41 @@ def _day_before(cursor: str) -> str | None:
 
 
 async def build_flow(request: FlowRequest) -> BuiltFlow:
-    """The registry's build: check the M3 company (CONO) exists, then :func:`build`."""
+    """The registry's build: check the company exists, then :func:`build` on M3 or
+    :func:`~connector.flows.servicetitan_infor.lines.build_line` on another line."""
     source_config = common.servicetitan_system(request, "source")
+    client: ServiceTitanClient = request.source.connection.client
+    line: InforLine | None = request.target.connection.line
+    if line is not None:
+        await line.validate()
+        parse_options(request.flow_config, request.name)
+        return build_line(
+            request.name, request.flow_config, source_config, client, line, request.store
+        )
     m3: M3Client = request.target.connection.client
     await m3.validate_company()
-    client: ServiceTitanClient = request.source.connection.client
     return build(request.name, request.flow_config, source_config, client, m3, request.store)
+
+
+async def check_flow(request: FlowRequest) -> list[CheckResult]:
+    """``ml-connector check``: the clearing supplier and AIT support (:mod:`.checks`), for
+    the streams this flow runs on M3."""
+    try:
+        options = parse_options(request.flow_config, request.name)
+    except ConfigurationError as exc:
+        return [CheckResult("options", False, exc.message)]
+    if request.target.connection.line is not None:
+        return []  # SyteLine, LN, FSM: no APS450MI, CRS620MI or CRS630MI to ask
+    m3: M3Client = request.target.connection.client
+    streams = request.flow_config.streams or M3_STREAMS
+    results: list[CheckResult] = []
+    if "invoices_to_m3" in streams:
+        results.append(await checks.clearing_supplier(m3, request.name, options))
+    if {"ap_bills_to_m3", "invoices_to_m3"} & set(streams):
+        results += await checks.accounting(
+            m3, request.name, options, request.config, request.store
+        )
+    return results
 
 
 register_pairing(
@@ -304,5 +338,10 @@ register_pairing(
         target_kind="infor",
         streams=STREAMS,
         build=build_flow,
+        options=mapping.Options,
+        check=check_flow,
+        streams_for=lambda source, target: (
+            M3_STREAMS if getattr(target, "product", "m3") == "m3" else LINE_STREAMS
+        ),
     )
 )

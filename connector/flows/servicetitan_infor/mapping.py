@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 import msgspec
@@ -32,6 +33,7 @@ import msgspec
 from connector.errors import MappingError, SourceDataError
 from connector.flows import common
 from connector.runtime.flow import MapContext
+from connector.systems.infor.lines import LineInvoice, LineInvoiceLine, LineItem, LineSupplier
 from connector.systems.infor.models import Item as M3Item
 from connector.systems.infor.models import PurchaseOrder as M3PurchaseOrder
 from connector.systems.infor.models import Supplier
@@ -666,3 +668,73 @@ def _base36(number: int) -> str:
         number, rest = divmod(number, 36)
         out = digits[rest] + out
     return out or "0"
+
+
+# -- SyteLine, LN and FSM -------------------------------------------------------------------
+# The other CloudSuite lines take the same commands as M3; what differs is how long a code
+# may be (SyteLine vendor numbers are 7 characters, LN business partners and FSM vendors 9)
+# and the date format. Those differences live here, nowhere else in the flow.
+def line_code(source_id: int, length: int) -> str:
+    """A key of at most ``length`` characters for a ServiceTitan id: ``ST`` + id when it
+    fits, else ``S`` + base-36 digits (one-to-one for ids below 36 ** (length - 1))."""
+    digits = str(source_id)
+    if len(digits) + 2 <= length:
+        return f"ST{digits}"
+    return "S" + _base36(source_id).rjust(length - 1, "0")[-(length - 1) :]
+
+
+def map_vendor_to_line_supplier(vendor: st.Vendor, ctx: MapContext, length: int) -> SupplierCommand:
+    """As :func:`map_vendor_to_supplier`, with the line's supplier code length."""
+    command = map_vendor_to_supplier(vendor, ctx)
+    code = command.linked_suno or line_code(vendor.id, length)
+    return SupplierCommand(
+        command.vendor_id, code, command.name, command.linked_suno, command.active
+    )
+
+
+def map_line_supplier_to_vendor(supplier: LineSupplier, ctx: MapContext) -> VendorCommand:
+    record = f"supplier {supplier.code}"
+    name = common.text(supplier.name, 100)
+    if not name:
+        raise SourceDataError(f"{record} has no name", record=record, field="name")
+    return VendorCommand(supplier.code, name, supplier.active)
+
+
+def map_line_item_to_material(item: LineItem, ctx: MapContext) -> MaterialCommand:
+    return MaterialCommand(item.code, common.text(item.description or item.code, 255), item.active)
+
+
+def map_po_to_line(
+    po: st.PurchaseOrder, ctx: MapContext, options: Options, length: int
+) -> M3PurchaseOrderCommand:
+    """As :func:`map_po_to_m3`, numbered within the line's order number length."""
+    command = map_po_to_m3(po, ctx, options)
+    return msgspec.structs.replace(command, puno=line_code(po.id, length))
+
+
+def iso_date(yyyymmdd: str) -> str:
+    """``20240612`` → ``2024-06-12`` (the commands keep M3's form; the lines take ISO)."""
+    return f"{yyyymmdd[:4]}-{yyyymmdd[4:6]}-{yyyymmdd[6:8]}"
+
+
+def line_invoice(command: ApDocument, supplier: str, items: Sequence[str | None]) -> LineInvoice:
+    """The line's AP invoice for ``command``; ``items`` are the resolved item codes by line."""
+    return LineInvoice(
+        supplier=supplier,
+        invoice_number=command.sino,
+        invoice_date=iso_date(command.invoice_date),
+        due_date=iso_date(command.due_date),
+        currency=command.currency,
+        amount=command.amount,
+        reference=command.cori,
+        lines=tuple(
+            LineInvoiceLine(
+                amount=line.amount,
+                text=line.text,
+                account=line.account,
+                cost_center=line.cost_center,
+                item=item,
+            )
+            for line, item in zip(command.lines, items, strict=True)
+        ),
+    )

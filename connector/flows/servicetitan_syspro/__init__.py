@@ -50,7 +50,7 @@ import msgspec
 
 from connector.config import FlowConfig
 from connector.flows import common
-from connector.flows.servicetitan_syspro import mapping
+from connector.flows.servicetitan_syspro import mapping, reconcile
 from connector.flows.servicetitan_syspro.mapping import SysproOrder
 from connector.flows.servicetitan_syspro.targets import (
     AdjustmentTarget,
@@ -256,6 +256,7 @@ def build(
             map=lambda invoice, ctx: mapping.map_invoice(invoice, ctx, options),
             target=ApInvoiceTarget(cycle, options),
             workers=config.workers,
+            reconcile=reconcile.ap_invoices(syspro, options.invoice_supplier),
             description="ServiceTitan job invoices → SYSPRO AP invoices (APSTIN)",
         ),
         Stream(
@@ -309,5 +310,6 @@ register_pairing(
         target_kind="syspro",
         streams=STREAMS,
         build=build_flow,
+        options=mapping.Options,
     )
 )

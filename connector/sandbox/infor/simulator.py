@@ -46,6 +46,7 @@ from connector.sandbox.infor.gateway import (
     transaction_name,
 )
 from connector.sandbox.infor.knobs import InforKnobs
+from connector.sandbox.infor.lines import LineApp, make_line_apps
 from connector.sandbox.infor.metadata import is_metadata, metadata_response
 from connector.sandbox.infor.mi import (
     CallOptions,
@@ -97,6 +98,7 @@ class InforSimulator(Simulator):
         self.tokens = TokenStore(tenant)
         self.registry = build_registry()
         self.db: M3Database = build_database()
+        self.lines: dict[str, LineApp] = make_line_apps()
         self._quota: dict[str, SlidingWindow] = {}
         self.counters["token_requests"] = 0
 
@@ -111,11 +113,24 @@ class InforSimulator(Simulator):
         app.router.add_route("*", "/{tail:.*}", self._gateway)
 
     def state(self) -> dict[str, Any]:
-        return render_state(self.db, self.tenant)
+        state = render_state(self.db, self.tenant)
+        state["lines"] = {segment: app.state() for segment, app in self.lines.items()}
+        return state
 
     def seed(self, params: dict[str, Any]) -> dict[str, Any]:
         """Replace the data with ``{"seed", "counts"}``'s deterministic set (400 on unknown
-        keys)."""
+        keys); ``{"line": "CSI"|"LN"|"FSM", …}`` seeds that product line instead."""
+        line = params.get("line")
+        if line is not None:
+            app = self.lines.get(str(line))
+            if app is None:
+                raise web.HTTPBadRequest(
+                    text=msgspec.json.encode(
+                        {"error": f"unknown line {line!r}; one of {sorted(self.lines)}"}
+                    ).decode(),
+                    content_type="application/json",
+                )
+            return app.seed({k: v for k, v in params.items() if k != "line"})
         try:
             request = msgspec.convert(params, SeedRequest)
         except msgspec.ValidationError as exc:
@@ -130,6 +145,8 @@ class InforSimulator(Simulator):
         """Back to reference data only; issued tokens die too (clients log in again), the
         .ionapi credentials stay the same."""
         self.db = build_database()
+        for app in self.lines.values():
+            app.reset()
         self.tokens = TokenStore(self.tenant)
         self._quota.clear()
         self.counters["token_requests"] = 0
@@ -141,6 +158,8 @@ class InforSimulator(Simulator):
         """Bulk POSTs and every transaction named Add*/Chg*/Dlt*/Upd*/Valid*/Crt*/Del*/Rcl*
         (all of them are GETs on M3, so the method says nothing)."""
         path = parse_path(request.raw_path)
+        if path.segments and path.segments[0] in self.lines:
+            return self.lines[path.segments[0]].is_write(request)
         if request.method == "POST" and path.is_bulk:
             return True
         return transaction_name(request.raw_path).startswith(WRITE_PREFIXES)
@@ -249,6 +268,8 @@ class InforSimulator(Simulator):
         throttled = self._throttle(issued.client_id)
         if throttled is not None:
             return throttled
+        if path.segments and path.segments[0] in self.lines:
+            return await self.lines[path.segments[0]].handle(request, path.segments)
         if path.is_bulk:
             if request.method != "POST":
                 return json_response({"error": "Method Not Allowed"}, 405)

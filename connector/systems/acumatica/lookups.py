@@ -8,11 +8,15 @@ connector fills from the source (``CustomerID``, ``VendorRef``, ``CustomerOrder`
 
 from __future__ import annotations
 
+import builtins
+import datetime as dt
 import logging
+
+import msgspec
 
 from connector.systems.acumatica import models as m
 from connector.systems.acumatica.endpoint import E
-from connector.systems.acumatica.odata import odata_string
+from connector.systems.acumatica.odata import odata_datetime, odata_string
 from connector.systems.acumatica.reads import EntityReads
 
 # Every part of the client logs under the client's name, which log configurations select on.
@@ -72,6 +76,60 @@ class NaturalKeyLookups(EntityReads):
             f"Type eq {odata_string(doc_type)}{of_customer} "
             f"and PaymentRef eq {odata_string(payment_ref)}",
         )
+
+    # -- documents of a period, by the prefix the connector gives its references -----------
+    async def invoices_dated(
+        self, start: dt.date, end: dt.date, prefix: str, *, doc_type: str = "Invoice"
+    ) -> builtins.list[m.Invoice]:
+        """Invoices dated ``start``..``end`` whose ``CustomerOrder`` starts with ``prefix``."""
+        return await self._dated(m.Invoice, "Date", start, end, doc_type, "CustomerOrder", prefix)
+
+    async def payments_dated(
+        self, start: dt.date, end: dt.date, prefix: str, *, doc_type: str = "Payment"
+    ) -> builtins.list[m.Payment]:
+        """Payments applied ``start``..``end`` whose ``PaymentRef`` starts with ``prefix``."""
+        return await self._dated(
+            m.Payment, "ApplicationDate", start, end, doc_type, "PaymentRef", prefix
+        )
+
+    async def bills_dated(
+        self, start: dt.date, end: dt.date, prefix: str, *, doc_type: str = "Bill"
+    ) -> builtins.list[m.Bill]:
+        """Bills dated ``start``..``end`` whose ``Description`` starts with ``prefix`` (a
+        bill's ``VendorRef`` is the vendor's number, so our mark is in its description)."""
+        return await self._dated(m.Bill, "Date", start, end, doc_type, "Description", prefix)
+
+    async def _dated(
+        self,
+        entity: type[E],
+        date_field: str,
+        start: dt.date,
+        end: dt.date,
+        doc_type: str,
+        prefix_field: str,
+        prefix: str,
+    ) -> builtins.list[E]:
+        # A document date is a day Acumatica stores as midnight in the instance's zone, so
+        # the filter reaches a day beyond each end and the day itself decides (the models
+        # keep the day as written, see .values).
+        first = dt.datetime.combine(start - dt.timedelta(days=1), dt.time(), dt.UTC)
+        after = dt.datetime.combine(end + dt.timedelta(days=2), dt.time(), dt.UTC)
+        found = await self.list(
+            entity,
+            filter=(
+                f"Type eq {odata_string(doc_type)} "
+                f"and startswith({prefix_field},{odata_string(prefix)}) "
+                f"and {date_field} ge {odata_datetime(first)} "
+                f"and {date_field} lt {odata_datetime(after)}"
+            ),
+        )
+        attribute = next(
+            f.name for f in msgspec.structs.fields(entity) if f.encode_name == date_field
+        )
+        return [
+            record for record in found
+            if (day := getattr(record, attribute)) is not None and start <= day <= end
+        ]
 
     async def _find_one(self, entity: type[E], condition: str) -> E | None:
         found = await self.list(entity, filter=condition)

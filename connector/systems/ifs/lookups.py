@@ -6,6 +6,8 @@ one whose answer was lost (an ``InDoubtError``). Always asked of IFS, never of a
 
 from __future__ import annotations
 
+import datetime as dt
+
 from yarl import URL
 
 from connector.systems.ifs import models as m
@@ -81,6 +83,17 @@ class NaturalKeyLookups(ProjectionReads):
         derives from the source document), in record order; empty when there are none."""
         condition = (f"Company eq {literal(company or self.company)} "
                      f"and LoadId eq {literal(load_id)}")
+        return await self.list(m.ExternalVoucherRow, filter=condition)
+
+    async def voucher_rows_dated(
+        self, prefix: str, start: dt.date, end: dt.date, company: str | None = None
+    ) -> list[m.ExternalVoucherRow]:
+        """The external voucher rows dated (``TransactionDate``) ``start``..``end`` whose load
+        id starts with ``prefix`` — every load the connector posted in a period, in pages."""
+        condition = (f"Company eq {literal(company or self.company)} "
+                     f"and startswith(LoadId,{literal(prefix)}) "
+                     f"and TransactionDate ge {literal(start)} "
+                     f"and TransactionDate le {literal(end)}")
         return await self.list(m.ExternalVoucherRow, filter=condition)
 
 

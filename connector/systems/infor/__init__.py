@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from connector.errors import ConfigurationError
 from connector.http.client import HttpClient
 from connector.http.limiter import LimiterRegistry, RateLimiter, secret_fingerprint
 from connector.http.session import make_session
@@ -20,6 +21,7 @@ from connector.systems.infor.auth import SYSTEM, fetch_token, revoke_token
 from connector.systems.infor.client import M3Client
 from connector.systems.infor.config import InforSystem
 from connector.systems.infor.ionapi import IonApi, parse_ionapi
+from connector.systems.infor.lines import InforLine, open_line
 from connector.systems.infor.mi import MIClient
 from connector.vault import Credential
 
@@ -33,6 +35,8 @@ class InforConnection:
     session: aiohttp.ClientSession
     tokens: TokenCache
     limiter: RateLimiter
+    #: The product line's client when ``product`` is not m3 (then ``client`` is unused).
+    line: InforLine | None = None
 
     async def aclose(self) -> None:
         """Revoke the token (best effort) and close the session."""
@@ -45,7 +49,20 @@ class InforConnection:
 def open_connection(
     config: InforSystem, credential: Credential, limiters: LimiterRegistry
 ) -> InforConnection:
-    """Wire an M3 client for ``config`` from an imported ``.ionapi`` credential."""
+    """Wire an M3 client (or the configured product line's) from an ``.ionapi`` credential."""
+    if config.product == "m3" and not config.division:
+        raise ConfigurationError(
+            f"the Infor system logging in with credential {config.credential!r} is M3 but "
+            "has no division: add division = \"<DIVI>\" to its [systems.…] table (M3 "
+            "needs it on every call)"
+        )
+    if config.product == "syteline" and not config.mongoose_config:
+        # Checked before the session exists: raising after would leak it.
+        raise ConfigurationError(
+            f"the Infor system logging in with credential {config.credential!r} is SyteLine "
+            'but has no mongoose_config: add mongoose_config = "<configuration>" (the '
+            "X-Infor-MongooseConfig of the site) to its [systems.…] table"
+        )
     ionapi = parse_ionapi(credential.secret("ionapi"), f"credential {credential.name}")
     session = make_session(timeout_s=config.timeout_s)
     limiter = limiters.get(
@@ -88,8 +105,9 @@ def open_connection(
         division=config.division,
         linger_s=config.coalesce_ms / 1000,
     )
+    line = open_line(http, ionapi.gateway_base, config) if config.product != "m3" else None
     return InforConnection(
-        M3Client(mi, page_size=config.page_size), ionapi, session, tokens, limiter
+        M3Client(mi, page_size=config.page_size), ionapi, session, tokens, limiter, line
     )
 
 
@@ -102,6 +120,9 @@ def _validate_ionapi(fields: Mapping[str, str], credential: str) -> None:
 async def check(connection: InforConnection) -> str:
     """``ml-connector check``: a token, then the configured company and division."""
     await connection.tokens.get()
+    if connection.line is not None:
+        await connection.line.validate()
+        return f"token ok; {connection.line.product} company/site reachable"
     m3 = connection.client
     await m3.validate_company()
     return f"token ok; company {m3.company} division {m3.division} valid"

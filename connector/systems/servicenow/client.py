@@ -44,6 +44,7 @@ from connector.errors import (
     InDoubtError,
     RejectedError,
     TimeoutError_,
+    clause,
 )
 from connector.http.client import HttpClient, HttpResponse
 from connector.systems.servicenow import encoded
@@ -290,6 +291,26 @@ class ServiceNowClient(_InstanceCalls):
         rows, _ = await self._page(model, encoded.join(terms), limit, 0)
         return rows
 
+    async def invoices_dated(self, start: str, end: str, source_prefix: str
+                             ) -> builtins.list[Invoice]:
+        """Invoices of our ERP source dated ``start``..``end`` (``yyyy-MM-dd``) whose external
+        invoice source starts with ``source_prefix``, every page of them."""
+        terms = [*encoded.all_equal(Invoice, {"erp_source": self.erp_source}),
+                 encoded.term(Invoice, "external_invoice_source", "STARTSWITH", source_prefix),
+                 encoded.term(Invoice, "invoice_date", ">=", start),
+                 encoded.term(Invoice, "invoice_date", "<=", end),
+                 *encoded.order_by(Invoice, "sys_id")]
+        found: builtins.list[Invoice] = []
+        offset = 0
+        while True:
+            # The limit applies before the ACLs: a short page is not the last one, only the
+            # Link header or the total count says so (see _has_more).
+            rows, more = await self._page(Invoice, encoded.join(terms), self.page_size, offset)
+            found.extend(rows)
+            if not more:
+                return found
+            offset += self.page_size
+
     async def get(self, model: type[R], sys_id: str) -> R | None:
         """One row by sys_id, or None when it does not exist or the ACL hides it."""
         response = await self._get(f"{self._table_url(model.TABLE)}/{sys_id}",
@@ -378,7 +399,8 @@ class ServiceNowClient(_InstanceCalls):
                             body.import_set)
         raise RejectedError(
             f"the transform map {result.transform_map or row.STAGING} refused {label}: "
-            f"{result.status}, {result.error_message or result.status_message or 'no reason'}. "
+            f"{result.status}, "
+            f"{clause(result.error_message or result.status_message or 'no reason')}. "
             "Fix the record (or load what it refers to first), then replay it",
             system=SYSTEM, record=label, code=f"import_{result.status}")
 

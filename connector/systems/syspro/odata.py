@@ -24,6 +24,7 @@ from yarl import URL
 
 from connector.errors import ConfigurationError, RejectedError
 from connector.http.client import HttpClient
+from connector.systems.syspro.models import ApInvoiceRecord
 from connector.systems.syspro.xmlout import SYSTEM
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -75,6 +76,25 @@ class SysproOData:
         condition = None if since is None else f"{column} ge {odata_literal(since)}"
         async for row in self.rows(record_type, condition, order_by=column):
             yield row
+
+    async def ap_invoices_dated(
+        self, supplier: str, start: dt.date, end: dt.date
+    ) -> AsyncIterator[ApInvoiceRecord]:
+        """The AP invoices of ``supplier`` dated (``InvoiceDate``) ``start``..``end``."""
+        condition = (
+            f"Supplier eq {odata_string(supplier)} and InvoiceDate ge {odata_literal(start)} "
+            f"and InvoiceDate le {odata_literal(end)}"
+        )
+        async for row in self.rows(ApInvoiceRecord, condition, order_by="Invoice"):
+            yield row
+
+    async def ap_invoice(self, supplier: str, invoice: str) -> ApInvoiceRecord | None:
+        """The AP invoice ``invoice`` of ``supplier``, or None (a read that needs no e.net
+        session, so no licence seat)."""
+        condition = f"Supplier eq {odata_string(supplier)} and Invoice eq {odata_string(invoice)}"
+        async for row in self.rows(ApInvoiceRecord, condition):
+            return row
+        return None
 
     async def rows(
         self, record_type: type[T], condition: str | None = None, *, order_by: str | None = None
