@@ -143,7 +143,7 @@ class PgDatabase:
         self.schema = schema
         self._pool = pool
         self._writer = writer
-        self._lock = lock
+        self._lock = None if lock is None else _AdvisoryLock(lock, url, schema, connect_kwargs)
         self._queue: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
         self._reads: list[_Read] = []
@@ -152,8 +152,6 @@ class PgDatabase:
         self.commits_total = 0
         self.units_total = 0
         self.skip_locked = " FOR UPDATE SKIP LOCKED"
-        #: Set once the lock was lost to another process: every write fails with it.
-        self._fenced: LockLostError | None = None
 
     @property
     def location(self) -> str:
@@ -226,15 +224,10 @@ class PgDatabase:
     def exclusive(self) -> bool:
         """Whether this writer holds the state's advisory lock (no other writer is alive).
 
-        A lock whose connection the server dropped is held no more until the next write
-        takes it back; once another process has taken it, never again (the writer is
-        fenced: every write fails with :class:`LockLostError`).
+        A lock the server dropped is held no more until the next write takes it back, and
+        never again once another process took it (every write fails: LockLostError).
         """
-        return (
-            self._lock is not None
-            and self._fenced is None
-            and not (self._lock.closed or self._lock.broken)
-        )
+        return self._lock is not None and self._lock.held
 
     async def close(self) -> None:
         """Finish every queued unit, then close every connection (dropping the lock)."""
@@ -245,12 +238,7 @@ class PgDatabase:
         await self._pool.close()
         await self._writer.close()
         if self._lock is not None:
-            if not (self._lock.closed or self._lock.broken):
-                # Released before the connection goes: a server frees a closed session's
-                # locks only once its backend has exited, which the next opener could beat.
-                with contextlib.suppress(psycopg.Error):
-                    await self._lock.execute("SELECT pg_advisory_unlock_all()")
-            await self._lock.close()
+            await self._lock.release()
 
     async def integrity(self) -> list[str]:
         """``["ok"]`` when the server answers (PostgreSQL checks its pages itself)."""
@@ -302,17 +290,17 @@ class PgDatabase:
     async def write_returning(self, sql: str, params: Params = ()) -> list[Any]:
         """One statement that changes rows and returns them (``… RETURNING``), in a
         transaction of its own (autocommit), committed when this returns."""
-        await self._check_lock()
+        lock = await _before_write(self._lock)
         try:
             async with self._pool.connection() as conn, conn.transaction():
-                if self._lock is not None:
-                    await _check_held(conn, self._lock_params(self._lock))
+                if lock is not None:
+                    await _check_held(conn, lock)
                 cursor = await conn.execute(dollar_params(sql), params or None)
                 rows: list[Any] = await cursor.fetchall()
                 return rows
         except _LockGone:
             if self._lock is not None:
-                await self._retake_lock(self._lock)
+                await self._lock.retake()
             return await self.write_returning(sql, params)
         except (psycopg.Error, PoolTimeout) as exc:
             raise StoreError(f"the state {self.location} could not record a claim: {exc}") from exc
@@ -354,10 +342,8 @@ class PgDatabase:
             self._committer = None
 
     async def _commit_batch(self, units: list[list[Statement]]) -> list[StoreError | None]:
-        await self._check_lock()
+        lock = await _before_write(self._lock)
         conn = await self._writer_connection()
-        conn_lock = self._lock
-        lock = None if conn_lock is None else self._lock_params(conn_lock)
         try:
             try:
                 await _run_pipelined(conn, units, lock)
@@ -367,50 +353,78 @@ class PgDatabase:
                     await _check_held(conn, lock)
                 return [await _apply_unit(conn, statements) for statements in units]
         except _LockGone:
-            # Nothing of the batch was applied (rolled back): take the lock back, or fail
-            # here if another process has it.
-            if conn_lock is not None:
-                await self._retake_lock(conn_lock)
+            # Rolled back whole: take the lock back, or fail if another process has it.
+            if self._lock is not None:
+                await self._lock.retake()
             return await self._commit_batch(units)
         except (psycopg.Error, OSError) as exc:
-            await self._probe_lock()
+            if self._lock is not None:
+                await self._lock.probe()
             raise StoreError(
                 f"the state {self.location} could not commit ({exc}); nothing of this batch "
                 "was recorded. Check that the server is up and its disk is not full."
             ) from exc
 
-    def _lock_params(self, lock: AsyncConnection[Any]) -> tuple[int, int, int]:
-        return (lock.info.backend_pid, LOCK_NAMESPACE, lock_key("state", self.schema))
+    async def _writer_connection(self) -> AsyncConnection[Any]:
+        """The write connection, reconnected if the server dropped it (a restart)."""
+        if self._writer.closed or self._writer.broken:
+            try:
+                self._writer = await AsyncConnection.connect(self.url, **self._connect_kwargs)
+            except psycopg.Error as exc:
+                raise StoreError(f"the state {self.location} is unreachable: {exc}") from exc
+        return self._writer
 
-    async def _check_lock(self) -> None:
-        """Before a write: refuse it once fenced; take a lock whose connection dropped back."""
-        if self._fenced is not None:
-            raise _copy(self._fenced)
-        if self._lock is not None and (self._lock.closed or self._lock.broken):
-            await self._retake_lock(self._lock)
 
-    async def _retake_lock(self, lost: AsyncConnection[Any]) -> None:
-        """Take the state's lock again on a new connection; fence this writer (raising
+class _AdvisoryLock:
+    """A writer's session advisory lock on its schema, on a connection of its own: taken
+    back when the server dropped it, unless another process took it first (then fenced)."""
+
+    def __init__(
+        self, conn: AsyncConnection[Any], url: str, schema: str, connect_kwargs: dict[str, Any]
+    ) -> None:
+        self.conn = conn
+        self.url = url
+        self.schema = schema
+        self.location = f"{redact(url)} (schema {schema})"
+        self._connect_kwargs = {k: v for k, v in connect_kwargs.items() if k != "cursor_factory"}
+        #: Set once the lock was lost to another process: every write fails with it.
+        self.fenced: LockLostError | None = None
+
+    @property
+    def held(self) -> bool:
+        """As far as this process knows without asking the server (see ``params``)."""
+        return self.fenced is None and not (self.conn.closed or self.conn.broken)
+
+    def params(self) -> tuple[int, int, int]:
+        """The parameters of ``_LOCK_HELD`` that ask the server whether it is still held."""
+        return (self.conn.info.backend_pid, LOCK_NAMESPACE, lock_key("state", self.schema))
+
+    async def before_write(self) -> None:
+        """Refuse the write once fenced; take a lock whose connection dropped back."""
+        if self.fenced is not None:
+            raise _copy(self.fenced)
+        if self.conn.closed or self.conn.broken:
+            await self.retake()
+
+    async def retake(self) -> None:
+        """Take the lock again on a new connection; fence this writer (raising
         LockLostError) if another process took it meanwhile."""
         with contextlib.suppress(psycopg.Error):
-            await lost.close()
+            await self.conn.close()
         try:
-            fresh = await AsyncConnection.connect(
-                self.url, **{k: v for k, v in self._connect_kwargs.items() if k != "cursor_factory"}
-            )
-            self._lock = fresh
-            await _take_lock(fresh, self.schema, self.location)
+            self.conn = await AsyncConnection.connect(self.url, **self._connect_kwargs)
+            await _take_lock(self.conn, self.schema, self.location)
         except StateLockedError:
-            holder = await _lock_holder(fresh, lock_key("state", self.schema))
-            self._fenced = LockLostError(
+            holder = await _lock_holder(self.conn, lock_key("state", self.schema))
+            self.fenced = LockLostError(
                 f"the state {self.location} lost its advisory lock (its connection to "
                 "PostgreSQL was dropped: a server restart or a killed session) and another "
                 f"ml-connector (pid {holder}) holds it now. This writer records nothing more, "
                 "so as not to write beside it: its job stops here, and the next job settles "
                 "the records it left in flight through the target."
             )
-            log.error("%s", self._fenced.message)
-            raise _copy(self._fenced) from None
+            log.error("%s", self.fenced.message)
+            raise _copy(self.fenced) from None
         except psycopg.Error as exc:
             raise StoreError(
                 f"the state {self.location} lost its advisory lock and cannot take it "
@@ -422,12 +436,12 @@ class PgDatabase:
             self.location,
         )
 
-    async def _probe_lock(self) -> None:
+    async def probe(self) -> None:
         """After a failed commit, find out whether the lock's connection is gone too (the
         server restarted): psycopg marks a connection broken only when it is used."""
-        if self._lock is not None and not self._lock.broken:
+        if not self.conn.broken:
             try:
-                await self._lock.execute("SELECT 1")
+                await self.conn.execute("SELECT 1")
             except psycopg.Error:
                 log.warning(
                     "the state %s lost its advisory lock with its connection; the next "
@@ -435,14 +449,22 @@ class PgDatabase:
                     self.location,
                 )
 
-    async def _writer_connection(self) -> AsyncConnection[Any]:
-        """The write connection, reconnected if the server dropped it (a restart)."""
-        if self._writer.closed or self._writer.broken:
-            try:
-                self._writer = await AsyncConnection.connect(self.url, **self._connect_kwargs)
-            except psycopg.Error as exc:
-                raise StoreError(f"the state {self.location} is unreachable: {exc}") from exc
-        return self._writer
+    async def release(self) -> None:
+        if not (self.conn.closed or self.conn.broken):
+            # Released before the connection goes: a server frees a closed session's
+            # locks only once its backend has exited, which the next opener could beat.
+            with contextlib.suppress(psycopg.Error):
+                await self.conn.execute("SELECT pg_advisory_unlock_all()")
+        await self.conn.close()
+
+
+async def _before_write(lock: _AdvisoryLock | None) -> tuple[int, int, int] | None:
+    """Ready ``lock`` for a write (see ``_AdvisoryLock.before_write``); the parameters that
+    check it inside the write's transaction, None for a writer without a lock."""
+    if lock is None:
+        return None
+    await lock.before_write()
+    return lock.params()
 
 
 async def _run_pipelined(
