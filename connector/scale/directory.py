@@ -223,6 +223,17 @@ class TenantDirectory:
         async with await self._connect() as conn:
             return await overview(conn, flows)
 
+    async def heartbeat_ages(self, worker_ids: Sequence[int]) -> dict[int, float]:
+        """Seconds since each of these Procrastinate workers' last heartbeat (a worker
+        missing from the answer has no row: it stopped, or another node pruned it)."""
+        async with await self._connect() as conn:
+            cur = await conn.execute(
+                "SELECT id, extract(epoch FROM now() - last_heartbeat)::float8 "
+                "FROM procrastinate_workers WHERE id = ANY(%s)",
+                (list(worker_ids),),
+            )
+            return {int(i): float(age) for i, age in await cur.fetchall()}
+
     async def wait_before_first_request(self, tenant: str) -> float:
         """Seconds this tenant's next job must still wait after the previous job's end."""
         async with await self._connect() as conn:
