@@ -53,7 +53,7 @@ async def test_a_node_reports_its_workers_tenants_and_per_tenant_counters(
     vault.set("admin-token", "bearer", {"token": TOKEN})
     nodes = Nodes(settings, tmp_path, workers=2,
                   node_toml='[service]\nadmin_token_credential = "admin-token"\n')
-    simulator = SimThread(ToyLedgerSim(write_latency_s=0.05))
+    simulator = SimThread(ToyLedgerSim(write_latency_s=0.1))
     with simulator as sim:
         try:
             await add_tenants(settings, sim, simulator.base_url, {"acme": 30, "bolt": 4},
