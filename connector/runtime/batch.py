@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.runtime.flow import Envelope, Stream
-from connector.runtime.parking import Job, Mapped, Result
-from connector.runtime.processor import RecordProcessor, StreamHalted, claim_lost
+from connector.runtime.parking import Job, Mapped, Result, StreamHalted
+from connector.runtime.processor import RecordProcessor, claim_lost
 from connector.store import ClaimLostError, LedgerEntry, RecordKey, State, StoreError, Unit
 
 #: How long a record may wait in its batch for the records landed before it.

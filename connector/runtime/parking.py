@@ -1,6 +1,7 @@
 """What becomes of one record, as the exactly-once protocol decides: the record's job and
-result types, and the commits that park a record (review, dead letter, changed after
-posting) or end its pass (the final unit, with its webhook event and cursor).
+result types, the halt that stops its stream, and the commits that park a record (review,
+dead letter, changed after posting) or end its pass (the final unit, with its webhook event
+and cursor).
 
 Split from :mod:`connector.runtime.processor`, which decides *which* of these happens.
 """
@@ -32,6 +33,14 @@ class UnexpectedError(PermanentError):
     with the traceback, the stream goes on."""
 
     kind = "unexpected"
+
+
+class StreamHalted(Exception):
+    """A failure that stops the stream (outage, auth, configuration, store); record kept."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 @dataclass(frozen=True, slots=True)

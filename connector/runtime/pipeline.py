@@ -28,8 +28,8 @@ from connector.errors import ConnectorError, PermanentError
 from connector.runtime.batch import BatchItem, BatchSizer, process_batch
 from connector.runtime.causes import message_template
 from connector.runtime.flow import CursorMark, Envelope, Outcome, Stream
-from connector.runtime.parking import Mapped, Result
-from connector.runtime.processor import RecordProcessor, StreamHalted
+from connector.runtime.parking import Mapped, Result, StreamHalted
+from connector.runtime.processor import RecordProcessor
 from connector.runtime.watermark import Watermark
 from connector.store import StoreError, Unit
 

@@ -21,8 +21,9 @@ import msgspec
 from connector.errors import ConnectorError, PermanentError
 from connector.runtime.flow import CursorMark, Envelope, Flow, Stream, Unreadable
 from connector.runtime.locks import KeyLocks
+from connector.runtime.parking import StreamHalted
 from connector.runtime.pipeline import Progress, StreamCounts, StreamRun, iterate
-from connector.runtime.processor import CLAIM_LEASE_S, RecordProcessor, StreamHalted
+from connector.runtime.processor import CLAIM_LEASE_S, RecordProcessor
 from connector.store import InboxEvent, Store, StoreError, Unit
 
 #: Webhook events a drain decodes between two turns of the event loop: a thousand payloads

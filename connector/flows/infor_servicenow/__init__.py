@@ -39,6 +39,8 @@ from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.infor_servicenow import mapping, reconcile
 from connector.flows.infor_servicenow.targets import (
+    COST_CENTERS,
+    GL_ACCOUNTS,
     PURCHASE_ORDERS,
     SUPPLIERS,
     DimensionTarget,
@@ -54,7 +56,7 @@ from connector.systems.infor.models import AccountingId, PurchaseOrder, Supplier
 from connector.systems.servicenow import ServiceNowClient
 
 NAME = "infor-servicenow"
-GL_ACCOUNTS, COST_CENTERS, INVOICES = "gl_accounts", "cost_centers", "invoices"
+INVOICES = "invoices"
 #: The streams in the order a cycle runs them (what the flow's ``streams`` key may name).
 STREAMS = (SUPPLIERS, GL_ACCOUNTS, COST_CENTERS, PURCHASE_ORDERS, INVOICES)
 #: The M3 accounting dimension of GL accounts.

@@ -6,7 +6,8 @@ account or cost center with the same code, unless the tables ``servicenow_gl_acc
 ``servicenow_cost_center`` map it to another code (a chart that differs on the two sides).
 Whether that ServiceNow record exists is asked of ServiceNow when the invoice is written
 (``targets.py``): a code with no counterpart sends the invoice to review, naming the mapping
-kind and the M3 code.
+kind and the M3 code — unless it is M3's own code whose import the flow began and has not
+finished (a lost reply left it in doubt): then the invoice waits for it and is taken again.
 
 The natural keys the targets look up by:
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
-from connector.errors import MappingError, RejectedError
+from connector.errors import MappingError, PermanentError, RejectedError, clause
 from connector.flows.infor_servicenow.mapping import (
     COST_CENTER,
     GL_ACCOUNT,
@@ -41,6 +42,7 @@ from connector.systems.servicenow.models import (
 )
 
 SUPPLIERS = "suppliers"
+GL_ACCOUNTS, COST_CENTERS = "gl_accounts", "cost_centers"
 PURCHASE_ORDERS = "purchase_orders"
 
 
@@ -192,7 +194,8 @@ class PurchaseOrderTarget:
 class InvoiceTarget:
     """``sn_shop_invoice`` by ``external_invoice_number`` (``DIVI/SUNO/SINO``), lines by
     ``erp_line_number``. Before anything is imported, every line's GL account and cost
-    center must exist in ServiceNow: a code without one sends the invoice to review."""
+    center must exist in ServiceNow: a code without one sends the invoice to review, unless
+    it is M3's own code whose import is unfinished (in doubt): then the invoice waits."""
 
     def __init__(self, sn: ServiceNowClient) -> None:
         self.sn = sn
@@ -213,7 +216,7 @@ class InvoiceTarget:
         self, command: InvoiceCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
         record = f"invoice {command.sino} of supplier {command.suno}"
-        await self._check_dimensions(command.lines, record)
+        await self._check_dimensions(command.lines, record, ctx)
         supplier = await _supplier_name(self.sn, ctx, command.suno, record)
         if command.puno:
             await ctx.ensure(PURCHASE_ORDERS, command.puno)
@@ -258,23 +261,63 @@ class InvoiceTarget:
             )
         return Written(Outcome.CREATED, invoice_id, {"lines": str(len(command.lines))})
 
-    async def _check_dimensions(self, lines: Iterable[InvoiceLineCommand], record: str) -> None:
-        """MappingError for the first account or cost center ServiceNow does not hold."""
+    async def _check_dimensions(
+        self, lines: Iterable[InvoiceLineCommand], record: str, ctx: LoadContext
+    ) -> None:
+        """MappingError for the first account or cost center ServiceNow does not hold;
+        DeferredError while one is only our own import of it left unfinished."""
         accounts = {line.gl_account: line.m3_account for line in lines}
         centers = {line.cost_center: line.m3_cost_center for line in lines}
         for sn_code, m3_code in sorted(accounts.items()):
             if await self.sn.find_gl_account(sn_code) is None:
-                raise _unmapped(record, "GL account", GL_ACCOUNT, m3_code, sn_code)
+                await _unfinished_or_missing(ctx, record, _ACCOUNT, sn_code, m3_code)
         for sn_code, m3_code in sorted(centers.items()):
             if await self.sn.find_cost_center(sn_code) is None:
-                raise _unmapped(record, "cost center", COST_CENTER, m3_code, sn_code)
+                await _unfinished_or_missing(ctx, record, _CENTER, sn_code, m3_code)
 
 
-def _unmapped(record: str, what: str, kind: str, m3_code: str, sn_code: str) -> MappingError:
+class _Dimension(NamedTuple):
+    """An accounting dimension an invoice line cites, as review and the runtime name it."""
+
+    what: str
+    #: The stream that imports M3's values into ServiceNow.
+    stream: str
+    #: The mapping kind of an M3 code → another ServiceNow code.
+    mapping_kind: str
+
+
+_ACCOUNT = _Dimension("GL account", GL_ACCOUNTS, GL_ACCOUNT)
+_CENTER = _Dimension("cost center", COST_CENTERS, COST_CENTER)
+
+
+async def _unfinished_or_missing(
+    ctx: LoadContext, record: str, dimension: _Dimension, sn_code: str, m3_code: str
+) -> None:
+    """A dimension value ServiceNow's lookup did not find. Aligned by code (no mapping), it
+    may be our own import of M3's left unfinished (a lost reply, an outage): the runtime
+    settles that by a lookup, and the invoice waits (DeferredError) while it stays so.
+    Otherwise (mapped to another code, never imported, or parked) it is missing: review."""
+    what, kind = dimension.what, dimension.mapping_kind
+    if sn_code == m3_code:
+        try:
+            if await ctx.settle(dimension.stream, m3_code) is not None:
+                return
+        except (MappingError, PermanentError) as exc:
+            # Our import of it is parked (review, dead letter): the invoice waits for a
+            # person as it would for a missing one, told why.
+            raise _unmapped(record, what, kind, m3_code, sn_code, clause(exc)) from exc
+    raise _unmapped(record, what, kind, m3_code, sn_code)
+
+
+def _unmapped(
+    record: str, what: str, kind: str, m3_code: str, sn_code: str, why: str = ""
+) -> MappingError:
+    because = f"; importing it failed: {why}" if why else ""
     return MappingError(
         f"{record}: M3 {what} {m3_code} has no ServiceNow {what} (looked for {sn_code!r} with "
-        f"this ERP source). Align it (the flow's {what} stream creates M3's in ServiceNow), "
-        f"or map it: ml-connector review resolve --mapping {kind} {m3_code}=<ServiceNow code>",
+        f"this ERP source{because}). Align it (the flow's {what} stream creates M3's in "
+        f"ServiceNow), or map it: ml-connector review resolve --mapping {kind} "
+        f"{m3_code}=<ServiceNow code>",
         record=record,
         mapping_kind=kind,
         mapping_key=m3_code,
