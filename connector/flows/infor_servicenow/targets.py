@@ -303,8 +303,8 @@ async def _unfinished_or_missing(
             if await ctx.settle(dimension.stream, m3_code) is not None:
                 return
         except (MappingError, PermanentError) as exc:
-            # Our import of it is parked (review, dead letter): the invoice waits for a
-            # person as it would for a missing one, told why.
+            # Settling it parked our import (review, dead letter) or found it gone from
+            # M3: the invoice waits for a person as it would for a missing one, told why.
             raise _unmapped(record, what, kind, m3_code, sn_code, clause(exc)) from exc
     raise _unmapped(record, what, kind, m3_code, sn_code)
 
