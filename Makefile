@@ -33,9 +33,10 @@ bench: $(STAMP)
 soak: $(STAMP)
 	ML_CONNECTOR_SOAK=1 $(BIN)/python -m pytest -q -m soak tests/reliability
 
+# One zipapp per supported Python: the compiled wheels (msgspec, aiohttp, cryptography…)
+# differ per CPython version, so pip fetches each version's own (deploy/build_pyz.py).
 dist: $(STAMP)
-	mkdir -p dist
-	$(BIN)/shiv -c ml-connector -o dist/ml-connector.pyz --python '/usr/bin/env python3' .
+	$(BIN)/python deploy/build_pyz.py --out dist 3.11 3.12 3.13
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info

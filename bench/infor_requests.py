@@ -1,4 +1,4 @@
-"""M3 requests per document, per stream of servicetitan-infor (issue 18, "fewer calls").
+"""Infor requests per document, per stream of servicetitan-infor (issue 18, "fewer calls").
 
 Not a test and not part of ``make bench``: a focused measurement. It starts the demo's
 simulators with a small contractor, grows every job invoice to ``--lines`` lines (so a batch
@@ -6,6 +6,10 @@ has that many AddLines), then runs one cycle per stream in the flow's order and 
 requests the Infor simulator served for each, divided by the documents the stream wrote::
 
     .venv/bin/python -m bench.infor_requests --lines 100 [--coding recode]
+    .venv/bin/python -m bench.infor_requests --product ln|fsm|syteline --lines 0
+
+``--product`` runs the flow on that CloudSuite line as ``demo --infor-product`` sets it up;
+the requests counted are the gateway's (token requests left out), so they include paging.
 
 Reference streams (vendors, items) run first, as in a cycle, and are reported too.
 """
@@ -23,11 +27,17 @@ from pathlib import Path
 
 from connector import demo
 from connector.app import App
+from connector.demo_lines import LINE_DEMOS
 from connector.flows.servicetitan_infor import STREAMS
+from connector.flows.servicetitan_infor.lines import LINE_STREAMS
 from connector.sandbox.infor.gateway import parse_path
 from connector.sandbox.servicetitan.sales import recompute_invoice
 
 FLOW = "servicetitan-infor"
+#: Path segments of each line's API before what names the operation (IDO, entity set, class).
+LINE_PREFIX = {"CSI": 3, "LN": 4, "FSM": 4}
+#: Segments that say nothing about what was asked (FSM's list and batch boilerplate).
+_NOISE = frozenset({"_generic", "batch", "lists", "actions"})
 
 
 def _counts(invoices: int, bills: int) -> dict[str, dict[str, int]]:
@@ -47,7 +57,12 @@ def _count_by_transaction(sim: object, seen: Counter[str]) -> None:
 
     def counted(request: object) -> str | None:
         path = parse_path(request.raw_path)  # type: ignore[attr-defined]
-        seen["bulk" if path.is_bulk else "/".join(path.segments[-2:])] += 1
+        skip = LINE_PREFIX.get(path.segments[0] if path.segments else "")
+        if skip is not None:
+            names = [n.split("(")[0] for n in path.segments[skip:] if n not in _NOISE]
+            seen[f"{request.method} {'/'.join(names)}"] += 1  # type: ignore[attr-defined]
+        else:
+            seen["bulk" if path.is_bulk else "/".join(path.segments[-2:])] += 1
         return pick(request)
 
     sim._pick_fault = counted  # type: ignore[attr-defined]
@@ -77,9 +92,16 @@ async def measure(
     *,
     verbose: bool = False,
     latency_ms: float = 0.0,
+    product: str = "m3",
 ) -> None:
+    counts = _counts(invoices, bills)
+    if product != "m3":
+        line = LINE_DEMOS[product]
+        counts[line.segment] = {name: min(n, 8) for name, n in line.counts.items()}
     with tempfile.TemporaryDirectory() as work:
-        env = await demo.start(Path(work) / "state", counts=_counts(invoices, bills), flows=[FLOW])
+        env = await demo.start(
+            Path(work) / "state", counts=counts, flows=[FLOW], infor_product=product
+        )
         try:
             if coding == "recode":
                 await demo.admin(env.simulators["infor"], "POST", "faults", {"addline_ait": False})
@@ -100,14 +122,17 @@ async def measure(
             app = await App.open(env.config)
             try:
                 runner = await app.runner(FLOW)
-                print(f"lines per invoice: {lines}; coding: {coding}; M3 latency {latency_ms} ms")
+                print(
+                    f"product {product}; lines per invoice: {lines}; coding: {coding}; "
+                    f"Infor latency {latency_ms} ms"
+                )
                 print(f"{'stream':24} {'written':>8} {'requests':>9} {'req/doc':>8}")
-                for stream in STREAMS:
-                    before = m3.counters["requests"]
+                for stream in STREAMS if product == "m3" else LINE_STREAMS:
+                    before = m3.counters["requests"] - m3.counters["token_requests"]
                     seen.clear()
                     report = await runner.cycle(streams=[stream])
                     assert report.ok, report.error
-                    made = m3.counters["requests"] - before
+                    made = m3.counters["requests"] - m3.counters["token_requests"] - before
                     written = report.total("created") + report.total("updated")
                     per = f"{made / written:.2f}" if written else "-"
                     print(f"{stream:24} {written:8} {made:9} {per:>8}")
@@ -127,6 +152,9 @@ def main() -> None:
     parser.add_argument("--bills", type=int, default=20)
     parser.add_argument("--verbose", action="store_true", help="requests per transaction too")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="simulated M3 latency")
+    parser.add_argument(
+        "--product", choices=("m3", *sorted(LINE_DEMOS)), default="m3", help="CloudSuite line"
+    )
     args = parser.parse_args()
     asyncio.run(
         measure(
@@ -136,6 +164,7 @@ def main() -> None:
             args.bills,
             verbose=args.verbose,
             latency_ms=args.latency_ms,
+            product=args.product,
         )
     )
 

@@ -1,5 +1,6 @@
-"""The admin endpoint of ``ml-connector run``: ``/healthz`` and ``/metrics`` on loopback,
-behind an optional bearer token. Nothing here is served on the webhook port."""
+"""The admin endpoint of ``ml-connector run``: ``/healthz``, ``/metrics`` and the CLI's
+writing actions (:mod:`connector.admin_api`) on loopback, behind an optional bearer token,
+and the console. Nothing here is served on the webhook port."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from connector import console
+from connector import admin_api, console
 from connector.logs import redactor
 from connector.metrics import CONTENT_TYPE, Gauge, ledger_samples
 
@@ -41,6 +42,7 @@ async def start_admin(service: Service) -> web.AppRunner:
     admin = web.Application(middlewares=[bearer])
     admin.router.add_get("/healthz", partial(_healthz, service))
     admin.router.add_get("/metrics", partial(_metrics, service))
+    admin_api.mount(admin, service)
     console.mount(admin, service, token)
     runner = web.AppRunner(admin, access_log=None, shutdown_timeout=1.0)
     await runner.setup()

@@ -18,7 +18,7 @@ from connector.http.limiter import LimiterRegistry
 from connector.runtime.flow import BuiltFlow
 from connector.runtime.runner import FlowRunner
 from connector.runtime.supervisor import SystemSupervisor
-from connector.store import Store
+from connector.store import Store, open_store
 from connector.systems import open_connection
 from connector.vault import Vault, open_vault
 
@@ -61,7 +61,9 @@ class App:
         for reading only, beside a running service: nothing is marked or seeded, and no
         flow may be run.
         """
-        store = await Store.open(config.store.path, writer=writer)
+        store = await open_store(
+            config.store.location, writer=writer, schema=config.store.schema
+        )
         try:
             vault = open_vault(config)
             if writer:

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 from connector.commands import (
@@ -25,6 +26,7 @@ from connector.commands import (
     sandbox,
     service,
     sync,
+    tenants,
 )
 from connector.errors import ConnectorError
 
@@ -39,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ml-connector",
         description="Moves financial records between ServiceTitan and ERPs, exactly once.",
     )
+    parser.add_argument("--version", action="version", version=f"ml-connector {_version()}")
     parser.add_argument(
         "--config",
         type=Path,
@@ -57,8 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub)
     service.register(sub)
     bench.register(sub)
+    tenants.register(sub)
     _accept_config_anywhere(sub)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (a source checkout not installed: "unknown")."""
+    try:
+        return metadata.version("ml-connector")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _accept_config_anywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

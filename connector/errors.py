@@ -27,6 +27,13 @@ never tokens or payload credentials.
 from __future__ import annotations
 
 
+def clause(text: object) -> str:
+    """``text`` (often another system's own sentence, or an exception's) made ready for our
+    punctuation after it: trailing spaces and full stops removed, so ``f"{clause(x)}. Fix…"``
+    never reads "…occurred.. Fix…"."""
+    return str(text).rstrip().rstrip(".").rstrip()
+
+
 class ConnectorError(Exception):
     """Base of every error ml-connector raises on purpose.
 

@@ -147,6 +147,21 @@ class SystemSpec:
 
 
 @dataclass(frozen=True)
+class CheckResult:
+    """One line of ``ml-connector check`` about what a flow needs from its systems."""
+
+    what: str
+    """What was checked, e.g. ``clearing supplier``."""
+    ok: bool
+    detail: str
+    """What was found; on a failure, what is wrong and the exact fix."""
+
+
+#: A pairing's part of ``check``: reads (never writes) what its build and run rely on.
+FlowCheck = Callable[[FlowRequest], Awaitable[list[CheckResult]]]
+
+
+@dataclass(frozen=True)
 class PairingSpec:
     """One pairing of a source kind and a target kind: the flow package's declaration."""
 
@@ -156,6 +171,12 @@ class PairingSpec:
     streams: tuple[str, ...]
     """Every stream, in the order a cycle runs them (what ``[flows.X].streams`` may name)."""
     build: Build
+    options: type[Any] | None = None
+    """The msgspec struct of ``[flows.X.options]``: its fields are the keys allowed there,
+    so the config loader names a misspelt one (None = any key, the pairing checks)."""
+    check: FlowCheck | None = None
+    """``ml-connector check``: what this pairing needs from its systems beyond a sign-in
+    (a clearing supplier, accounting dimensions, numbering sequences…)."""
     streams_for: Callable[[Any, Any], tuple[str, ...]] | None = None
     """The streams a flow between these two system configs builds, when that depends on
     them (an Infor system's ``product``); else :attr:`streams`."""

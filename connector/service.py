@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import msgspec
 from aiohttp import web
 
 from connector import registry
@@ -73,7 +74,7 @@ class Service:
     idle: anyio.Event = field(default_factory=anyio.Event)
 
     def __post_init__(self) -> None:
-        self.alerts = Alerts(self.config.service.alert_webhook_url)
+        self.alerts = Alerts.from_config(self.config.service, self.app.vault.get)
         self.runs_total = self.metrics.counter(
             "ml_connector_runs_total",
             "Runs finished, by flow, trigger and status.",
@@ -160,6 +161,9 @@ class Service:
             self.notifier.ready(self._status_line())
             return
         await apply_config_mappings(self.app.store, fresh)
+        # The mappings are live now: the admin API and console judge which ones the file
+        # owns (and so cannot be changed there) by the file as it is, not as it was.
+        self.config = msgspec.structs.replace(self.config, mappings=fresh.mappings)
         changed = [
             section
             for section in ("store", "vault", "service", "systems", "flows")

@@ -71,6 +71,8 @@ OWN_KINDS: tuple[CredentialKind, ...] = (
         secret=frozenset({"secret", "previous_secret"}),
     ),
     CredentialKind("bearer", required=("token",), secret=frozenset({"token"})),
+    # The login of [service.alerts]'s SMTP relay.
+    CredentialKind("smtp", required=("username", "password"), secret=frozenset({"password"})),
     CredentialKind("generic", required=(), open_ended=True),
 )
 

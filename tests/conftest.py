@@ -33,3 +33,7 @@ async def start_simulator() -> AsyncIterator[StartSimulator]:
 def db_path(tmp_path: Path) -> Path:
     """Path of a state database that does not exist yet."""
     return tmp_path / "state.db"
+
+
+#: The throwaway PostgreSQL cluster and the per-backend ``state_url`` fixture.
+pytest_plugins = ["tests.pg"]

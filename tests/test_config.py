@@ -26,7 +26,7 @@ from connector.config import (
     load_config,
     parse_schedule,
 )
-from connector.config.models import FlowConfig
+from connector.config.models import EmailAlerts, FlowConfig
 from connector.errors import ConfigurationError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "connector.example.toml"
@@ -93,6 +93,7 @@ def test_example_file_documents_every_key() -> None:
         StoreConfig,
         VaultConfig,
         ServiceConfig,
+        EmailAlerts,
         ServiceTitanSystem,
         InforSystem,
         AcumaticaSystem,
@@ -112,6 +113,18 @@ def test_example_file_documents_every_key() -> None:
             assert lines, f"{section.__name__}.{field.name} is not in the example file"
             index = text.splitlines().index(lines[0])
             assert text.splitlines()[index - 1].startswith("#"), field.name
+
+
+def test_store_url_selects_postgresql_and_sqlite_stays_the_default(tmp_path: Path) -> None:
+    """Without store.url the state is the SQLite file; with it, the PostgreSQL URL (and its
+    schema); a URL of another scheme is refused naming the key."""
+    assert load_text(tmp_path, "").store.location == tmp_path / "state" / "connector.db"
+    config = load_text(
+        tmp_path, '[store]\nurl = "postgresql://c@db:5432/x"\nschema = "tenant_7"\n'
+    )
+    assert (config.store.location, config.store.schema) == ("postgresql://c@db:5432/x", "tenant_7")
+    message = error_for(tmp_path, '[store]\nurl = "mysql://db/x"\n')
+    assert "store.url" in message
 
 
 def test_relative_paths_resolve_against_the_config_directory(tmp_path: Path) -> None:

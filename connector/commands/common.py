@@ -13,13 +13,20 @@ import msgspec
 
 from connector.config import Config, default_config, load_config
 from connector.store import Store
+from connector.store import open_store as open_state
+
+
+def config_path(args: argparse.Namespace) -> Path | None:
+    """``--config``, else ``$ML_CONNECTOR_CONFIG``, else None (defaults under ./state)."""
+    path: Path | None = getattr(args, "config", None)
+    if path is None and os.environ.get("ML_CONNECTOR_CONFIG"):
+        path = Path(os.environ["ML_CONNECTOR_CONFIG"])
+    return path
 
 
 def config_from(args: argparse.Namespace) -> Config:
     """``--config``, else ``$ML_CONNECTOR_CONFIG``, else defaults under ./state."""
-    path: Path | None = getattr(args, "config", None)
-    if path is None and os.environ.get("ML_CONNECTOR_CONFIG"):
-        path = Path(os.environ["ML_CONNECTOR_CONFIG"])
+    path = config_path(args)
     if path is None:
         return default_config(Path.cwd() / "state")
     return load_config(path)
@@ -27,7 +34,12 @@ def config_from(args: argparse.Namespace) -> Config:
 
 async def open_store(config: Config) -> Store:
     """The state opened for reading: works while the service (which holds the lock) runs."""
-    return await Store.open(config.store.path, writer=False)
+    return await open_state(config.store.location, writer=False, schema=config.store.schema)
+
+
+async def open_writer(config: Config) -> Store:
+    """The state opened for writing: refused, naming the holder, while the service runs."""
+    return await open_state(config.store.location, schema=config.store.schema)
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

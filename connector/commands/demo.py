@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -45,24 +46,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if args.state_dir.exists():
-        shutil.rmtree(args.state_dir)
     # Another line replaces M3 in the Infor system, which infor-servicenow reads from M3.
     default = demo.DEMO_FLOWS if args.infor_product == "m3" else ("servicetitan-infor",)
     flows = tuple(args.flows or default)
+    if args.infor_product != "m3" and "infor-servicenow" in flows:
+        print(
+            f"ml-connector demo: infor-servicenow reads M3 and cannot run with "
+            f"--infor-product {args.infor_product}; leave --flow infor-servicenow out",
+            file=sys.stderr,
+        )
+        return 2
+    if args.state_dir.exists():
+        shutil.rmtree(args.state_dir)
     return anyio.run(_run, args.state_dir, args.seed, args.json, flows, args.infor_product)
 
 
 async def _run(
-    state_dir: Path, seed: int, as_json: bool, flows: tuple[str, ...], infor_product: str = "m3"
+    state_dir: Path,
+    seed: int,
+    as_json: bool,
+    flows: tuple[str, ...],
+    infor_product: str = "m3",
+    counts: dict[str, dict[str, int]] | None = None,
 ) -> int:
+    """Both cycles of every flow and the summary; ``counts`` (per system, or per line
+    segment such as ``LN``) replaces the simulators' default seed sizes."""
+
     def say(text: str) -> None:
         if not as_json:
             print(text, flush=True)
 
     started = time.monotonic()
     say(f"Starting simulators and seeding a contractor (seed {seed}) …")
-    env = await demo.start(state_dir, seed=seed, flows=flows, infor_product=infor_product)
+    env = await demo.start(
+        state_dir, seed=seed, counts=counts, flows=flows, infor_product=infor_product
+    )
     summary: list[dict[str, object]] = []
     ok = True
     try:

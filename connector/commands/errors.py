@@ -3,6 +3,8 @@
 A group is the flow, the error class and the message with its ids and numbers taken out
 (:mod:`connector.runtime.causes`); its id is a short hash that stays the same while the
 cause does, so ``errors list`` then ``errors retry 3f9a`` works as a person expects.
+Beside a running service, ``retry`` and ``dismiss`` are done by the service through its
+admin API (:mod:`connector.commands.remote`), with the same rules (:mod:`connector.operations`).
 """
 
 from __future__ import annotations
@@ -10,21 +12,26 @@ from __future__ import annotations
 import argparse
 import getpass
 import time
+from typing import cast
 
 import anyio
 
+from connector import operations
 from connector.app import App
 from connector.commands.common import (
     add_json_flag,
     config_from,
     open_store,
+    open_writer,
     print_json,
     print_table,
 )
-from connector.commands.sync import print_reports, run_exit_code, with_app
+from connector.commands.remote import ask_service
+from connector.commands.sync import print_reports, report_from_json, run_exit_code, with_app
 from connector.errors import ConfigurationError
-from connector.runtime.causes import ErrorGroup, find_group, group_dead_letters
+from connector.runtime.causes import ErrorGroup, group_dead_letters
 from connector.store import DeadLetter, Store
+from connector.store.lock import StateLockedError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -163,51 +170,28 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _one_group(groups: list[ErrorGroup], group_id: str) -> ErrorGroup:
-    group = find_group(groups, group_id)
-    if group is None:
-        known = ", ".join(g.cause.group_id for g in groups) or "none are open"
-        raise ConfigurationError(
-            f"no single open error group matches {group_id!r} (open groups: {known}); "
-            "`ml-connector errors list` shows them"
-        )
-    return group
+    return operations.one_group(groups, group_id)
 
 
-async def chosen_letters(store: Store, args: argparse.Namespace) -> list[DeadLetter]:
-    """The open dead letters a retry or dismiss names: a group, or ids of one flow."""
-    if args.group and args.ids:
-        raise ConfigurationError("give a group id or --id, not both")
-    if args.group:
-        return _one_group(await _groups(store), args.group).letters
-    if not args.ids or not args.flow:
-        raise ConfigurationError(
-            "name what to act on: a group id from `ml-connector errors list`, or "
-            "--flow FLOW --id SOURCE_ID"
-        )
-    letters = await store.dead_letters(flow=args.flow, source_ids=args.ids)
-    missing = sorted(set(args.ids) - {dl.key.source_id for dl in letters})
-    if missing:
-        raise ConfigurationError(
-            f"no open dead letter of flow {args.flow} for source id(s) {', '.join(missing)}; "
-            "`ml-connector errors list` shows the open ones"
-        )
-    return letters
+def _target(args: argparse.Namespace) -> dict[str, object]:
+    return {"group": args.group, "flow": args.flow, "ids": args.ids}
 
 
 def _retry(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
-        letters = await chosen_letters(app.store, args)
-        by_flow: dict[str, list[str]] = {}
-        for dl in letters:
-            by_flow.setdefault(dl.key.flow, []).append(dl.key.source_id)
-        reports = []
-        for flow, ids in by_flow.items():
-            runner = await app.runner(flow)
-            reports.append(await runner.replay(source_ids=ids))
+        letters = await operations.chosen_letters(app.store, args.group, args.flow, args.ids)
+        reports = await operations.retry(letters, app.runner)
         print_reports(reports, args.json)
         return run_exit_code(reports)
 
-    return with_app(args, body)
+    try:
+        return with_app(args, body)
+    except StateLockedError as locked:
+        config = config_from(args)
+        answer = anyio.run(ask_service, config, locked, "/api/errors/retry", _target(args))
+        reports = [report_from_json(r) for r in answer["reports"]]
+        print_reports(reports, args.json)
+        return run_exit_code(reports)
 
 
 def _dismiss(args: argparse.Namespace) -> int:
@@ -215,21 +199,27 @@ def _dismiss(args: argparse.Namespace) -> int:
     if not reason:
         raise ConfigurationError("--reason must say why these records are dismissed")
 
-    async def go() -> int:
-        # A writer: refused, naming the pid, while the service holds the state.
-        store = await Store.open(config_from(args).store.path)
+    async def go() -> dict[str, object]:
+        config = config_from(args)
         try:
-            letters = await chosen_letters(store, args)
-            count = await store.dismiss_dead_letters(letters, reason, by=_who())
+            store = await open_writer(config)
+        except StateLockedError as locked:
+            request = {**_target(args), "reason": reason, "by": _who()}
+            return await ask_service(config, locked, "/api/errors/dismiss", request)
+        try:
+            letters = await operations.chosen_letters(store, args.group, args.flow, args.ids)
+            await operations.dismiss(store, letters, reason, by=_who())
         finally:
             await store.close()
-        if args.json:
-            print_json({"dismissed": [letter_json(dl) for dl in letters], "reason": reason})
-        else:
-            print(f"dismissed {count} dead letter(s): {reason}")
-        return 0
+        return {"dismissed": [letter_json(dl) for dl in letters], "reason": reason}
 
-    return anyio.run(go)
+    answer = anyio.run(go)
+    dismissed = answer["dismissed"]
+    if args.json:
+        print_json(answer)
+    else:
+        print(f"dismissed {len(cast(list[object], dismissed))} dead letter(s): {reason}")
+    return 0
 
 
 def _who() -> str:

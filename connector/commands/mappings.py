@@ -3,25 +3,29 @@
 The config file is authoritative for the mappings it declares (origin ``config``: replaced
 whenever a writer opens the state — ``run``, ``sync``, a SIGHUP); ``mappings set`` and
 ``review resolve --mapping`` add the others (origin ``cli``), which stay until ``mappings
-delete``.
+delete``. Beside a running service, ``set`` and ``delete`` go through its admin API
+(:mod:`connector.commands.remote`).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from typing import cast
 
 import anyio
 
+from connector import operations
 from connector.commands.common import (
     add_json_flag,
     config_from,
     open_store,
+    open_writer,
     print_json,
     print_table,
 )
-from connector.errors import ConfigurationError
-from connector.store import Store
+from connector.commands.remote import ask_service
+from connector.store.lock import StateLockedError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,65 +96,49 @@ def _set(args: argparse.Namespace) -> int:
     key: str = args.key
     value: str = args.value.strip()
 
-    async def go() -> int:
+    async def go() -> str | None:
         config = config_from(args)
-        if not value:
-            raise ConfigurationError(f"mapping {kind} {key!r}: the value must not be empty")
-        if key in config.mappings.get(kind, {}):
-            raise _from_config(kind, key)
-        store = await Store.open(config.store.path)
         try:
-            before = {r.key: r.value for r in await store.mapping_rows() if r.kind == kind}
-            await store.set_mappings(kind, {key: value}, origin="cli")
+            store = await open_writer(config)
+        except StateLockedError as locked:
+            request = {"kind": kind, "key": key, "value": value}
+            answer = await ask_service(config, locked, "/api/mappings/set", request)
+            return cast(str | None, answer.get("previous"))
+        try:
+            return await operations.set_mapping(config, store, kind, key, value)
         finally:
             await store.close()
-        if args.json:
-            print_json(
-                {"kind": kind, "key": key, "value": value, "previous": before.get(key)}
-            )
-        elif key in before:
-            print(f"changed mapping {kind} {key}: {before[key]!r} -> {value!r}")
-        else:
-            print(f"added mapping {kind} {key} -> {value!r}")
-        return 0
 
-    return anyio.run(go)
+    previous = anyio.run(go)
+    if args.json:
+        print_json({"kind": kind, "key": key, "value": value, "previous": previous})
+    elif previous is not None:
+        print(f"changed mapping {kind} {key}: {previous!r} -> {value!r}")
+    else:
+        print(f"added mapping {kind} {key} -> {value!r}")
+    return 0
 
 
 def _delete(args: argparse.Namespace) -> int:
     kind: str = args.kind
     key: str = args.key
 
-    async def go() -> int:
+    async def go() -> str:
         config = config_from(args)
-        if key in config.mappings.get(kind, {}):
-            raise _from_config(kind, key)
-        # A writer: refused, naming the pid, while the service holds the state.
-        store = await Store.open(config.store.path)
         try:
-            found = [r for r in await store.mapping_rows() if (r.kind, r.key) == (kind, key)]
-            if not found:
-                raise ConfigurationError(
-                    f"no mapping {kind} {key!r} is stored; `ml-connector mappings list` "
-                    "shows the stored ones"
-                )
-            if found[0].origin == "config":
-                raise _from_config(kind, key)
-            await store.delete_mapping(kind, key)
+            store = await open_writer(config)
+        except StateLockedError as locked:
+            request = {"kind": kind, "key": key}
+            answer = await ask_service(config, locked, "/api/mappings/delete", request)
+            return str(answer["deleted"])
+        try:
+            return await operations.delete_mapping(config, store, kind, key)
         finally:
             await store.close()
-        if args.json:
-            print_json({"kind": kind, "key": key, "deleted": found[0].value})
-        else:
-            print(f"deleted mapping {kind} {key} (was {found[0].value!r})")
-        return 0
 
-    return anyio.run(go)
-
-
-def _from_config(kind: str, key: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"mapping {kind} {key!r} comes from the config file: delete \"{key}\" under "
-        f"[mappings.{kind}] there instead; it is removed from the state when the service "
-        "next starts or reloads (SIGHUP), or at the next sync"
-    )
+    deleted = anyio.run(go)
+    if args.json:
+        print_json({"kind": kind, "key": key, "deleted": deleted})
+    else:
+        print(f"deleted mapping {kind} {key} (was {deleted!r})")
+    return 0

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 
@@ -157,6 +158,20 @@ def report_json(report: CycleReport) -> dict[str, object]:
         "streams": report.counts(),
         "totals": {c: report.total(c) for c in COLUMNS},
     }
+
+
+def report_from_json(body: dict[str, Any]) -> CycleReport:
+    """A report the service sent (:func:`report_json`), to print as a local one is."""
+    streams = {
+        name: StreamCounts(
+            read=counts.get("read", 0),
+            outcomes=Counter({k: v for k, v in counts.items() if k != "read"}),
+        )
+        for name, counts in body["streams"].items()
+    }
+    return CycleReport(
+        body["flow"], body["run_id"], body["trigger"], streams=streams, error=body["error"]
+    )
 
 
 class Progress:

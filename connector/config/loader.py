@@ -11,6 +11,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 from operator import or_
@@ -24,6 +25,7 @@ from msgspec import inspect as msgspec_inspect
 from connector import registry
 from connector.config.models import (
     Config,
+    EmailAlerts,
     FlowConfig,
     ServiceConfig,
     StoreConfig,
@@ -56,12 +58,111 @@ def load_config(path: Path) -> Config:
             f"{path}: cannot read the configuration ({exc}); pass --config with the path of "
             "your connector.toml (connector.example.toml shows every key)"
         ) from None
+    return _resolve_paths(parse_config(text, str(path)), path.absolute().parent)
+
+
+def parse_config(text: str, source: str) -> Config:
+    """Decode and check configuration text that is not a file (a tenant's, kept in the
+    database); ``source`` names it in messages. Relative paths stay as written."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigurationError(f"{source}: not valid TOML: {exc}") from None
+    return _Decoder(source).config(data)
+
+
+@dataclass(frozen=True)
+class UnknownKey:
+    """A key the table it sits in does not have: a typo, most often."""
+
+    file: str
+    path: tuple[str, ...]
+    """Where the table is, e.g. ``("flows", "servicetitan-infor", "options")``; () = top."""
+    key: str
+    known: tuple[str, ...]
+
+    @property
+    def table(self) -> str:
+        """The table as written in the file: ``systems.st``, ``flows.X.options``."""
+        return _key_path(self.path) if self.path else "top level"
+
+    @property
+    def suggestion(self) -> str | None:
+        close = difflib.get_close_matches(self.key, self.known, n=1)
+        return close[0] if close else None
+
+    def message(self) -> str:
+        where = f"{self.file}: [{self.table}] has no key {self.key!r}"
+        if self.suggestion is not None:
+            return f"{where}; did you mean {self.suggestion!r}? Rename it in [{self.table}]"
+        return f"{where}; the keys of [{self.table}] are: {', '.join(self.known)}"
+
+
+def load_config_reporting_unknown_keys(path: Path) -> tuple[Config, list[UnknownKey]]:
+    """Like :func:`load_config`, but every unknown key is listed and left out instead of
+    stopping at the first, so ``check`` can report them all and still check the rest."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return load_config(path), []  # raises the one clear message
+    unknown = unknown_keys(data, str(path))
+    for entry in unknown:
+        table: Any = data
+        for part in entry.path:
+            table = table[part]
+        del table[entry.key]
     config = _Decoder(str(path)).config(data)
-    return _resolve_paths(config, path.absolute().parent)
+    return _resolve_paths(config, path.absolute().parent), unknown
+
+
+def unknown_keys(data: dict[str, Any], file: str) -> list[UnknownKey]:
+    """Every key of ``data`` (parsed TOML) that its table does not have, in file order:
+    top-level sections, ``[store]``, ``[vault]``, ``[service]``, each ``[systems.X]`` (by
+    its kind), each ``[flows.X]`` and its ``options`` (by the pairing of its systems)."""
+    found: list[UnknownKey] = []
+
+    def scan(table: object, path: tuple[str, ...], known: list[str]) -> None:
+        if isinstance(table, dict):
+            found.extend(
+                UnknownKey(file, path, key, tuple(known)) for key in table if key not in known
+            )
+
+    scan(data, (), [*_RawConfig.__struct_fields__])
+    for section, struct in (
+        ("store", StoreConfig), ("vault", VaultConfig), ("service", ServiceConfig)
+    ):
+        scan(data.get(section), (section,), [*struct.__struct_fields__])
+    service = data.get("service")
+    if isinstance(service, dict):
+        scan(service.get("alerts"), ("service", "alerts"), [*EmailAlerts.__struct_fields__])
+    systems = data.get("systems")
+    kinds: dict[str, str] = {}
+    if isinstance(systems, dict):
+        specs = registry.systems()
+        for name, table in systems.items():
+            kind = table.get("kind") if isinstance(table, dict) else None
+            if isinstance(kind, str) and kind in specs:
+                kinds[name] = kind
+                known = ["kind", *specs[kind].config.__struct_fields__]
+                scan(table, ("systems", name), known)
+    flows = data.get("flows")
+    for name, table in (flows.items() if isinstance(flows, dict) else ()):
+        if isinstance(table, dict):
+            scan(table, ("flows", name), [*FlowConfig.__struct_fields__])
+            options = _options_type(
+                kinds.get(str(table.get("source"))), kinds.get(str(table.get("target")))
+            )
+            if options is not None:
+                known = [*options.__struct_fields__]
+                scan(table.get("options"), ("flows", name, "options"), known)
+    return found
+
+
+def _options_type(source_kind: str | None, target_kind: str | None) -> type[Any] | None:
+    if source_kind is None or target_kind is None:
+        return None
+    pairing = registry.pairing(source_kind, target_kind)
+    return None if pairing is None else pairing.options
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -70,7 +171,12 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     vault = config.vault if key_file is None else msgspec.structs.replace(
         config.vault, key_file=base / key_file
     )
-    return msgspec.structs.replace(config, store=store, vault=vault)
+    service = config.service
+    ca_file = service.alerts.smtp_ca_file
+    if ca_file is not None:
+        alerts = msgspec.structs.replace(service.alerts, smtp_ca_file=base / ca_file)
+        service = msgspec.structs.replace(service, alerts=alerts)
+    return msgspec.structs.replace(config, store=store, vault=vault, service=service)
 
 
 class _RawConfig(_Section, frozen=True):
@@ -233,6 +339,7 @@ class _Decoder:
             parse_schedule(flow.schedule)
         except ValueError as exc:
             raise self.fail((*key, "schedule"), str(exc)) from None
+        self.check_option_names(name, flow, systems)
         if flow.streams is not None:
             if not flow.streams:
                 raise self.fail((*key, "streams"), "empty list: omit the key to run every stream")
@@ -240,6 +347,19 @@ class _Decoder:
             if repeated:
                 raise self.fail((*key, "streams"), f"lists {', '.join(repeated)} more than once")
             self.check_stream_names(name, flow, systems)
+
+    def check_option_names(
+        self, name: str, flow: FlowConfig, systems: dict[str, SystemConfigBase]
+    ) -> None:
+        options = _options_type(systems[flow.source].kind, systems[flow.target].kind)
+        if options is None:
+            return
+        known = tuple(options.__struct_fields__)
+        for key in flow.options:
+            if key not in known:
+                raise ConfigurationError(
+                    UnknownKey(self.file, ("flows", name, "options"), key, known).message()
+                )
 
     def check_stream_names(
         self, name: str, flow: FlowConfig, systems: dict[str, SystemConfigBase]

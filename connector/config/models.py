@@ -26,7 +26,22 @@ class StoreConfig(_Section, frozen=True):
     """Where the state database (ledger, audit, cursors, vault…) lives."""
 
     path: Path = Path("state/connector.db")
-    """SQLite file of the state database; its directory is created on first use."""
+    """SQLite file of the state database; its directory is created on first use. With
+    ``url`` set, it still holds the vault (credentials), and nothing else."""
+
+    url: Annotated[str, Meta(pattern="^postgres(ql)?://")] | None = None
+    """``postgresql://user@host:port/dbname``: keep the state (ledger, audit, cursors,
+    inbox, mappings, runs) in PostgreSQL instead of the SQLite file; None = SQLite. Put the
+    password in ``~/.pgpass`` or ``$PGPASSWORD``, not here."""
+
+    schema: Annotated[str, Meta(pattern="^[a-z_][a-z0-9_]{0,62}$")] = "public"
+    """PostgreSQL schema of this state (one per tenant when tenants share a database);
+    created on first use. Only with ``url``."""
+
+    @property
+    def location(self) -> str | Path:
+        """What :func:`connector.store.open_store` opens: the URL if set, else the file."""
+        return self.url if self.url is not None else self.path
 
 
 class VaultConfig(_Section, frozen=True):
@@ -40,6 +55,34 @@ class VaultConfig(_Section, frozen=True):
 
     credential_name: NonEmpty = "vault-key"
     """Name of the key file under systemd's ``$CREDENTIALS_DIRECTORY``; checked second."""
+
+
+class EmailAlerts(_Section, frozen=True):
+    """``[service.alerts]``: the same alerts as ``alert_webhook_url``, sent by email."""
+
+    smtp_host: NonEmpty | None = None
+    """SMTP server (a relay such as smtp.office365.com); None = no email alerts."""
+
+    smtp_port: Port = 587
+    """Its port: 587 with ``starttls``, 25 on a trusted relay without it."""
+
+    starttls: bool = True
+    """Upgrade the connection with STARTTLS before logging in (refused if the server
+    does not offer it, so the password never crosses in clear)."""
+
+    smtp_ca_file: Path | None = None
+    """PEM file of the CA certificate(s) to trust for the server's TLS (a private relay),
+    relative to this file's directory; None = the system's CAs."""
+
+    smtp_credential: NonEmpty | None = None
+    """Vault credential (kind ``smtp``: username, password) to log in with; None = the
+    relay takes mail without a login."""
+
+    from_address: NonEmpty = "ml-connector@localhost"
+    """The ``From`` of alert emails."""
+
+    to: list[NonEmpty] = field(default_factory=list)
+    """Recipients; email alerts need at least one."""
 
 
 class ServiceConfig(_Section, frozen=True):
@@ -70,6 +113,9 @@ class ServiceConfig(_Section, frozen=True):
     alert_webhook_url: NonEmpty | None = None
     """URL the service POSTs a JSON alert to when a run stops or a flow's open errors grow
     (``{"event": "run_failed" | "errors_growing", "flow": …}``); None = no alerts."""
+
+    alerts: EmailAlerts = field(default_factory=EmailAlerts)
+    """Email alerts (``[service.alerts]``), sent on the same events as the webhook."""
 
     circuit_breaker_refusals: Annotated[int, Meta(ge=0)] = 50
     """Records refused in a row for one cause that stop a stream (its other records wait

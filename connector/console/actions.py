@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from connector import operations
 from connector.console.base import ConsoleBase
-from connector.errors import ConnectorError
+from connector.errors import ConfigurationError, ConnectorError
 from connector.runtime.causes import find_group, group_dead_letters
 from connector.runtime.parking import CHANGED_AFTER_POSTING
 from connector.runtime.runner import CycleReport
@@ -154,25 +155,16 @@ class Actions(ConsoleBase):
         if not (kind and key and value):
             raise self.back(request, "A mapping needs a kind, a key and a value.",
                             "/console/mappings")
-        if key in self.service.config.mappings.get(kind, {}):
-            raise self.back(
-                request,
-                f"{kind} {key} is set in the config file ([mappings.{kind}]): change it there.",
-                "/console/mappings",
-            )
-        await self.store.set_mappings(kind, {key: value}, origin="cli")
+        try:
+            await operations.set_mapping(self.service.config, self.store, kind, key, value)
+        except ConfigurationError as exc:
+            raise self.back(request, exc.message, "/console/mappings") from exc
         raise self.back(request, f"Saved mapping {kind} {key} → {value}.", "/console/mappings")
 
     async def delete_mapping(self, request: web.Request) -> web.StreamResponse:
         kind, key = await _field(request, "kind"), await _field(request, "key")
-        rows = [r for r in await self.store.mapping_rows() if (r.kind, r.key) == (kind, key)]
-        if not rows:
-            raise self.back(request, f"No mapping {kind} {key} is stored.", "/console/mappings")
-        if rows[0].origin == "config":
-            raise self.back(
-                request,
-                f"{kind} {key} comes from the config file: delete it under [mappings.{kind}].",
-                "/console/mappings",
-            )
-        await self.store.delete_mapping(kind, key)
+        try:
+            await operations.delete_mapping(self.service.config, self.store, kind, key)
+        except ConfigurationError as exc:
+            raise self.back(request, exc.message, "/console/mappings") from exc
         raise self.back(request, f"Deleted mapping {kind} {key}.", "/console/mappings")

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from connector.errors import ConflictError, MappingError, PermanentError
+from connector.errors import ConflictError, MappingError, PermanentError, clause
 from connector.runtime.diff import field_diff
 from connector.runtime.flow import Envelope, Outcome, Stream, Unreadable
 from connector.store import LedgerEntry, RecordKey, State, Store, Unit
@@ -172,9 +172,10 @@ def source_digest(payload: bytes) -> str:
 
 def unexpected(exc: Exception, phase: str, key: RecordKey) -> UnexpectedError:
     error = UnexpectedError(
-        f"unexpected {type(exc).__name__} while {phase} {key.stream} {key.source_id}: {exc}. "
-        "This is a bug in ml-connector, not in the record: report it with the traceback kept "
-        "in the dead letter; `ml-connector replay` retries the record after the fix",
+        f"unexpected {type(exc).__name__} while {phase} {key.stream} {key.source_id}: "
+        f"{clause(exc)}. This is a bug in ml-connector, not in the record: report it with the "
+        "traceback kept in the dead letter; after the fix, `ml-connector replay --flow "
+        f"{key.flow} --id {key.source_id}` retries the record",
         record=f"{key.stream} {key.source_id}",
     )
     error.__cause__ = exc

@@ -21,7 +21,7 @@ from connector.errors import ConnectorError, PermanentError
 from connector.runtime.flow import CursorMark, Envelope, Flow, Stream, Unreadable
 from connector.runtime.locks import KeyLocks
 from connector.runtime.pipeline import Progress, StreamCounts, StreamRun, iterate
-from connector.runtime.processor import RecordProcessor, StreamHalted
+from connector.runtime.processor import CLAIM_LEASE_S, RecordProcessor, StreamHalted
 from connector.store import InboxEvent, Store, StoreError, Unit
 
 log = logging.getLogger("connector.runner")
@@ -169,7 +169,11 @@ class FlowRunner:
         source, so a late or repeated delivery of an older payload can never roll the
         target back. Events of a type no stream takes are marked ignored.
         """
-        events = await self.store.pending_inbox(self.flow.name, limit)
+        # Claimed, not just read: nodes sharing a PostgreSQL state drain one inbox, and
+        # each event goes to one of them (a dead node's claims lapse with their lease).
+        events = await self.store.claim_inbox(
+            self.flow.name, limit, lease_s=CLAIM_LEASE_S, owner=self.store.writer_id
+        )
         report = CycleReport(
             self.flow.name, await self.store.start_run(self.flow.name, "webhook"), "webhook"
         )

@@ -25,9 +25,9 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, clause
 from connector.store.lock import StateLock
 from connector.store.schema import connect_sync, migrate
 
@@ -60,6 +60,37 @@ class ClaimLostError(StoreError):
     """
 
     kind = "claim_lost"
+
+
+class StateDatabase(Protocol):
+    """What the store needs of a backend: this module's SQLite :class:`Database`, or
+    :class:`~connector.store.pg.PgDatabase`. SQL is written once, in the SQLite dialect with
+    ``?`` placeholders, which PostgreSQL also accepts once translated (see ``pg.py``)."""
+
+    commits_total: int
+    units_total: int
+    #: What a bulk claim's row selection ends with: PostgreSQL's ``FOR UPDATE SKIP
+    #: LOCKED`` (concurrent claimants take disjoint rows without waiting); empty on SQLite,
+    #: whose write transactions run one at a time anyway.
+    skip_locked: str
+
+    @property
+    def exclusive(self) -> bool: ...
+
+    @property
+    def location(self) -> str: ...
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any | None: ...
+
+    async def write(self, statements: Iterable[Statement]) -> None: ...
+
+    async def write_returning(self, sql: str, params: Params = ()) -> list[Any]: ...
+
+    async def integrity(self) -> list[str]: ...
+
+    async def close(self) -> None: ...
 
 
 def _future() -> asyncio.Future[Any]:
@@ -109,6 +140,7 @@ class Database:
         #: Transactions committed and units in them, for the benchmark and /metrics.
         self.commits_total = 0
         self.units_total = 0
+        self.skip_locked = ""
 
     @classmethod
     async def open(cls, path: Path, *, writer: bool = True, lock: bool = True) -> Database:
@@ -132,7 +164,7 @@ class Database:
             if state_lock is not None:
                 state_lock.release()
             raise StoreError(
-                f"cannot open the state database {path}: {exc}. Check that the directory "
+                f"cannot open the state database {path}: {clause(exc)}. Check that the directory "
                 "exists, is writable by this user, and that the disk is not full."
             ) from exc
         except BaseException:
@@ -146,6 +178,15 @@ class Database:
     def exclusive(self) -> bool:
         """Whether this writer holds the process lock (no other writer is alive)."""
         return self._lock is not None
+
+    @property
+    def location(self) -> str:
+        """Where this state lives, as messages name it."""
+        return str(self.path)
+
+    async def integrity(self) -> list[str]:
+        """SQLite's own page check: ``["ok"]``, or what it found damaged."""
+        return [str(r[0]) for r in await self.fetchall("PRAGMA integrity_check")]
 
     async def close(self) -> None:
         """Finish every queued read and unit, then close the connection and its thread."""
@@ -210,6 +251,11 @@ class Database:
         # A caller cancelled here cancels only its wait: the unit still commits with its
         # batch (which skips reporting to a cancelled future).
         await pending.done
+
+    async def write_returning(self, sql: str, params: Params = ()) -> list[Row]:
+        """One statement that changes rows and returns them (``… RETURNING``), in a
+        transaction of its own, committed when this returns (a bulk claim)."""
+        return await self._loop.run_in_executor(self._executor, _returning, self._conn, sql, params)
 
     def _commit_next(self) -> None:
         if not self._queue:
@@ -281,6 +327,20 @@ def _fetch_many(
         except sqlite3.Error as exc:
             results.append(StoreError(f"reading the state database failed: {exc}"))
     return results
+
+
+def _returning(conn: sqlite3.Connection, sql: str, params: Params) -> list[Row]:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = conn.execute(sql, params).fetchall()
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StoreError(f"the state database could not record a claim: {exc}") from exc
+    return rows
 
 
 def _commit_batch(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from connector.store.db import Database
+from connector.store.db import StateDatabase
 from connector.store.records import InboxEvent
 from connector.store.tx import Unit
 
@@ -16,7 +16,7 @@ from connector.store.tx import Unit
 class InboxQueries:
     """Inbox reads and writes; ``db`` is the store's database."""
 
-    db: Database
+    db: StateDatabase
     _inbox_claims: set[tuple[str, str]]
 
     # -- inbox --------------------------------------------------------------------------
@@ -56,6 +56,31 @@ class InboxQueries:
             (flow, limit),
         )
         return [InboxEvent(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    async def claim_inbox(
+        self, flow: str, limit: int, *, lease_s: float, owner: str
+    ) -> list[InboxEvent]:
+        """Take up to ``limit`` of the flow's unprocessed events for writer ``owner``, oldest
+        first, and return them: the drain's bulk claim.
+
+        An event another live writer claimed less than ``lease_s`` ago is left to it; one
+        claimed longer ago (its writer died mid-drain) is taken over, as is every event
+        when this writer holds the state's lock (no other writer is alive). On PostgreSQL
+        the selection skips rows another claim has locked (``FOR UPDATE SKIP LOCKED``), so
+        concurrent drains take disjoint events without waiting for each other.
+        """
+        now = time.time()
+        stale_before = now + 1.0 if self.db.exclusive else now - lease_s
+        rows = await self.db.write_returning(
+            "UPDATE inbox SET claimed_by = ?, claimed_at = ? WHERE (flow, event_id) IN ("
+            "SELECT flow, event_id FROM inbox WHERE flow = ? AND processed_at IS NULL "
+            "AND (claimed_by IS NULL OR claimed_by = ? OR claimed_at < ?) "
+            f"ORDER BY received_at LIMIT ?{self.db.skip_locked}) "
+            "RETURNING event_id, flow, event_type, received_at, payload, processed_at",
+            (owner, now, flow, owner, stale_before, limit),
+        )
+        events = [InboxEvent(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return sorted(events, key=lambda event: event.received_at)
 
     async def inbox_outcomes(self, flow: str) -> dict[str, int]:
         """``{outcome: n}`` of the flow's events (``pending`` for those not drained yet)."""

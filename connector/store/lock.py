@@ -73,7 +73,7 @@ def _read_holder(fd: int) -> str:
     return pid if pid.isdigit() else "unknown"
 
 
-def busy_message(db_path: Path, pid: str) -> str:
+def busy_message(db_path: Path | str, pid: str) -> str:
     return (
         f"another ml-connector (pid {pid}) holds the state {db_path}; stop it, or let the "
         "running service do this (`ml-connector run` syncs every enabled flow on its "

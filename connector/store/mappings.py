@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from connector.store.db import Database
+from connector.store.db import StateDatabase
 from connector.store.records import MappingOverride, MappingRow
 from connector.store.tx import Unit
 
@@ -17,7 +17,7 @@ from connector.store.tx import Unit
 class MappingQueries:
     """Mapping reads and writes; ``db`` is the store's database."""
 
-    db: Database
+    db: StateDatabase
 
     # -- mappings -----------------------------------------------------------------------
     async def mapping(self, kind: str) -> dict[str, str]:

@@ -156,6 +156,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE inbox_by_flow RENAME TO inbox;
     CREATE INDEX inbox_pending ON inbox (flow, processed_at, received_at);
     """,
+    # 4: several writers on one state (PostgreSQL nodes) drain one inbox: a drain claims
+    # the events it takes, naming itself and the time (a lease, like the ledger's claims),
+    # so two drains never take the same event while both live.
+    """
+    ALTER TABLE inbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE inbox ADD COLUMN claimed_at REAL;
+    """,
 ]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from connector.store.db import Database
+from connector.store.db import Database, StateDatabase
 from connector.store.inbox import InboxQueries
 from connector.store.mappings import MappingQueries
 from connector.store.records import (
@@ -54,7 +54,7 @@ class Store(InboxQueries, MappingQueries):
     """All persistent state of one ml-connector installation (the inbox and the mapping
     tables are in :mod:`~connector.store.inbox` and :mod:`~connector.store.mappings`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: StateDatabase) -> None:
         self.db = db
         self._inbox_claims: set[tuple[str, str]] = set()
         #: Names this writer in the ledger claims it makes (see ``Unit.claim``).
@@ -62,7 +62,9 @@ class Store(InboxQueries, MappingQueries):
 
     @classmethod
     async def open(cls, path: Path, *, writer: bool = True, lock: bool = True) -> Store:
-        """A writer holds the process lock until :meth:`close`; a reader only reads.
+        """The SQLite state at ``path`` (``open_store`` picks the backend from a URL).
+
+        A writer holds the process lock until :meth:`close`; a reader only reads.
 
         ``lock=False`` opens a writer without the process lock: one of several writers on
         one state (as nodes sharing a PostgreSQL store would be); the ledger's claims and

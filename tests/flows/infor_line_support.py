@@ -1,5 +1,5 @@
-"""The servicetitan-infor flow against a simulated LN or FSM line: the demo's seeded
-ServiceTitan and Infor simulators, the line seeded beside M3, the config switched to it."""
+"""The servicetitan-infor flow against a simulated LN or FSM line: the demo on that line
+(``--infor-product``), so the flow tests run on the same setup a user's demo does."""
 
 from __future__ import annotations
 
@@ -8,15 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from connector import demo
 from connector.app import App
-from connector.config import Config
-from connector.http.limiter import LimiterRegistry
-from connector.systems import open_connection
-from connector.systems.infor.lines import LineSupplier
-from connector.vault import open_vault
 
 FLOW = "servicetitan-infor"
 COUNTS = {
@@ -49,16 +42,14 @@ LINE_WRITES = (
 async def line_app(
     tmp_path: Path, product: str, line_seed: dict[str, Any]
 ) -> AsyncIterator[tuple[App, demo.DemoEnvironment]]:
-    """The connector on the demo config with Infor switched to ``product``, whose simulated
-    line (``line_seed["line"]``) is seeded first."""
-    env = await demo.start(tmp_path / "state", counts=COUNTS, flows=[FLOW])
+    """The connector on the demo's config for ``product`` (``demo --infor-product``: the line
+    seeded with ``line_seed``, the config pointed at it, the clearing supplier created
+    there through the line's client)."""
+    segment = line_seed["line"]
+    counts = {**COUNTS, segment: {k: v for k, v in line_seed.items() if k != "line"}}
+    env = await demo.start(tmp_path / "state", counts=counts, flows=[FLOW], infor_product=product)
     try:
-        await demo.admin(env.simulators["infor"], "POST", "seed", line_seed)
-        config = env.config
-        infor = msgspec.structs.replace(config.systems["infor"], product=product)
-        config = msgspec.structs.replace(config, systems={**config.systems, "infor": infor})
-        await create_clearing_supplier(config)
-        app = await App.open(config)
+        app = await App.open(env.config)
         try:
             yield app, env
         finally:
@@ -83,19 +74,3 @@ async def faults_left(env: demo.DemoEnvironment) -> list[Any]:
     body = await demo.admin(env.simulators["infor"], "GET", "faults")
     script: list[Any] = body["faults"]["script"]
     return script
-
-
-async def create_clearing_supplier(config: Config) -> None:
-    """What an implementer does once on the line, as the demo does on M3: the supplier job
-    invoices are booked to."""
-    connection = open_connection(
-        config.systems["infor"], open_vault(config).get("infor"), LimiterRegistry()
-    )
-    try:
-        line = connection.line
-        assert line is not None
-        if await line.get_supplier(demo.CLEARING_SUPPLIER) is None:
-            supplier = LineSupplier(code=demo.CLEARING_SUPPLIER, name="ServiceTitan job invoices")
-            await line.write_supplier(supplier, None)
-    finally:
-        await connection.aclose()

@@ -10,6 +10,7 @@ import pytest
 
 from connector import demo
 from connector.app import App
+from connector.errors import ConfigurationError
 from connector.systems.infor import lines as infor_lines
 from tests.flows import infor_fake_line
 from tests.flows.infor_fake_line import FakeLine
@@ -96,3 +97,45 @@ async def test_an_invoice_cut_short_after_its_header_is_finished_not_created_aga
     assert line.writes.count(f"invoice {line.cut[1]}") == 1
     again = await runner.cycle(full=True)
     assert again.total("created") + again.total("updated") == 0
+
+
+async def test_recode_coding_on_a_line_is_refused_naming_the_option(
+    env: demo.DemoEnvironment, line: FakeLine
+) -> None:
+    """ap_coding = "recode" is M3's: on a line the flow refuses to start and names the
+    option to remove, instead of coding the invoices some other way without a word."""
+    config = env.config
+    infor = msgspec.structs.replace(
+        config.systems["infor"], product="syteline", mongoose_config="ACME_DALS"
+    )
+    flow = config.flows[FLOW]
+    flow = msgspec.structs.replace(flow, options={**flow.options, "ap_coding": "recode"})
+    config = msgspec.structs.replace(
+        config, systems={**config.systems, "infor": infor}, flows={**config.flows, FLOW: flow}
+    )
+    opened = await App.open(config)
+    try:
+        with pytest.raises(ConfigurationError, match=r"options\.ap_coding = \"recode\" is for M3"):
+            await opened.runner(FLOW)
+    finally:
+        await opened.aclose()
+    assert line.writes == []
+
+
+async def test_a_new_purchase_order_costs_one_lookup_and_one_write(
+    app: App, line: FakeLine
+) -> None:
+    """Each ServiceTitan PO new to the line costs two line requests against the gateway's
+    budget: the live lookup by number and the write (the write trusts the lookup it follows
+    instead of reading the order again)."""
+    runner = await app.runner(FLOW)
+    setup = await runner.cycle(
+        streams=["vendors_to_infor", "materials_to_infor", "equipment_to_infor"]
+    )
+    assert setup.ok, setup.error
+    before = line.requests
+    report = await runner.cycle(streams=["purchase_orders_to_infor"])
+    assert report.ok, report.error
+    created = report.total("created")
+    assert created > 0 and len(line.orders) == created
+    assert line.requests - before == 2 * created

@@ -20,12 +20,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from connector import demo
 from connector.sandbox.infor import InforSimulator
 from connector.sandbox.infor.data import InvoiceBatch
 from connector.sandbox.servicetitan import ServiceTitanSimulator
 from connector.sandbox.servicetitan.wire import parse_ticks
+from connector.store import is_postgres, open_store
+from connector.store.pg import dollar_params
 
 FLOW = "servicetitan-infor"
 #: Stamp kind → the stream that carries such documents.
@@ -57,9 +62,24 @@ def contractor(invoices: int, bills: int, *, lean: bool = False) -> dict[str, di
     }
 
 
-async def start_tenant(state_dir: Path, counts: dict[str, dict[str, int]]) -> demo.DemoEnvironment:
-    """The demo environment for this flow only: its two simulators, vault, config, mappings."""
-    return await demo.start(state_dir, counts=counts, flows=[FLOW])
+async def start_tenant(
+    state_dir: Path, counts: dict[str, dict[str, int]], store_url: str | None = None
+) -> demo.DemoEnvironment:
+    """The demo environment for this flow only: its two simulators, vault, config, mappings;
+    its state in PostgreSQL at ``store_url`` when given (the vault stays in the file)."""
+    env = await demo.start(state_dir, counts=counts, flows=[FLOW])
+    if store_url is not None:
+        use_store_url(env.config_path, store_url)
+        # As the demo's vault creates the SQLite schema: the tests read the state at once.
+        await (await open_store(store_url)).close()
+    return env
+
+
+def use_store_url(config_path: Path, url: str) -> None:
+    """Point the demo config's state at PostgreSQL (``store.url``)."""
+    text = config_path.read_text()
+    assert "[store]\n" in text, "the demo config has no [store] table"
+    config_path.write_text(text.replace("[store]\n", f"[store]\nurl = {url!r}\n", 1))
 
 
 def servicetitan(env: demo.DemoEnvironment) -> ServiceTitanSimulator:
@@ -150,39 +170,50 @@ def stray_batches(records: Mapping[str, Stamped], batches: Mapping[str, list[Inv
 
 
 # -- the state database, read from the test process ----------------------------------------
+#: A state as ``StoreConfig.location`` names it: a SQLite file or a PostgreSQL URL.
+StateLocation = Path | str
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerRow:
     state: str
     target_id: str | None
 
 
-def read_ledger(db: Path) -> dict[tuple[str, str], LedgerRow]:
+def read_ledger(db: StateLocation) -> dict[tuple[str, str], LedgerRow]:
     """``(stream, source_id) → row`` for the flow, read-only (the writer may be dead)."""
-    with _read_only(db) as conn:
-        rows = conn.execute(
-            "SELECT stream, source_id, state, target_id FROM ledger WHERE flow = ?", (FLOW,)
-        ).fetchall()
+    rows = query(
+        db, "SELECT stream, source_id, state, target_id FROM ledger WHERE flow = ?", (FLOW,)
+    )
     return {(r[0], r[1]): LedgerRow(r[2], r[3]) for r in rows}
 
 
-def read_cursors(db: Path) -> dict[str, str]:
-    with _read_only(db) as conn:
-        rows = conn.execute("SELECT stream, value FROM cursors WHERE flow = ?", (FLOW,)).fetchall()
+def read_cursors(db: StateLocation) -> dict[str, str]:
+    rows = query(db, "SELECT stream, value FROM cursors WHERE flow = ?", (FLOW,))
     return {r[0]: r[1] for r in rows}
 
 
-def read_parked(db: Path) -> int:
+def read_parked(db: StateLocation) -> int:
     """Stamped records the flow refused: open dead letters and review items of documents."""
     streams = tuple(DOCUMENT_STREAMS.values())
-    with _read_only(db) as conn:
-        counts = [
-            conn.execute(
-                f"SELECT COUNT(*) FROM {table} WHERE status = 'open' AND stream IN (?, ?)",  # noqa: S608
-                streams,
-            ).fetchone()[0]
-            for table in ("dead_letters", "review")
-        ]
+    counts = [
+        query(
+            db,
+            f"SELECT COUNT(*) FROM {table} WHERE status = 'open' AND stream IN (?, ?)",  # noqa: S608
+            streams,
+        )[0][0]
+        for table in ("dead_letters", "review")
+    ]
     return int(sum(counts))
+
+
+def query(db: StateLocation, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Rows of one read of the state, on either backend, by a connection of its own."""
+    if is_postgres(db):
+        with psycopg.connect(str(db), autocommit=True, cursor_factory=psycopg.RawCursor) as pg:
+            return pg.execute(dollar_params(sql), params or None).fetchall()
+    with _read_only(Path(db)) as conn:
+        return conn.execute(sql, params).fetchall()
 
 
 class _read_only:

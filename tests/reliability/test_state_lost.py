@@ -12,13 +12,15 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from connector import demo
 from connector.app import App
+from connector.config import Config
 from connector.store import Store
 from tests.reliability.conftest import ShowFigures
-from tests.reliability.support import Figures
+from tests.reliability.support import Figures, use_store_url
 
 FLOWS = ("servicetitan-infor", "servicetitan-acumatica")
 
@@ -57,6 +59,16 @@ async def _restore_vault_only(db: Path) -> None:
     backup.unlink()
 
 
+async def _lose_state(config: Config) -> None:
+    """The state is gone and only the vault is restored: the SQLite file replaced by its
+    vault, or every table of the PostgreSQL schema dropped (the vault is in the file)."""
+    if config.store.url is None:
+        await _restore_vault_only(config.store.path)
+        return
+    with psycopg.connect(config.store.url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {config.store.schema} CASCADE")
+
+
 def _tenant(scale: int) -> dict[str, dict[str, int]]:
     return {
         "servicetitan": {
@@ -76,11 +88,14 @@ def _tenant(scale: int) -> dict[str, dict[str, int]]:
     ids=["normal", "soak"],
 )
 async def test_a_lost_state_database_creates_no_document_again(
-    scale: int, tmp_path: Path, show_figures: ShowFigures
+    scale: int, store_url: str | None, tmp_path: Path, show_figures: ShowFigures
 ) -> None:
-    """After a full sync of both flows and the loss of the state database, a sync of both
-    flows adopts everything: 0 new records in ServiceTitan, M3 and Acumatica."""
+    """After a full sync of both flows and the loss of the state database (the SQLite file,
+    or the PostgreSQL schema), a sync of both flows adopts everything: 0 new records in
+    ServiceTitan, M3 and Acumatica."""
     env = await demo.start(tmp_path / "state", seed=7, counts=_tenant(scale), flows=FLOWS)
+    if store_url is not None:
+        use_store_url(env.config_path, store_url)
     try:
         app = await App.open(env.config)
         try:
@@ -91,7 +106,7 @@ async def test_a_lost_state_database_creates_no_document_again(
             assert report.ok, f"{flow}: {report.error}"
         created = sum(report.total("created") for report in first.values())
         before = _counts(await _states(env))
-        await _restore_vault_only(env.config.store.path)
+        await _lose_state(env.config)
         app = await App.open(env.config)
         try:
             again = {flow: await (await app.runner(flow)).cycle() for flow in FLOWS}
@@ -104,7 +119,7 @@ async def test_a_lost_state_database_creates_no_document_again(
     grown = {k: (before.get(k, 0), v) for k, v in after.items() if v != before.get(k, 0)}
     show_figures(
         Figures(
-            "state lost",
+            "state lost" if store_url is None else "state lost (postgresql)",
             2,
             created,
             0,

@@ -32,7 +32,7 @@ from connector.runtime.flow import (
     Written,
 )
 from connector.runtime.runner import FlowRunner
-from connector.store import ClaimLostError, RecordKey, State, Store, Unit
+from connector.store import ClaimLostError, RecordKey, State, Store, Unit, is_postgres, open_store
 
 
 class Doc(msgspec.Struct, frozen=True):
@@ -139,9 +139,9 @@ def make_flow(
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[Store]:
-    """An open store with the unit → cost center mapping for 'north'."""
-    s = await Store.open(db_path)
+async def store(state_url: str) -> AsyncIterator[Store]:
+    """An open store (on each backend) with the unit → cost center mapping for 'north'."""
+    s = await open_store(state_url)
     await s.set_mappings("unit_cc", {"north": "CC100"})
     yield s
     await s.close()
@@ -294,11 +294,17 @@ async def test_posted_document_changed_at_source_goes_to_review_with_a_diff(stor
     assert (await runner.cycle(full=True)).total("unchanged") == 3 and target.writes == 3
 
 
-async def test_a_rebuilt_state_database_adopts_every_document(store: Store, tmp_path: Path) -> None:
+async def test_a_rebuilt_state_database_adopts_every_document(
+    store: Store, state_url: str, tmp_path: Path
+) -> None:
     """Issue 12 item 2: a fresh store over a target that has everything writes nothing."""
     source, target = docs(20), Target()
     await FlowRunner(make_flow(source, target), store).cycle()
-    rebuilt = await Store.open(tmp_path / "rebuilt.db")
+    rebuilt = await (
+        open_store(state_url, schema="rebuilt")
+        if is_postgres(state_url)
+        else open_store(tmp_path / "rebuilt.db")
+    )
     try:
         await rebuilt.set_mappings("unit_cc", {"north": "CC100"})
         report = await FlowRunner(make_flow(source, target), rebuilt).cycle()

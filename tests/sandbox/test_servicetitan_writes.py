@@ -402,3 +402,25 @@ async def test_pricebook_material_create_and_patch(st: ST) -> None:
         and patched["price"] == 12.49
         and patched["modifiedOn"] > created["modifiedOn"]
     )
+
+
+async def test_linked_skus_are_type_checked_and_read_back(st: ST) -> None:
+    """Equipment and services check their linked-SKU arrays by the vendor's schema (400
+    naming the element) and show the links they were given on their GET."""
+    await st.seed()
+    material = (await st.get("pricebook", "materials", pageSize=1))["data"][0]
+    links = [{"skuId": material["id"], "quantity": 2.5}]
+    for kind, field in (("equipment", "equipmentMaterials"), ("services", "serviceMaterials")):
+        base = {"code": f"LINK-{kind}", "description": f"{kind} with a material"}
+        wrong = base | {field: [{"skuId": "x", "quantity": 1}]}
+        status, problem = await st.call("POST", "pricebook", kind, json=wrong)
+        assert status == 400, problem
+        assert f"{field}[0].skuId" in problem["errors"], problem
+        assert problem["title"] == "One or more validation errors occurred.", problem
+        status, created = await st.call("POST", "pricebook", kind, json=base | {field: links})
+        assert status == 201, created
+        assert (await st.get("pricebook", f"{kind}/{created['id']}"))[field] == links
+        status, problem = await st.call(
+            "PATCH", "pricebook", f"{kind}/{created['id']}", json={field: [{"quantity": 1}]}
+        )
+        assert status == 400 and f"{field}[0].skuId" in problem["errors"], problem

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from connector.errors import ConfigurationError
-from connector.store import Store, StoreError, Unit
+from connector.store import Store, StoreError, Unit, open_store
 from connector.store.lock import StateLockedError, lock_path
 
 
@@ -29,12 +29,12 @@ async def test_second_writer_is_refused_naming_the_holder_pid(db_path: Path) -> 
     await again.close()
 
 
-async def test_reader_opens_beside_a_writer_and_cannot_write(db_path: Path) -> None:
+async def test_reader_opens_beside_a_writer_and_cannot_write(state_url: str) -> None:
     """A read-only store opens while a writer holds the lock, reads, and refuses writes."""
-    writer = await Store.open(db_path)
+    writer = await open_store(state_url)
     try:
         run_id = await writer.start_run("f", "manual")
-        reader = await Store.open(db_path, writer=False)
+        reader = await open_store(state_url, writer=False)
         try:
             assert [r.id for r in await reader.runs()] == [run_id]
             with pytest.raises(StoreError):

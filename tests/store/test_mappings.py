@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from connector.store import MappingOverride, Store
+from connector.store import MappingOverride, Store, open_store
 from connector.store.schema import MIGRATIONS, _statements
 
 
-async def test_load_replaces_config_rows_and_keeps_cli_ones(db_path: Path) -> None:
+async def test_load_replaces_config_rows_and_keeps_cli_ones(state_url: str) -> None:
     """A load drops stale config rows, keeps CLI answers, and reports a shared key it overrode."""
-    store = await Store.open(db_path)
+    store = await open_store(state_url)
     try:
         assert await store.load_config_mappings({"cc": {"1": "A", "2": "B"}}) == []
         await store.set_mappings("cc", {"3": "C", "4": "D"}, origin="cli")

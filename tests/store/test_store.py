@@ -7,13 +7,13 @@ from pathlib import Path
 
 import anyio
 
-from connector.store import RecordKey, State, Store, StoreError, Unit
+from connector.store import RecordKey, State, Store, StoreError, Unit, open_store
 from connector.store.schema import MIGRATIONS
 
 
-async def test_unit_commits_ledger_audit_and_cursor_together(db_path: Path) -> None:
+async def test_unit_commits_ledger_audit_and_cursor_together(state_url: str) -> None:
     """A unit's ledger state, audit event and cursor are all visible after commit."""
-    store = await Store.open(db_path)
+    store = await open_store(state_url)
     key = RecordKey("f", "invoices", "42")
     await store.commit(
         Unit()
@@ -28,9 +28,9 @@ async def test_unit_commits_ledger_audit_and_cursor_together(db_path: Path) -> N
     await store.close()
 
 
-async def test_failed_unit_applies_nothing_and_others_commit(db_path: Path) -> None:
+async def test_failed_unit_applies_nothing_and_others_commit(state_url: str) -> None:
     """A unit violating a constraint fails alone; concurrent units in its batch still land."""
-    store = await Store.open(db_path)
+    store = await open_store(state_url)
     good = RecordKey("f", "s", "good")
     bad = Unit().ledger(RecordKey("f", "s", "bad"), State.DONE).raw(
         "INSERT INTO mappings (kind, source_key, target_value, updated_at) "
@@ -56,9 +56,9 @@ async def test_failed_unit_applies_nothing_and_others_commit(db_path: Path) -> N
     await store.close()
 
 
-async def test_concurrent_units_share_commits(db_path: Path) -> None:
+async def test_concurrent_units_share_commits(state_url: str) -> None:
     """Many concurrent writers are group-committed: fewer transactions than units."""
-    store = await Store.open(db_path)
+    store = await open_store(state_url)
     async with anyio.create_task_group() as tg:
         for i in range(200):
             tg.start_soon(store.commit, Unit().ledger(RecordKey("f", "s", str(i)), State.DONE))
@@ -69,9 +69,9 @@ async def test_concurrent_units_share_commits(db_path: Path) -> None:
     await store.close()
 
 
-async def test_ledger_attempts_accumulate_and_fields_persist(db_path: Path) -> None:
+async def test_ledger_attempts_accumulate_and_fields_persist(state_url: str) -> None:
     """Attempts count up and a later state keeps the earlier hash and target id."""
-    store = await Store.open(db_path)
+    store = await open_store(state_url)
     key = RecordKey("f", "s", "1")
     await store.commit(Unit().ledger(key, State.IN_FLIGHT, content_hash="h", count_attempt=True))
     await store.commit(Unit().ledger(key, State.IN_DOUBT, count_attempt=True, error="timeout"))
@@ -83,9 +83,9 @@ async def test_ledger_attempts_accumulate_and_fields_persist(db_path: Path) -> N
     await store.close()
 
 
-async def test_inbox_dedupes_concurrent_deliveries(db_path: Path) -> None:
+async def test_inbox_dedupes_concurrent_deliveries(state_url: str) -> None:
     """The same event id delivered three times at once is stored once."""
-    store = await Store.open(db_path)
+    store = await open_store(state_url)
     stored: list[bool] = []
 
     async def put() -> None:
@@ -99,9 +99,9 @@ async def test_inbox_dedupes_concurrent_deliveries(db_path: Path) -> None:
     await store.close()
 
 
-async def test_dead_letter_and_review_round_trip(db_path: Path) -> None:
+async def test_dead_letter_and_review_round_trip(state_url: str) -> None:
     """Dead letters and review items keep the payload and reason, and close on success."""
-    store = await Store.open(db_path)
+    store = await open_store(state_url)
     key = RecordKey("f", "bills", "7")
     await store.commit(Unit().dead_letter(key, b'{"id":7}', "rejected", "vendor unknown"))
     await store.commit(Unit().dead_letter(key, b'{"id":7}', "rejected", "vendor unknown"))
@@ -116,9 +116,9 @@ async def test_dead_letter_and_review_round_trip(db_path: Path) -> None:
     await store.close()
 
 
-async def test_runs_record_counts_and_status(db_path: Path) -> None:
+async def test_runs_record_counts_and_status(state_url: str) -> None:
     """A run row carries its status and per-stream counts."""
-    store = await Store.open(db_path)
+    store = await open_store(state_url)
     run_id = await store.start_run("f", "manual")
     await store.finish_run(run_id, "ok", {"invoices": {"created": 3}})
     [run] = await store.runs(flow="f")

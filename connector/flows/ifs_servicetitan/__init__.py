@@ -240,5 +240,6 @@ register_pairing(
         target_kind="servicetitan",
         streams=STREAMS,
         build=build_flow,
+        options=mapping.Options,
     )
 )

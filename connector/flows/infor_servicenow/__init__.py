@@ -46,7 +46,7 @@ from connector.flows.infor_servicenow.targets import (
     PurchaseOrderTarget,
     SupplierTarget,
 )
-from connector.registry import FlowRequest, PairingSpec, register_pairing
+from connector.registry import CheckResult, FlowRequest, PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, MapContext, Stream
 from connector.systems.infor import M3Client, ledger
 from connector.systems.infor.ledger import PostedInvoiceWithLines
@@ -187,6 +187,33 @@ async def build_flow(request: FlowRequest) -> BuiltFlow:
     return build(request.name, request.flow_config, m3, sn)
 
 
+async def check_flow(request: FlowRequest) -> list[CheckResult]:
+    """``ml-connector check``: the cost-center dimension the flow reads has values in M3."""
+    streams = request.flow_config.streams or STREAMS
+    if COST_CENTERS not in streams:
+        return []
+    try:
+        options = parse_options(request.flow_config, request.name)
+    except ConfigurationError as exc:
+        return [CheckResult("options", False, exc.message)]
+    m3: M3Client = request.source.connection.client
+    ait = f"AIT{options.cost_center_ait}"
+    centers = await m3.accounting_ids(options.cost_center_ait)
+    if centers:
+        return [CheckResult("cost center dimension", True, f"{len(centers)} values in {ait}")]
+    table = f"[flows.{request.name}.options]"
+    return [
+        CheckResult(
+            "cost center dimension",
+            False,
+            f"accounting dimension {ait} (cost_center_ait in {table}) has no values in M3 "
+            f"company {m3.company}, so no cost center would reach ServiceNow: set "
+            f"cost_center_ait in {table} to the dimension that holds cost centers "
+            "(CRS630MI/LstAccountID?AITP=2..7 lists each)",
+        )
+    ]
+
+
 register_pairing(
     PairingSpec(
         name=NAME,
@@ -194,5 +221,7 @@ register_pairing(
         target_kind="servicenow",
         streams=STREAMS,
         build=build_flow,
+        options=mapping.Options,
+        check=check_flow,
     )
 )

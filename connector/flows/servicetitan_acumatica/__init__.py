@@ -43,7 +43,7 @@ from connector.flows.servicetitan_acumatica.targets import (
     VendorTarget,
 )
 from connector.flows.sources import servicetitan_fetch, servicetitan_incremental
-from connector.registry import FlowRequest, PairingSpec, register_pairing
+from connector.registry import CheckResult, FlowRequest, PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, Flow, MapContext, Stream, Target
 from connector.store import State, Store
 from connector.systems.acumatica import AcumaticaClient
@@ -188,6 +188,39 @@ async def build_flow(request: FlowRequest) -> BuiltFlow:
     return build(request.name, request.flow_config, source_config, client, acumatica, request.store)
 
 
+#: The document each stream creates, as :mod:`connector.systems.acumatica.numbering` names
+#: it, and the natural key it is found by (the flow never chooses the ReferenceNbr).
+NUMBERED = {
+    INVOICES: ("AR invoice", "CustomerOrder"),
+    PAYMENTS: ("AR payment", "PaymentRef"),
+    BILLS: ("AP bill", "VendorRef"),
+}
+
+
+async def check_flow(request: FlowRequest) -> list[CheckResult]:
+    """``ml-connector check``: every document type the flow creates is numbered by
+    Acumatica (an automatic sequence), since the flow sends no ReferenceNbr."""
+    streams = request.flow_config.streams or STREAMS
+    numbering = {n.document: n for n in await request.target.connection.document_numbering()}
+    results: list[CheckResult] = []
+    for stream, (document, key) in NUMBERED.items():
+        if stream not in streams:
+            continue
+        found = numbering[document]
+        if found.manual:
+            detail = (
+                f"{document}s draw from numbering sequence {found.numbering_id} "
+                f"({found.setting}), which is manual; the flow sends no reference number "
+                f"(it finds its {document}s by {key}), so Acumatica would refuse each one: "
+                f"clear \"Manual Numbering\" on sequence {found.numbering_id} in Numbering "
+                "Sequences (CS201010)"
+            )
+        else:
+            detail = f"{document}s: sequence {found.numbering_id} numbers them automatically"
+        results.append(CheckResult("numbering", not found.manual, detail))
+    return results
+
+
 register_pairing(
     PairingSpec(
         name=NAME,
@@ -195,5 +228,7 @@ register_pairing(
         target_kind="acumatica",
         streams=STREAMS,
         build=build_flow,
+        options=mapping.Options,
+        check=check_flow,
     )
 )

@@ -35,7 +35,7 @@ import msgspec
 from connector.config import FlowConfig
 from connector.errors import ConfigurationError
 from connector.flows import common
-from connector.flows.servicetitan_infor import mapping
+from connector.flows.servicetitan_infor import checks, mapping
 from connector.flows.servicetitan_infor.lines import LINE_STREAMS, build_line
 from connector.flows.servicetitan_infor.targets import (
     ApTarget,
@@ -47,7 +47,7 @@ from connector.flows.servicetitan_infor.targets import (
     VendorTarget,
 )
 from connector.flows.sources import servicetitan_fetch, servicetitan_incremental
-from connector.registry import FlowRequest, PairingSpec, register_pairing
+from connector.registry import CheckResult, FlowRequest, PairingSpec, register_pairing
 from connector.runtime.flow import BuiltFlow, CursorMark, Envelope, Flow, MapContext, Stream
 from connector.store import Store
 from connector.systems.infor import M3Client
@@ -310,6 +310,27 @@ async def build_flow(request: FlowRequest) -> BuiltFlow:
     return build(request.name, request.flow_config, source_config, client, m3, request.store)
 
 
+async def check_flow(request: FlowRequest) -> list[CheckResult]:
+    """``ml-connector check``: the clearing supplier and AIT support (:mod:`.checks`), for
+    the streams this flow runs on M3."""
+    try:
+        options = parse_options(request.flow_config, request.name)
+    except ConfigurationError as exc:
+        return [CheckResult("options", False, exc.message)]
+    if request.target.connection.line is not None:
+        return []  # SyteLine, LN, FSM: no APS450MI, CRS620MI or CRS630MI to ask
+    m3: M3Client = request.target.connection.client
+    streams = request.flow_config.streams or M3_STREAMS
+    results: list[CheckResult] = []
+    if "invoices_to_m3" in streams:
+        results.append(await checks.clearing_supplier(m3, request.name, options))
+    if {"ap_bills_to_m3", "invoices_to_m3"} & set(streams):
+        results += await checks.accounting(
+            m3, request.name, options, request.config, request.store
+        )
+    return results
+
+
 register_pairing(
     PairingSpec(
         name=NAME,
@@ -317,6 +338,8 @@ register_pairing(
         target_kind="infor",
         streams=STREAMS,
         build=build_flow,
+        options=mapping.Options,
+        check=check_flow,
         streams_for=lambda source, target: (
             M3_STREAMS if getattr(target, "product", "m3") == "m3" else LINE_STREAMS
         ),

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from connector.errors import RejectedError
+from connector.errors import RejectedError, clause
 from connector.flows.servicetitan_infor.mapping import (
     ApDocument,
     Options,
@@ -48,8 +48,8 @@ class ApSteps:
         if head is None or not head.validated:
             reason = (head.IBHE if head else "") or "M3 did not validate the batch"
             raise RejectedError(
-                f"M3 refused {record} at {what}validation (batch {inbn}): {reason}. Fix the "
-                "cause in M3 or the source, then replay the record.",
+                f"M3 refused {record} at {what}validation (batch {inbn}): {clause(reason)}. "
+                "Fix the cause in M3 or the source, then replay the record.",
                 system="infor",
                 record=record,
             )
@@ -120,8 +120,8 @@ class ApSteps:
         if staged is not None and staged.SUPA == SUPA_ERROR:
             raise RejectedError(
                 f"M3 refused recode batch {staged.INBN} of {record} (batch {invoice.INBN}) at "
-                f"validation: {staged.IBHE or 'no reason given'}. Correct or delete the recode "
-                "batch in M3, then replay the record.",
+                f"validation: {clause(staged.IBHE or 'no reason given')}. Correct or delete the "
+                "recode batch in M3, then replay the record.",
                 system="infor",
                 record=record,
             )

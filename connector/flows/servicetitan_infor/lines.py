@@ -31,6 +31,7 @@ from typing import Any
 import msgspec
 
 from connector.config import FlowConfig
+from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.common import LedgerLink
 from connector.flows.servicetitan_infor import mapping
@@ -61,6 +62,7 @@ from connector.runtime.flow import (
 from connector.store import Store
 from connector.systems.infor.lines import (
     FoundInvoice,
+    FoundOrder,
     InforLine,
     LineItem,
     LineOrder,
@@ -240,15 +242,19 @@ class LineOrderTarget:
         self.line = line
         self.vendor_stream = vendor_stream
         self.currency = currency
+        #: What ``find`` read, by order number, for the ``write`` that follows it at once.
+        self._read: dict[str, tuple[float, FoundOrder | None]] = {}
 
     async def find(self, command: M3PurchaseOrderCommand) -> Found | None:
         if command.mirrors is not None:
             return Found(command.mirrors, matches=True)
         order = await self.line.find_order(command.puno)
+        self._read[command.puno] = (time.monotonic(), order)
         if order is None:
             return None
         missing = {line.number for line in command.lines} - set(order.lines)
         if command.canceled or not missing:
+            self._read.pop(command.puno, None)
             return Found(command.puno, matches=True)
         return None  # a head without all its lines: the doubt stays open until write
 
@@ -257,7 +263,14 @@ class LineOrderTarget:
     ) -> Written:
         if command.mirrors is not None:
             return Written(Outcome.UNCHANGED, command.mirrors)
-        order = await self.line.find_order(command.puno)
+        # The live read find made moments ago stands for this write (as for AP invoices):
+        # reading the order again would cost a request per PO and learn nothing new.
+        seen = self._read.pop(command.puno, None)
+        order = (
+            seen[1]
+            if seen is not None and time.monotonic() - seen[0] < JUST_READ_S
+            else await self.line.find_order(command.puno)
+        )
         if command.canceled:
             reason = "canceled in ServiceTitan" + (
                 "" if order is None else " after the line had it: cancel it there by hand"
@@ -302,6 +315,14 @@ def build_line(
 ) -> BuiltFlow:
     """Declare the flow's streams over ServiceTitan and a non-M3 line (no I/O here)."""
     options = common.parse_options(config, flow_name, Options)
+    if options.ap_coding != "addline":
+        # Left to run, the option would be ignored without a word: the operator asked for
+        # recode batches and would get invoices coded on their lines.
+        raise ConfigurationError(
+            f'flows.{flow_name}.options.ap_coding = "{options.ap_coding}" is for M3 (APS450MI '
+            f"recode batches); {line.product} takes each invoice line's account and cost "
+            "center as it is written: remove ap_coding from the flow's options"
+        )
     overlap = source_config.overlap_s
     length = line.supplier_code_length
     link = common.ledger_link(store, flow_name)

@@ -310,5 +310,6 @@ register_pairing(
         target_kind="syspro",
         streams=STREAMS,
         build=build_flow,
+        options=mapping.Options,
     )
 )

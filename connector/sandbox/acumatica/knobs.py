@@ -44,6 +44,9 @@ class AcumaticaKnobs(msgspec.Struct, forbid_unknown_fields=True):
     action_pending_polls: int = 1
     """How many polls of an action's Location answer 202 before it answers 204."""
     manual_numbering: bool = False
+    """Every numbering sequence is manual (documents must carry their ReferenceNbr)."""
+    manual_sequences: list[str] = msgspec.field(default_factory=list)
+    """Numbering sequences switched to manual one by one (``APBILL``, ``ARINVOICE``…)."""
     reject_duplicate_vendor_ref: bool = False
     applications_require_release: bool = True
 
@@ -51,6 +54,7 @@ class AcumaticaKnobs(msgspec.Struct, forbid_unknown_fields=True):
         """The company preferences among these knobs."""
         return TenantRules(
             manual_numbering=self.manual_numbering,
+            manual_sequences=frozenset(self.manual_sequences),
             reject_duplicate_vendor_ref=self.reject_duplicate_vendor_ref,
             applications_require_release=self.applications_require_release,
         )

@@ -13,6 +13,8 @@ Routes (all under the knob ``path_prefix``, "" by default, e.g. ``/AcumaticaERP`
     GET|DELETE /entity/Default/{version}/{Entity}/{keys… | key|key… | id}
     POST /entity/Default/{version}/{Entity}/{Action} every documented action (:mod:`.actions`)
                                                      and custom actions by screen action name
+    GET  /t/{tenant}/api/odata/dac/{DAC}             DAC-based OData v4: Numbering, ARSetup,
+                                                     APSetup (:mod:`.dac_odata`)
     GET  …/{Entity}/{Action}/status/{operation}      poll: 202 until done, then 204
     PUT  …/{Entity}/{keys}/files/{filename}          attach a file (:mod:`.files`); listed by
     GET  /entity/Default/{version}/files/{id}        ``$expand=files``, read back from here
@@ -41,6 +43,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from connector.sandbox.acumatica import dac_odata
 from connector.sandbox.acumatica.auth import CookieSessions, OAuthTokens
 from connector.sandbox.acumatica.auth_api import AuthRoutes
 from connector.sandbox.acumatica.discovery import endpoint_list
@@ -141,6 +144,8 @@ class AcumaticaSimulator(AuthRoutes, EntityRoutes, Simulator):
             return json_response(endpoint_list(self.knobs.endpoint_versions,
                                                self.knobs.instance_path()))
         parts = path.strip("/").split("/")
+        if dac_odata.is_dac_path(parts):
+            return self._dac_read(request, parts)
         if len(parts) < 4 or parts[0] != "entity":
             return no_route(request.path, "Entity URLs look like "
                             "/entity/Default/24.200.001/Bill.")
@@ -161,6 +166,16 @@ class AcumaticaSimulator(AuthRoutes, EntityRoutes, Simulator):
             return await self.entity_call(request, version, entity, rest, branch)
         finally:
             self._in_flight -= 1
+
+    def _dac_read(self, request: web.Request, parts: list[str]) -> web.Response:
+        """The DAC-based OData interface (:mod:`.dac_odata`): signed in, licence-counted."""
+        branch = self.caller_branch(request)
+        if isinstance(branch, web.Response):
+            return branch
+        refused = self._license_refusal()
+        if refused is not None:
+            return refused
+        return dac_odata.answer(request, parts, COMPANY, self.knobs.rules())
 
     def _license_refusal(self) -> web.Response | None:
         """The 429 for a request over a licence limit, or None (and the request counted)."""

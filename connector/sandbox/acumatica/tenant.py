@@ -48,6 +48,16 @@ from connector.sandbox.acumatica.schema import (
 from connector.sandbox.acumatica.store import Clock, Record, Table, merge, stamp
 from connector.sandbox.acumatica.values import FieldError
 
+#: The numbering sequence (Numbering Sequences, CS201010) each numbered entity draws from,
+#: as a new company is set up: AR/AP preferences and the GL/SO/CA setup name them.
+NUMBERING_OF: dict[str, str] = {
+    "Invoice": "ARINVOICE",
+    "Payment": "ARPAYMENT",
+    "Bill": "APBILL",
+    "Check": "APPAYMENT",
+    "JournalTransaction": "BATCH",
+    "SalesOrder": "SOORDER",
+}
 DEFAULT_BRANCH = "HQ"
 DEFAULT_BRANCHES: dict[str, str] = {
     "HQ": "Headquarters",
@@ -60,7 +70,14 @@ class TenantRules(msgspec.Struct, frozen=True):
     """Company preferences that change what a PUT accepts (knobs of the simulator)."""
 
     manual_numbering: bool = False
-    """Documents keep the ReferenceNbr the client sends instead of taking the next number."""
+    """Every numbering sequence is manual: documents keep the ReferenceNbr the client sends
+    instead of taking the next number."""
+    manual_sequences: frozenset[str] = frozenset()
+    """Numbering sequences (``ARINVOICE``, ``APBILL``…) that are manual on their own."""
+
+    def is_manual(self, numbering_id: str) -> bool:
+        """Whether the numbering sequence ``numbering_id`` takes numbers from the user."""
+        return self.manual_numbering or numbering_id in self.manual_sequences
     reject_duplicate_vendor_ref: bool = False
     """AP preference "raise an error on duplicate vendor reference number"."""
     applications_require_release: bool = True
@@ -339,11 +356,12 @@ class Tenant:
         if not definition.numbered:
             return
         number = definition.number_field
-        if not rules.manual_numbering:
+        sequence = NUMBERING_OF[definition.name]
+        if not rules.is_manual(sequence):
             values.pop(number, None)  # the numbering sequence assigns it on save
         elif not values.get(number):
-            errors.append(FieldError((number,), f"'{number}' cannot be empty: "
-                                     "the numbering sequence is manual."))
+            errors.append(FieldError((number,), f"'{number}' cannot be empty: the numbering "
+                                     f"sequence {sequence} is manual."))
         fields = fields_of(definition.name)
         if "Hold" in fields:
             values.setdefault("Hold", False)

@@ -12,6 +12,9 @@
   record — ``{"message": "... created", "_fields": {keys}}`` or ``{"exception": {...}}`` —
   and a closing ``{"batchStatus": ...}``. Create on an existing key, Update on a missing
   one, unknown or over-long fields, bad dates and unknown references are exceptions.
+- The seeded company (``company`` of the seed, ``100`` by default) is set up as a
+  ``PayablesCompany`` **(inferred class)**; Landmark lists filtered on a company nobody set
+  up just answer empty, so that class is where a client can see a company is wrong.
 - Request-level errors (unknown class, list, action or parameter): HTTP 400/404 with
   ``{"exception": {"type", "message"}}`` **(inferred shape)**.
 
@@ -88,8 +91,23 @@ class FsmApp:
 
     # -- LineApp ------------------------------------------------------------------------
     def reset(self) -> None:
+        """Reference data only: the seeded company's ``PayablesCompany``, nothing else."""
         self.settings = FsmSeed()
         self.tables = {name: {} for name in CLASSES}
+        self._set_up_company()
+
+    def _set_up_company(self) -> None:
+        """The finance company as an implementer set it up: lists filtered on another
+        company answer empty, and a client's company check finds nothing there."""
+        company = self.settings.company
+        self.tables["PayablesCompany"] = {
+            (company,): {
+                "PayablesCompany": company,
+                "Name": f"Company {company}",
+                "CurrencyCode": "USD",
+                STAMP: self._tick(),
+            }
+        }
 
     def is_write(self, request: web.Request) -> bool:
         return request.method == "POST"
@@ -105,6 +123,7 @@ class FsmApp:
             ) from None
         self.reset()
         self.settings = settings
+        self._set_up_company()
         rng = random.Random(settings.seed)
         for n in range(1, settings.vendors + 1):
             code = f"V{n:06d}"

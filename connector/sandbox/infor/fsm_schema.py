@@ -4,6 +4,7 @@ Class names — ``Vendor``, ``Item``, ``PayablesInvoice``, ``PurchaseOrder`` —
 their key and field names here follow Landmark conventions (group + code keys, ``Company``
 on finance documents) and are **(inferred)** where Infor's per-class docs were not found:
 ``PayablesInvoiceDistribution`` and ``PurchaseOrderLine`` as the line classes,
+``PayablesCompany`` as the class a company is set up in (one per finance company),
 ``update.stamp`` as the change stamp an incremental read filters on. Every value travels as a
 string; dates are ``yyyyMMdd`` (as in deployed FSM batch loads).
 """
@@ -49,6 +50,15 @@ AMOUNT = Field(18, kind="decimal")
 CLASSES: dict[str, BusinessClass] = {
     c.name: c
     for c in (
+        BusinessClass(
+            "PayablesCompany",
+            ("PayablesCompany",),
+            {
+                "PayablesCompany": Field(4, required=True),
+                "Name": Field(30, required=True),
+                "CurrencyCode": Field(5, default="USD"),
+            },
+        ),
         BusinessClass(
             "Vendor",
             ("VendorGroup", "Vendor"),

@@ -9,12 +9,13 @@ its spec says.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from connector.sandbox.base import json_response
-from connector.sandbox.servicetitan import catalog, records, relations, sales, validation
+from connector.sandbox.servicetitan import catalog, records, relations, sales, spec, validation
 from connector.sandbox.servicetitan.listing import (
     Filter,
     ListRule,
@@ -29,6 +30,7 @@ from connector.sandbox.servicetitan.listing import (
 from connector.sandbox.servicetitan.store import Store, public, store_external, with_active
 from connector.sandbox.servicetitan.validation import Errors
 from connector.sandbox.servicetitan.wire import ApiError, Record
+from connector.sandbox.servicetitan.writes import body_errors
 
 if TYPE_CHECKING:
     from connector.sandbox.servicetitan.simulator import Handler, Route, ServiceTitanSimulator
@@ -184,26 +186,28 @@ def _sku_routes(sim: ServiceTitanSimulator, kind: str) -> list[Route]:
         return one_response(store, _priced(rule, request), request)
 
     async def create_sku(request: web.Request) -> web.StreamResponse:
-        body = validation.require(await json_body(request), validation.sku_create(kind))
-        _check_sku(store, kind, body, None)
-        record = records.sku(store, store.stamp(), kind, body)
+        body = _documented(kind, "POST", kind, await json_body(request), validation.sku_create)
+        check_sku(store, kind, body, None)
+        record = records.sku(store, store.stamp(), kind, category_links(sim, kind, body))
         if body.get("externalData") is not None:
             store_external(record, body["externalData"], patch=False)
         store.insert(kind, record)
         return json_response(
-            _written(record, (body.get("externalData") or {}).get("applicationGuid")), 201
+            written(record, (body.get("externalData") or {}).get("applicationGuid")), 201
         )
 
     async def patch_sku(request: web.Request) -> web.StreamResponse:
         record = find(store, kind, path_id(request), rule.label)
-        body = validation.require(await json_body(request), validation.sku_patch(kind))
-        _check_sku(store, kind, body, record["id"])
-        records.apply_sku_fields(store, kind, record, body)
+        body = _documented(
+            kind, "PATCH", f"{kind}/{{id}}", await json_body(request), validation.sku_patch
+        )
+        check_sku(store, kind, body, record["id"])
+        records.apply_sku_fields(store, kind, record, category_links(sim, kind, body))
         if body.get("externalData") is not None:
             store_external(record, body["externalData"], patch=True)
         store.touch(kind, record)
         return json_response(
-            _written(record, (body.get("externalData") or {}).get("applicationGuid"))
+            written(record, (body.get("externalData") or {}).get("applicationGuid"))
         )
 
     async def export_skus(request: web.Request) -> web.StreamResponse:
@@ -217,6 +221,43 @@ def _sku_routes(sim: ServiceTitanSimulator, kind: str) -> list[Route]:
         ("GET", f"export/{kind}", export_skus),
     ]
     return [(method, "pricebook", path, handler) for method, path, handler in handlers]
+
+
+def _documented(
+    kind: str, method: str, path: str, body: object, shape: Callable[[str], validation.Obj]
+) -> Record:
+    """``body`` checked against the transcribed shape (messages, business-minded bounds) and
+    against the vendor's documented request schema, so nested arrays the transcription does
+    not spell out (``equipmentMaterials``, ``serviceMaterials``, ``assets``…) are typed as
+    strictly as the spec-driven writes; every problem of both in one 400."""
+    errors = validation.check(body, shape(kind))
+    op = spec.write_operations()[("pricebook", method, path)]
+    if op.request is not None and isinstance(body, dict):
+        for field, messages in body_errors("pricebook", op.request, body).items():
+            errors.setdefault(field, messages)
+    if errors:
+        raise ApiError(400, "One or more validation errors occurred.", errors)
+    return dict(body) if isinstance(body, dict) else {}
+
+
+def category_links(sim: ServiceTitanSimulator, kind: str, body: Record) -> Record:
+    """A service reads its categories back as ``{id, name, active}`` (the category record);
+    materials and equipment keep the ids they were sent."""
+    ids = body.get("categories")
+    if kind != "services" or not isinstance(ids, list):
+        return body
+    sources = sim.generic.sources
+    linked = []
+    for category_id in ids:
+        found = sources.find("pricebook", "categories", None, category_id) or {}
+        linked.append(
+            {
+                "id": category_id,
+                "name": str(found.get("name") or ""),
+                "active": bool(found.get("active", False)),
+            }
+        )
+    return body | {"categories": linked}
 
 
 def _priced(rule: ListRule, request: web.Request) -> ListRule:
@@ -234,7 +275,15 @@ def _priced(rule: ListRule, request: web.Request) -> ListRule:
     return dataclasses.replace(rule, view=view)
 
 
-def _check_sku(store: Store, kind: str, body: Record, own_id: int | None) -> None:
+def check_sku(store: Store, kind: str, body: Record, own_id: int | None) -> None:
+    errors = sku_errors(store, kind, body, own_id)
+    if errors:
+        raise ApiError(400, "One or more validation errors occurred.", errors)
+
+
+def sku_errors(store: Store, kind: str, body: Record, own_id: int | None) -> Errors:
+    """The business problems of a SKU body: a code another SKU of ``kind`` uses, a vendor
+    link to no vendor."""
     errors: Errors = {}
     code = body.get("code")
     if code is not None:
@@ -252,8 +301,7 @@ def _check_sku(store: Store, kind: str, body: Record, own_id: int | None) -> Non
             errors[f"{path}.vendorId"] = [
                 f"No vendor with id {link['vendorId']} exists in this tenant."
             ]
-    if errors:
-        raise ApiError(400, "One or more validation errors occurred.", errors)
+    return errors
 
 
 def _zone_for(store: Store, address: Record) -> int | None:
@@ -270,7 +318,7 @@ def _zone_for(store: Store, address: Record) -> int | None:
 _GET_ONLY = ("calculatedPrice", "useStaticPrices")
 
 
-def _written(record: Record, guid: str | None) -> Record:
+def written(record: Record, guid: str | None) -> Record:
     """The reply of a pricebook create/update: the record without the GET-only fields."""
     reply = public(record, guid)
     return {key: value for key, value in reply.items() if key not in _GET_ONLY}

@@ -48,9 +48,14 @@ def check_references(store: Store, body: Record) -> Errors:
             continue
         found = store.table(table).get(value)
         if found is None:
-            errors[field] = [f"No {label} with id {value} exists in this tenant."]
+            errors[field] = [
+                f"The {field} {value} names no {label} in this tenant; "
+                f"send the id of an existing {label}."
+            ]
         elif found.get("active") is False:
-            errors[field] = [f"The {label} {value} is inactive; reactivate it or pick another."]
+            errors[field] = [
+                f"The {field} {value} names an inactive {label}; reactivate it or pick another."
+            ]
     for index, item in enumerate(body.get("items") or []):
         if find_sku(store, item["skuId"], ("materials", "equipment")) is None:
             errors[f"items[{index}].skuId"] = [
@@ -227,8 +232,8 @@ def receive(
     if po["status"] not in OPEN_STATUSES:
         raise ApiError.invalid(
             "purchaseOrderId",
-            f"Purchase order {po['id']} is {po['status']}; only Pending, Sent or "
-            "PartiallyReceived POs can be received.",
+            f"The purchaseOrderId {po['id']} names a purchase order that is {po['status']}; "
+            "only Pending, Sent or PartiallyReceived purchase orders can be received.",
         )
     lines = _resolve_lines(po, body["items"])
     receipt_id = store.new_id("receipts")

@@ -337,6 +337,30 @@ SKU_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Documented request fields beyond the transcribed ones that the GET shows as sent.
+_SKU_WRITABLE = frozenset(
+    {
+        "assets",
+        "categories",
+        "recommendations",
+        "upgrades",
+        "equipmentMaterials",
+        "serviceMaterials",
+        "serviceEquipment",
+        "crossSaleGroup",
+        "isConfigurableEquipment",
+        "isConfigurableMaterial",
+        "isOtherDirectCost",
+        "costTypeId",
+        "isChemical",
+        "epaNumber",
+        "activeIngredients",
+        "deductAsJobCost",
+        "chargeableByDefault",
+    }
+)
+
+
 def sku(store: Store, stamp: str, kind: str, body: Record) -> Record:
     """A material, equipment or service from a (validated) create body plus defaults."""
     record: Record = {"id": store.new_id(kind), "code": body["code"]}
@@ -351,7 +375,12 @@ def sku(store: Store, stamp: str, kind: str, body: Record) -> Record:
 def apply_sku_fields(store: Store, kind: str, record: Record, body: Record) -> None:
     """Copy the writable fields of a (validated) create/patch body onto a pricebook record."""
     for key, value in body.items():
-        if key in SKU_FIELDS[kind] and key not in ("primaryVendor", "otherVendors"):
+        if key in ("primaryVendor", "otherVendors", "externalData"):
+            continue
+        # The transcribed fields, and the documented ones the record shows (linked SKUs,
+        # categories, assets…): the body was checked against the request schema, and what
+        # a client sends it reads back.
+        if key in SKU_FIELDS[kind] or (key in SKU_DEFAULTS[kind] and key in _SKU_WRITABLE):
             record[key] = value
     if body.get("primaryVendor") is not None:
         record["primaryVendor"] = vendor_link(store, body["primaryVendor"], record["id"] * 10)

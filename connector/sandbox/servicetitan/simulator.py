@@ -32,9 +32,12 @@ customer changes) change nothing. Modules outside these six are not served.
 Writes (documented POST/PUT/PATCH/DELETE served / documented, each exercised by
 ``tests/sandbox/test_servicetitan_writes_contract.py``): accounting 31/31, crm 46/46,
 inventory 29/29, jpm 28/28, pricebook 21/21, settings 9/9 — 164/164. 23 are hand-built
-(``api_*``); the other 141 are served from the spec (:mod:`.writes`): bodies checked against
-the documented request schema, records created, updated, deleted or acted on where the
-generic GETs read them.
+(``api_*``); 9 whose effect lands on other records (payment status, budget codes,
+client-specific pricing, images, bulk pricebook) are kept where the documented GETs read
+them (:mod:`.kept`, with ``GET images`` and its ``/_sandbox/files/…`` download); the other
+132 are served from the spec (:mod:`.writes`): bodies checked against the documented
+request schema, records created, updated, deleted or acted on where the generic GETs read
+them.
 
 Admin additions beyond the base ``/_sandbox/`` API: ``POST /_sandbox/generate``
 (``{"entity", "count"}``: realistic records created now, firing webhooks) and
@@ -60,6 +63,7 @@ from connector.sandbox import base
 from connector.sandbox.base import Simulator, SlidingWindow, json_response, read_json
 from connector.sandbox.servicetitan import api_accounting, api_inventory, api_reference, spec
 from connector.sandbox.servicetitan.generic import GenericRoutes, served_key
+from connector.sandbox.servicetitan.kept import FILES_PREFIX, KeptWrites
 from connector.sandbox.servicetitan.knobs import ServiceTitanKnobs
 from connector.sandbox.servicetitan.seeding import DEFAULT_COUNTS, GENERATABLE, Seeder, Timeline
 from connector.sandbox.servicetitan.store import Store, debug_view, public
@@ -123,6 +127,7 @@ class ServiceTitanSimulator(Simulator):
         self.counters["token_requests"] = 0
         self.generic = GenericRoutes(self)
         self.writes = WriteRoutes(self)
+        self.kept = KeptWrites(self)
 
     # -- Simulator contract ---------------------------------------------------------------
     def routes(self, app: web.Application) -> None:
@@ -132,11 +137,12 @@ class ServiceTitanSimulator(Simulator):
         app.router.add_post("/_sandbox/webhooks", self._admin_subscribe)
         app.router.add_post("/_sandbox/webhooks/replay", self._admin_replay)
         app.router.add_delete("/_sandbox/webhooks/{id}", self._admin_unsubscribe)
+        app.router.add_get(FILES_PREFIX + "{path:.*}", self.kept.serve_file)
         hand = [
             route
             for module in (api_accounting, api_inventory, api_reference)
             for route in module.routes(self)
-        ]
+        ] + self.kept.routes()
         served = {served_key(system, path) for method, system, path, _ in hand if method == "GET"}
         written = {
             (system, method, spec.template_key(path))
@@ -196,6 +202,7 @@ class ServiceTitanSimulator(Simulator):
             )
         self.store.clear()
         self.generic.sources.clear()
+        self.kept.clear()
         rng = random.Random(seed_value)
         timeline = Timeline(rng)
         seeder = Seeder(
@@ -218,6 +225,7 @@ class ServiceTitanSimulator(Simulator):
     def reset(self) -> None:
         self.store.clear()
         self.generic.sources.clear()
+        self.kept.clear()
         self.hub.cancel_all()
         self._tokens.clear()
         self._windows.clear()

@@ -19,9 +19,9 @@ the operation is read by the shape of its path:
 * ``projects/{id}/attach-job/{jobId}`` and ``projects/detach-job/{jobId}`` set or clear
   the job's ``projectId``; ``PUT``/``DELETE tags`` add or remove tag types on customers;
 * ``POST leads/form`` opens a lead for the person the form names and answers its id;
-* the rest (batches, ``images``, ``pricebook`` bulk edits,
-  ``payments/status`` — the payment model has no status — and rate sheets): the body is
-  checked and the documented reply given, with no record changed.
+* ``payments/status``, the budget-code creates, client-specific pricing, ``images`` and
+  the bulk ``pricebook`` writes change records other than their path's own, and are
+  served by :mod:`.kept`.
 
 Records live where the GET reads them: the simulator's tables for the resources it keeps
 there (jobs, payments, skus, warehouses…), otherwise the write overlay of
@@ -84,6 +84,11 @@ UNDO_STATUS = {
     ("PUT", "remove-cancellation"): ("schedul", "Scheduled"),
 }
 _STATUS_FIELDS = ("status", "jobStatus", "requestStatus")
+#: Body and reply fields a record keeps under another name: a payment's documented
+#: ``status`` is the Pending/Posted/Exported state the payment lists show as ``syncStatus``.
+FIELD_ALIASES: dict[tuple[str, str], dict[str, str]] = {
+    ("accounting", "payments/{id}"): {"status": "syncStatus"},
+}
 
 
 # -- request bodies -----------------------------------------------------------------------
@@ -180,7 +185,7 @@ def body_errors_at(module: str, schema: Schema, value: Any, path: str, depth: in
     return errors
 
 
-async def _body(request: web.Request, op: WriteOperation) -> Any:
+async def request_body(request: web.Request, op: WriteOperation) -> Any:
     """The validated request body (``{}`` when the operation takes none)."""
     raw = await request.read()
     if op.request is None:
@@ -366,6 +371,9 @@ class WriteRoutes:
             return web.Response(status=status)
         resolved = spec.resolve(op.module, schema)
         record_id = source.get("id") if isinstance(source, dict) else None
+        aliases = FIELD_ALIASES.get((op.module, op.path), {})
+        if aliases and isinstance(source, dict):
+            source = source | {name: source.get(kept) for name, kept in aliases.items()}
         if _kinds(resolved) & {"integer", "number"} and isinstance(record_id, int):
             return json_response(record_id, status)
         if "string" in _kinds(resolved) and record_id is not None and not resolved.get("enum"):
@@ -385,7 +393,7 @@ class WriteRoutes:
         return json_response(maker.conform(schema, value, rng), int(op.success))
 
     # -- the operations -------------------------------------------------------------------
-    def _create(self, op: WriteOperation, values: dict[str, Any], body: Any) -> Record:
+    def create(self, op: WriteOperation, values: dict[str, Any], body: Any) -> Record:
         sources = self.sim.generic.sources
         key = resource_key(op.path)
         parent = self._parent(op.module, op.path, values)
@@ -414,11 +422,12 @@ class WriteRoutes:
         props = spec.resolve(op.module, self._item_schema(op.module, collection)).get(
             "properties", {}
         )
-        fields = {
-            name: value
-            for name, value in (body.items() if isinstance(body, dict) else ())
-            if name in props and name != "id"
-        }
+        aliases = FIELD_ALIASES.get((op.module, op.path), {})
+        fields: Record = {}
+        for name, value in body.items() if isinstance(body, dict) else ():
+            kept = aliases.get(str(name), str(name))
+            if kept in props and kept != "id":
+                fields[kept] = value
         table = STORE_TABLES.get((op.module, key))
         if table is not None and parent is None:
             for name, value in fields.items():
@@ -511,7 +520,7 @@ class WriteRoutes:
 
         async def handle(request: web.Request) -> web.StreamResponse:
             values = self._values(op, request)
-            body = await _body(request, op)
+            body = await request_body(request, op)
             if target is not None and target[0] == "action":
                 # the record acted on must exist before anything else changes
                 id_name = op.path.split("/")[target[1]].strip("{}")
@@ -530,7 +539,7 @@ class WriteRoutes:
                 results = self._exported(op, collection, body)
                 return self._reply_value(op, results)
             if kind == "create":
-                return self._reply(op, self._create(op, values, body))
+                return self._reply(op, self.create(op, values, body))
             id_name = op.path.split("/")[index].strip("{}")
             parent = self._parent(op.module, collection, values)
             record = self._find(op.module, collection, parent, values[id_name])

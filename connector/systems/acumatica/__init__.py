@@ -25,6 +25,7 @@ from connector.registry import CredentialKind, SystemSpec, register_system
 from connector.systems.acumatica.auth import ApiUser, TokenGrants, session_login
 from connector.systems.acumatica.client import AcumaticaClient
 from connector.systems.acumatica.config import AcumaticaSystem
+from connector.systems.acumatica.numbering import DocumentNumbering, document_numbering
 from connector.systems.acumatica.problems import SYSTEM
 from connector.vault import Credential
 
@@ -47,6 +48,12 @@ class AcumaticaConnection:
     limiter: RateLimiter
     config: AcumaticaSystem
     user: ApiUser = field(repr=False)
+
+    async def document_numbering(self) -> list[DocumentNumbering]:
+        """How AR invoices, AR payments and AP bills are numbered (:mod:`.numbering`). The
+        tenant is the credential's ``company``, else the one its client id names."""
+        tenant = self.user.company or self.user.client_id.partition("@")[2]
+        return await document_numbering(self.client.http, self.client.instance_url, tenant)
 
     async def aclose(self) -> None:
         """Forget the token and close the session."""

@@ -13,7 +13,7 @@ import base64
 
 import msgspec
 
-from connector.errors import AuthError, RejectedError
+from connector.errors import AuthError, RejectedError, clause
 from connector.http.client import HttpClient
 from connector.http.tokens import Token
 from connector.systems.infor.ionapi import IonApi
@@ -62,9 +62,10 @@ async def _grant(http: HttpClient, ionapi: IonApi, form: dict[str, str]) -> Toke
         )
     except (RejectedError, AuthError) as exc:
         raise AuthError(
-            f"Infor refused the {form['grant_type']} grant for tenant {ionapi.ti}: {exc.message}. "
-            "Re-download the .ionapi file for the Backend Service app (with 'Create Service "
-            "Account') and import it again with `ml-connector creds import-ionapi`.",
+            f"Infor refused the {form['grant_type']} grant for tenant {ionapi.ti}: "
+            f"{clause(exc.message)}. Re-download the .ionapi file for the Backend Service app "
+            "(with 'Create Service Account') and import it again with "
+            "`ml-connector creds import-ionapi`.",
             system=SYSTEM,
         ) from exc
     body = response.json(TokenResponse)

@@ -22,8 +22,8 @@ class InforSystem(SystemConfigBase, frozen=True, tag="infor"):
 
     company: NonEmpty
     """M3 company (CONO), sent on every call: omitted, M3 uses the account's default. On LN
-    the company number (``X-Infor-LnCompany``), on FSM the finance company, on SyteLine the
-    site."""
+    the company number (``X-Infor-LnCompany``), on FSM the finance company (also the vendor
+    group and item group of what the connector creates), on SyteLine the site."""
 
     division: str = ""
     """M3 division (DIVI), sent on every call for the same reason; required when ``product``
@@ -47,14 +47,16 @@ class InforSystem(SystemConfigBase, frozen=True, tag="infor"):
     such as ``ACME_DALS``; required when ``product = "syteline"``."""
 
     page_size: Annotated[int, Meta(ge=1, le=1000)] = 500
-    """``maxrecs`` per key-restart page; some grids cap at 1000 whatever is asked."""
+    """Rows per page of a list: M3 ``maxrecs`` per key-restart page (some grids cap at 1000
+    whatever is asked), SyteLine ``recordCap``, FSM ``_limit``; LN sets its own page size."""
 
     coalesce_ms: Annotated[float, Meta(ge=0, le=1000)] = 100.0
-    """Longest wait (ms) of an MI call for other loader workers' calls, to go with them as
+    """M3 only. Longest wait (ms) of an MI call for other loader workers' calls, to go with them as
     one bulk request; 0 sends every call alone. A call waits only while other requests are
     in the air (their callers come back to the same step together), so a lone worker never
     waits; against an M3 round trip of a hundred milliseconds or more, the request budget
     goes about twice as far."""
 
     cost_center_ait: Annotated[int, Meta(ge=1, le=7)] = 2
-    """Which accounting dimension (AIT1..AIT7) holds the cost center in this company."""
+    """M3 only. Which accounting dimension (AIT1..AIT7) holds the cost center in this
+    company."""

@@ -44,6 +44,7 @@ from connector.errors import (
     InDoubtError,
     RejectedError,
     TimeoutError_,
+    clause,
 )
 from connector.http.client import HttpClient, HttpResponse
 from connector.systems.servicenow import encoded
@@ -398,7 +399,8 @@ class ServiceNowClient(_InstanceCalls):
                             body.import_set)
         raise RejectedError(
             f"the transform map {result.transform_map or row.STAGING} refused {label}: "
-            f"{result.status}, {result.error_message or result.status_message or 'no reason'}. "
+            f"{result.status}, "
+            f"{clause(result.error_message or result.status_message or 'no reason')}. "
             "Fix the record (or load what it refers to first), then replay it",
             system=SYSTEM, record=label, code=f"import_{result.status}")
 

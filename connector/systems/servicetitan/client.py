@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from connector.errors import ConfigurationError, PermanentError, RejectedError
+from connector.errors import ConfigurationError, PermanentError, RejectedError, clause
 from connector.http.client import HttpClient, HttpResponse
 from connector.http.tokens import Token
 from connector.systems.servicetitan import models as m
@@ -365,7 +365,7 @@ def _validation_error(response: HttpResponse, record: str) -> RejectedError:
         field, messages = next(iter(problem.errors.items()))
         detail = f"{field}: {'; '.join(messages)}"
     return RejectedError(
-        f"ServiceTitan refused {record} (HTTP 400): {detail}. Fix the value in the source "
+        f"ServiceTitan refused {record} (HTTP 400): {clause(detail)}. Fix the value in the source "
         "record or the mapping that produces it, then replay.",
         system=SYSTEM,
         record=record,

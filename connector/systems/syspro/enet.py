@@ -30,6 +30,7 @@ from connector.errors import (
     ConnectorError,
     RejectedError,
     UnavailableError,
+    clause,
 )
 from connector.http.client import HttpClient
 from connector.systems.syspro.xmlout import SYSTEM, error_text, is_invalid_session
@@ -145,8 +146,8 @@ class Enet:
             raise SessionInvalid(message)
         if any(marker in message.lower() for marker in _BUSY):
             raise UnavailableError(
-                f"SYSPRO could not run the {what} now: {message}. Nothing was posted; it is "
-                "tried again later",
+                f"SYSPRO could not run the {what} now: {clause(message)}. Nothing was posted; "
+                "it is tried again later",
                 system=SYSTEM,
                 record=record,
             )
@@ -156,7 +157,7 @@ class Enet:
             else "The connector built a call SYSPRO does not accept; report it with this message"
         )
         raise RejectedError(
-            f"SYSPRO refused the {what}: {message}. {advice}",
+            f"SYSPRO refused the {what}: {clause(message)}. {advice}",
             system=SYSTEM,
             record=record,
             code="enet_error",

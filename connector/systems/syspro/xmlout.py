@@ -12,7 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from connector.errors import InDoubtError, RejectedError
+from connector.errors import InDoubtError, RejectedError, clause
 from connector.safexml import UnsafeXmlError, XmlSyntaxError, parse_xml
 
 SYSTEM = "syspro"
@@ -100,8 +100,8 @@ def raise_for_field_errors(root: ET.Element, *, what: str, record: str) -> None:
         for e in errors
     )
     raise RejectedError(
-        f"SYSPRO refused the {what}: {reasons}. Nothing was posted; fix the source record or "
-        "its mapping (supplier, GL code, stock code, period), then replay it",
+        f"SYSPRO refused the {what}: {clause(reasons)}. Nothing was posted; fix the source "
+        "record or its mapping (supplier, GL code, stock code, period), then replay it",
         system=SYSTEM,
         record=record,
         field=first.field,

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import ClassVar
 
-from connector.errors import ConflictError
+from connector.errors import ConfigurationError, ConflictError
 from connector.systems.infor.fsm.landmark import LandmarkService, LinksReader, lpl
 from connector.systems.infor.lines import (
     FoundInvoice,
@@ -236,7 +236,20 @@ class FsmLine(FsmDocuments):
     supplier_code_length: ClassVar[int] = 9
 
     async def validate(self) -> None:
-        await self._list("Vendor", f"VendorGroup = {lpl(self.company)}", ("Vendor",))
+        """The configured company is set up in FSM. A list filtered on a company that does
+        not exist answers empty rather than failing, so without this check a wrong company
+        would pass and every vendor would be created under it."""
+        rows = await self._list(
+            "PayablesCompany", f"PayablesCompany = {lpl(self.company)}", ("PayablesCompany",)
+        )
+        if not rows:
+            raise ConfigurationError(
+                f"FSM has no payables company {self.company!r}: set company of this Infor "
+                "system to the FSM finance company the connector writes to (it is also the "
+                "vendor group and item group of what it creates)",
+                system="infor",
+                record=f"company {self.company}",
+            )
 
     async def get_supplier(self, code: str) -> LineSupplier | None:
         rows = await self._list("Vendor", self._vendor_where(code))

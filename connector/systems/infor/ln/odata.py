@@ -108,8 +108,10 @@ class ODataService:
             # Lookups are collection queries, so a 404 never means "no such record": the
             # service, the company or the path is wrong, and no record can get further.
             return ConfigurationError(
-                f"{said}; check that the LN REST service is activated for company "
-                f"{self.company} (X-Infor-LnCompany) and that the gateway's iu is LN's",
+                f"{said}; set company of this Infor system to the number of an LN company "
+                "whose REST services are activated (it is sent as X-Infor-LnCompany; they are "
+                f"not activated for company {self.company}), or check that the gateway's iu "
+                "in the .ionapi file is LN's",
                 system="infor",
                 record=record,
             )

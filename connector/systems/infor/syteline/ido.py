@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from connector.errors import ConfigurationError, RejectedError
+from connector.errors import ConfigurationError, RejectedError, clause
 from connector.http.client import HttpClient
 from connector.systems.infor.auth import SYSTEM
 
@@ -158,7 +158,8 @@ class IdoClient:
             raise self._refused_config(answer.Message, record)
         if not answer.Success:
             raise RejectedError(
-                f"SyteLine refused the change to {ido}: {answer.Message or 'no reason given'}. "
+                f"SyteLine refused the change to {ido}: "
+                f"{clause(answer.Message or 'no reason given')}. "
                 "Fix the value in the source record or its mapping, then replay it.",
                 system=SYSTEM,
                 record=record,

@@ -1,0 +1,435 @@
+"""The state database on PostgreSQL: the same contract as :mod:`connector.store.db`.
+
+* ``await db.write(unit)`` applies a unit atomically; units from concurrent callers share
+  one transaction (group commit), sent as one pipeline, so one round trip and one WAL flush
+  serve many records. A unit that breaks a constraint, or whose compare-and-set claim finds
+  the row changed, fails alone: the batch is rolled back and run again with a SAVEPOINT per
+  unit. A failed COMMIT fails every unit of the batch.
+* The SQL is the store's own (SQLite dialect, ``?`` placeholders), which PostgreSQL also
+  speaks once ``?`` become ``$n``: one set of queries for both backends.
+* A claim (a statement marked ``EXPECT_CHANGE``) gets ``RETURNING 1``: a claim that returns
+  no row lost the race, and its unit fails with :class:`ClaimLostError`.
+* Reads go through a small connection pool, concurrently; writes through one connection,
+  one batch at a time, so units commit in the order they were queued.
+* A writer with ``lock=True`` holds a session advisory lock keyed by its schema for its
+  whole life, on a connection of its own: the PostgreSQL twin of the SQLite flock (a second
+  such writer is refused naming the holder; the server drops the lock when the holder's
+  connection dies). ``lock=False`` is one of several writers (nodes): claims and their
+  leases keep each record to one of them.
+* Every state lives in a schema (``public`` by default; one per tenant when many tenants
+  share a database); every connection's ``search_path`` is that schema alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import AsyncConnection, AsyncRawCursor
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from connector.errors import clause
+from connector.store.db import EXPECT_CHANGE, MAX_BATCH, ClaimLostError, Statement, StoreError
+from connector.store.lock import StateLockedError, busy_message
+from connector.store.pg_schema import LOCK_NAMESPACE, check_schema_name, lock_key, migrate
+
+Params = Any
+log = logging.getLogger("connector.store")
+#: A holder killed a moment ago keeps its lock until its backend has exited (the kernel
+#: frees a flock at once; PostgreSQL needs a few milliseconds): a busy lock is asked again
+#: for about a second before the opener is refused.
+LOCK_ATTEMPTS = 10
+LOCK_RETRY_S = 0.1
+#: How long opening waits for the server before it reports it unreachable.
+CONNECT_TIMEOUT_S = 10.0
+#: How our connections name themselves (application_name): the lock's holder is read back
+#: from it, so a refused writer can name the pid holding the state.
+APP_PREFIX = "ml-connector: pid "
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@lru_cache(maxsize=1024)
+def dollar_params(query: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2…`` (none inside string literals)."""
+    out: list[str] = []
+    quoted = False
+    number = 0
+    for char in query:
+        if char == "'":
+            quoted = not quoted
+        elif char == "?" and not quoted:
+            number += 1
+            out.append(f"${number}")
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+class _ClaimLost(Exception):
+    """A claim returned no row: its record's ledger row changed since it was read."""
+
+
+@dataclass(eq=False)
+class _Pending:
+    statements: list[Statement]
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass(eq=False)
+class _Read:
+    sql: str
+    params: Params
+    done: asyncio.Future[list[Any]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class PgDatabase:
+    """A state in one PostgreSQL schema. Open with :meth:`open`, close with :meth:`close`."""
+
+    def __init__(
+        self,
+        url: str,
+        schema: str,
+        pool: AsyncConnectionPool[Any],
+        writer: AsyncConnection[Any],
+        lock: AsyncConnection[Any] | None,
+        connect_kwargs: dict[str, Any],
+    ) -> None:
+        self.url = url
+        self._connect_kwargs = connect_kwargs
+        self.schema = schema
+        self._pool = pool
+        self._writer = writer
+        self._lock = lock
+        self._queue: list[_Pending] = []
+        self._committer: asyncio.Task[None] | None = None
+        self._reads: list[_Read] = []
+        self._reader: asyncio.Task[None] | None = None
+        #: Transactions committed and units in them, for the benchmark and /metrics.
+        self.commits_total = 0
+        self.units_total = 0
+        self.skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    @property
+    def location(self) -> str:
+        """Where this state lives, as messages name it (no password)."""
+        return f"{redact(self.url)} (schema {self.schema})"
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        schema: str = "public",
+        writer: bool = True,
+        lock: bool = True,
+        pool_size: int = 2,
+    ) -> PgDatabase:
+        """Migrate ``schema`` (creating it if needed), then connect.
+
+        A writer with ``lock`` first takes the state's advisory lock and raises
+        :class:`~connector.store.lock.StateLockedError` if another process holds it. A
+        reader's connections refuse every write.
+        """
+        check_schema_name(schema)
+        where = f"{redact(url)} (schema {schema})"
+        options = f"-c search_path={schema}"
+        if not writer:
+            options += " -c default_transaction_read_only=on"
+        kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "options": options,
+            "application_name": f"{APP_PREFIX}{os.getpid()} on {socket.gethostname()}"[:63],
+            "connect_timeout": int(CONNECT_TIMEOUT_S),
+        }
+        opened: list[AsyncConnection[Any]] = []
+        pool: AsyncConnectionPool[Any] | None = None
+        try:
+            lock_conn = None
+            if writer and lock:
+                lock_conn = await AsyncConnection.connect(url, **kwargs)
+                opened.append(lock_conn)
+                await _take_lock(lock_conn, schema, where)
+            migrating = await AsyncConnection.connect(url, **{**kwargs, "options": ""})
+            opened.append(migrating)
+            await migrate(migrating, schema)
+            await migrating.close()
+            raw = {**kwargs, "cursor_factory": AsyncRawCursor}
+            write_conn = await AsyncConnection.connect(url, **raw)
+            opened.append(write_conn)
+            pool = AsyncConnectionPool(
+                url, kwargs=raw, min_size=1, max_size=pool_size, open=False,
+                name=f"ml-connector: state {schema}",
+            )
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        except (psycopg.Error, PoolTimeout) as exc:
+            await _close_all(opened, pool)
+            raise StoreError(
+                f"cannot open the state {where}: {clause(exc)}. Check that the server is "
+                "running and reachable, and that the user may create tables in that database."
+            ) from exc
+        except BaseException:
+            await _close_all(opened, pool)
+            raise
+        return cls(url, schema, pool, write_conn, lock_conn, raw)
+
+    @property
+    def exclusive(self) -> bool:
+        """Whether this writer holds the state's advisory lock (no other writer is alive).
+
+        A lock whose connection the server dropped is held no more: from then on this
+        writer leaves records other writers claimed to their leases, like an unlocked node.
+        """
+        return self._lock is not None and not (self._lock.closed or self._lock.broken)
+
+    async def close(self) -> None:
+        """Finish every queued unit, then close every connection (dropping the lock)."""
+        while self._committer is not None:
+            await asyncio.shield(self._committer)
+        if self._reader is not None:
+            await asyncio.shield(self._reader)
+        await self._pool.close()
+        await self._writer.close()
+        if self._lock is not None:
+            if not (self._lock.closed or self._lock.broken):
+                # Released before the connection goes: a server frees a closed session's
+                # locks only once its backend has exited, which the next opener could beat.
+                with contextlib.suppress(psycopg.Error):
+                    await self._lock.execute("SELECT pg_advisory_unlock_all()")
+            await self._lock.close()
+
+    async def integrity(self) -> list[str]:
+        """``["ok"]`` when the server answers (PostgreSQL checks its pages itself)."""
+        await self.fetchall("SELECT 1")
+        return ["ok"]
+
+    # -- reads --------------------------------------------------------------------------
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        """Rows of one query. Reads issued in the same loop turn share one pooled
+        connection and one pipeline (one round trip), as they share a hop on SQLite."""
+        read = _Read(sql, params)
+        self._reads.append(read)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read_all())
+        return await asyncio.shield(read.done)
+
+    async def _read_all(self) -> None:
+        """Answer queued reads, a pipeline at a time; every outcome goes to its reader."""
+        while self._reads:
+            reads, self._reads = self._reads, []
+            try:
+                async with self._pool.connection() as conn, conn.pipeline():
+                    cursors = []
+                    for read in reads:
+                        cursor = conn.cursor()
+                        await cursor.execute(dollar_params(read.sql), read.params or None)
+                        cursors.append(cursor)
+                    results: list[list[Any] | StoreError] = []
+                    for cursor in cursors:
+                        try:
+                            results.append(await cursor.fetchall())
+                        except psycopg.Error as exc:
+                            results.append(self._read_error(exc))
+            except (psycopg.Error, PoolTimeout) as exc:
+                results = [self._read_error(exc) for _ in reads]
+            for read, result in zip(reads, results, strict=True):
+                if read.done.done():
+                    continue
+                if isinstance(result, StoreError):
+                    read.done.set_exception(result)
+                else:
+                    read.done.set_result(result)
+
+    def _read_error(self, exc: Exception) -> StoreError:
+        error = StoreError(f"reading the state {self.location} failed: {exc}")
+        error.__cause__ = exc
+        return error
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    # -- writes -------------------------------------------------------------------------
+    async def write_returning(self, sql: str, params: Params = ()) -> list[Any]:
+        """One statement that changes rows and returns them (``… RETURNING``), in a
+        transaction of its own (autocommit), committed when this returns."""
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(dollar_params(sql), params or None)
+                rows: list[Any] = await cursor.fetchall()
+                return rows
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StoreError(f"the state {self.location} could not record a claim: {exc}") from exc
+
+    async def write(self, statements: Iterable[Statement]) -> None:
+        """Apply ``statements`` atomically and durably (see the module docstring)."""
+        pending = _Pending(list(statements))
+        if not pending.statements:
+            return
+        self._queue.append(pending)
+        if self._committer is None:
+            # The committer starts one loop turn later (a task's first step), so every
+            # writer resuming in this turn shares its transaction.
+            self._committer = asyncio.get_running_loop().create_task(self._commit_all())
+        # Cancelling the caller cancels only its wait: the unit still commits.
+        await asyncio.shield(pending.done)
+
+    async def _commit_all(self) -> None:
+        """Commit queued batches until the queue is empty; hands every outcome to its
+        unit's future, so no failure is lost with this task."""
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    outcomes = await self._commit_batch([p.statements for p in batch])
+                except StoreError as error:
+                    outcomes = [_copy(error) for _ in batch]
+                else:
+                    self.commits_total += 1
+                    self.units_total += len(batch)
+                for unit, outcome in zip(batch, outcomes, strict=True):
+                    if unit.done.done():
+                        continue
+                    if outcome is None:
+                        unit.done.set_result(None)
+                    else:
+                        unit.done.set_exception(outcome)
+        finally:
+            self._committer = None
+
+    async def _commit_batch(self, units: list[list[Statement]]) -> list[StoreError | None]:
+        conn = await self._writer_connection()
+        try:
+            try:
+                await _run_pipelined(conn, units)
+                return [None] * len(units)
+            except (psycopg.IntegrityError, _ClaimLost):
+                return [await _apply_unit(conn, statements) for statements in units]
+        except (psycopg.Error, OSError) as exc:
+            await self._probe_lock()
+            raise StoreError(
+                f"the state {self.location} could not commit ({exc}); nothing of this batch "
+                "was recorded. Check that the server is up and its disk is not full."
+            ) from exc
+
+    async def _probe_lock(self) -> None:
+        """After a failed commit, find out whether the lock's connection is gone too (the
+        server restarted): psycopg marks a connection broken only when it is used."""
+        if self._lock is not None and not self._lock.broken:
+            try:
+                await self._lock.execute("SELECT 1")
+            except psycopg.Error:
+                log.warning(
+                    "the state %s lost its advisory lock with its connection; this writer "
+                    "now leaves records other writers claimed to their leases",
+                    self.location,
+                )
+
+    async def _writer_connection(self) -> AsyncConnection[Any]:
+        """The write connection, reconnected if the server dropped it (a restart)."""
+        if self._writer.closed or self._writer.broken:
+            try:
+                self._writer = await AsyncConnection.connect(self.url, **self._connect_kwargs)
+            except psycopg.Error as exc:
+                raise StoreError(f"the state {self.location} is unreachable: {exc}") from exc
+        return self._writer
+
+
+async def _run_pipelined(conn: AsyncConnection[Any], units: list[list[Statement]]) -> None:
+    """Every unit in one transaction, sent as one pipeline; raises (rolled back) on a
+    constraint or a lost claim."""
+    async with conn.pipeline() as pipeline, conn.transaction():
+        claims: list[Any] = []
+        for statements in units:
+            for sql, params in statements:
+                cursor = conn.cursor()
+                await cursor.execute(_query(sql), params or None)
+                if sql.startswith(EXPECT_CHANGE):
+                    claims.append(cursor)
+        await pipeline.sync()
+        for cursor in claims:
+            if await cursor.fetchone() is None:
+                raise _ClaimLost
+
+
+async def _apply_unit(conn: AsyncConnection[Any], statements: list[Statement]) -> StoreError | None:
+    """One unit in its own transaction: the slow path once a batch held a failing unit."""
+    try:
+        async with conn.transaction():
+            for sql, params in statements:
+                cursor = await conn.execute(_query(sql), params or None)
+                if sql.startswith(EXPECT_CHANGE) and await cursor.fetchone() is None:
+                    raise _ClaimLost
+    except _ClaimLost:
+        return ClaimLostError(
+            "another writer claimed the record first; it finishes it, this one leaves it alone"
+        )
+    except psycopg.IntegrityError as exc:
+        return StoreError(f"a state update was refused by a constraint: {exc}")
+    return None
+
+
+def _query(sql: str) -> str:
+    if sql.startswith(EXPECT_CHANGE):
+        return dollar_params(sql.rstrip().rstrip(";") + "\nRETURNING 1")
+    return dollar_params(sql)
+
+
+async def _take_lock(conn: AsyncConnection[Any], schema: str, where: str) -> None:
+    key = lock_key("state", schema)
+    for attempt in range(LOCK_ATTEMPTS):
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, key))
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            return
+        if attempt + 1 < LOCK_ATTEMPTS:
+            await asyncio.sleep(LOCK_RETRY_S)
+    holder = await conn.execute(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s::int4::oid "
+        "AND l.objid = %s::int4::oid AND l.objsubid = 2 "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        (LOCK_NAMESPACE, key),
+    )
+    found = await holder.fetchone()
+    name = str(found[0]) if found else ""
+    pid = name.removeprefix(APP_PREFIX) if name.startswith(APP_PREFIX) else (
+        "unknown"
+    )
+    raise StateLockedError(busy_message(where, pid))
+
+
+async def _close_all(
+    connections: list[AsyncConnection[Any]], pool: AsyncConnectionPool[Any] | None
+) -> None:
+    for conn in connections:
+        await conn.close()
+    if pool is not None:
+        await pool.close()
+
+
+def _copy(error: StoreError) -> StoreError:
+    copy = StoreError(error.message)
+    copy.__cause__ = error.__cause__
+    return copy
