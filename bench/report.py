@@ -16,6 +16,7 @@ from pathlib import Path
 import msgspec
 
 from bench.procs import ROOT
+from bench.requests import BudgetedRate, FlowRequests
 
 #: The issue's targets (2-core machine), as the table and ``meets`` state them.
 TARGETS = {
@@ -27,7 +28,11 @@ TARGETS = {
     "rss_mb": "<= 150 MB peak per backfill",
     "rss_growth": "<= 0.10 (largest vs smallest backfill)",
     "webhook_p99_ms": "<= 250 ms",
+    "requests_per_document_m3_invoices": "<= 2.5 requests per M3 invoice at 100 lines",
+    "requests_per_document_acumatica": "<= 2 requests per Acumatica document",
 }
+#: The M3 stream the first requests target is about.
+M3_INVOICES = ("servicetitan-infor", "invoices_to_m3")
 
 
 class Machine(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,6 +98,15 @@ class BenchReport(msgspec.Struct, kw_only=True):
     runs: dict[str, int]
     #: 1/5/15-minute load averages when the run ended (``machine`` has them at the start).
     load_average_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    #: Per flow, no latency added: requests per document over its document streams and per
+    #: stream, as the simulators count them (``bench.requests``).
+    requests_per_document: dict[str, FlowRequests] = msgspec.field(default_factory=dict)
+    #: The same with the simulators answering later (key: "flow @ N ms").
+    requests_per_document_with_latency: dict[str, FlowRequests] = msgspec.field(
+        default_factory=dict
+    )
+    #: Per flow: documents per minute at the published request budgets, beside unthrottled.
+    budgeted_e2e: dict[str, BudgetedRate] = msgspec.field(default_factory=dict)
     targets: dict[str, str] = msgspec.field(default_factory=lambda: dict(TARGETS))
     meets: dict[str, bool] = msgspec.field(default_factory=dict)
     samples: dict[str, list[float]] = msgspec.field(default_factory=dict)
@@ -111,6 +125,23 @@ class BenchReport(msgspec.Struct, kw_only=True):
             "rss_growth": self.rss_growth <= 0.10,
             "webhook_p99_ms": self.webhook_p99_ms <= 250,
         }
+        flow, stream = M3_INVOICES
+        m3 = [
+            figure.streams[stream].per_document
+            for figure in (self.requests_per_document.get(flow), *self._with_latency(flow))
+            if figure is not None and stream in figure.streams
+        ]
+        if m3:
+            self.meets["requests_per_document_m3_invoices"] = all(
+                per is not None and per <= 2.5 for per in m3
+            )
+        acumatica = self.requests_per_document.get("servicetitan-acumatica")
+        if acumatica is not None and acumatica.per_document is not None:
+            self.meets["requests_per_document_acumatica"] = acumatica.per_document <= 2
+
+    def _with_latency(self, flow: str) -> list[FlowRequests]:
+        figures = self.requests_per_document_with_latency
+        return [figure for key, figure in figures.items() if key.startswith(f"{flow} @")]
 
 
 def machine() -> Machine:
@@ -250,6 +281,7 @@ def table(report: BenchReport) -> str:
             f"{report.webhook_requests_per_event:.1f} requests/event",
         ),
     ]
+    rows += _request_rows(report)
     headers = ("figure", "value", "target", "verdict")
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(4)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
@@ -262,3 +294,39 @@ def _verdict(report: BenchReport, key: str, runs: int) -> str:
     met = report.meets.get(key)
     word = "meets" if met else "MISSES"
     return f"{word} (runs: {runs})"
+
+
+def _request_rows(report: BenchReport) -> list[tuple[str, str, str, str]]:
+    """Requests per document per flow and document stream, and the budgeted figure."""
+    rows: list[tuple[str, str, str, str]] = []
+    for flow, figure in report.requests_per_document.items():
+        key = (
+            "requests_per_document_acumatica"
+            if flow == "servicetitan-acumatica"
+            else "requests_per_document_m3_invoices"
+        )
+        per = "n/a" if figure.per_document is None else f"{figure.per_document:.2f}"
+        met = report.meets.get(key)
+        verdict = "" if met is None else ("meets" if met else "MISSES")
+        rows.append((f"requests/document {flow}", per, TARGETS[key], verdict))
+        for name, stream in figure.streams.items():
+            if stream.documents and stream.per_document is not None:
+                value = f"{stream.per_document:.2f}"
+                rows.append((f"  {name}", value, "", f"{stream.documents} documents"))
+        rate = report.budgeted_e2e.get(flow)
+        if rate is not None and rate.documents_per_minute is not None:
+            unthrottled = (
+                "n/a"
+                if rate.unthrottled_records_per_minute is None
+                else f"{rate.unthrottled_records_per_minute:,.0f} records/min unthrottled"
+            )
+            budget = rate.budgets_per_minute.get(rate.bound_by or "", 0)
+            rows.append(
+                (
+                    "  documents/min at budget",
+                    f"{rate.documents_per_minute:,.0f}",
+                    f"{rate.bound_by} {budget}/min",
+                    unthrottled,
+                )
+            )
+    return rows

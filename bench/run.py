@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +32,7 @@ import aiohttp
 import anyio
 
 from bench import report as reporting
+from bench import requests as bench_requests
 from bench.metrics import median
 from bench.model import EndToEndResult, PipelineResult, RateResult, WebhookReady, WebhookResult
 from bench.procs import ROOT, Sandbox, Worker, run_worker
@@ -86,6 +87,14 @@ def _e2e_counts(invoices: int, bills: int) -> dict[str, dict[str, int]]:
 
 
 @dataclass(frozen=True)
+class RequestsPlan:
+    lines: int = 100
+    invoices: int = 40
+    bills: int = 20
+    latencies_ms: tuple[float, ...] = (0.0, 100.0)
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     pipeline_records: int
@@ -106,6 +115,9 @@ class Plan:
     #: The local stages (pipeline, memory) run beside the remote ones. Only where no figure
     #: means anything (smoke): the processes would compete for the CPU they measure.
     overlap_stages: bool = False
+    #: Requests per document (``bench.requests``): lines per job invoice, invoices, bills,
+    #: and the simulated latencies it is measured at (the first one feeds the budgets).
+    requests: RequestsPlan = field(default_factory=lambda: RequestsPlan())
     notes: tuple[str, ...] = ()
 
 
@@ -165,6 +177,7 @@ PLANS = {
         webhook_rate_per_s=100,
         shared_sandbox=True,
         overlap_stages=True,
+        requests=RequestsPlan(lines=5, invoices=4, bills=2, latencies_ms=(0.0,)),
         notes=("smoke run: sizes far too small for any figure to mean anything",),
     ),
 }
@@ -235,7 +248,11 @@ async def run(plan: Plan, work: Path, verbose: bool) -> reporting.BenchReport:
     else:
         await local_stages()
         e2e, status, service = await _remote_stages(plan, work, say)
-    return _assemble(plan, machine, started, pipeline, memory, e2e, status, service)
+    say("bench: requests per document …")
+    requests = await _requests_per_document(plan.requests)
+    result = _assemble(plan, machine, started, pipeline, memory, e2e, status, service)
+    _add_requests(result, requests)
+    return result
 
 
 async def _remote_stages(
@@ -271,6 +288,42 @@ async def _remote_stages(
         errors = [r.error for r in runs if r.error]
         status[flow] = f"ran with errors: {errors[0]}" if errors else "ok"
     return e2e, status, service
+
+
+async def _requests_per_document(
+    plan: RequestsPlan,
+) -> dict[float, dict[str, bench_requests.FlowRequests]]:
+    """Each flow's requests per document and stream at each latency (in this process: the
+    simulators count the requests, so no clock is involved)."""
+    figures: dict[float, dict[str, bench_requests.FlowRequests]] = {}
+    for latency in plan.latencies_ms:
+        for flow in bench_requests.FLOWS:
+            results = await bench_requests.measure(
+                flow, lines=plan.lines, invoices=plan.invoices, bills=plan.bills,
+                latency_ms=latency,
+            )  # fmt: skip
+            figures.setdefault(latency, {})[flow] = bench_requests.summarize(
+                results, lines=plan.lines, latency_ms=latency
+            )
+    return figures
+
+
+def _add_requests(
+    result: reporting.BenchReport, figures: dict[float, dict[str, bench_requests.FlowRequests]]
+) -> None:
+    """Requests per document (no added latency first) and the budgeted end-to-end figure."""
+    latencies = list(figures)
+    result.requests_per_document = figures[latencies[0]]
+    result.requests_per_document_with_latency = {
+        f"{flow} @ {latency:g} ms": figure
+        for latency in latencies[1:]
+        for flow, figure in figures[latency].items()
+    }
+    result.budgeted_e2e = {
+        flow: bench_requests.budgeted(figure, result.e2e_records_per_s.get(flow))
+        for flow, figure in result.requests_per_document.items()
+    }
+    result.judge()
 
 
 class _Service(NamedTuple):
@@ -309,14 +362,18 @@ def _drop_databases(work: Path) -> None:
 
 
 async def _end_to_end_on(sandbox: Sandbox, work: Path, flow: str) -> EndToEndResult:
-    # "Limits off" on both sides: the sandbox's here, the connector's in the worker.
-    await sandbox.admin("servicetitan", "POST", "faults", {"rate_limit_per_s": 0})
+    # "Limits off" on both sides: the sandbox's here, the connector's in the worker. A flow
+    # without ServiceTitan (infor-servicenow) runs on a sandbox that does not serve it.
+    servicetitan = "servicetitan" in sandbox.ready.urls
+    if servicetitan:
+        await sandbox.admin("servicetitan", "POST", "faults", {"rate_limit_per_s": 0})
     try:
         args = ["--config", str(sandbox.config), "--flow", flow]
         args += ["--sandbox-pid", str(sandbox.pid)]
         return await run_worker(work, "e2e", args, EndToEndResult, label=f"e2e-{flow}")
     finally:
-        await sandbox.admin("servicetitan", "POST", "faults", {"rate_limit_per_s": 60})
+        if servicetitan:
+            await sandbox.admin("servicetitan", "POST", "faults", {"rate_limit_per_s": 60})
 
 
 async def _servicetitan_rate(sandbox: Sandbox, work: Path, plan: Plan) -> tuple[RateResult, int]:

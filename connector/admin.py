@@ -51,6 +51,7 @@ async def start_admin(service: Service) -> web.AppRunner:
     ).start()
     return runner
 
+
 async def _healthz(service: Service, request: web.Request) -> web.Response:
     systems = [supervisor.status() for supervisor in service.app.supervisors.values()]
     flows = {
@@ -73,6 +74,7 @@ async def _healthz(service: Service, request: web.Request) -> web.Response:
         },
         status=200 if healthy else 503,
     )
+
 
 async def _metrics(service: Service, request: web.Request) -> web.Response:
     extra = [ledger_samples(await service.app.store.ledger_counts())]
@@ -97,9 +99,7 @@ async def _metrics(service: Service, request: web.Request) -> web.Response:
     throttled = _gauge(
         "ml_connector_throttled_total_snapshot", "429/throttle answers seen.", ("system",)
     )
-    refreshes = _gauge(
-        "ml_connector_token_refreshes", "Tokens fetched.", ("system",)
-    )
+    refreshes = _gauge("ml_connector_token_refreshes", "Tokens fetched.", ("system",))
     for supervisor in service.app.supervisors.values():
         connection = supervisor.connection
         wait.set(connection.limiter.wait_seconds_total, system=supervisor.name)
@@ -112,6 +112,6 @@ async def _metrics(service: Service, request: web.Request) -> web.Response:
         text=service.metrics.render(extra=extra), headers={"Content-Type": CONTENT_TYPE}
     )
 
+
 def _gauge(name: str, help: str, labels: tuple[str, ...] = ("flow",)) -> Gauge:
     return Gauge(name, help, labels)
-

@@ -73,7 +73,6 @@ class Job:
         return payload, source_digest(payload)
 
 
-
 async def commit_final(store: Store, unit: Unit, job: Job) -> None:
     """Commit a record's last unit with its webhook event and the cursor it earned."""
     if job.envelope.event_id:
@@ -82,6 +81,7 @@ async def commit_final(store: Store, unit: Unit, job: Job) -> None:
         job.cursor_unit(unit)
     if unit.statements:
         await store.commit(unit)
+
 
 async def to_review(store: Store, job: Job, exc: MappingError) -> Result:
     payload, source_digest = job.source()
@@ -96,6 +96,7 @@ async def to_review(store: Store, job: Job, exc: MappingError) -> Result:
     await commit_final(store, unit, job)
     log.warning("waiting for review: %s", exc.message, extra=log_fields(key, run_id))
     return Result(Outcome.REVIEW, error=exc.message)
+
 
 async def to_dead_letter(store: Store, job: Job, exc: PermanentError | ConflictError) -> Result:
     payload, source_digest = job.source()
@@ -115,6 +116,7 @@ async def to_dead_letter(store: Store, job: Job, exc: PermanentError | ConflictE
     await commit_final(store, unit, job)
     log.warning("dead letter (%s): %s", exc.kind, exc, extra=log_fields(key, run_id))
     return Result(Outcome.FAILED, error=str(exc))
+
 
 async def changed_after_posting(
     store: Store,
@@ -188,5 +190,3 @@ def log_fields(key: RecordKey, run_id: int | None) -> dict[str, object]:
     if run_id is not None:
         fields["run_id"] = run_id
     return fields
-
-

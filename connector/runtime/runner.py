@@ -344,9 +344,7 @@ class FlowRunner:
 
     async def _finish(self, report: CycleReport) -> None:
         try:
-            await self.store.finish_run(
-                report.run_id, report.status, report.counts(), report.error
-            )
+            await self.store.finish_run(report.run_id, report.status, report.counts(), report.error)
         except StoreError:
             # The store is what failed; the run row stays 'running' and is marked
             # interrupted at the next start. The report still tells the caller.

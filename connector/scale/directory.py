@@ -187,8 +187,7 @@ class TenantDirectory:
     async def tenants(self) -> Sequence[TenantRow]:
         async with await self._connect() as conn:
             cur = await conn.execute(
-                "SELECT id, config_toml, added_at, updated_at FROM ml_connector_tenants "
-                "ORDER BY id"
+                "SELECT id, config_toml, added_at, updated_at FROM ml_connector_tenants ORDER BY id"
             )
             return [TenantRow(*row) for row in await cur.fetchall()]
 

@@ -47,9 +47,7 @@ REQUEUE_EVERY_S = 2
 
 #: A job whose state file another process still holds (a node presumed dead that was only
 #: slow) is tried again a little later, not failed.
-_RETRY = procrastinate.RetryStrategy(
-    max_attempts=10, wait=3, retry_exceptions={StateLockedError}
-)
+_RETRY = procrastinate.RetryStrategy(max_attempts=10, wait=3, retry_exceptions={StateLockedError})
 
 
 def tenant_lock(tenant: str) -> str:

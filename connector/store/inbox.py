@@ -85,8 +85,7 @@ class InboxQueries:
     async def inbox_outcomes(self, flow: str) -> dict[str, int]:
         """``{outcome: n}`` of the flow's events (``pending`` for those not drained yet)."""
         rows = await self.db.fetchall(
-            "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM inbox WHERE flow = ? "
-            "GROUP BY 1",
+            "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM inbox WHERE flow = ? GROUP BY 1",
             (flow,),
         )
         return {str(r[0]): int(r[1]) for r in rows}
@@ -103,4 +102,3 @@ class InboxQueries:
             "UPDATE inbox SET processed_at = ?, outcome = ? WHERE flow = ? AND event_id = ?",
             (unit.now, outcome, flow, event_id),
         )
-

@@ -179,7 +179,11 @@ class PgDatabase:
             write_conn = await AsyncConnection.connect(url, **raw)
             opened.append(write_conn)
             pool = AsyncConnectionPool(
-                url, kwargs=raw, min_size=1, max_size=pool_size, open=False,
+                url,
+                kwargs=raw,
+                min_size=1,
+                max_size=pool_size,
+                open=False,
                 name=f"ml-connector: state {schema}",
             )
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
@@ -250,9 +254,9 @@ class PgDatabase:
                         try:
                             results.append(await cursor.fetchall())
                         except psycopg.Error as exc:
-                            results.append(self._read_error(exc))
+                            results.append(_read_error(self.location, exc))
             except (psycopg.Error, PoolTimeout) as exc:
-                results = [self._read_error(exc) for _ in reads]
+                results = [_read_error(self.location, exc) for _ in reads]
             for read, result in zip(reads, results, strict=True):
                 if read.done.done():
                     continue
@@ -260,11 +264,6 @@ class PgDatabase:
                     read.done.set_exception(result)
                 else:
                     read.done.set_result(result)
-
-    def _read_error(self, exc: Exception) -> StoreError:
-        error = StoreError(f"reading the state {self.location} failed: {exc}")
-        error.__cause__ = exc
-        return error
 
     async def fetchone(self, sql: str, params: Params = ()) -> Any | None:
         rows = await self.fetchall(sql, params)
@@ -414,9 +413,7 @@ async def _take_lock(conn: AsyncConnection[Any], schema: str, where: str) -> Non
     )
     found = await holder.fetchone()
     name = str(found[0]) if found else ""
-    pid = name.removeprefix(APP_PREFIX) if name.startswith(APP_PREFIX) else (
-        "unknown"
-    )
+    pid = name.removeprefix(APP_PREFIX) if name.startswith(APP_PREFIX) else ("unknown")
     raise StateLockedError(busy_message(where, pid))
 
 
@@ -433,3 +430,10 @@ def _copy(error: StoreError) -> StoreError:
     copy = StoreError(error.message)
     copy.__cause__ = error.__cause__
     return copy
+
+
+def _read_error(location: str, exc: Exception) -> StoreError:
+    """A failed read, for every caller waiting on it (each gets its own exception)."""
+    error = StoreError(f"reading the state {location} failed: {clause(exc)}")
+    error.__cause__ = exc
+    return error

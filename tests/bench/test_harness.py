@@ -64,6 +64,8 @@ def test_smoke_run_writes_every_required_key(smoke_report: tuple[BenchReport, by
         "machine",
         "commit",
         "runs",
+        "requests_per_document",
+        "budgeted_e2e",
     }
     assert required <= set(document)
 
@@ -99,6 +101,22 @@ def test_every_e2e_flow_is_reported_with_a_figure_or_a_reason(
         else:
             assert rate > 0 and report.e2e_status[flow] == "ok"
             assert split is not None and split.wall_s > 0 and split.connector_cpu_s > 0
+
+
+def test_requests_per_document_and_the_budgeted_figure_are_reported_per_flow(
+    smoke_report: tuple[BenchReport, bytes],
+) -> None:
+    """Both flows report requests per document over their document streams and per stream,
+    and the documents per minute their busiest system's budget allows."""
+    report, _ = smoke_report
+    assert set(report.requests_per_document) == {"servicetitan-infor", "servicetitan-acumatica"}
+    for flow, figure in report.requests_per_document.items():
+        assert figure.documents > 0 and figure.per_document is not None
+        assert sum(s.documents for s in figure.streams.values()) >= figure.documents
+        rate = report.budgeted_e2e[flow]
+        assert rate.bound_by is not None and rate.documents_per_minute is not None
+        assert rate.documents_per_minute == min(rate.documents_per_minute_by_system.values())
+        assert rate.unthrottled_records_per_minute is not None
 
 
 def test_report_names_machine_commit_and_runs_behind_each_median(

@@ -64,24 +64,30 @@ class SupplierTarget:
                 f"supplier {named.sys_id} of M3 supplier {named.erp_supplier_id}: invoices "
                 "find suppliers by name, so two of that name cannot be told apart. Rename one "
                 "of them in M3, then replay the record",
-                system="servicenow", record=f"supplier {command.suno}",
+                system="servicenow",
+                record=f"supplier {command.suno}",
             )
         # Entered by hand under the same name: adopted as it is.
         return Found(named.sys_id, matches=True)
 
-    async def write(self, command: SupplierCommand, existing: Found | None,
-                    ctx: LoadContext) -> Written:
+    async def write(
+        self, command: SupplierCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
         if existing is not None and self.options.supplier_coalesce != "yes":
             raise RejectedError(
                 f"M3 supplier {command.suno} is now named {command.name!r} but ServiceNow "
                 f"supplier {existing.target_id} has another name, and the supplier transform "
                 "map does not coalesce: importing it again would create a second supplier. "
                 "Rename it in ServiceNow, or make the map coalesce on erp_supplier_id and set "
-                "options.supplier_coalesce = \"yes\"; then replay the record",
-                system="servicenow", record=f"supplier {command.suno}",
+                'options.supplier_coalesce = "yes"; then replay the record',
+                system="servicenow",
+                record=f"supplier {command.suno}",
             )
-        imported = await self.sn.import_row(SupplierImport(
-            company=command.name, erp_source=self.sn.erp_source, erp_supplier_id=command.suno))
+        imported = await self.sn.import_row(
+            SupplierImport(
+                company=command.name, erp_source=self.sn.erp_source, erp_supplier_id=command.suno
+            )
+        )
         outcome = Outcome.CREATED if existing is None else Outcome.UPDATED
         return Written(outcome, imported.target_sys_id, {"import_set": imported.import_set})
 
@@ -96,24 +102,32 @@ class DimensionTarget:
         self.cost_center = cost_center
 
     async def find(self, command: DimensionCommand) -> Found | None:
-        found = await (self.sn.find_cost_center(command.code) if self.cost_center
-                       else self.sn.find_gl_account(command.code))
+        found = await (
+            self.sn.find_cost_center(command.code)
+            if self.cost_center
+            else self.sn.find_gl_account(command.code)
+        )
         return None if found is None else Found(found.sys_id, matches=True)
 
-    async def write(self, command: DimensionCommand, existing: Found | None,
-                    ctx: LoadContext) -> Written:
+    async def write(
+        self, command: DimensionCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
         source, entity = self.sn.erp_source, self.options.legal_entity
         row: CostCenterImport | GlAccountImport
         if self.cost_center:
-            row = CostCenterImport(code=command.code, name=command.name, legal_entity=entity,
-                                   erp_source=source)
+            row = CostCenterImport(
+                code=command.code, name=command.name, legal_entity=entity, erp_source=source
+            )
         else:
-            row = GlAccountImport(number=command.code, account_name=command.name,
-                                  entity=entity, type=self.options.gl_account_type,
-                                  erp_source=source)
+            row = GlAccountImport(
+                number=command.code,
+                account_name=command.name,
+                entity=entity,
+                type=self.options.gl_account_type,
+                erp_source=source,
+            )
         imported = await self.sn.import_row(row)
-        return Written(Outcome.CREATED, imported.target_sys_id,
-                       {"import_set": imported.import_set})
+        return Written(Outcome.CREATED, imported.target_sys_id, {"import_set": imported.import_set})
 
 
 class PurchaseOrderTarget:
@@ -126,34 +140,52 @@ class PurchaseOrderTarget:
         order = await self.sn.find_purchase_order(command.puno)
         if order is None:
             return None
-        held = {line.erp_po_line_number
-                for line in await self.sn.purchase_order_lines(order.sys_id)}
+        held = {
+            line.erp_po_line_number for line in await self.sn.purchase_order_lines(order.sys_id)
+        }
         complete = all(_same_number(line.line_number, held) for line in command.lines)
-        return Found(order.sys_id, complete=complete,
-                     matches=complete and _same_amount(order.total_amount, command.amount))
+        return Found(
+            order.sys_id,
+            complete=complete,
+            matches=complete and _same_amount(order.total_amount, command.amount),
+        )
 
-    async def write(self, command: PurchaseOrderCommand, existing: Found | None,
-                    ctx: LoadContext) -> Written:
-        supplier = await _supplier_name(self.sn, ctx, command.suno, f"purchase order "
-                                        f"{command.puno}")
+    async def write(
+        self, command: PurchaseOrderCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
+        supplier = await _supplier_name(
+            self.sn, ctx, command.suno, f"purchase order {command.puno}"
+        )
         source = self.sn.erp_source
         if existing is None:
-            imported = await self.sn.import_row(PurchaseOrderImport(
-                erp_po_number=command.puno, erp_source=source, supplier_company_name=supplier,
-                po_amount=command.amount, po_amount_currency=command.currency))
+            imported = await self.sn.import_row(
+                PurchaseOrderImport(
+                    erp_po_number=command.puno,
+                    erp_source=source,
+                    supplier_company_name=supplier,
+                    po_amount=command.amount,
+                    po_amount_currency=command.currency,
+                )
+            )
             order_id, held = imported.target_sys_id, set[str]()
             ctx.note("header_imported", {"target_id": order_id, "number": imported.number})
         else:
             order_id = existing.target_id
-            held = {line.erp_po_line_number
-                    for line in await self.sn.purchase_order_lines(order_id)}
+            held = {
+                line.erp_po_line_number for line in await self.sn.purchase_order_lines(order_id)
+            }
         for line in command.lines:
             if _same_number(line.line_number, held):
                 continue
-            await self.sn.import_row(PurchaseOrderLineImport(
-                erp_source=source, erp_po_number=command.puno,
-                erp_po_line_number=line.line_number, quantity=line.quantity,
-                unit_price=line.unit_price))
+            await self.sn.import_row(
+                PurchaseOrderLineImport(
+                    erp_source=source,
+                    erp_po_number=command.puno,
+                    erp_po_line_number=line.line_number,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                )
+            )
         return Written(Outcome.CREATED, order_id, {"lines": str(len(command.lines))})
 
 
@@ -171,11 +203,15 @@ class InvoiceTarget:
             return None
         held = {line.erp_line_number for line in await self.sn.invoice_lines(invoice.sys_id)}
         complete = all(_same_number(line.line_number, held) for line in command.lines)
-        return Found(invoice.sys_id, complete=complete,
-                     matches=complete and _same_amount(invoice.subtotal, command.subtotal))
+        return Found(
+            invoice.sys_id,
+            complete=complete,
+            matches=complete and _same_amount(invoice.subtotal, command.subtotal),
+        )
 
-    async def write(self, command: InvoiceCommand, existing: Found | None,
-                    ctx: LoadContext) -> Written:
+    async def write(
+        self, command: InvoiceCommand, existing: Found | None, ctx: LoadContext
+    ) -> Written:
         record = f"invoice {command.sino} of supplier {command.suno}"
         await self._check_dimensions(command.lines, record)
         supplier = await _supplier_name(self.sn, ctx, command.suno, record)
@@ -183,12 +219,20 @@ class InvoiceTarget:
             await ctx.ensure(PURCHASE_ORDERS, command.puno)
         source = self.sn.erp_source
         if existing is None:
-            imported = await self.sn.import_row(InvoiceImport(
-                erp_source=source, external_invoice_number=command.key,
-                external_invoice_source=command.source, invoice_date=command.invoice_date,
-                other_charges=command.other_charges, subtotal=command.subtotal,
-                supplier=supplier, supplier_invoice_number=command.sino,
-                purchase_order=command.puno, currency=command.currency))
+            imported = await self.sn.import_row(
+                InvoiceImport(
+                    erp_source=source,
+                    external_invoice_number=command.key,
+                    external_invoice_source=command.source,
+                    invoice_date=command.invoice_date,
+                    other_charges=command.other_charges,
+                    subtotal=command.subtotal,
+                    supplier=supplier,
+                    supplier_invoice_number=command.sino,
+                    purchase_order=command.puno,
+                    currency=command.currency,
+                )
+            )
             invoice_id, held = imported.target_sys_id, set[str]()
             ctx.note("header_imported", {"target_id": invoice_id, "number": imported.number})
         else:
@@ -197,13 +241,21 @@ class InvoiceTarget:
         for line in command.lines:
             if _same_number(line.line_number, held):
                 continue
-            await self.sn.import_row(InvoiceLineImport(
-                erp_source=source, external_invoice_number=command.key,
-                external_invoice_source=command.source, erp_line_number=line.line_number,
-                line_description=line.description, line_quantity="1",
-                line_unit_price=line.amount, subtotal=line.amount,
-                gl_account=line.gl_account, cost_center=line.cost_center,
-                currency=command.currency))
+            await self.sn.import_row(
+                InvoiceLineImport(
+                    erp_source=source,
+                    external_invoice_number=command.key,
+                    external_invoice_source=command.source,
+                    erp_line_number=line.line_number,
+                    line_description=line.description,
+                    line_quantity="1",
+                    line_unit_price=line.amount,
+                    subtotal=line.amount,
+                    gl_account=line.gl_account,
+                    cost_center=line.cost_center,
+                    currency=command.currency,
+                )
+            )
         return Written(Outcome.CREATED, invoice_id, {"lines": str(len(command.lines))})
 
     async def _check_dimensions(self, lines: Iterable[InvoiceLineCommand], record: str) -> None:
@@ -223,7 +275,9 @@ def _unmapped(record: str, what: str, kind: str, m3_code: str, sn_code: str) -> 
         f"{record}: M3 {what} {m3_code} has no ServiceNow {what} (looked for {sn_code!r} with "
         f"this ERP source). Align it (the flow's {what} stream creates M3's in ServiceNow), "
         f"or map it: ml-connector review resolve --mapping {kind} {m3_code}=<ServiceNow code>",
-        record=record, mapping_kind=kind, mapping_key=m3_code,
+        record=record,
+        mapping_kind=kind,
+        mapping_key=m3_code,
     )
 
 
@@ -237,7 +291,9 @@ async def _supplier_name(sn: ServiceNowClient, ctx: LoadContext, suno: str, reco
             f"{record}: ServiceNow supplier {supplier_id} (M3 supplier {suno}) cannot be read "
             "or has no name; check the integration user's read access to sn_fin_supplier, "
             "then replay the record",
-            system="servicenow", record=record)
+            system="servicenow",
+            record=record,
+        )
     return supplier.name
 
 
