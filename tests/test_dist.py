@@ -17,8 +17,6 @@ from pathlib import Path
 import msgspec
 import pytest
 
-#: One worker under ``pytest -n --dist loadgroup``: the archives (a module fixture) are built once.
-pytestmark = pytest.mark.xdist_group("dist")
 ROOT = Path(__file__).resolve().parents[1]
 VERSIONS = ("3.11", "3.12", "3.13")
 #: Packages whose compiled modules must match the archive's Python.

@@ -18,9 +18,9 @@ from bench.metrics import percentile
 from bench.report import BenchReport
 from connector.commands import bench as bench_command
 
-#: One worker under ``pytest -n --dist loadgroup``: the smoke run (a module fixture) runs once.
-#: It starts a dozen processes; on a machine busy with other tests that can take minutes.
-pytestmark = [pytest.mark.xdist_group("bench-smoke"), pytest.mark.timeout(360)]
+#: The smoke run starts a dozen processes; on a machine busy with other tests (make test runs
+#: them side by side) that can take minutes.
+pytestmark = pytest.mark.timeout(360)
 ROOT = Path(__file__).resolve().parents[2]
 E2E_FLOWS = {
     "servicetitan-infor",

@@ -38,8 +38,6 @@ from tests.sandbox.test_acumatica_contract_cases import (
 )
 from tests.sandbox.test_acumatica_support import API, Acu
 
-#: One worker under ``pytest -n --dist loadgroup``: the module's ``contract`` is built once.
-pytestmark = pytest.mark.xdist_group("acumatica-openapi")
 CASES_PER_OPERATION = 100 if os.environ.get("ML_CONNECTOR_SOAK") == "1" else 8
 #: Where the validator believes the endpoint lives; the sent path is matched under it.
 _SERVER = "http://sandbox"

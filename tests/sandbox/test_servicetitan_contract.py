@@ -57,12 +57,6 @@ def openapi(module: str) -> OpenAPI:
     return OpenAPI.from_dict(spec.document(module), config=Config(spec_validator_cls=None))
 
 
-def same_spec(module: str) -> pytest.MarkDecorator:
-    """Under ``pytest -n --dist loadgroup``, a module's cases share one worker, so its
-    OpenAPI document is loaded once (seconds each) rather than once per worker."""
-    return pytest.mark.xdist_group(f"servicetitan-openapi-{module}")
-
-
 def _family(param: Param) -> str:
     if (
         param.kind == "string"
@@ -191,10 +185,7 @@ def _id(op: Operation) -> str:
     return f"{op.module}:{op.path}"
 
 
-CASES = [pytest.param(op, id=_id(op), marks=same_spec(op.module)) for op in OPERATIONS]
-
-
-@pytest.mark.parametrize("op", CASES)
+@pytest.mark.parametrize("op", OPERATIONS, ids=_id)
 async def test_operation_answers_as_documented(
     start_simulator: StartSimulator, op: Operation
 ) -> None:
@@ -205,7 +196,7 @@ async def test_operation_answers_as_documented(
 
 @pytest.mark.soak
 @pytest.mark.skipif(not SOAK, reason="soak variant: run with ML_CONNECTOR_SOAK=1")
-@pytest.mark.parametrize("op", CASES)
+@pytest.mark.parametrize("op", OPERATIONS, ids=_id)
 async def test_operation_answers_as_documented_under_many_inputs(
     start_simulator: StartSimulator, op: Operation
 ) -> None:
