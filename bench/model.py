@@ -70,6 +70,12 @@ class WebhookResult(msgspec.Struct, frozen=True, kw_only=True):
     drains: int
     #: HTTP requests the connector sent while the events were processed.
     requests: int
+    #: Deliveries the receiver answered 2xx, and its time to answer them (the event durable
+    #: in the inbox, then the reply), as aiohttp's access log measures request time.
+    deliveries: int = 0
+    receiver_p50_ms: float = 0.0
+    receiver_p99_ms: float = 0.0
+    receiver_max_ms: float = 0.0
     error: str | None = None
 
 

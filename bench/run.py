@@ -19,6 +19,9 @@ it runs stages 1–2 beside 3–5 rather than before them.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import hmac
 import shutil
 import sys
 import tempfile
@@ -30,6 +33,7 @@ from typing import NamedTuple
 
 import aiohttp
 import anyio
+import msgspec
 
 from bench import report as reporting
 from bench import requests as bench_requests
@@ -46,6 +50,10 @@ E2E_FLOWS = (
     "infor-servicenow",
     "servicetitan-syspro",
 )
+#: Invoice-creating requests per second the webhook stages send the sandbox, at most.
+MAX_TICKS_PER_S = 100
+#: The receiver-latency run stops this long after its last delivery (landing is not timed).
+RECEIVER_SETTLE_S = 2.0
 #: The flow the rate-limit and webhook stages drive (ServiceTitan and M3).
 INFOR_FLOW = "servicetitan-infor"
 #: Enough reference data for the rate and webhook stages, little enough to seed in a blink.
@@ -110,6 +118,9 @@ class Plan:
     erp_warmup_s: float
     webhook_events: int
     webhook_rate_per_s: float
+    #: The receiver-latency run: deliveries at this rate, not waited for to land.
+    receiver_events: int
+    receiver_rate_per_s: float
     #: One sandbox for every remote stage (smoke: start-up time dominates otherwise).
     shared_sandbox: bool = False
     #: The local stages (pipeline, memory) run beside the remote ones. Only where no figure
@@ -141,6 +152,8 @@ PLANS = {
         erp_warmup_s=5,
         webhook_events=1500,
         webhook_rate_per_s=100,
+        receiver_events=10_000,
+        receiver_rate_per_s=1000,
     ),
     "quick": Plan(
         name="quick",
@@ -156,6 +169,8 @@ PLANS = {
         erp_warmup_s=3,
         webhook_events=300,
         webhook_rate_per_s=100,
+        receiver_events=3000,
+        receiver_rate_per_s=1000,
         notes=(
             "quick run: memory measured at 10,000/40,000 records instead of 50,000/200,000",
             "quick run: the ERP budget is measured over 20 s after warm-up and scaled to a minute",
@@ -175,6 +190,8 @@ PLANS = {
         erp_warmup_s=0.3,
         webhook_events=5,
         webhook_rate_per_s=100,
+        receiver_events=20,
+        receiver_rate_per_s=1000,
         shared_sandbox=True,
         overlap_stages=True,
         requests=RequestsPlan(lines=5, invoices=4, bills=2, latencies_ms=(0.0,)),
@@ -334,13 +351,18 @@ class _Service(NamedTuple):
     erp: RateResult
     webhook: WebhookResult
     webhook_rate_per_s: float
+    receiver: WebhookResult
+    receiver_rate_per_s: float
 
 
 async def _service_stages(sandbox: Sandbox, work: Path, plan: Plan) -> _Service:
     st, st_served = await _servicetitan_rate(sandbox, work, plan)
     erp = await _erp_budget(sandbox, work, plan)
-    webhook, rate = await _webhook(sandbox, work, plan)
-    return _Service(st, st_served, erp, webhook, rate)
+    webhook, rate = await _webhook(sandbox, work, plan.webhook_events, plan.webhook_rate_per_s)
+    receiver, receiver_rate = await _receiver(
+        sandbox, work, plan.receiver_events, plan.receiver_rate_per_s
+    )
+    return _Service(st, st_served, erp, webhook, rate, receiver, receiver_rate)
 
 
 async def _pipeline(work: Path, records: int, workers: int) -> PipelineResult:
@@ -396,34 +418,96 @@ async def _erp_budget(sandbox: Sandbox, work: Path, plan: Plan) -> RateResult:
         await sandbox.admin("infor", "POST", "faults", {"requests_per_minute": 0})
 
 
-async def _webhook(sandbox: Sandbox, work: Path, plan: Plan) -> tuple[WebhookResult, float]:
+async def _webhook(
+    sandbox: Sandbox, work: Path, events: int, per_s: float
+) -> tuple[WebhookResult, float]:
     args = ["--config", str(sandbox.config), "--flow", INFOR_FLOW]
     async with Worker(work, "webhook", args) as worker:
         with anyio.fail_after(600):
             await worker.receive(WebhookReady)
-        created, rate = await _create_invoices(
-            sandbox, plan.webhook_events, plan.webhook_rate_per_s
-        )
+        created, rate = await _create_invoices(sandbox, events, per_s)
         await worker.send_line(str(created))
         with anyio.fail_after(600):
             return await worker.receive(WebhookResult), rate
 
 
+async def _receiver(
+    sandbox: Sandbox, work: Path, events: int, per_s: float
+) -> tuple[WebhookResult, float]:
+    """The receiver at ``per_s``: signed deliveries straight from here, not from the sandbox
+    (which cannot create invoices that fast on two cores). Each names one of the sandbox's
+    invoices as updated, so the drain behind the receiver does its real work (a re-read)."""
+    args = ["--config", str(sandbox.config), "--flow", INFOR_FLOW]
+    args += ["--settle", str(RECEIVER_SETTLE_S)]
+    state = await sandbox.admin("servicetitan", "GET", "state")
+    invoices = state["entities"]["invoices"]
+    async with Worker(work, "webhook", args, label="webhook-receiver") as worker:
+        with anyio.fail_after(600):
+            ready = await worker.receive(WebhookReady)
+        sent, rate = await _deliver(ready.receiver_url, state["tenant"], invoices, events, per_s)
+        await worker.send_line(str(sent))
+        with anyio.fail_after(600):
+            return await worker.receive(WebhookResult), rate
+
+
+async def _deliver(
+    url: str, tenant: int, invoices: list[dict[str, object]], count: int, per_s: float
+) -> tuple[int, float]:
+    """POST ``count`` signed invoice events to ``url`` at ``per_s`` (in ticks of at most
+    ``MAX_TICKS_PER_S``, each tick's deliveries concurrently, as a sender's pool would);
+    the number answered 2xx and the rate achieved."""
+    key = demo.DEMO_WEBHOOK_SECRET.encode()
+    per_tick = max(1, round(per_s / MAX_TICKS_PER_S))
+    answered = 0
+
+    async def one(session: aiohttp.ClientSession, n: int) -> None:
+        nonlocal answered
+        body = msgspec.json.encode(
+            {
+                "eventId": f"bench-{n}",
+                "eventType": "invoice.updated",
+                "tenantId": tenant,
+                "data": invoices[n % len(invoices)],
+            }
+        )
+        signature = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+        headers = {"Content-Type": "application/json", "X-ServiceTitan-Signature": signature}
+        async with session.post(url, data=body, headers=headers) as response:
+            answered += response.status < 300
+
+    connector = aiohttp.TCPConnector(limit=4 * per_tick)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            for n in range(0, count, per_tick):
+                delay = started + n / per_s - time.monotonic()
+                if delay > 0:
+                    await anyio.sleep(delay)
+                for m in range(n, min(n + per_tick, count)):
+                    tg.start_soon(one, session, m)
+        took = time.monotonic() - started
+    return answered, round(count / took, 1) if took > 0 else 0.0
+
+
 async def _create_invoices(sandbox: Sandbox, count: int, per_s: float) -> tuple[int, float]:
-    """Create ``count`` invoices at ``per_s``, each one firing a webhook; the rate achieved."""
+    """Create ``count`` invoices at ``per_s``, each one firing a webhook; the rate achieved.
+
+    At most ``MAX_TICKS_PER_S`` requests a second, each creating its share of invoices
+    (ten every 10 ms at 1,000/s): one request per invoice would measure this loop."""
     url = f"{sandbox.url('servicetitan')}/_sandbox/generate"
-    body = {"entity": "invoices", "count": 1}
+    per_tick = max(1, round(per_s / MAX_TICKS_PER_S))
     created = 0
     async with aiohttp.ClientSession() as session:
         started = time.monotonic()
-        for n in range(count):
+        for n in range(0, count, per_tick):
             delay = started + n / per_s - time.monotonic()
             if delay > 0:
                 await anyio.sleep(delay)
+            body = {"entity": "invoices", "count": min(per_tick, count - n)}
             async with session.post(url, json=body) as response:
                 response.raise_for_status()
                 answer = await response.json()
-            created += int(answer.get("created", {}).get("invoices", 1))
+            created += int(answer.get("created", {}).get("invoices", body["count"]))
         took = time.monotonic() - started
     return created, round(count / took, 1) if took > 0 else 0.0
 
@@ -438,7 +522,7 @@ def _assemble(
     status: dict[str, str],
     service: _Service,
 ) -> reporting.BenchReport:
-    st, st_served, erp, webhook, webhook_rate = service
+    st, st_served, erp, webhook, webhook_rate, receiver, receiver_rate = service
     rss = {str(size): result.peak_rss_mb for size, result in memory.items()}
     smallest, largest = memory[min(memory)], memory[max(memory)]
     e2e_rates: dict[str, float | None] = {flow: None for flow in E2E_FLOWS}
@@ -503,6 +587,11 @@ def _assemble(
         webhook_events=webhook.processed,
         webhook_rate_per_s=webhook_rate,
         webhook_requests_per_event=round(webhook.requests / max(webhook.processed, 1), 2),
+        webhook_receiver_p50_ms=receiver.receiver_p50_ms,
+        webhook_receiver_p99_ms=receiver.receiver_p99_ms,
+        webhook_receiver_max_ms=receiver.receiver_max_ms,
+        webhook_receiver_deliveries=receiver.deliveries,
+        webhook_receiver_rate_per_s=receiver_rate,
         runs={
             "pipeline": len(pipeline),
             "e2e": max((len(r) for r in e2e.values()), default=0),
@@ -510,6 +599,7 @@ def _assemble(
             "erp_budget": 1,
             "rss": 1,
             "webhook": 1,
+            "webhook_receiver": 1,
         },
         load_average_end=reporting.load_average(),
         samples=samples,

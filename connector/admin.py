@@ -27,19 +27,8 @@ async def start_admin(service: Service) -> web.AppRunner:
         token = service.app.vault.get(service.config.service.admin_token_credential).secret("token")
         redactor.register(token)
 
-    @web.middleware
-    async def bearer(
-        request: web.Request, handler: Callable[[web.Request], Any]
-    ) -> web.StreamResponse:
-        # The console has its own login (a browser cannot send the bearer header).
-        if token is not None and not request.path.startswith("/console"):
-            given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                return web.json_response({"error": "bearer token required"}, status=401)
-        response: web.StreamResponse = await handler(request)
-        return response
-
-    admin = web.Application(middlewares=[bearer])
+    # The console has its own login (a browser cannot send the bearer header).
+    admin = web.Application(middlewares=[bearer_middleware(token, exempt="/console")])
     admin.router.add_get("/healthz", partial(_healthz, service))
     admin.router.add_get("/metrics", partial(_metrics, service))
     admin_api.mount(admin, service)
@@ -50,6 +39,24 @@ async def start_admin(service: Service) -> web.AppRunner:
         runner, service.config.service.admin_host, service.config.service.admin_port
     ).start()
     return runner
+
+
+def bearer_middleware(token: str | None, *, exempt: str | None = None) -> Any:
+    """Refuses (401) a request without ``Authorization: Bearer <token>``; lets every
+    request through when ``token`` is None, and paths under ``exempt``."""
+
+    @web.middleware
+    async def bearer(
+        request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        if token is not None and not (exempt and request.path.startswith(exempt)):
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return web.json_response({"error": "bearer token required"}, status=401)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return bearer
 
 
 async def _healthz(service: Service, request: web.Request) -> web.Response:

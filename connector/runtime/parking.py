@@ -53,7 +53,7 @@ class Mapped:
     error: MappingError | PermanentError | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Job:
     """One record on its way through the protocol (what every step below needs)."""
 
@@ -62,6 +62,9 @@ class Job:
     key: RecordKey
     run_id: int | None
     cursor_unit: Callable[[Unit], None] | None
+    #: When set, the record's final unit is added here instead of committed: a batch
+    #: (:mod:`connector.runtime.batch`) commits its records' final units together.
+    finals: list[Unit] | None = None
 
     def source(self) -> tuple[bytes, str]:
         """The source record as stored with a parked record, and its digest.
@@ -74,12 +77,17 @@ class Job:
 
 
 async def commit_final(store: Store, unit: Unit, job: Job) -> None:
-    """Commit a record's last unit with its webhook event and the cursor it earned."""
+    """Commit a record's last unit with its webhook event and the cursor it earned (or,
+    in a batch, hand it to the batch's one final commit)."""
     if job.envelope.event_id:
         Store.mark_inbox_processed(unit, job.key.flow, job.envelope.event_id)
     if job.cursor_unit is not None:
         job.cursor_unit(unit)
-    if unit.statements:
+    if not unit.statements:
+        return
+    if job.finals is not None:
+        job.finals.append(unit)
+    else:
         await store.commit(unit)
 
 

@@ -177,6 +177,25 @@ class RecordProcessor:
         self, job: Job, force: bool, accept_change: bool, mapped: Mapped
     ) -> Result:
         entry = await self.store.ledger_entry(job.key)
+        result = await self.decide(job, force, accept_change, mapped, entry)
+        if result is not None:
+            return result
+        try:
+            await self.store.commit(self.claim(Unit(), job, mapped, entry))
+        except ClaimLostError:
+            return claim_lost(job)
+        return await self.land(job, mapped, entry)
+
+    async def decide(
+        self,
+        job: Job,
+        force: bool,
+        accept_change: bool,
+        mapped: Mapped,
+        entry: LedgerEntry | None,
+    ) -> Result | None:
+        """Settle a record the ledger row ``entry`` (read under the record's lock) answers
+        for, or that cannot be mapped; None: claim it, then :meth:`land` it."""
         if (
             entry is not None
             and entry.state in (State.FAILED, State.REVIEW)
@@ -205,28 +224,20 @@ class RecordProcessor:
         if claimed_elsewhere(self.store, entry):
             log.info("in flight with another writer", extra=log_fields(job.key, job.run_id))
             return Result(Outcome.DEFERRED, error="being written by another writer")
-        try:
-            await self.store.commit(
-                Unit()
-                .claim(
-                    job.key,
-                    _seen(entry),
-                    content_hash=digest,
-                    run_id=job.run_id,
-                    owner=self.store.writer_id,
-                )
-                .audit(job.key, "read", _read_detail(job.envelope), run_id=job.run_id)
-                .audit(job.key, "mapped", {"hash": digest}, run_id=job.run_id)
-            )
-        except ClaimLostError:
-            # Another writer holds this record now (a second process on the same state, or
-            # PostgreSQL nodes): it finishes it. The record is not terminal here, so this
-            # run's cursor stays behind it.
-            log.info("claimed by another writer; left to it", extra=log_fields(job.key, job.run_id))
-            return Result(Outcome.DEFERRED, error="claimed by another writer")
-        return await self._land(job, mapped, entry)
+        return None
 
-    async def _land(self, job: Job, mapped: Mapped, entry: LedgerEntry | None) -> Result:
+    def claim(self, unit: Unit, job: Job, mapped: Mapped, entry: LedgerEntry | None) -> Unit:
+        """Add the claim (compare-and-set to ``in_flight`` against ``entry``) and the
+        read/mapped audit events to ``unit``."""
+        key, run_id, digest = job.key, job.run_id, mapped.digest
+        owner = self.store.writer_id
+        return (
+            unit.claim(key, _seen(entry), content_hash=digest, run_id=run_id, owner=owner)
+            .audit(key, "read", _read_detail(job.envelope), run_id=run_id)
+            .audit(key, "mapped", {"hash": digest}, run_id=run_id)
+        )
+
+    async def land(self, job: Job, mapped: Mapped, entry: LedgerEntry | None) -> Result:
         """Look up, write and commit; every exception has exactly one fate here.
 
         ``entry`` is the ledger row as read before the claim: a record seen before has every
@@ -369,6 +380,14 @@ async def lookup_then_write(
     # A finished document we hold no posting of (a rebuilt state database, an in-doubt
     # write that landed): it is the target's, adopted as it is.
     return Written(Outcome.UNCHANGED, existing.target_id, {"adopted": "found in target"})
+
+
+def claim_lost(job: Job) -> Result:
+    """Another writer holds this record now (a second process on the same state, or
+    PostgreSQL nodes): it finishes it. The record is not terminal here, so this run's
+    cursor stays behind it."""
+    log.info("claimed by another writer; left to it", extra=log_fields(job.key, job.run_id))
+    return Result(Outcome.DEFERRED, error="claimed by another writer")
 
 
 def claimed_elsewhere(store: Store, entry: LedgerEntry | None) -> bool:

@@ -61,6 +61,7 @@ def test_smoke_run_writes_every_required_key(smoke_report: tuple[BenchReport, by
         "rss_mb",
         "webhook_p50_ms",
         "webhook_p99_ms",
+        "webhook_receiver_p99_ms",
         "machine",
         "commit",
         "runs",
@@ -85,6 +86,8 @@ def test_smoke_figures_have_sane_types_and_ranges(
     assert all(mb > 0 for mb in report.rss_mb.values())
     assert 0 <= report.webhook_p50_ms <= report.webhook_p99_ms
     assert report.webhook_events == 5
+    assert report.webhook_receiver_deliveries == 20
+    assert 0 < report.webhook_receiver_p50_ms <= report.webhook_receiver_p99_ms
 
 
 def test_every_e2e_flow_is_reported_with_a_figure_or_a_reason(
@@ -126,7 +129,9 @@ def test_report_names_machine_commit_and_runs_behind_each_median(
     report, _ = smoke_report
     assert report.machine.cpus >= 1 and report.machine.python
     assert len(report.commit.sha) == 40 or report.commit.sha == "unknown"
-    assert set(report.runs) == {"pipeline", "e2e", "st_rate", "erp_budget", "rss", "webhook"}
+    assert set(report.runs) == {
+        "pipeline", "e2e", "st_rate", "erp_budget", "rss", "webhook", "webhook_receiver"
+    }
     assert all(n >= 1 for n in report.runs.values())
     assert set(report.meets) == set(report.targets)
     assert report.samples["pipeline_records_per_s"] == [report.pipeline_records_per_s]

@@ -367,15 +367,16 @@ async def test_a_claim_taken_by_another_writer_is_left_to_it(
     """Issue 12 item 1: the ledger claim is compare-and-set; a record another writer claims
     between our read of the ledger and our claim is left to it, not written twice."""
     target = Target()
-    read_ledger = store.ledger_entry
+    read_ledger = store.ledger_entries
 
-    async def read_then_lose_the_race(key: RecordKey) -> object:
-        entry = await read_ledger(key)
+    async def read_then_lose_the_race(flow: str, stream: str, ids: list[str]) -> object:
+        entries = await read_ledger(flow, stream, ids)
         # The other process claims the record right after we read its row.
+        key = RecordKey(flow, stream, ids[0])
         await store.commit(Unit().claim(key, None, content_hash="theirs", run_id=None))
-        return entry
+        return entries
 
-    monkeypatch.setattr(store, "ledger_entry", read_then_lose_the_race)
+    monkeypatch.setattr(store, "ledger_entries", read_then_lose_the_race)
     report = await FlowRunner(make_flow(docs(1), target), store).cycle()
     assert report.total("deferred") == 1 and target.writes == 0
     with pytest.raises(ClaimLostError):
