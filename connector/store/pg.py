@@ -1,14 +1,16 @@
 """The state database on PostgreSQL: the same contract as :mod:`connector.store.db`.
 
 * ``await db.write(unit)`` applies a unit atomically; units from concurrent callers share
-  one transaction (group commit), sent as one pipeline, so one round trip and one WAL flush
-  serve many records. A unit that breaks a constraint, or whose compare-and-set claim finds
-  the row changed, fails alone: the batch is rolled back and run again with a SAVEPOINT per
-  unit. A failed COMMIT fails every unit of the batch.
+  one transaction (group commit), sent as one pipeline whose Sync commits it, so one round
+  trip and one WAL flush serve many records. A unit that breaks a constraint, or whose
+  compare-and-set claim finds the row changed, fails alone: the batch is rolled back and
+  each of its units run again in a transaction of its own. A failed commit fails every
+  unit of the batch.
 * The SQL is the store's own (SQLite dialect, ``?`` placeholders), which PostgreSQL also
   speaks once ``?`` become ``$n``: one set of queries for both backends.
-* A claim (a statement marked ``EXPECT_CHANGE``) gets ``RETURNING 1``: a claim that returns
-  no row lost the race, and its unit fails with :class:`ClaimLostError`.
+* A claim (a statement marked ``EXPECT_CHANGE``) is wrapped to divide by the number of
+  rows it changed: a claim that lost the race fails on the server, aborting the batch
+  before its commit, and its unit fails with :class:`ClaimLostError`.
 * Reads go through a small connection pool, concurrently; writes through one connection,
   one batch at a time, so units commit in the order they were queued.
 * A writer with ``lock=True`` holds a session advisory lock keyed by its schema for its
@@ -324,7 +326,8 @@ class PgDatabase:
             try:
                 await _run_pipelined(conn, units)
                 return [None] * len(units)
-            except (psycopg.IntegrityError, _ClaimLost):
+            except (psycopg.IntegrityError, psycopg.errors.DivisionByZero):
+                # A constraint or a lost claim: find the unit(s) by running each alone.
                 return [await _apply_unit(conn, statements) for statements in units]
         except (psycopg.Error, OSError) as exc:
             await self._probe_lock()
@@ -357,20 +360,33 @@ class PgDatabase:
 
 
 async def _run_pipelined(conn: AsyncConnection[Any], units: list[list[Statement]]) -> None:
-    """Every unit in one transaction, sent as one pipeline; raises (rolled back) on a
-    constraint or a lost claim."""
-    async with conn.pipeline() as pipeline, conn.transaction():
-        claims: list[Any] = []
-        for statements in units:
-            for sql, params in statements:
-                cursor = conn.cursor()
-                await cursor.execute(_query(sql), params or None)
-                if sql.startswith(EXPECT_CHANGE):
-                    claims.append(cursor)
-        await pipeline.sync()
-        for cursor in claims:
-            if await cursor.fetchone() is None:
-                raise _ClaimLost
+    """Every unit in one transaction, in one round trip; raises on a constraint or a lost
+    claim, and then nothing of the batch is applied.
+
+    The connection is in autocommit and sends no BEGIN: the statements a pipeline sends
+    before its Sync run in one transaction, which the Sync commits (durably, as any
+    commit) or, after an error, rolls back whole. So a batch waits for the server once,
+    not three times (results, COMMIT, end of pipeline), which on a busy machine is most
+    of what a commit costs. A claim cannot be checked here before the commit: it checks
+    itself on the server instead (see :func:`_query`).
+    """
+    failed: psycopg.Error | None = None
+    try:
+        async with conn.pipeline():
+            cursor = conn.cursor()
+            try:
+                for statements in units:
+                    for sql, params in statements:
+                        await cursor.execute(_query(sql), params or None)
+            except psycopg.Error as exc:
+                # The server's error met while sending: it skips the rest up to the Sync
+                # that closing the pipeline sends. Caught here, so psycopg does not log its
+                # own "pipeline aborted" on the way out as an error ignored.
+                failed = exc
+    except psycopg.Error as exc:
+        raise failed or exc from None
+    if failed is not None:
+        raise failed
 
 
 async def _apply_unit(conn: AsyncConnection[Any], statements: list[Statement]) -> StoreError | None:
@@ -378,9 +394,12 @@ async def _apply_unit(conn: AsyncConnection[Any], statements: list[Statement]) -
     try:
         async with conn.transaction():
             for sql, params in statements:
-                cursor = await conn.execute(_query(sql), params or None)
-                if sql.startswith(EXPECT_CHANGE) and await cursor.fetchone() is None:
-                    raise _ClaimLost
+                try:
+                    await conn.execute(_query(sql), params or None)
+                except psycopg.errors.DivisionByZero as exc:
+                    if sql.startswith(EXPECT_CHANGE):
+                        raise _ClaimLost from exc
+                    raise
     except _ClaimLost:
         return ClaimLostError(
             "another writer claimed the record first; it finishes it, this one leaves it alone"
@@ -390,9 +409,17 @@ async def _apply_unit(conn: AsyncConnection[Any], statements: list[Statement]) -
     return None
 
 
+@lru_cache(maxsize=1024)
 def _query(sql: str) -> str:
+    """``sql`` as PostgreSQL runs it (``$n`` placeholders). A claim (``EXPECT_CHANGE``)
+    that changes no row fails on the server, dividing by the count of rows it changed,
+    so it aborts its transaction before the commit that follows it in the pipeline."""
     if sql.startswith(EXPECT_CHANGE):
-        return dollar_params(sql.rstrip().rstrip(";") + "\nRETURNING 1")
+        body = sql.removeprefix(EXPECT_CHANGE).strip().rstrip(";")
+        return dollar_params(
+            f"{EXPECT_CHANGE}WITH claimed AS ({body}\nRETURNING 1)\n"
+            "SELECT 1 / COUNT(*) FROM claimed"
+        )
     return dollar_params(sql)
 
 
