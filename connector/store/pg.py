@@ -240,28 +240,55 @@ class PgDatabase:
         """Answer queued reads, a pipeline at a time; every outcome goes to its reader."""
         while self._reads:
             reads, self._reads = self._reads, []
-            try:
-                async with self._pool.connection() as conn, conn.pipeline():
-                    cursors = []
-                    for read in reads:
-                        cursor = conn.cursor()
-                        await cursor.execute(dollar_params(read.sql), read.params or None)
-                        cursors.append(cursor)
-                    results: list[list[Any] | StoreError] = []
-                    for cursor in cursors:
-                        try:
-                            results.append(await cursor.fetchall())
-                        except psycopg.Error as exc:
-                            results.append(self._read_error(exc))
-            except (psycopg.Error, PoolTimeout) as exc:
-                results = [self._read_error(exc) for _ in reads]
+            results = await self._fetch_many(reads)
+            skipped = []
             for read, result in zip(reads, results, strict=True):
-                if read.done.done():
+                if result is None:
+                    skipped.append(read)
+                elif read.done.done():
                     continue
-                if isinstance(result, StoreError):
+                elif isinstance(result, StoreError):
                     read.done.set_exception(result)
                 else:
                     read.done.set_result(result)
+            # Reads the server skipped after another failed go first in the next pipeline:
+            # a failing read fails alone, as on SQLite.
+            self._reads = skipped + self._reads
+
+    async def _fetch_many(self, reads: list[_Read]) -> list[list[Any] | StoreError | None]:
+        """Rows of every read, or its error, in one round trip: the rows are taken once
+        closing the pipeline has fetched them all (fetching any inside it would ask the
+        server to flush, a round trip of its own before the closing Sync). ``None``: a
+        read skipped because one before it failed."""
+        cursors: list[AsyncRawCursor[Any]] = []
+        failed: psycopg.Error | None = None
+        try:
+            async with self._pool.connection() as conn:
+                try:
+                    async with conn.pipeline():
+                        try:
+                            for read in reads:
+                                cursor = conn.cursor()
+                                await cursor.execute(dollar_params(read.sql), read.params or None)
+                                cursors.append(cursor)
+                        except psycopg.Error as exc:
+                            failed = exc  # the server skips the rest (see _run_pipelined)
+                except psycopg.Error as exc:
+                    failed = failed or exc
+        except (psycopg.Error, PoolTimeout) as exc:
+            return [self._read_error(exc) for _ in reads]
+        results: list[list[Any] | StoreError | None] = []
+        for cursor in cursors:
+            try:
+                results.append(await cursor.fetchall())
+            except psycopg.Error as exc:
+                results.append(self._read_error(failed or exc))
+                break
+        else:
+            if len(results) < len(reads):
+                # The read whose sending met the server's error is the one that failed.
+                results.append(self._read_error(failed or StoreError("no answer")))
+        return results + [None] * (len(reads) - len(results))
 
     def _read_error(self, exc: Exception) -> StoreError:
         error = StoreError(f"reading the state {self.location} failed: {exc}")

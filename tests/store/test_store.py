@@ -97,6 +97,30 @@ async def test_a_lost_claim_fails_alone_and_its_batch_lands_once(state_url: str)
     await store.close()
 
 
+async def test_a_failing_read_fails_alone_among_reads_sent_with_it(state_url: str) -> None:
+    """A read the database refuses raises StoreError for its caller only: reads issued in
+    the same moment, before and after it, still get their rows."""
+    store = await open_store(state_url)
+    key = RecordKey("f", "s", "1")
+    await store.commit(Unit().ledger(key, State.DONE, target_id="T-1"))
+    results: dict[int, object] = {}
+
+    async def read(index: int, sql: str) -> None:
+        try:
+            results[index] = [tuple(row) for row in await store.db.fetchall(sql)]
+        except StoreError as exc:
+            results[index] = exc
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(read, 0, "SELECT target_id FROM ledger")
+        tg.start_soon(read, 1, "SELECT no_such_column FROM ledger")
+        tg.start_soon(read, 2, "SELECT source_id FROM ledger")
+        tg.start_soon(read, 3, "SELECT state FROM ledger")
+    assert results[0] == [("T-1",)] and results[2] == [("1",)] and results[3] == [("done",)]
+    assert isinstance(results[1], StoreError) and "no_such_column" in str(results[1])
+    await store.close()
+
+
 async def test_concurrent_units_share_commits(state_url: str) -> None:
     """Many concurrent writers are group-committed: fewer transactions than units."""
     store = await open_store(state_url)
