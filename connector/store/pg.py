@@ -40,6 +40,7 @@ from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from connector.errors import clause
+from connector.store import pg_wire
 from connector.store.db import EXPECT_CHANGE, MAX_BATCH, ClaimLostError, Statement, StoreError
 from connector.store.lock import StateLockedError, busy_message
 from connector.store.pg_schema import LOCK_NAMESPACE, check_schema_name, lock_key, migrate
@@ -237,58 +238,24 @@ class PgDatabase:
         return await asyncio.shield(read.done)
 
     async def _read_all(self) -> None:
-        """Answer queued reads, a pipeline at a time; every outcome goes to its reader."""
+        """Answer queued reads, a pipeline at a time; every outcome goes to its reader.
+        Reads the server skipped after another failed go first in the next pipeline: a
+        failing read fails alone, as on SQLite."""
         while self._reads:
             reads, self._reads = self._reads, []
-            results = await self._fetch_many(reads)
-            skipped = []
-            for read, result in zip(reads, results, strict=True):
-                if result is None:
-                    skipped.append(read)
-                elif read.done.done():
-                    continue
-                elif isinstance(result, StoreError):
-                    read.done.set_exception(result)
-                else:
-                    read.done.set_result(result)
-            # Reads the server skipped after another failed go first in the next pipeline:
-            # a failing read fails alone, as on SQLite.
-            self._reads = skipped + self._reads
+            self._reads = _settle(reads, await self._fetch_many(reads)) + self._reads
 
     async def _fetch_many(self, reads: list[_Read]) -> list[list[Any] | StoreError | None]:
-        """Rows of every read, or its error, in one round trip: the rows are taken once
-        closing the pipeline has fetched them all (fetching any inside it would ask the
-        server to flush, a round trip of its own before the closing Sync). ``None``: a
-        read skipped because one before it failed."""
-        cursors: list[AsyncRawCursor[Any]] = []
-        failed: psycopg.Error | None = None
+        """Rows of every read, or its error, in one pipeline and one round trip. ``None``:
+        a read the server skipped because one before it failed."""
         try:
             async with self._pool.connection() as conn:
-                try:
-                    async with conn.pipeline():
-                        try:
-                            for read in reads:
-                                cursor = conn.cursor()
-                                await cursor.execute(dollar_params(read.sql), read.params or None)
-                                cursors.append(cursor)
-                        except psycopg.Error as exc:
-                            failed = exc  # the server skips the rest (see _run_pipelined)
-                except psycopg.Error as exc:
-                    failed = failed or exc
+                answers = await pg_wire.fetch(
+                    conn, [(dollar_params(read.sql), read.params or ()) for read in reads]
+                )
         except (psycopg.Error, PoolTimeout) as exc:
             return [self._read_error(exc) for _ in reads]
-        results: list[list[Any] | StoreError | None] = []
-        for cursor in cursors:
-            try:
-                results.append(await cursor.fetchall())
-            except psycopg.Error as exc:
-                results.append(self._read_error(failed or exc))
-                break
-        else:
-            if len(results) < len(reads):
-                # The read whose sending met the server's error is the one that failed.
-                results.append(self._read_error(failed or StoreError("no answer")))
-        return results + [None] * (len(reads) - len(results))
+        return [self._read_error(a) if isinstance(a, psycopg.Error) else a for a in answers]
 
     def _read_error(self, exc: Exception) -> StoreError:
         error = StoreError(f"reading the state {self.location} failed: {exc}")
@@ -386,6 +353,21 @@ class PgDatabase:
         return self._writer
 
 
+def _settle(reads: list[_Read], results: list[list[Any] | StoreError | None]) -> list[_Read]:
+    """Hand each read its rows or error; returns the reads to send again (``None``)."""
+    again = []
+    for read, result in zip(reads, results, strict=True):
+        if result is None:
+            again.append(read)
+        elif read.done.done():
+            continue  # the reader was cancelled; nobody wants the rows
+        elif isinstance(result, StoreError):
+            read.done.set_exception(result)
+        else:
+            read.done.set_result(result)
+    return again
+
+
 async def _run_pipelined(conn: AsyncConnection[Any], units: list[list[Statement]]) -> None:
     """Every unit in one transaction, in one round trip; raises on a constraint or a lost
     claim, and then nothing of the batch is applied.
@@ -397,23 +379,8 @@ async def _run_pipelined(conn: AsyncConnection[Any], units: list[list[Statement]
     of what a commit costs. A claim cannot be checked here before the commit: it checks
     itself on the server instead (see :func:`_query`).
     """
-    failed: psycopg.Error | None = None
-    try:
-        async with conn.pipeline():
-            cursor = conn.cursor()
-            try:
-                for statements in units:
-                    for sql, params in statements:
-                        await cursor.execute(_query(sql), params or None)
-            except psycopg.Error as exc:
-                # The server's error met while sending: it skips the rest up to the Sync
-                # that closing the pipeline sends. Caught here, so psycopg does not log its
-                # own "pipeline aborted" on the way out as an error ignored.
-                failed = exc
-    except psycopg.Error as exc:
-        raise failed or exc from None
-    if failed is not None:
-        raise failed
+    statements = [(_query(sql), params) for unit in units for sql, params in unit]
+    pg_wire.raise_first(await pg_wire.run(conn, statements))
 
 
 async def _apply_unit(conn: AsyncConnection[Any], statements: list[Statement]) -> StoreError | None:
