@@ -34,6 +34,9 @@ _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 _prepared: weakref.WeakKeyDictionary[AsyncConnection[Any], dict[tuple[bytes, Any], bytes]] = (
     weakref.WeakKeyDictionary()
 )
+#: At most this many shapes are kept prepared per connection (SQL built with a varying
+#: number of placeholders would otherwise add one per count, for the connection's life).
+MAX_PREPARED = 200
 #: Names are never reused, so a name whose PREPARE an aborted pipeline skipped (and that
 #: was never cached) cannot collide with one the server did keep.
 _names = itertools.count()
@@ -71,18 +74,24 @@ async def run(conn: AsyncConnection[Any], statements: Sequence[Statement]) -> li
     #: What each result read back answers: its statement's index, and for a PREPARE the
     #: shape and name to remember once the server has it.
     expected: list[tuple[int, tuple[bytes, Any] | None, bytes]] = []
+    preparing: dict[tuple[bytes, Any], bytes] = {}  # sent in this batch, not yet confirmed
     pgconn.enter_pipeline_mode()
     try:
         for index, (sql, params) in enumerate(statements):
             values = dumper.dump_sequence(params, [PyFormat.AUTO] * len(params))
-            key: tuple[bytes, Any] = (sql.encode(), dumper.types)
-            name = names.get(key)
-            if name is None:
-                name = f"mlc_{next(_names)}".encode()
+            key: tuple[bytes, Any] = (sql.encode(conn.info.encoding), dumper.types)
+            name = names.get(key) or preparing.get(key)
+            if name is None and len(names) + len(preparing) < MAX_PREPARED:
+                name = preparing[key] = f"mlc_{next(_names)}".encode()
                 pgconn.send_prepare(name, key[0], param_types=dumper.types)
                 expected.append((index, key, name))
-            pgconn.send_query_prepared(name, values, param_formats=dumper.formats)
-            expected.append((index, None, name))
+            if name is None:  # one shape too many to keep: parsed and planned each time
+                pgconn.send_query_params(
+                    key[0], values, param_types=dumper.types, param_formats=dumper.formats
+                )
+            else:
+                pgconn.send_query_prepared(name, values, param_formats=dumper.formats)
+            expected.append((index, None, b""))
         pgconn.pipeline_sync()
         results = await _exchange(pgconn)
         pgconn.exit_pipeline_mode()

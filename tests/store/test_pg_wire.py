@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from connector.store import pg_wire
 
@@ -40,5 +41,24 @@ async def test_a_refused_statement_rolls_back_its_batch_and_skips_the_rest(pg_ur
         assert outcomes[2].skipped
         rows = (await pg_wire.run(conn, [("SELECT count(*) FROM t", ())]))[0].rows(conn)
         assert rows == [(0,)]
+    finally:
+        await conn.close()
+
+
+async def test_a_shape_is_prepared_once_and_shapes_past_the_cap_still_run(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query shape repeated in a batch is prepared on the server once; past the cap of
+    kept shapes, new shapes still run (unprepared) and the server keeps no more."""
+    monkeypatch.setattr(pg_wire, "MAX_PREPARED", 2)
+    conn = await psycopg.AsyncConnection.connect(pg_url, autocommit=True)
+    try:
+        batch = [(f"SELECT $1::int + {n % 3}", (n,)) for n in range(9)]
+        outcomes = await pg_wire.run(conn, batch)
+        assert [o.rows(conn) for o in outcomes] == [[(n + n % 3,)] for n in range(9)]
+        cursor = await conn.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'mlc%'"
+        )
+        assert await cursor.fetchone() == (2,)
     finally:
         await conn.close()
