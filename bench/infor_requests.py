@@ -7,9 +7,13 @@ requests the Infor simulator served for each, divided by the documents the strea
 
     .venv/bin/python -m bench.infor_requests --lines 100 [--coding recode]
     .venv/bin/python -m bench.infor_requests --product ln|fsm|syteline --lines 0
+    .venv/bin/python -m bench.infor_requests --product ln --ln-offers deep|batch|none
 
 ``--product`` runs the flow on that CloudSuite line as ``demo --infor-product`` sets it up;
 the requests counted are the gateway's (token requests left out), so they include paging.
+``--ln-offers`` sets what the simulated LN services offer for writing a document in one
+request (deep insert, ``$batch``, both or neither, the simulator's default); the connector
+runs with ``ln_write_mode = "auto"`` and finds out from ``$metadata``.
 
 Reference streams (vendors, items) run first, as in a cycle, and are reported too.
 """
@@ -93,6 +97,7 @@ async def measure(
     verbose: bool = False,
     latency_ms: float = 0.0,
     product: str = "m3",
+    ln_offers: str = "none",
 ) -> None:
     counts = _counts(invoices, bills)
     if product != "m3":
@@ -107,23 +112,31 @@ async def measure(
                 await demo.admin(env.simulators["infor"], "POST", "faults", {"addline_ait": False})
                 text = env.config_path.read_text()
                 env.config_path.write_text(
-                    text.replace("[flows.servicetitan-infor.options]\n",
-                                 '[flows.servicetitan-infor.options]\nap_coding = "recode"\n')
+                    text.replace(
+                        "[flows.servicetitan-infor.options]\n",
+                        '[flows.servicetitan-infor.options]\nap_coding = "recode"\n',
+                    )
                 )
             _grow_invoices(env, lines)
+            if product == "ln":
+                settings = env.simulators["infor"].lines["LN"].settings  # type: ignore[attr-defined]
+                settings.deep_insert = ln_offers in ("deep", "both")
+                settings.batch = ln_offers in ("batch", "both")
             if latency_ms:
                 # A real gateway answers in 100 ms or more; with answers in microseconds no
                 # two workers' calls are ever in the air together to share a request.
-                await demo.admin(env.simulators["infor"], "POST", "faults",
-                                 {"latency_ms": latency_ms})
+                await demo.admin(
+                    env.simulators["infor"], "POST", "faults", {"latency_ms": latency_ms}
+                )
             m3 = env.simulators["infor"]
             seen: Counter[str] = Counter()
             _count_by_transaction(m3, seen)
             app = await App.open(env.config)
             try:
                 runner = await app.runner(FLOW)
+                offers = f" (LN offers: {ln_offers})" if product == "ln" else ""
                 print(
-                    f"product {product}; lines per invoice: {lines}; coding: {coding}; "
+                    f"product {product}{offers}; lines per invoice: {lines}; coding: {coding}; "
                     f"Infor latency {latency_ms} ms"
                 )
                 print(f"{'stream':24} {'written':>8} {'requests':>9} {'req/doc':>8}")
@@ -155,6 +168,12 @@ def main() -> None:
     parser.add_argument(
         "--product", choices=("m3", *sorted(LINE_DEMOS)), default="m3", help="CloudSuite line"
     )
+    parser.add_argument(
+        "--ln-offers",
+        choices=("none", "deep", "batch", "both"),
+        default="none",
+        help="what the simulated LN offers for one-request documents",
+    )
     args = parser.parse_args()
     asyncio.run(
         measure(
@@ -165,6 +184,7 @@ def main() -> None:
             verbose=args.verbose,
             latency_ms=args.latency_ms,
             product=args.product,
+            ln_offers=args.ln_offers,
         )
     )
 

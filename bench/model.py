@@ -70,6 +70,12 @@ class WebhookResult(msgspec.Struct, frozen=True, kw_only=True):
     drains: int
     #: HTTP requests the connector sent while the events were processed.
     requests: int
+    #: Deliveries the receiver answered 2xx, and its time to answer them (the event durable
+    #: in the inbox, then the reply), as aiohttp's access log measures request time.
+    deliveries: int = 0
+    receiver_p50_ms: float = 0.0
+    receiver_p99_ms: float = 0.0
+    receiver_max_ms: float = 0.0
     error: str | None = None
 
 
@@ -77,3 +83,22 @@ class WebhookReady(msgspec.Struct, frozen=True):
     """Printed by the webhook worker once its receiver is subscribed and listening."""
 
     receiver_url: str
+
+
+class StreamRequests(msgspec.Struct, frozen=True, kw_only=True):
+    """What one stream of a flow cost in one cycle: documents written (created or updated)
+    and the requests each system's simulator served for it (a bulk POST is one)."""
+
+    stream: str
+    #: Reference data (vendors, items, customers), not documents.
+    reference: bool = False
+    documents: int
+    requests: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+    @property
+    def per_document(self) -> float | None:
+        return self.total / self.documents if self.documents else None

@@ -181,8 +181,10 @@ async def run_worker(
 class Worker:
     """A connector stage that talks to the harness while it runs (the webhook stage)."""
 
-    def __init__(self, work: Path, stage: str, args: list[str]) -> None:
-        self.log = work / f"worker-{stage}.log"
+    def __init__(
+        self, work: Path, stage: str, args: list[str], *, label: str | None = None
+    ) -> None:
+        self.log = work / f"worker-{label or stage}.log"
         self.stage = stage
         self.command = [sys.executable, "-m", "bench.worker", stage, *args]
         self._process: Process | None = None

@@ -12,24 +12,31 @@ Stages, in order (each connector run is a fresh process; see :mod:`bench`):
    webhooks, timed from delivery to target write.
 
 ``--quick`` shrinks every stage (and says so in the report's notes); ``--smoke`` is the
-tiny run the tests use to check the report's shape.
+tiny run the tests use to check the report's shape: none of its figures means anything, so
+it runs stages 1–2 beside 3–5 rather than before them.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import hmac
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import aiohttp
 import anyio
+import msgspec
 
 from bench import report as reporting
+from bench import requests as bench_requests
 from bench.metrics import median
 from bench.model import EndToEndResult, PipelineResult, RateResult, WebhookReady, WebhookResult
 from bench.procs import ROOT, Sandbox, Worker, run_worker
@@ -43,6 +50,10 @@ E2E_FLOWS = (
     "infor-servicenow",
     "servicetitan-syspro",
 )
+#: Invoice-creating requests per second the webhook stages send the sandbox, at most.
+MAX_TICKS_PER_S = 100
+#: The receiver-latency run stops this long after its last delivery (landing is not timed).
+RECEIVER_SETTLE_S = 2.0
 #: The flow the rate-limit and webhook stages drive (ServiceTitan and M3).
 INFOR_FLOW = "servicetitan-infor"
 #: Enough reference data for the rate and webhook stages, little enough to seed in a blink.
@@ -84,6 +95,14 @@ def _e2e_counts(invoices: int, bills: int) -> dict[str, dict[str, int]]:
 
 
 @dataclass(frozen=True)
+class RequestsPlan:
+    lines: int = 100
+    invoices: int = 40
+    bills: int = 20
+    latencies_ms: tuple[float, ...] = (0.0, 100.0)
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     pipeline_records: int
@@ -99,8 +118,17 @@ class Plan:
     erp_warmup_s: float
     webhook_events: int
     webhook_rate_per_s: float
+    #: The receiver-latency run: deliveries at this rate, not waited for to land.
+    receiver_events: int
+    receiver_rate_per_s: float
     #: One sandbox for every remote stage (smoke: start-up time dominates otherwise).
     shared_sandbox: bool = False
+    #: The local stages (pipeline, memory) run beside the remote ones. Only where no figure
+    #: means anything (smoke): the processes would compete for the CPU they measure.
+    overlap_stages: bool = False
+    #: Requests per document (``bench.requests``): lines per job invoice, invoices, bills,
+    #: and the simulated latencies it is measured at (the first one feeds the budgets).
+    requests: RequestsPlan = field(default_factory=lambda: RequestsPlan())
     notes: tuple[str, ...] = ()
 
 
@@ -124,6 +152,8 @@ PLANS = {
         erp_warmup_s=5,
         webhook_events=1500,
         webhook_rate_per_s=100,
+        receiver_events=10_000,
+        receiver_rate_per_s=1000,
     ),
     "quick": Plan(
         name="quick",
@@ -139,6 +169,8 @@ PLANS = {
         erp_warmup_s=3,
         webhook_events=300,
         webhook_rate_per_s=100,
+        receiver_events=3000,
+        receiver_rate_per_s=1000,
         notes=(
             "quick run: memory measured at 10,000/40,000 records instead of 50,000/200,000",
             "quick run: the ERP budget is measured over 20 s after warm-up and scaled to a minute",
@@ -158,7 +190,11 @@ PLANS = {
         erp_warmup_s=0.3,
         webhook_events=5,
         webhook_rate_per_s=100,
+        receiver_events=20,
+        receiver_rate_per_s=1000,
         shared_sandbox=True,
+        overlap_stages=True,
+        requests=RequestsPlan(lines=5, invoices=4, bills=2, latencies_ms=(0.0,)),
         notes=("smoke run: sizes far too small for any figure to mean anything",),
     ),
 }
@@ -203,16 +239,43 @@ async def run(plan: Plan, work: Path, verbose: bool) -> reporting.BenchReport:
 
     started = time.monotonic()
     machine = reporting.machine()
-    say(f"bench ({plan.name}): pipeline overhead, {plan.pipeline_runs} runs …")
-    pipeline = [
-        await _pipeline(work / f"pipeline-{n}", plan.pipeline_records, plan.pipeline_workers)
-        for n in range(plan.pipeline_runs)
-    ]
-    say("bench: memory …")
-    memory = {
-        size: await _pipeline(work / f"memory-{size}", size, plan.pipeline_workers)
-        for size in plan.memory_sizes
-    }
+    pipeline: list[PipelineResult] = []
+    memory: dict[int, PipelineResult] = {}
+
+    async def local_stages() -> None:
+        say(f"bench ({plan.name}): pipeline overhead, {plan.pipeline_runs} runs …")
+        for n in range(plan.pipeline_runs):
+            run_dir = work / f"pipeline-{n}"
+            pipeline.append(
+                await _pipeline(run_dir, plan.pipeline_records, plan.pipeline_workers)
+            )
+        say("bench: memory …")
+        for size in plan.memory_sizes:
+            if size == plan.pipeline_records:
+                # A pipeline run of this size was this measurement already (smoke: it saves
+                # a process start, which is most of what a smoke stage costs).
+                memory[size] = pipeline[0]
+                continue
+            memory[size] = await _pipeline(work / f"memory-{size}", size, plan.pipeline_workers)
+
+    if plan.overlap_stages:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(local_stages)
+            e2e, status, service = await _remote_stages(plan, work, say)
+    else:
+        await local_stages()
+        e2e, status, service = await _remote_stages(plan, work, say)
+    say("bench: requests per document …")
+    requests = await _requests_per_document(plan.requests)
+    result = _assemble(plan, machine, started, pipeline, memory, e2e, status, service)
+    _add_requests(result, requests)
+    return result
+
+
+async def _remote_stages(
+    plan: Plan, work: Path, say: Callable[[str], None]
+) -> tuple[dict[str, list[EndToEndResult]], dict[str, str], _Service]:
+    """End to end per flow, then the stages that share the service sandbox."""
     available = [flow for flow in E2E_FLOWS if flow in demo.DEMO_FLOWS]
     status = {
         flow: "not available: the flow is not registered with the demo set-up"
@@ -241,7 +304,43 @@ async def run(plan: Plan, work: Path, verbose: bool) -> reporting.BenchReport:
     for flow, runs in e2e.items():
         errors = [r.error for r in runs if r.error]
         status[flow] = f"ran with errors: {errors[0]}" if errors else "ok"
-    return _assemble(plan, machine, started, pipeline, memory, e2e, status, service)
+    return e2e, status, service
+
+
+async def _requests_per_document(
+    plan: RequestsPlan,
+) -> dict[float, dict[str, bench_requests.FlowRequests]]:
+    """Each flow's requests per document and stream at each latency (in this process: the
+    simulators count the requests, so no clock is involved)."""
+    figures: dict[float, dict[str, bench_requests.FlowRequests]] = {}
+    for latency in plan.latencies_ms:
+        for flow in bench_requests.FLOWS:
+            results = await bench_requests.measure(
+                flow, lines=plan.lines, invoices=plan.invoices, bills=plan.bills,
+                latency_ms=latency,
+            )  # fmt: skip
+            figures.setdefault(latency, {})[flow] = bench_requests.summarize(
+                results, lines=plan.lines, latency_ms=latency
+            )
+    return figures
+
+
+def _add_requests(
+    result: reporting.BenchReport, figures: dict[float, dict[str, bench_requests.FlowRequests]]
+) -> None:
+    """Requests per document (no added latency first) and the budgeted end-to-end figure."""
+    latencies = list(figures)
+    result.requests_per_document = figures[latencies[0]]
+    result.requests_per_document_with_latency = {
+        f"{flow} @ {latency:g} ms": figure
+        for latency in latencies[1:]
+        for flow, figure in figures[latency].items()
+    }
+    result.budgeted_e2e = {
+        flow: bench_requests.budgeted(figure, result.e2e_records_per_s.get(flow))
+        for flow, figure in result.requests_per_document.items()
+    }
+    result.judge()
 
 
 class _Service(NamedTuple):
@@ -252,13 +351,18 @@ class _Service(NamedTuple):
     erp: RateResult
     webhook: WebhookResult
     webhook_rate_per_s: float
+    receiver: WebhookResult
+    receiver_rate_per_s: float
 
 
 async def _service_stages(sandbox: Sandbox, work: Path, plan: Plan) -> _Service:
     st, st_served = await _servicetitan_rate(sandbox, work, plan)
     erp = await _erp_budget(sandbox, work, plan)
-    webhook, rate = await _webhook(sandbox, work, plan)
-    return _Service(st, st_served, erp, webhook, rate)
+    webhook, rate = await _webhook(sandbox, work, plan.webhook_events, plan.webhook_rate_per_s)
+    receiver, receiver_rate = await _receiver(
+        sandbox, work, plan.receiver_events, plan.receiver_rate_per_s
+    )
+    return _Service(st, st_served, erp, webhook, rate, receiver, receiver_rate)
 
 
 async def _pipeline(work: Path, records: int, workers: int) -> PipelineResult:
@@ -280,14 +384,18 @@ def _drop_databases(work: Path) -> None:
 
 
 async def _end_to_end_on(sandbox: Sandbox, work: Path, flow: str) -> EndToEndResult:
-    # "Limits off" on both sides: the sandbox's here, the connector's in the worker.
-    await sandbox.admin("servicetitan", "POST", "faults", {"rate_limit_per_s": 0})
+    # "Limits off" on both sides: the sandbox's here, the connector's in the worker. A flow
+    # without ServiceTitan (infor-servicenow) runs on a sandbox that does not serve it.
+    servicetitan = "servicetitan" in sandbox.ready.urls
+    if servicetitan:
+        await sandbox.admin("servicetitan", "POST", "faults", {"rate_limit_per_s": 0})
     try:
         args = ["--config", str(sandbox.config), "--flow", flow]
         args += ["--sandbox-pid", str(sandbox.pid)]
         return await run_worker(work, "e2e", args, EndToEndResult, label=f"e2e-{flow}")
     finally:
-        await sandbox.admin("servicetitan", "POST", "faults", {"rate_limit_per_s": 60})
+        if servicetitan:
+            await sandbox.admin("servicetitan", "POST", "faults", {"rate_limit_per_s": 60})
 
 
 async def _servicetitan_rate(sandbox: Sandbox, work: Path, plan: Plan) -> tuple[RateResult, int]:
@@ -310,34 +418,96 @@ async def _erp_budget(sandbox: Sandbox, work: Path, plan: Plan) -> RateResult:
         await sandbox.admin("infor", "POST", "faults", {"requests_per_minute": 0})
 
 
-async def _webhook(sandbox: Sandbox, work: Path, plan: Plan) -> tuple[WebhookResult, float]:
+async def _webhook(
+    sandbox: Sandbox, work: Path, events: int, per_s: float
+) -> tuple[WebhookResult, float]:
     args = ["--config", str(sandbox.config), "--flow", INFOR_FLOW]
     async with Worker(work, "webhook", args) as worker:
         with anyio.fail_after(600):
             await worker.receive(WebhookReady)
-        created, rate = await _create_invoices(
-            sandbox, plan.webhook_events, plan.webhook_rate_per_s
-        )
+        created, rate = await _create_invoices(sandbox, events, per_s)
         await worker.send_line(str(created))
         with anyio.fail_after(600):
             return await worker.receive(WebhookResult), rate
 
 
+async def _receiver(
+    sandbox: Sandbox, work: Path, events: int, per_s: float
+) -> tuple[WebhookResult, float]:
+    """The receiver at ``per_s``: signed deliveries straight from here, not from the sandbox
+    (which cannot create invoices that fast on two cores). Each names one of the sandbox's
+    invoices as updated, so the drain behind the receiver does its real work (a re-read)."""
+    args = ["--config", str(sandbox.config), "--flow", INFOR_FLOW]
+    args += ["--settle", str(RECEIVER_SETTLE_S)]
+    state = await sandbox.admin("servicetitan", "GET", "state")
+    invoices = state["entities"]["invoices"]
+    async with Worker(work, "webhook", args, label="webhook-receiver") as worker:
+        with anyio.fail_after(600):
+            ready = await worker.receive(WebhookReady)
+        sent, rate = await _deliver(ready.receiver_url, state["tenant"], invoices, events, per_s)
+        await worker.send_line(str(sent))
+        with anyio.fail_after(600):
+            return await worker.receive(WebhookResult), rate
+
+
+async def _deliver(
+    url: str, tenant: int, invoices: list[dict[str, object]], count: int, per_s: float
+) -> tuple[int, float]:
+    """POST ``count`` signed invoice events to ``url`` at ``per_s`` (in ticks of at most
+    ``MAX_TICKS_PER_S``, each tick's deliveries concurrently, as a sender's pool would);
+    the number answered 2xx and the rate achieved."""
+    key = demo.DEMO_WEBHOOK_SECRET.encode()
+    per_tick = max(1, round(per_s / MAX_TICKS_PER_S))
+    answered = 0
+
+    async def one(session: aiohttp.ClientSession, n: int) -> None:
+        nonlocal answered
+        body = msgspec.json.encode(
+            {
+                "eventId": f"bench-{n}",
+                "eventType": "invoice.updated",
+                "tenantId": tenant,
+                "data": invoices[n % len(invoices)],
+            }
+        )
+        signature = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+        headers = {"Content-Type": "application/json", "X-ServiceTitan-Signature": signature}
+        async with session.post(url, data=body, headers=headers) as response:
+            answered += response.status < 300
+
+    connector = aiohttp.TCPConnector(limit=4 * per_tick)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            for n in range(0, count, per_tick):
+                delay = started + n / per_s - time.monotonic()
+                if delay > 0:
+                    await anyio.sleep(delay)
+                for m in range(n, min(n + per_tick, count)):
+                    tg.start_soon(one, session, m)
+        took = time.monotonic() - started
+    return answered, round(count / took, 1) if took > 0 else 0.0
+
+
 async def _create_invoices(sandbox: Sandbox, count: int, per_s: float) -> tuple[int, float]:
-    """Create ``count`` invoices at ``per_s``, each one firing a webhook; the rate achieved."""
+    """Create ``count`` invoices at ``per_s``, each one firing a webhook; the rate achieved.
+
+    At most ``MAX_TICKS_PER_S`` requests a second, each creating its share of invoices
+    (ten every 10 ms at 1,000/s): one request per invoice would measure this loop."""
     url = f"{sandbox.url('servicetitan')}/_sandbox/generate"
-    body = {"entity": "invoices", "count": 1}
+    per_tick = max(1, round(per_s / MAX_TICKS_PER_S))
     created = 0
     async with aiohttp.ClientSession() as session:
         started = time.monotonic()
-        for n in range(count):
+        for n in range(0, count, per_tick):
             delay = started + n / per_s - time.monotonic()
             if delay > 0:
                 await anyio.sleep(delay)
+            body = {"entity": "invoices", "count": min(per_tick, count - n)}
             async with session.post(url, json=body) as response:
                 response.raise_for_status()
                 answer = await response.json()
-            created += int(answer.get("created", {}).get("invoices", 1))
+            created += int(answer.get("created", {}).get("invoices", body["count"]))
         took = time.monotonic() - started
     return created, round(count / took, 1) if took > 0 else 0.0
 
@@ -352,7 +522,7 @@ def _assemble(
     status: dict[str, str],
     service: _Service,
 ) -> reporting.BenchReport:
-    st, st_served, erp, webhook, webhook_rate = service
+    st, st_served, erp, webhook, webhook_rate, receiver, receiver_rate = service
     rss = {str(size): result.peak_rss_mb for size, result in memory.items()}
     smallest, largest = memory[min(memory)], memory[max(memory)]
     e2e_rates: dict[str, float | None] = {flow: None for flow in E2E_FLOWS}
@@ -417,6 +587,11 @@ def _assemble(
         webhook_events=webhook.processed,
         webhook_rate_per_s=webhook_rate,
         webhook_requests_per_event=round(webhook.requests / max(webhook.processed, 1), 2),
+        webhook_receiver_p50_ms=receiver.receiver_p50_ms,
+        webhook_receiver_p99_ms=receiver.receiver_p99_ms,
+        webhook_receiver_max_ms=receiver.receiver_max_ms,
+        webhook_receiver_deliveries=receiver.deliveries,
+        webhook_receiver_rate_per_s=receiver_rate,
         runs={
             "pipeline": len(pipeline),
             "e2e": max((len(r) for r in e2e.values()), default=0),
@@ -424,6 +599,7 @@ def _assemble(
             "erp_budget": 1,
             "rss": 1,
             "webhook": 1,
+            "webhook_receiver": 1,
         },
         load_average_end=reporting.load_average(),
         samples=samples,

@@ -9,6 +9,10 @@ Latency per event is read back from the state database, so no clock but the conn
 own is involved: ``inbox.received_at`` is stamped when the delivery is stored (before the
 2xx), ``inbox.processed_at`` in the same commit as the record's ``done`` state, i.e. right
 after the target accepted the write.
+
+The receiver's own latency (what the sender waits for: the event durable in the inbox, then
+the 2xx) is the server's request time as aiohttp's access log measures it, from the request
+read off the socket to the reply handed back, for every delivery answered 2xx.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import aiohttp
 import anyio
 import msgspec
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from bench.metrics import percentile
 from bench.model import WebhookReady, WebhookResult
@@ -30,6 +35,16 @@ from connector.systems.servicetitan.webhooks import SignatureVerifier, webhook_h
 
 #: How long the last events may take to land after the harness stops creating them.
 SETTLE_S = 60.0
+
+
+class _ReceiverTimes(AbstractAccessLogger):
+    """aiohttp's access log, kept as seconds per answered delivery instead of lines."""
+
+    seconds: list[float] = []
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if 200 <= response.status < 300:
+            self.seconds.append(time)
 
 
 class _Wakeup:
@@ -46,8 +61,11 @@ class _Wakeup:
         self.event = anyio.Event()
 
 
-async def webhook_latency(config: Config, flow: str, source: str) -> WebhookResult:
-    """Serve a receiver, announce it, drain until the harness's events have all landed.
+async def webhook_latency(
+    config: Config, flow: str, source: str, *, settle_s: float = SETTLE_S
+) -> WebhookResult:
+    """Serve a receiver, announce it, drain until the harness's events have all landed (or
+    ``settle_s`` after the harness is done: a receiver-latency run does not wait for them).
 
     Protocol with the harness: print :class:`WebhookReady` as one JSON line, then read one
     line from standard input carrying the number of events the harness created.
@@ -70,7 +88,8 @@ async def webhook_latency(config: Config, flow: str, source: str) -> WebhookResu
         receiver.router.add_post(
             "/hook", webhook_handler(app.store, flow, verifier, on_stored=wakeup.set)
         )
-        site_runner = web.AppRunner(receiver, access_log=None)
+        _ReceiverTimes.seconds = []
+        site_runner = web.AppRunner(receiver, access_log_class=_ReceiverTimes)
         await site_runner.setup()
         site = web.TCPSite(site_runner, "127.0.0.1", 0)
         await site.start()
@@ -80,7 +99,7 @@ async def webhook_latency(config: Config, flow: str, source: str) -> WebhookResu
             await _subscribe(system.resolved_api_url, url, secret)
             sys.stdout.write(msgspec.json.encode(WebhookReady(url)).decode() + "\n")
             sys.stdout.flush()
-            return await _drain_until_done(app, runner, flow, wakeup)
+            return await _drain_until_done(app, runner, flow, wakeup, settle_s)
         finally:
             await site_runner.cleanup()
     finally:
@@ -95,7 +114,7 @@ async def _subscribe(sandbox_url: str, receiver_url: str, secret: str) -> None:
 
 
 async def _drain_until_done(
-    app: App, runner: FlowRunner, flow: str, wakeup: _Wakeup
+    app: App, runner: FlowRunner, flow: str, wakeup: _Wakeup, settle_s: float
 ) -> WebhookResult:
     drains = 0
     error: str | None = None
@@ -113,7 +132,7 @@ async def _drain_until_done(
         tg.start_soon(drain_forever)
         line = await anyio.to_thread.run_sync(sys.stdin.readline)
         created = int(line.strip() or 0)
-        with anyio.move_on_after(SETTLE_S):
+        with anyio.move_on_after(settle_s):
             while not await _all_landed(app, flow, created):
                 wakeup.set()  # a drain that ended as the last event arrived must look again
                 await anyio.sleep(0.05)
@@ -123,6 +142,7 @@ async def _drain_until_done(
         "SELECT received_at, processed_at FROM inbox WHERE flow = ?", (flow,)
     )
     latencies = [(r[1] - r[0]) * 1000 for r in rows if r[1] is not None]
+    replies = [seconds * 1000 for seconds in _ReceiverTimes.seconds]
     return WebhookResult(
         events=len(rows),
         processed=len(latencies),
@@ -131,6 +151,10 @@ async def _drain_until_done(
         max_ms=round(max(latencies, default=0.0), 1),
         drains=drains,
         requests=requests,
+        deliveries=len(replies),
+        receiver_p50_ms=round(percentile(replies, 0.50), 1),
+        receiver_p99_ms=round(percentile(replies, 0.99), 1),
+        receiver_max_ms=round(max(replies, default=0.0), 1),
         error=error,
     )
 

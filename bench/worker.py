@@ -16,6 +16,7 @@ import msgspec
 
 from bench import stage_local, stage_remote, stage_webhook
 from connector.config import load_config
+from connector.runtime.heap import tune_collector
 
 STAGES = ("pipeline", "e2e", "st-rate", "erp-budget", "webhook")
 
@@ -33,7 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--limit", type=int, default=60, help="requests per period (rate)")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--settle", type=float, default=stage_webhook.SETTLE_S,
+        help="webhook: seconds to wait for the last events to land",
+    )
     args = parser.parse_args(argv)
+    tune_collector()  # as ``ml-connector`` does at start: the stage measures that process
     result = anyio.run(_run, args)
     sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
     return 0
@@ -61,7 +67,9 @@ async def _run(args: argparse.Namespace) -> msgspec.Struct:
             per_minute=args.limit,
             concurrency=args.concurrency,
         )
-    return await stage_webhook.webhook_latency(config, args.flow, "servicetitan")
+    return await stage_webhook.webhook_latency(
+        config, args.flow, "servicetitan", settle_s=args.settle
+    )
 
 
 if __name__ == "__main__":

@@ -27,19 +27,8 @@ async def start_admin(service: Service) -> web.AppRunner:
         token = service.app.vault.get(service.config.service.admin_token_credential).secret("token")
         redactor.register(token)
 
-    @web.middleware
-    async def bearer(
-        request: web.Request, handler: Callable[[web.Request], Any]
-    ) -> web.StreamResponse:
-        # The console has its own login (a browser cannot send the bearer header).
-        if token is not None and not request.path.startswith("/console"):
-            given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                return web.json_response({"error": "bearer token required"}, status=401)
-        response: web.StreamResponse = await handler(request)
-        return response
-
-    admin = web.Application(middlewares=[bearer])
+    # The console has its own login (a browser cannot send the bearer header).
+    admin = web.Application(middlewares=[bearer_middleware(token, exempt="/console")])
     admin.router.add_get("/healthz", partial(_healthz, service))
     admin.router.add_get("/metrics", partial(_metrics, service))
     admin_api.mount(admin, service)
@@ -50,6 +39,25 @@ async def start_admin(service: Service) -> web.AppRunner:
         runner, service.config.service.admin_host, service.config.service.admin_port
     ).start()
     return runner
+
+
+def bearer_middleware(token: str | None, *, exempt: str | None = None) -> Any:
+    """Refuses (401) a request without ``Authorization: Bearer <token>``; lets every
+    request through when ``token`` is None, and paths under ``exempt``."""
+
+    @web.middleware
+    async def bearer(
+        request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        if token is not None and not (exempt and request.path.startswith(exempt)):
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return web.json_response({"error": "bearer token required"}, status=401)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return bearer
+
 
 async def _healthz(service: Service, request: web.Request) -> web.Response:
     systems = [supervisor.status() for supervisor in service.app.supervisors.values()]
@@ -74,6 +82,7 @@ async def _healthz(service: Service, request: web.Request) -> web.Response:
         status=200 if healthy else 503,
     )
 
+
 async def _metrics(service: Service, request: web.Request) -> web.Response:
     extra = [ledger_samples(await service.app.store.ledger_counts())]
     dead = _gauge("ml_connector_dead_letters", "Open dead letters, by flow.")
@@ -97,9 +106,7 @@ async def _metrics(service: Service, request: web.Request) -> web.Response:
     throttled = _gauge(
         "ml_connector_throttled_total_snapshot", "429/throttle answers seen.", ("system",)
     )
-    refreshes = _gauge(
-        "ml_connector_token_refreshes", "Tokens fetched.", ("system",)
-    )
+    refreshes = _gauge("ml_connector_token_refreshes", "Tokens fetched.", ("system",))
     for supervisor in service.app.supervisors.values():
         connection = supervisor.connection
         wait.set(connection.limiter.wait_seconds_total, system=supervisor.name)
@@ -112,6 +119,6 @@ async def _metrics(service: Service, request: web.Request) -> web.Response:
         text=service.metrics.render(extra=extra), headers={"Content-Type": CONTENT_TYPE}
     )
 
+
 def _gauge(name: str, help: str, labels: tuple[str, ...] = ("flow",)) -> Gauge:
     return Gauge(name, help, labels)
-

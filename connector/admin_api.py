@@ -89,9 +89,7 @@ async def _body(request: web.Request, type_: type[T]) -> T:
 
 
 async def _letters(service: Service, target: Target) -> list[DeadLetter]:
-    return await operations.chosen_letters(
-        service.app.store, target.group, target.flow, target.ids
-    )
+    return await operations.chosen_letters(service.app.store, target.group, target.flow, target.ids)
 
 
 async def _retry(service: Service, request: web.Request) -> object:
@@ -122,8 +120,12 @@ async def _set_mapping(service: Service, request: web.Request) -> object:
     previous = await operations.set_mapping(
         service.config, service.app.store, wanted.kind, wanted.key, wanted.value
     )
-    return {"kind": wanted.kind, "key": wanted.key, "value": wanted.value.strip(),
-            "previous": previous}
+    return {
+        "kind": wanted.kind,
+        "key": wanted.key,
+        "value": wanted.value.strip(),
+        "previous": previous,
+    }
 
 
 async def _delete_mapping(service: Service, request: web.Request) -> object:

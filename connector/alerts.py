@@ -45,9 +45,7 @@ class Alerts:
     open_errors: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_config(
-        cls, service: ServiceConfig, credential: Callable[[str], Credential]
-    ) -> Alerts:
+    def from_config(cls, service: ServiceConfig, credential: Callable[[str], Credential]) -> Alerts:
         return cls(service.alert_webhook_url, service.alerts, credential)
 
     @property
@@ -111,7 +109,10 @@ class Alerts:
         except (ConnectorError, OSError, smtplib.SMTPException) as exc:
             log.warning(
                 "alert %s not emailed through %s:%d: %s",
-                alert["event"], email.smtp_host, email.smtp_port, exc,
+                alert["event"],
+                email.smtp_host,
+                email.smtp_port,
+                exc,
             )
 
 
@@ -168,9 +169,10 @@ def _deliver(
 
 async def _post(url: str, body: Alert) -> None:
     try:
-        async with aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)
-        ) as session, session.post(url, json=body) as response:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as session,
+            session.post(url, json=body) as response,
+        ):
             if response.status >= 300:
                 log.warning("alert %s refused by %s: HTTP %d", body["event"], url, response.status)
     except (aiohttp.ClientError, TimeoutError) as exc:

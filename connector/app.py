@@ -61,9 +61,7 @@ class App:
         for reading only, beside a running service: nothing is marked or seeded, and no
         flow may be run.
         """
-        store = await open_store(
-            config.store.location, writer=writer, schema=config.store.schema
-        )
+        store = await open_store(config.store.location, writer=writer, schema=config.store.schema)
         try:
             vault = open_vault(config)
             if writer:

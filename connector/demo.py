@@ -34,6 +34,9 @@ DEMO_FLOWS: dict[str, tuple[str, str]] = {
     "servicetitan-syspro": ("servicetitan", "syspro"),
 }
 CLEARING_SUPPLIER = "STCLEAR"
+#: The HMAC key of the demo's ServiceTitan webhooks (a sandbox fixture, not a secret: the
+#: bench signs its own deliveries with it to load the receiver beyond what the sandbox sends).
+DEMO_WEBHOOK_SECRET = "demo-webhook-secret-0123456789abcdef"  # noqa: S105 - a fixture
 
 
 @dataclass
@@ -138,7 +141,7 @@ def _write_vault(env: DemoEnvironment, credentials: dict[str, Any]) -> None:
         vault.set(
             "servicetitan-webhook",
             "webhook-hmac",
-            {"secret": "demo-webhook-secret-0123456789abcdef"},
+            {"secret": DEMO_WEBHOOK_SECRET},
         )
     if "acumatica" in credentials:
         fields = demo_acumatica.vault_fields(credentials["acumatica"])

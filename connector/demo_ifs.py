@@ -73,21 +73,25 @@ async def setup(servicetitan: ServiceTitanClient, client: IfsClient) -> dict[str
     gl_accounts = [a async for a in servicetitan.records(RESOURCES["gl_accounts"])]
     suppliers = sorted(s.supplier_id for s in await client.list(ifs.Supplier))
     orders = await client.list(ifs.PurchaseOrder)
-    parts = sorted({line.part_no for line in await client.list(ifs.PurchaseOrderLine)
-                    if line.part_no})
+    parts = sorted(
+        {line.part_no for line in await client.list(ifs.PurchaseOrderLine) if line.part_no}
+    )
     centers = [c.value for c in await client.code_part_values("B") if c.value]
     accounts = {a.account for a in await client.list(ifs.Account)}
     return {
         mapping.SUPPLIER_VENDOR: _round_robin(suppliers, vendors),
         mapping.PART_SKU: _round_robin(parts, materials),
         mapping.TAX_ZONE: {
-            code: str(zones[0]) for code in sorted({o.tax_liability for o in orders
-                                                    if o.tax_liability})},
+            code: str(zones[0])
+            for code in sorted({o.tax_liability for o in orders if o.tax_liability})
+        },
         mapping.BU_COST_CENTER: _round_robin([str(u) for u in units], centers),
         mapping.GL_ACCOUNT: {
-            a.number: a.number if a.number in accounts
+            a.number: a.number
+            if a.number in accounts
             else _ACCOUNT_BY_TYPE.get(a.type or "", "4000")
-            for a in gl_accounts if a.number
+            for a in gl_accounts
+            if a.number
         },
     }
 

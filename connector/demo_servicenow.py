@@ -59,8 +59,9 @@ def vault_fields(credentials: Mapping[str, Any]) -> dict[str, str]:
     return {key: str(credentials[key]) for key in _VAULT_FIELDS if credentials.get(key)}
 
 
-async def post_invoices(m3: M3Client, count: int = DEMO_INVOICES, *, seed: int = 7,
-                        prefix: str = "SN") -> list[tuple[str, str]]:
+async def post_invoices(
+    m3: M3Client, count: int = DEMO_INVOICES, *, seed: int = 7, prefix: str = "SN"
+) -> list[tuple[str, str]]:
     """Enter and validate ``count`` supplier invoices in M3 (APS450MI AddHead + AddLine,
     APS455MI ValidByBatchNo); the (SUNO, SINO) of each. Invoices already posted under the
     same number are left alone, so a second call adds nothing."""
@@ -76,8 +77,10 @@ async def post_invoices(m3: M3Client, count: int = DEMO_INVOICES, *, seed: int =
             continue
         record = f"demo invoice {sino}"
         invoice_date = f"2025{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-        inbn = await m3.add_head({"SUNO": suno, "SINO": sino, "IVDT": invoice_date,
-                                  "CUAM": str(sum(amounts))}, record=record)
+        inbn = await m3.add_head(
+            {"SUNO": suno, "SINO": sino, "IVDT": invoice_date, "CUAM": str(sum(amounts))},
+            record=record,
+        )
         for amount in amounts:
             await m3.add_line(inbn, {"RDTP": "8", "NLAM": str(amount)}, record=record)
         await m3.validate_batch(inbn, record=record)

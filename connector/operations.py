@@ -61,9 +61,7 @@ async def retry(letters: Sequence[DeadLetter], runner_of: RunnerOf) -> list[Cycl
     by_flow: dict[str, list[str]] = {}
     for letter in letters:
         by_flow.setdefault(letter.key.flow, []).append(letter.key.source_id)
-    return [
-        await (await runner_of(flow)).replay(source_ids=ids) for flow, ids in by_flow.items()
-    ]
+    return [await (await runner_of(flow)).replay(source_ids=ids) for flow, ids in by_flow.items()]
 
 
 async def dismiss(store: Store, letters: Sequence[DeadLetter], reason: str, by: str) -> int:
@@ -74,9 +72,7 @@ async def dismiss(store: Store, letters: Sequence[DeadLetter], reason: str, by: 
     return await store.dismiss_dead_letters(list(letters), reason, by=by)
 
 
-async def set_mapping(
-    config: Config, store: Store, kind: str, key: str, value: str
-) -> str | None:
+async def set_mapping(config: Config, store: Store, kind: str, key: str, value: str) -> str | None:
     """Add or change a mapping the CLI owns; the value it replaced, if any."""
     value = value.strip()
     if not value:
@@ -106,7 +102,7 @@ async def delete_mapping(config: Config, store: Store, kind: str, key: str) -> s
 
 def from_config(kind: str, key: str) -> ConfigurationError:
     return ConfigurationError(
-        f"mapping {kind} {key!r} comes from the config file: change or delete \"{key}\" under "
+        f'mapping {kind} {key!r} comes from the config file: change or delete "{key}" under '
         f"[mappings.{kind}] there instead; the state follows when the service next starts "
         "or reloads (SIGHUP), or at the next sync"
     )

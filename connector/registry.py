@@ -110,6 +110,8 @@ class WebhookContext:
 Handler = Callable[["web.Request"], Awaitable["web.Response"]]
 #: Builds the aiohttp handler of one flow's webhook path; None = webhooks off (it logs why).
 WebhookReceiver = Callable[[WebhookContext], "Handler | None"]
+
+
 @dataclass(frozen=True)
 class FlowRequest:
     """What a pairing's build gets: the configured flow and the supervisors of its two

@@ -55,9 +55,7 @@ _CHECK_AAD = b"vault_meta"
 # share key material.
 _FINGERPRINT_LABEL = b"ml-connector credential fingerprint v1"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_MAKE_A_KEY = (
-    "make one with `ml-connector creds init --key-file PATH` or `openssl rand -base64 32`"
-)
+_MAKE_A_KEY = "make one with `ml-connector creds init --key-file PATH` or `openssl rand -base64 32`"
 
 
 #: The kinds no particular system owns; each system package declares its own kinds
@@ -344,8 +342,7 @@ class Vault:
                 (name, kind, nonce, ciphertext, self._fingerprint(plaintext), now, now),
             )
             row = conn.execute(
-                "SELECT name, kind, fingerprint, created_at, updated_at FROM vault "
-                "WHERE name = ?",
+                "SELECT name, kind, fingerprint, created_at, updated_at FROM vault WHERE name = ?",
                 (name,),
             ).fetchone()
         return _info(row)

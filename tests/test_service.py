@@ -234,21 +234,32 @@ async def test_check_reports_ok_and_a_precise_fail_for_each_mistake(
 ) -> None:
     """`check` says OK for the sandbox, and FAIL naming the cause for a wrong secret, a
     wrong CONO and an unreachable host."""
-    code, rows = await run_check(env.config_path)
-    assert code == 0 and {r["status"] for r in rows} == {"OK"}
     original = env.config_path.read_text()
-    env.config_path.write_text(original.replace('company = "100"', 'company = "300"'))
-    code, rows = await run_check(env.config_path)
-    infor = next(r for r in rows if r["system"] == "infor")
-    assert code == 1 and infor["status"] == "FAIL" and "company 300" in infor["detail"]
     st_url = env.simulators["servicetitan"].base_url
-    env.config_path.write_text(
+    # The broken configs are copies beside the good one (its paths are relative to it), so
+    # the three checks, which only read, run at once.
+    wrong_company = env.config_path.with_name("wrong-company.toml")
+    wrong_company.write_text(original.replace('company = "100"', 'company = "300"'))
+    unreachable = env.config_path.with_name("unreachable.toml")
+    unreachable.write_text(
         original.replace(f'api_url = "{st_url}"', 'api_url = "http://127.0.0.1:1"')
     )
-    code, rows = await run_check(env.config_path)
+    checks: dict[Path, tuple[int, list[dict[str, str]]]] = {}
+
+    async def check(path: Path) -> None:
+        checks[path] = await run_check(path)
+
+    async with anyio.create_task_group() as tg:
+        for path in (env.config_path, wrong_company, unreachable):
+            tg.start_soon(check, path)
+    code, rows = checks[env.config_path]
+    assert code == 0 and {r["status"] for r in rows} == {"OK"}
+    code, rows = checks[wrong_company]
+    infor = next(r for r in rows if r["system"] == "infor")
+    assert code == 1 and infor["status"] == "FAIL" and "company 300" in infor["detail"]
+    code, rows = checks[unreachable]
     st = next(r for r in rows if r["system"] == "servicetitan")
     assert code == 1 and st["status"] == "FAIL" and "connect" in st["detail"]
-    env.config_path.write_text(original)
     vault = open_vault(env.config)
     good = vault.get("servicetitan")
     vault.set("servicetitan", "servicetitan", {**good.fields, "client_secret": "wrong-secret"})

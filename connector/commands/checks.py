@@ -38,8 +38,14 @@ async def flow_checks(app: App, failed_systems: Collection[str]) -> list[Row]:
         label = f"flow {name}"
         broken = [s for s in (flow.source, flow.target) if s in failed_systems]
         if broken:
-            rows.append({"system": label, "kind": "flow", "status": "FAIL",
-                         "detail": f"not checked: system {broken[0]} failed above; fix it first"})
+            rows.append(
+                {
+                    "system": label,
+                    "kind": "flow",
+                    "status": "FAIL",
+                    "detail": f"not checked: system {broken[0]} failed above; fix it first",
+                }
+            )
             continue
         try:
             request = registry.FlowRequest(
@@ -55,13 +61,22 @@ async def flow_checks(app: App, failed_systems: Collection[str]) -> list[Row]:
             rows.append({"system": label, "kind": "flow", "status": "FAIL", "detail": str(exc)})
             continue
         except OSError as exc:
-            rows.append({"system": label, "kind": "flow", "status": "FAIL",
-                         "detail": f"cannot reach the system ({exc}); check the URL and the "
-                         "network"})
+            rows.append(
+                {
+                    "system": label,
+                    "kind": "flow",
+                    "status": "FAIL",
+                    "detail": f"cannot reach the system ({exc}); check the URL and the network",
+                }
+            )
             continue
         rows += [
-            {"system": label, "kind": r.what, "status": "OK" if r.ok else "FAIL",
-             "detail": r.detail}
+            {
+                "system": label,
+                "kind": r.what,
+                "status": "OK" if r.ok else "FAIL",
+                "detail": r.detail,
+            }
             for r in results
         ]
     return rows
@@ -121,14 +136,27 @@ def _email_alerts(app: App) -> list[Row]:
     if email.smtp_host is None:
         return []
     if not email.to:
-        return [{"system": "alert email", "kind": "smtp", "status": "FAIL",
-                 "detail": "[service.alerts] names an smtp_host but no recipients: set "
-                 'to = ["ops@example.com"] there, or remove smtp_host'}]
+        return [
+            {
+                "system": "alert email",
+                "kind": "smtp",
+                "status": "FAIL",
+                "detail": "[service.alerts] names an smtp_host but no recipients: set "
+                'to = ["ops@example.com"] there, or remove smtp_host',
+            }
+        ]
     if email.smtp_credential is None:
-        return [{"system": "alert email", "kind": "smtp", "status": "OK",
-                 "detail": f"to {', '.join(email.to)} via {email.smtp_host} (no login)"}]
-    return [_credential(app, "alert email", email.smtp_credential, "smtp",
-                        ("username", "password"))]
+        return [
+            {
+                "system": "alert email",
+                "kind": "smtp",
+                "status": "OK",
+                "detail": f"to {', '.join(email.to)} via {email.smtp_host} (no login)",
+            }
+        ]
+    return [
+        _credential(app, "alert email", email.smtp_credential, "smtp", ("username", "password"))
+    ]
 
 
 def _credential(app: App, label: str, name: str, kind: str, fields: tuple[str, ...]) -> Row:

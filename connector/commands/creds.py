@@ -51,9 +51,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     actions = creds.add_subparsers(dest="creds_command", required=True, metavar="COMMAND")
 
     init = actions.add_parser("init", help="create the vault (optionally with a new key file)")
-    init.add_argument(
-        "--key-file", type=Path, help="generate a new key into this file (mode 0600)"
-    )
+    init.add_argument("--key-file", type=Path, help="generate a new key into this file (mode 0600)")
     init.set_defaults(handler=_init)
 
     set_ = actions.add_parser("set", help="store or replace a credential (fields from stdin)")
@@ -131,10 +129,7 @@ def _init(args: argparse.Namespace) -> int:
             "unset it, or the vault will not open",
             file=sys.stderr,
         )
-    print(
-        "back the key file up apart from the database: without it the credentials "
-        "cannot be read"
-    )
+    print("back the key file up apart from the database: without it the credentials cannot be read")
     return 0
 
 

@@ -93,9 +93,7 @@ async def _run(
                 for number in (1, 2):
                     say(f"\n{flow}, cycle {number}:")
                     progress = Progress()
-                    report = await runner.cycle(
-                        streams=streams, trigger="demo", progress=progress
-                    )
+                    report = await runner.cycle(streams=streams, trigger="demo", progress=progress)
                     progress.finish()
                     if not as_json:
                         print_reports([report], False)

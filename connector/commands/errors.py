@@ -155,8 +155,13 @@ def _show(args: argparse.Namespace) -> int:
         print_table(
             ["stream", "source id", "attempts", "last failed", "reason"],
             [
-                [dl.key.stream, dl.key.source_id, dl.attempts, _when(dl.last_failed_at),
-                 dl.reason[:100]]
+                [
+                    dl.key.stream,
+                    dl.key.source_id,
+                    dl.attempts,
+                    _when(dl.last_failed_at),
+                    dl.reason[:100],
+                ]
                 for dl in group.letters
             ],
         )

@@ -64,10 +64,7 @@ def _list(args: argparse.Namespace) -> int:
             await store.close()
         if args.json:
             print_json(
-                [
-                    {"kind": r.kind, "key": r.key, "value": r.value, "origin": r.origin}
-                    for r in rows
-                ]
+                [{"kind": r.kind, "key": r.key, "value": r.value, "origin": r.origin} for r in rows]
             )
             return 0
         if not rows:

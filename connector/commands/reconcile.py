@@ -50,9 +50,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
     async def body(app: App) -> int:
         built = await app.built_flow(args.flow)
-        report = await reconcile(
-            built.flow, await app.store.all_mappings(), args.start, args.end
-        )
+        report = await reconcile(built.flow, await app.store.all_mappings(), args.start, args.end)
         if args.csv is not None:
             text = differences_csv(report)
             if str(args.csv) == "-":
@@ -73,8 +71,7 @@ def print_report(report: ReconcileReport) -> None:
     print_table(
         ["stream", "source docs", "source amount", "target docs", "target amount", "unmapped"],
         [
-            [t.stream, t.source_count, t.source_amount, t.target_count, t.target_amount,
-             t.unmapped]
+            [t.stream, t.source_count, t.source_amount, t.target_count, t.target_amount, t.unmapped]
             for t in report.streams
         ],
     )
@@ -85,9 +82,16 @@ def print_report(report: ReconcileReport) -> None:
     print_table(
         ["stream", "source id", "number", "date", "source", "target id", "target", "issue"],
         [
-            [d.stream, d.source_id, d.number, d.date,
-             "-" if d.source_amount is None else d.source_amount, d.target_id or "-",
-             "-" if d.target_amount is None else d.target_amount, d.issue]
+            [
+                d.stream,
+                d.source_id,
+                d.number,
+                d.date,
+                "-" if d.source_amount is None else d.source_amount,
+                d.target_id or "-",
+                "-" if d.target_amount is None else d.target_amount,
+                d.issue,
+            ]
             for d in report.differences
         ],
     )

@@ -46,9 +46,10 @@ async def ask_service(
         headers["Authorization"] = f"Bearer {token}"
     print(f"(the service holds the state: asking it through {url})", file=sys.stderr)
     try:
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as session, session.post(
-            url, data=msgspec.json.encode(body), headers=headers
-        ) as response:
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT) as session,
+            session.post(url, data=msgspec.json.encode(body), headers=headers) as response,
+        ):
             status, raw = response.status, await response.read()
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise ConfigurationError(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 import anyio
+import msgspec
 
 from connector import registry
 from connector.app import App
@@ -42,6 +44,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "/webhooks/TENANT/FLOW (default: no receiver on this node)",
     )
     run.add_argument(
+        "--admin-port",
+        type=int,
+        default=None,
+        help="with --workers: serve this node's /healthz and /metrics on this port "
+        "(default: [service] admin_port), so several nodes can share a machine",
+    )
+    run.add_argument(
         "--heartbeat", type=float, default=5.0, help="seconds between a node's heartbeats"
     )
     run.add_argument(
@@ -70,7 +79,17 @@ def _run(args: argparse.Namespace) -> int:
             heartbeat_s=args.heartbeat,
             stalled_after_s=args.stalled_after,
         )
+        if args.admin_port is not None:
+            settings = dataclasses.replace(
+                settings,
+                service=msgspec.structs.replace(settings.service, admin_port=args.admin_port),
+            )
         return anyio.run(run_node, settings, args.workers, args.webhook_port)
+    if args.admin_port is not None:
+        raise ConfigurationError(
+            "--admin-port is for a cluster node (with --workers); the service takes its "
+            "admin port from [service] admin_port in the config"
+        )
     if args.database_url is not None:
         raise ConfigurationError(
             "--database-url runs a cluster node: give --workers N too (N tenant jobs at once)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ def _list(args: argparse.Namespace) -> int:
 
     async def go() -> list[dict[str, Any]]:
         await directory.create_schema()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for row in await directory.tenants():
             config = tenant_config(settings, row.id, row.config_toml)
             rows.append(
@@ -125,6 +126,21 @@ def _list(args: argparse.Namespace) -> int:
                     "updated_at": row.updated_at.isoformat(timespec="seconds"),
                 }
             )
+        pairs = [(r["tenant"], flow) for r in rows for flow in r["flows"]]
+        by_tenant: dict[str, list[dict[str, Any]]] = {}
+        for item in await directory.overview(pairs):
+            by_tenant.setdefault(item.tenant, []).append(
+                {
+                    "flow": item.flow,
+                    "next_due": item.next_due,
+                    "last_run": None if item.last_run is None else asdict(item.last_run),
+                    "open_errors": item.open_errors,
+                    "open_review": item.open_review,
+                    "job": item.job,
+                }
+            )
+        for r in rows:
+            r["flow_status"] = by_tenant.get(r["tenant"], [])
         return rows
 
     rows = anyio.run(go)
@@ -134,13 +150,33 @@ def _list(args: argparse.Namespace) -> int:
     if not rows:
         print("no tenants; add one with `ml-connector tenants add ID --file tenant.toml`")
         return 0
+    table = []
+    for r in rows:
+        for flow in r["flow_status"] or [{"flow": "(none enabled)"}]:
+            last = flow.get("last_run")
+            table.append(
+                [
+                    r["tenant"],
+                    flow["flow"],
+                    flow.get("next_due"),
+                    None if last is None else f"#{last['id']} {last['status']}",
+                    None if last is None else last["finished_at"] or "running",
+                    flow.get("open_errors"),
+                    flow.get("job") or "-",
+                ]
+            )
     print_table(
-        ["TENANT", "FLOWS", "SYSTEMS", "UPDATED"],
-        [
-            [r["tenant"], ", ".join(r["flows"]), ", ".join(r["systems"]), r["updated_at"]]
-            for r in rows
-        ],
+        ["TENANT", "FLOW", "NEXT DUE", "LAST RUN", "FINISHED", "OPEN ERRORS", "JOB"], table
     )
+    failed = [
+        (r["tenant"], f["flow"], f["last_run"]["error"])
+        for r in rows
+        for f in r["flow_status"]
+        if f["last_run"] is not None and f["last_run"]["status"] == "failed"
+        and f["last_run"]["error"]
+    ]
+    for tenant, flow, error in failed:
+        print(f"{tenant}/{flow} last run failed: {error}")
     return 0
 
 

@@ -129,7 +129,9 @@ def unknown_keys(data: dict[str, Any], file: str) -> list[UnknownKey]:
 
     scan(data, (), [*_RawConfig.__struct_fields__])
     for section, struct in (
-        ("store", StoreConfig), ("vault", VaultConfig), ("service", ServiceConfig)
+        ("store", StoreConfig),
+        ("vault", VaultConfig),
+        ("service", ServiceConfig),
     ):
         scan(data.get(section), (section,), [*struct.__struct_fields__])
     service = data.get("service")
@@ -146,7 +148,7 @@ def unknown_keys(data: dict[str, Any], file: str) -> list[UnknownKey]:
                 known = ["kind", *specs[kind].config.__struct_fields__]
                 scan(table, ("systems", name), known)
     flows = data.get("flows")
-    for name, table in (flows.items() if isinstance(flows, dict) else ()):
+    for name, table in flows.items() if isinstance(flows, dict) else ():
         if isinstance(table, dict):
             scan(table, ("flows", name), [*FlowConfig.__struct_fields__])
             options = _options_type(
@@ -168,8 +170,10 @@ def _options_type(source_kind: str | None, target_kind: str | None) -> type[Any]
 def _resolve_paths(config: Config, base: Path) -> Config:
     store = msgspec.structs.replace(config.store, path=base / config.store.path)
     key_file = config.vault.key_file
-    vault = config.vault if key_file is None else msgspec.structs.replace(
-        config.vault, key_file=base / key_file
+    vault = (
+        config.vault
+        if key_file is None
+        else msgspec.structs.replace(config.vault, key_file=base / key_file)
     )
     service = config.service
     ca_file = service.alerts.smtp_ca_file
@@ -223,9 +227,7 @@ class _Decoder:
             name: self.convert(value, FlowConfig, prefix=("flows", name))
             for name, value in raw.flows.items()
         }
-        mappings = {
-            kind: self.mapping_table(kind, table) for kind, table in raw.mappings.items()
-        }
+        mappings = {kind: self.mapping_table(kind, table) for kind, table in raw.mappings.items()}
         for name, system in systems.items():
             self.check_system(name, system)
         for name, flow in flows.items():
@@ -255,8 +257,7 @@ class _Decoder:
         # msgspec ends its messages with " - at `$.path.to[0].key`" when it knows where.
         what, _, at = error.partition(" - at `$")
         parts: list[str | int] = [
-            name if name else int(index)
-            for name, index in _PATH_PART.findall(at.rstrip("`"))
+            name if name else int(index) for name, index in _PATH_PART.findall(at.rstrip("`"))
         ]
         key = [*prefix, *parts]
         if what.startswith("Object contains unknown field"):
@@ -299,7 +300,7 @@ class _Decoder:
             if not isinstance(target, str):
                 raise self.fail(
                     ("mappings", kind, source_key),
-                    f"expected a string, got {_toml_type(target)} (quote codes: \"12\" = \"CC1\")",
+                    f'expected a string, got {_toml_type(target)} (quote codes: "12" = "CC1")',
                 )
         return dict(table)
 

@@ -98,7 +98,8 @@ class Actions(ConsoleBase):
         group_id = request.match_info["group"]
         if not reason:
             raise self.back(
-                request, "Say why these records are dismissed: the reason goes in their audit.",
+                request,
+                "Say why these records are dismissed: the reason goes in their audit.",
                 f"/console/errors/{group_id}",
             )
         group = find_group(group_dead_letters(await self.store.dead_letters()), group_id)
@@ -138,13 +139,13 @@ class Actions(ConsoleBase):
         flow, source_id = await _field(request, "flow"), await _field(request, "source_id")
         items = await self.store.review_items(flow=flow, source_ids=[source_id])
         if not any(i.mapping_kind == CHANGED_AFTER_POSTING for i in items):
-            raise self.back(request, f"{flow} {source_id} is not waiting any more.",
-                            "/console/review")
-        report = await self.runner(flow).resume_review(
-            source_ids=[source_id], accept_changes=True
-        )
+            raise self.back(
+                request, f"{flow} {source_id} is not waiting any more.", "/console/review"
+            )
+        report = await self.runner(flow).resume_review(source_ids=[source_id], accept_changes=True)
         raise self.back(
-            request, f"Accepted the change of {flow} {source_id}: {_outcome([report])}.",
+            request,
+            f"Accepted the change of {flow} {source_id}: {_outcome([report])}.",
             "/console/review",
         )
 
@@ -153,8 +154,9 @@ class Actions(ConsoleBase):
         kind, key = await _field(request, "kind"), await _field(request, "key")
         value = await _field(request, "value")
         if not (kind and key and value):
-            raise self.back(request, "A mapping needs a kind, a key and a value.",
-                            "/console/mappings")
+            raise self.back(
+                request, "A mapping needs a kind, a key and a value.", "/console/mappings"
+            )
         try:
             await operations.set_mapping(self.service.config, self.store, kind, key, value)
         except ConfigurationError as exc:

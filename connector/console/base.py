@@ -52,9 +52,9 @@ class ConsoleBase:
         messages, session.flash = session.flash, []
         html = self.templates.get_template(template).render(
             csrf=session.csrf,
-            csrf_input=markupsafe.Markup(
-                '<input type="hidden" name="csrf" value="{}">'
-            ).format(session.csrf),
+            csrf_input=markupsafe.Markup('<input type="hidden" name="csrf" value="{}">').format(
+                session.csrf
+            ),
             nav=NAV,
             path=request.path,
             messages=messages,

@@ -71,9 +71,7 @@ class Console(Actions):
                     "schedule": flow.schedule,
                     "next_run": await self._next_run(name, flow.schedule),
                     "last": last[0] if last else None,
-                    "last_status": describe_status(last[0].status, last[0].counts)
-                    if last
-                    else "",
+                    "last_status": describe_status(last[0].status, last[0].counts) if last else "",
                     "health_error": health.last_error if health else None,
                     "errors": errors.get(name, 0),
                     "review": review.get(name, 0),
@@ -141,8 +139,9 @@ class Console(Actions):
         groups = group_dead_letters(await self.store.dead_letters())
         group = find_group(groups, request.match_info["group"])
         if group is None:
-            raise self.back(request, "That error group is closed: nothing of it is open.",
-                            "/console/errors")
+            raise self.back(
+                request, "That error group is closed: nothing of it is open.", "/console/errors"
+            )
         return self.render(request, "error_group.html", group=group)
 
     async def review(self, request: web.Request) -> web.Response:
@@ -153,12 +152,17 @@ class Console(Actions):
             if item.mapping_kind == CHANGED_AFTER_POSTING:
                 changed.append(item)
             else:
-                missing.setdefault(
-                    (item.key.flow, item.mapping_kind, item.mapping_key), []
-                ).append(item)
+                missing.setdefault((item.key.flow, item.mapping_kind, item.mapping_key), []).append(
+                    item
+                )
         groups = [
-            {"flow": flow, "kind": kind, "key": key, "records": found,
-             "from_config": key in self.service.config.mappings.get(kind, {})}
+            {
+                "flow": flow,
+                "kind": kind,
+                "key": key,
+                "records": found,
+                "from_config": key in self.service.config.mappings.get(kind, {}),
+            }
             for (flow, kind, key), found in sorted(missing.items(), key=lambda kv: -len(kv[1]))
         ]
         return self.render(request, "review.html", groups=groups, changed=changed)

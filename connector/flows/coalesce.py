@@ -96,9 +96,13 @@ class Coalescer(Generic[K, V]):
             for waiter in batch.waiters:
                 # The leader was cancelled: the call may or may not have been made, so every
                 # other caller's record is in doubt and is settled by its own lookup.
-                waiter.error = exc if isinstance(exc, Exception) else InDoubtError(
-                    f"the batched call for {waiter.key} was cancelled before it answered; "
-                    "the record is looked up before anything is sent again",
+                waiter.error = (
+                    exc
+                    if isinstance(exc, Exception)
+                    else InDoubtError(
+                        f"the batched call for {waiter.key} was cancelled before it answered; "
+                        "the record is looked up before anything is sent again",
+                    )
                 )
             raise
         finally:

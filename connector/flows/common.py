@@ -116,9 +116,7 @@ def servicetitan_system(request: FlowRequest, side: str) -> ServiceTitanSystem:
     name = flow_config.source if side == "source" else flow_config.target
     system = request.config.systems[name]
     if not isinstance(system, ServiceTitanSystem):
-        raise ConfigurationError(
-            f"flow {request.name}: {side} {name} is not a ServiceTitan system"
-        )
+        raise ConfigurationError(f"flow {request.name}: {side} {name} is not a ServiceTitan system")
     return system
 
 

@@ -43,8 +43,7 @@ def transport_error(call: Call, exc: aiohttp.ClientError) -> ConnectorError:
         )
     if isinstance(exc, aiohttp.InvalidURL):
         return ConfigurationError(
-            f"{call.method}: invalid URL ({type(exc).__name__}); check the base URL in the "
-            "config",
+            f"{call.method}: invalid URL ({type(exc).__name__}); check the base URL in the config",
             system=call.system,
             record=call.record,
         )
@@ -128,7 +127,9 @@ def status_error(call: Call, response: HttpResponse, refreshed: bool) -> Connect
             f"{said}; the credential lacks a permission this call needs (a missing scope "
             f"or role, or another tenant's id): grant it to the {system} credential, then "
             "run the flow again",
-            system=system, record=record)
+            system=system,
+            record=record,
+        )
     if status == 412:
         return ConflictError(
             f"{said}; the record changed on the target since it was read: "

@@ -143,7 +143,21 @@ class LoadContext(Protocol):
         """Make sure a referenced record of ``stream`` is in the target; its target id.
 
         Runs the full exactly-once path for that record (ledger, audit) if needed. Raises
-        the error that record hit (e.g. MappingError), so the document waits with it.
+        the error that record hit (e.g. MappingError), so the document waits with it; a
+        reference not finished yet (in doubt, claimed by another writer) raises
+        ``DeferredError``, so the document stays pending rather than parked.
+        """
+        ...
+
+    async def settle(self, stream: str, source_id: str) -> str | None:
+        """After a live lookup in the target did not find a referenced record of
+        ``stream``: whether that is only our own write of it left unfinished.
+
+        A record the connector began writing and did not finish (pending, in flight, in
+        doubt) is taken through the protocol as ``ensure`` does — looked up, written if
+        absent — and its target id returned, or ``DeferredError`` raised while it is still
+        not finished. None when there is no such write (never read here, done, or parked
+        for a person): the lookup's "absent" stands, e.g. a missing mapping for review.
         """
         ...
 

@@ -1,13 +1,15 @@
 """Per-record locks: one record is never processed by two workers at once.
 
 A webhook and a poll can deliver the same invoice at the same moment; the ledger check and
-the write must not interleave for one key. Locks live only while someone holds or waits for
-them, so memory stays flat however many records pass.
+the write must not interleave for one key. A key is held while it is in the table below,
+with the futures of whoever waits for it; an uncontended hold is two dict operations (no
+lock object per record), and memory stays flat however many records pass.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from types import TracebackType
 
 from connector.store import RecordKey
@@ -15,32 +17,68 @@ from connector.store import RecordKey
 
 class KeyLocks:
     def __init__(self) -> None:
-        self._locks: dict[RecordKey, tuple[asyncio.Lock, int]] = {}
+        #: Held keys → futures of the holders-to-be waiting for them, first come first.
+        self._held: dict[RecordKey, deque[asyncio.Future[None]]] = {}
 
     def hold(self, key: RecordKey) -> _Hold:
         """``async with locks.hold(key):`` — exclusive use of ``key`` inside the block."""
-        return _Hold(self._locks, key)
+        return _Hold(self, [key])
+
+    def hold_many(self, keys: list[RecordKey]) -> _Hold:
+        """``async with locks.hold_many(keys):`` — exclusive use of every key in the block.
+
+        Keys are taken in one global order, so two holders of overlapping sets never wait
+        on each other in a circle."""
+        return _Hold(self, sorted(set(keys), key=_order))
+
+    async def _acquire(self, key: RecordKey) -> None:
+        waiters = self._held.get(key)
+        if waiters is None:
+            self._held[key] = deque()
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._release(key)  # handed to us as we were cancelled: pass it on
+            elif waiter in waiters:  # a release may already have dropped it
+                waiters.remove(waiter)
+            raise
+
+    def _release(self, key: RecordKey) -> None:
+        waiters = self._held[key]
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the key passes to it, still held
+                return
+        del self._held[key]
+
+
+def _order(key: RecordKey) -> tuple[str, str, str]:
+    return (key.flow, key.stream, key.source_id)
 
 
 class _Hold:
-    """The context manager of one ``hold`` (a class, not a generator: it runs per record)."""
+    """The context manager of one ``hold``/``hold_many`` (a class, not a generator: it runs
+    per batch of records). Keys are released in reverse order of taking."""
 
-    __slots__ = ("_locks", "_key", "_lock")
+    __slots__ = ("_locks", "_keys", "_taken")
 
-    def __init__(self, locks: dict[RecordKey, tuple[asyncio.Lock, int]], key: RecordKey) -> None:
+    def __init__(self, locks: KeyLocks, keys: list[RecordKey]) -> None:
         self._locks = locks
-        self._key = key
+        self._keys = keys
+        self._taken = 0
 
     async def __aenter__(self) -> None:
-        lock, users = self._locks.get(self._key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[self._key] = (lock, users + 1)
-        self._lock = lock
         try:
-            await lock.acquire()
+            for key in self._keys:
+                await self._locks._acquire(key)
+                self._taken += 1
         except BaseException:
-            self._leave()
+            self._release()
             raise
 
     async def __aexit__(
@@ -49,12 +87,9 @@ class _Hold:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._lock.release()
-        self._leave()
+        self._release()
 
-    def _leave(self) -> None:
-        lock, users = self._locks[self._key]
-        if users <= 1:
-            del self._locks[self._key]
-        else:
-            self._locks[self._key] = (lock, users - 1)
+    def _release(self) -> None:
+        while self._taken:
+            self._taken -= 1
+            self._locks._release(self._keys[self._taken])

@@ -1,6 +1,7 @@
 """What becomes of one record, as the exactly-once protocol decides: the record's job and
-result types, and the commits that park a record (review, dead letter, changed after
-posting) or end its pass (the final unit, with its webhook event and cursor).
+result types, the halt that stops its stream, and the commits that park a record (review,
+dead letter, changed after posting) or end its pass (the final unit, with its webhook event
+and cursor).
 
 Split from :mod:`connector.runtime.processor`, which decides *which* of these happens.
 """
@@ -34,6 +35,14 @@ class UnexpectedError(PermanentError):
     kind = "unexpected"
 
 
+class StreamHalted(Exception):
+    """A failure that stops the stream (outage, auth, configuration, store); record kept."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     outcome: Outcome
@@ -53,7 +62,7 @@ class Mapped:
     error: MappingError | PermanentError | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Job:
     """One record on its way through the protocol (what every step below needs)."""
 
@@ -62,6 +71,9 @@ class Job:
     key: RecordKey
     run_id: int | None
     cursor_unit: Callable[[Unit], None] | None
+    #: When set, the record's final unit is added here instead of committed: a batch
+    #: (:mod:`connector.runtime.batch`) commits its records' final units together.
+    finals: list[Unit] | None = None
 
     def source(self) -> tuple[bytes, str]:
         """The source record as stored with a parked record, and its digest.
@@ -73,15 +85,20 @@ class Job:
         return payload, source_digest(payload)
 
 
-
 async def commit_final(store: Store, unit: Unit, job: Job) -> None:
-    """Commit a record's last unit with its webhook event and the cursor it earned."""
+    """Commit a record's last unit with its webhook event and the cursor it earned (or,
+    in a batch, hand it to the batch's one final commit)."""
     if job.envelope.event_id:
         Store.mark_inbox_processed(unit, job.key.flow, job.envelope.event_id)
     if job.cursor_unit is not None:
         job.cursor_unit(unit)
-    if unit.statements:
+    if not unit.statements:
+        return
+    if job.finals is not None:
+        job.finals.append(unit)
+    else:
         await store.commit(unit)
+
 
 async def to_review(store: Store, job: Job, exc: MappingError) -> Result:
     payload, source_digest = job.source()
@@ -96,6 +113,7 @@ async def to_review(store: Store, job: Job, exc: MappingError) -> Result:
     await commit_final(store, unit, job)
     log.warning("waiting for review: %s", exc.message, extra=log_fields(key, run_id))
     return Result(Outcome.REVIEW, error=exc.message)
+
 
 async def to_dead_letter(store: Store, job: Job, exc: PermanentError | ConflictError) -> Result:
     payload, source_digest = job.source()
@@ -115,6 +133,7 @@ async def to_dead_letter(store: Store, job: Job, exc: PermanentError | ConflictE
     await commit_final(store, unit, job)
     log.warning("dead letter (%s): %s", exc.kind, exc, extra=log_fields(key, run_id))
     return Result(Outcome.FAILED, error=str(exc))
+
 
 async def changed_after_posting(
     store: Store,
@@ -188,5 +207,3 @@ def log_fields(key: RecordKey, run_id: int | None) -> dict[str, object]:
     if run_id is not None:
         fields["run_id"] = run_id
     return fields
-
-

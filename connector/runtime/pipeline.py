@@ -25,10 +25,11 @@ import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from connector.errors import ConnectorError, PermanentError
+from connector.runtime.batch import BatchItem, BatchSizer, process_batch
 from connector.runtime.causes import message_template
 from connector.runtime.flow import CursorMark, Envelope, Outcome, Stream
-from connector.runtime.parking import Mapped, Result
-from connector.runtime.processor import RecordProcessor, StreamHalted
+from connector.runtime.parking import Mapped, Result, StreamHalted
+from connector.runtime.processor import RecordProcessor
 from connector.runtime.watermark import Watermark
 from connector.store import StoreError, Unit
 
@@ -161,7 +162,12 @@ class StreamRun:
                         continue
                     self.counts.read += 1
                     seq = self.watermark.issue(item.cursor)
-                    await send.send(_Item(seq, item))
+                    # Straight into the buffer while it has room (``send`` would yield to
+                    # the loop on every record); the mapper's bursts give others their turn.
+                    try:
+                        send.send_nowait(_Item(seq, item))
+                    except anyio.WouldBlock:
+                        await send.send(_Item(seq, item))
             except ConnectorError as exc:
                 # A read that failed for good (outage past its retries, an answer that does
                 # not fit the model) stops the stream like any outage, not the whole process.
@@ -204,31 +210,53 @@ class StreamRun:
                     mapped_in_burst = 0
 
     async def _load(self, receive: MemoryObjectReceiveStream[_Item]) -> None:
+        """A loader worker: takes the records that are ready, as many as its
+        :class:`BatchSizer` says, and lands them as one batch (see ``runtime.batch``)."""
+        sizer = BatchSizer()
         async with receive:
-            async for item in receive:
+            while batch := await _take(receive, sizer.size):
                 if self._halted is not None or self._stopping():
                     continue  # drain without processing: the cursor stays behind these
-                built: list[int] = []
-                try:
-                    result = await self.processor.process(
-                        self.stream,
-                        item.envelope,
-                        self.run_id,
-                        force=self.force,
-                        accept_change=self.accept_change,
-                        cursor_unit=self._cursor_adder(item.seq, built),
-                        mapped=item.mapped,
-                    )
-                except (StreamHalted, StoreError) as exc:
-                    self._halted = exc if isinstance(exc, StreamHalted) else StreamHalted(exc)
-                    self.counts.outcomes[Outcome.DEFERRED.value] += 1
-                    continue
-                if built:  # its final unit committed: the record is terminal
-                    self._note_cursor(self.watermark.complete(item.seq))
-                self.counts.add(result)
-                self._check_breaker(result)
-                if self.progress is not None:
-                    self.progress(self.stream.name, self.counts)
+                for distinct in _distinct_runs(batch):
+                    await self._load_batch(distinct, sizer)
+
+    async def _load_batch(self, batch: list[_Item], sizer: BatchSizer) -> None:
+        built: list[int] = []
+        items = [
+            BatchItem(
+                item.envelope,
+                item.mapped or self.processor.map(self.stream, item.envelope),
+                self._cursor_adder(item.seq, built),
+            )
+            for item in batch
+        ]
+        try:
+            outcome = await process_batch(
+                self.processor,
+                self.stream,
+                items,
+                self.run_id,
+                force=self.force,
+                accept_change=self.accept_change,
+                stopped=lambda: self._halted is not None or self._stopping(),
+                timing=sizer,
+            )
+        except StoreError as exc:
+            self._halted = self._halted or StreamHalted(exc)
+            self.counts.outcomes[Outcome.DEFERRED.value] += 1
+            return
+        for seq in built:  # their final units committed: those records are terminal
+            self._note_cursor(self.watermark.complete(seq))
+        for result in outcome.results:
+            if result is None:
+                continue  # not tried: the stream stopped first
+            self.counts.add(result)
+            self._check_breaker(result)
+            if self.progress is not None:
+                self.progress(self.stream.name, self.counts)
+        if outcome.halted is not None:
+            self._halted = self._halted or outcome.halted
+            self.counts.outcomes[Outcome.DEFERRED.value] += 1
 
     def _check_breaker(self, result: Result) -> None:
         """Stop the stream once ``refusal_limit`` records in a row were refused for one
@@ -271,6 +299,38 @@ class StreamRun:
     def _note_cursor(self, advanced: str | None) -> None:
         if advanced is not None:
             self._pending_cursor = advanced
+
+
+async def _take(receive: MemoryObjectReceiveStream[_Item], most: int) -> list[_Item]:
+    """The next record (waiting for it), and up to ``most - 1`` more that are ready now;
+    an empty list once the stream is closed and drained."""
+    try:
+        try:
+            batch = [receive.receive_nowait()]
+        except anyio.WouldBlock:
+            batch = [await receive.receive()]
+    except anyio.EndOfStream:
+        return []
+    while len(batch) < most:
+        try:
+            batch.append(receive.receive_nowait())
+        except (anyio.WouldBlock, anyio.EndOfStream):
+            break
+    return batch
+
+
+def _distinct_runs(batch: list[_Item]) -> list[list[_Item]]:
+    """``batch`` cut where a source id comes again (a page overlap, a repeated event): a
+    record's second copy is decided after its first has committed, as one at a time."""
+    runs: list[list[_Item]] = [[]]
+    seen: set[str] = set()
+    for item in batch:
+        if item.envelope.source_id in seen:
+            runs.append([])
+            seen.clear()
+        seen.add(item.envelope.source_id)
+        runs[-1].append(item)
+    return runs
 
 
 async def iterate(envelopes: list[Envelope[Any]]) -> AsyncIterator[Envelope[Any] | CursorMark]:

@@ -19,7 +19,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -49,6 +48,7 @@ from connector.runtime.parking import (
     Job,
     Mapped,
     Result,
+    StreamHalted,
     changed_after_posting,
     commit_final,
     log_fields,
@@ -56,6 +56,7 @@ from connector.runtime.parking import (
     to_review,
     unexpected,
 )
+from connector.runtime.references import ReferenceContext
 from connector.store import (
     ClaimLostError,
     LedgerEntry,
@@ -79,14 +80,6 @@ WRITE_PASSES = 3
 CLAIM_LEASE_S = 300.0
 
 
-class StreamHalted(Exception):
-    """A failure that stops the stream (outage, auth, configuration, store); record kept."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
-
-
 def command_hash(command: object) -> str:
     """Content hash of what would be written: equal hashes mean nothing new to write."""
     return _hash(msgspec.json.encode(command))
@@ -94,21 +87,6 @@ def command_hash(command: object) -> str:
 
 def _hash(encoded: bytes) -> str:
     return hashlib.sha256(encoded).hexdigest()[:32]
-
-
-@dataclass
-class _Context:
-    """The LoadContext handed to a target for one record."""
-
-    processor: RecordProcessor
-    run_id: int | None
-    notes: list[tuple[str, Mapping[str, str]]] = field(default_factory=list)
-
-    async def ensure(self, stream: str, source_id: str) -> str:
-        return await self.processor.ensure(stream, source_id, self.run_id)
-
-    def note(self, step: str, detail: Mapping[str, str]) -> None:
-        self.notes.append((step, dict(detail)))
 
 
 class RecordProcessor:
@@ -177,6 +155,25 @@ class RecordProcessor:
         self, job: Job, force: bool, accept_change: bool, mapped: Mapped
     ) -> Result:
         entry = await self.store.ledger_entry(job.key)
+        result = await self.decide(job, force, accept_change, mapped, entry)
+        if result is not None:
+            return result
+        try:
+            await self.store.commit(self.claim(Unit(), job, mapped, entry))
+        except ClaimLostError:
+            return claim_lost(job)
+        return await self.land(job, mapped, entry)
+
+    async def decide(
+        self,
+        job: Job,
+        force: bool,
+        accept_change: bool,
+        mapped: Mapped,
+        entry: LedgerEntry | None,
+    ) -> Result | None:
+        """Settle a record the ledger row ``entry`` (read under the record's lock) answers
+        for, or that cannot be mapped; None: claim it, then :meth:`land` it."""
         if (
             entry is not None
             and entry.state in (State.FAILED, State.REVIEW)
@@ -205,28 +202,20 @@ class RecordProcessor:
         if claimed_elsewhere(self.store, entry):
             log.info("in flight with another writer", extra=log_fields(job.key, job.run_id))
             return Result(Outcome.DEFERRED, error="being written by another writer")
-        try:
-            await self.store.commit(
-                Unit()
-                .claim(
-                    job.key,
-                    _seen(entry),
-                    content_hash=digest,
-                    run_id=job.run_id,
-                    owner=self.store.writer_id,
-                )
-                .audit(job.key, "read", _read_detail(job.envelope), run_id=job.run_id)
-                .audit(job.key, "mapped", {"hash": digest}, run_id=job.run_id)
-            )
-        except ClaimLostError:
-            # Another writer holds this record now (a second process on the same state, or
-            # PostgreSQL nodes): it finishes it. The record is not terminal here, so this
-            # run's cursor stays behind it.
-            log.info("claimed by another writer; left to it", extra=log_fields(job.key, job.run_id))
-            return Result(Outcome.DEFERRED, error="claimed by another writer")
-        return await self._land(job, mapped, entry)
+        return None
 
-    async def _land(self, job: Job, mapped: Mapped, entry: LedgerEntry | None) -> Result:
+    def claim(self, unit: Unit, job: Job, mapped: Mapped, entry: LedgerEntry | None) -> Unit:
+        """Add the claim (compare-and-set to ``in_flight`` against ``entry``) and the
+        read/mapped audit events to ``unit``."""
+        key, run_id, digest = job.key, job.run_id, mapped.digest
+        owner = self.store.writer_id
+        return (
+            unit.claim(key, _seen(entry), content_hash=digest, run_id=run_id, owner=owner)
+            .audit(key, "read", _read_detail(job.envelope), run_id=run_id)
+            .audit(key, "mapped", {"hash": digest}, run_id=run_id)
+        )
+
+    async def land(self, job: Job, mapped: Mapped, entry: LedgerEntry | None) -> Result:
         """Look up, write and commit; every exception has exactly one fate here.
 
         ``entry`` is the ledger row as read before the claim: a record seen before has every
@@ -235,7 +224,7 @@ class RecordProcessor:
         # Only a record parked at some point can have an open dead letter or review item:
         # parking writes the ledger in the same unit, and every later `done` closes them.
         was_parked = entry is not None and entry.state != State.DONE
-        ctx = _Context(self, job.run_id)
+        ctx = ReferenceContext(self, job.run_id)
         key, run_id, command = job.key, job.run_id, mapped.command
         for attempt in range(1, WRITE_PASSES + 1):
             try:
@@ -292,7 +281,7 @@ class RecordProcessor:
         return Result(Outcome.IN_DOUBT, error="still unfinished after settling; next run verifies")
 
     async def _commit_done(
-        self, job: Job, mapped: Mapped, written: Written, ctx: _Context, was_parked: bool
+        self, job: Job, mapped: Mapped, written: Written, ctx: ReferenceContext, was_parked: bool
     ) -> Result:
         key, run_id = job.key, job.run_id
         unit = Unit().ledger(
@@ -315,43 +304,9 @@ class RecordProcessor:
         await commit_final(self.store, unit, job)
         return Result(written.outcome, written.target_id)
 
-    async def ensure(self, stream_name: str, source_id: str, run_id: int | None) -> str:
-        """On-demand reference: make a record of ``stream_name`` exist in the target."""
-        stream = self.flow.stream(stream_name)
-        key = RecordKey(self.flow.name, stream_name, source_id)
-        entry = await self.store.ledger_entry(key)
-        if entry is not None and entry.state == State.DONE and entry.target_id:
-            return entry.target_id
-        record = await stream.fetch(source_id)
-        if record is None:
-            raise PermanentError(
-                f"{stream_name} {source_id} is referenced but does not exist in the source",
-                record=f"{stream_name} {source_id}",
-            )
-        result = await self.process(stream, Envelope(source_id, record), run_id, force=True)
-        if result.outcome in (Outcome.IN_DOUBT, Outcome.DEFERRED):
-            raise DeferredError(
-                f"referenced {stream_name} {source_id} is not finished yet ({result.error}); "
-                "this record waits for it and is taken again next cycle",
-                record=f"{stream_name} {source_id}",
-            )
-        if result.outcome == Outcome.REVIEW:
-            raise MappingError(
-                f"referenced {stream_name} {source_id} is waiting in review: {result.error}",
-                record=f"{stream_name} {source_id}",
-                mapping_kind="reference",
-                mapping_key=f"{stream_name}:{source_id}",
-            )
-        if result.target_id is None:
-            raise PermanentError(
-                f"referenced {stream_name} {source_id} could not be created: {result.error}",
-                record=f"{stream_name} {source_id}",
-            )
-        return result.target_id
-
 
 async def lookup_then_write(
-    stream: Stream[Any, Any], command: object, ctx: _Context, *, note_absent: bool
+    stream: Stream[Any, Any], command: object, ctx: ReferenceContext, *, note_absent: bool
 ) -> Written:
     """The target contract in one place: a live lookup by natural key, then create (absent),
     finish (unfinished), update (changed reference data) or adopt (finished)."""
@@ -369,6 +324,14 @@ async def lookup_then_write(
     # A finished document we hold no posting of (a rebuilt state database, an in-doubt
     # write that landed): it is the target's, adopted as it is.
     return Written(Outcome.UNCHANGED, existing.target_id, {"adopted": "found in target"})
+
+
+def claim_lost(job: Job) -> Result:
+    """Another writer holds this record now (a second process on the same state, or
+    PostgreSQL nodes): it finishes it. The record is not terminal here, so this run's
+    cursor stays behind it."""
+    log.info("claimed by another writer; left to it", extra=log_fields(job.key, job.run_id))
+    return Result(Outcome.DEFERRED, error="claimed by another writer")
 
 
 def claimed_elsewhere(store: Store, entry: LedgerEntry | None) -> bool:

@@ -224,9 +224,7 @@ class _StreamCheck:
                     self._count(command)
                     tg.start_soon(self._read_back, command, source_id)
 
-    async def by_listing(
-        self, stream: Stream[Any, Any], ctx: MapContext, listing: Listing
-    ) -> None:
+    async def by_listing(self, stream: Stream[Any, Any], ctx: MapContext, listing: Listing) -> None:
         """List the target's documents of the period once, match them to the source's by
         source id; look up by key only the source documents the listing lacks."""
         in_period: list[tuple[str, Any]] = []
@@ -284,21 +282,46 @@ class _StreamCheck:
         self.totals.target_amount += copy.amount
         amount = self.rules.amount(command)
         if copy.amount != amount:
-            self.found.append(Difference(
-                self.totals.stream, source_id, self.rules.number(command),
-                self.rules.date(command), amount, copy.target_id, copy.amount))
+            self.found.append(
+                Difference(
+                    self.totals.stream,
+                    source_id,
+                    self.rules.number(command),
+                    self.rules.date(command),
+                    amount,
+                    copy.target_id,
+                    copy.amount,
+                )
+            )
 
     def _missing(self, command: Any, source_id: str) -> None:
-        self.found.append(Difference(
-            self.totals.stream, source_id, self.rules.number(command), self.rules.date(command),
-            self.rules.amount(command), None, None))
+        self.found.append(
+            Difference(
+                self.totals.stream,
+                source_id,
+                self.rules.number(command),
+                self.rules.date(command),
+                self.rules.amount(command),
+                None,
+                None,
+            )
+        )
 
     def _extra(self, copy: TargetDocument, note: str) -> None:
         self.totals.target_count += 1
         self.totals.target_amount += copy.amount
-        self.found.append(Difference(
-            self.totals.stream, copy.source_id, copy.number or copy.target_id, copy.date, None,
-            copy.target_id, copy.amount, note))
+        self.found.append(
+            Difference(
+                self.totals.stream,
+                copy.source_id,
+                copy.number or copy.target_id,
+                copy.date,
+                None,
+                copy.target_id,
+                copy.amount,
+                note,
+            )
+        )
 
 
 def _mapped(stream: Stream[Any, Any], envelope: Envelope[Any], ctx: MapContext) -> Any:

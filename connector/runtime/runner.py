@@ -15,14 +15,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import msgspec
 
 from connector.errors import ConnectorError, PermanentError
 from connector.runtime.flow import CursorMark, Envelope, Flow, Stream, Unreadable
 from connector.runtime.locks import KeyLocks
+from connector.runtime.parking import StreamHalted
 from connector.runtime.pipeline import Progress, StreamCounts, StreamRun, iterate
-from connector.runtime.processor import CLAIM_LEASE_S, RecordProcessor, StreamHalted
+from connector.runtime.processor import CLAIM_LEASE_S, RecordProcessor
 from connector.store import InboxEvent, Store, StoreError, Unit
+
+#: Webhook events a drain decodes between two turns of the event loop: a thousand payloads
+#: take tens of milliseconds, and the webhook receiver sharing the loop would answer late.
+DECODE_BURST = 64
 
 log = logging.getLogger("connector.runner")
 
@@ -180,7 +186,9 @@ class FlowRunner:
         processor = await self._processor()
         by_stream: dict[str, list[Envelope[Any]]] = {}
         ignored = Unit()
-        for event in events:
+        for decoded, event in enumerate(events, start=1):
+            if decoded % DECODE_BURST == 0:  # the receiver shares this loop (DECODE_BURST)
+                await anyio.lowlevel.checkpoint()
             stream_name = self._stream_for_event(event.event_type)
             if stream_name is None:
                 Store.mark_inbox_processed(ignored, self.flow.name, event.event_id, "ignored")
@@ -344,9 +352,7 @@ class FlowRunner:
 
     async def _finish(self, report: CycleReport) -> None:
         try:
-            await self.store.finish_run(
-                report.run_id, report.status, report.counts(), report.error
-            )
+            await self.store.finish_run(report.run_id, report.status, report.counts(), report.error)
         except StoreError:
             # The store is what failed; the run row stays 'running' and is marked
             # interrupted at the next start. The report still tells the caller.

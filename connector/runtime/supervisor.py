@@ -137,9 +137,7 @@ class SystemSupervisor(Generic[C]):
                         "%s/%s failed: %s; restarting in %.0fs", self.name, name, exc, backoff
                     )
                 else:
-                    log.exception(
-                        "%s/%s crashed; restarting in %.0fs", self.name, name, backoff
-                    )
+                    log.exception("%s/%s crashed; restarting in %.0fs", self.name, name, backoff)
                 await anyio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
 

@@ -11,6 +11,9 @@ queue, rather than a scheduler of our own:
 ``work``           one job's work: a (tenant, flow) cycle or inbox drain, start to finish
 ``jobs``           the Procrastinate tasks, tenant locks, the tick, dead nodes' jobs requeued
 ``webhooks``       a node's receiver for tenants' webhooks, queueing drains
+``status``         what a node knows of itself: its workers, running jobs, per-tenant counters
+``admin``          a node's ``/healthz`` and ``/metrics``
+``overview``       each tenant's flows for ``tenants list``: next due, last run, open errors
 ``node``           ``ml-connector run --workers N``
 
 Delivery contract: a job may run more than once and may stop anywhere (a node killed

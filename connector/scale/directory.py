@@ -29,6 +29,8 @@ from connector.runtime.scheduler import next_run
 if TYPE_CHECKING:
     import psycopg
 
+    from connector.scale.overview import FlowOverview
+
 #: A tenant id is also the name of its PostgreSQL schema and of its state directory.
 TENANT_ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 #: How often a flow with webhooks drains its inbox when no delivery asked for it.
@@ -187,8 +189,7 @@ class TenantDirectory:
     async def tenants(self) -> Sequence[TenantRow]:
         async with await self._connect() as conn:
             cur = await conn.execute(
-                "SELECT id, config_toml, added_at, updated_at FROM ml_connector_tenants "
-                "ORDER BY id"
+                "SELECT id, config_toml, added_at, updated_at FROM ml_connector_tenants ORDER BY id"
             )
             return [TenantRow(*row) for row in await cur.fetchall()]
 
@@ -213,6 +214,25 @@ class TenantDirectory:
                 )
                 due.append(DueJob(tenant, flow, kind))
             yield due
+
+    async def overview(self, flows: Sequence[tuple[str, str]]) -> list[FlowOverview]:
+        """Each ``(tenant, flow)``'s schedule, last run, open errors and job (see
+        :mod:`connector.scale.overview`)."""
+        from connector.scale.overview import overview
+
+        async with await self._connect() as conn:
+            return await overview(conn, flows)
+
+    async def heartbeat_ages(self, worker_ids: Sequence[int]) -> dict[int, float]:
+        """Seconds since each of these Procrastinate workers' last heartbeat (a worker
+        missing from the answer has no row: it stopped, or another node pruned it)."""
+        async with await self._connect() as conn:
+            cur = await conn.execute(
+                "SELECT id, extract(epoch FROM now() - last_heartbeat)::float8 "
+                "FROM procrastinate_workers WHERE id = ANY(%s)",
+                (list(worker_ids),),
+            )
+            return {int(i): float(age) for i, age in await cur.fetchall()}
 
     async def wait_before_first_request(self, tenant: str) -> float:
         """Seconds this tenant's next job must still wait after the previous job's end."""

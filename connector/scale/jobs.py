@@ -33,6 +33,7 @@ from procrastinate.jobs import Job, Status
 
 from connector.scale.directory import JobKind, TenantDirectory
 from connector.scale.settings import NodeSettings
+from connector.scale.status import NodeStatus
 from connector.scale.work import run_job
 from connector.store.lock import StateLockedError
 
@@ -47,9 +48,7 @@ REQUEUE_EVERY_S = 2
 
 #: A job whose state file another process still holds (a node presumed dead that was only
 #: slow) is tried again a little later, not failed.
-_RETRY = procrastinate.RetryStrategy(
-    max_attempts=10, wait=3, retry_exceptions={StateLockedError}
-)
+_RETRY = procrastinate.RetryStrategy(max_attempts=10, wait=3, retry_exceptions={StateLockedError})
 
 
 def tenant_lock(tenant: str) -> str:
@@ -61,8 +60,12 @@ def queueing_lock(tenant: str, flow: str, kind: JobKind) -> str:
     return f"ml-connector/{kind}/{tenant}/{flow}"
 
 
-def build_job_app(settings: NodeSettings, *, pool_size: int = 4) -> procrastinate.App:
-    """The Procrastinate app with the connector's tasks, bound to the cluster's database."""
+def build_job_app(
+    settings: NodeSettings, *, pool_size: int = 4, status: NodeStatus | None = None
+) -> procrastinate.App:
+    """The Procrastinate app with the connector's tasks, bound to the cluster's database;
+    each tenant job is counted in ``status`` (the node's /healthz and /metrics)."""
+    node = status or NodeStatus("")
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(
             conninfo=settings.database_url, min_size=1, max_size=pool_size
@@ -72,12 +75,16 @@ def build_job_app(settings: NodeSettings, *, pool_size: int = 4) -> procrastinat
 
     @app.task(name=CYCLE, queue=TENANT_QUEUE, retry=_RETRY)
     async def cycle(tenant: str, flow: str) -> None:
-        result = await run_job(settings, directory, tenant, flow, "cycle")
+        async with node.job(tenant, flow, "cycle") as results:
+            result = await run_job(settings, directory, tenant, flow, "cycle")
+            results.append(result)
         log.info("%s/%s cycle: %s", tenant, flow, result.status, extra={"flow": flow})
 
     @app.task(name=DRAIN, queue=TENANT_QUEUE, retry=_RETRY)
     async def drain(tenant: str, flow: str) -> None:
-        result = await run_job(settings, directory, tenant, flow, "drain")
+        async with node.job(tenant, flow, "drain") as results:
+            result = await run_job(settings, directory, tenant, flow, "drain")
+            results.append(result)
         log.info("%s/%s drain: %s", tenant, flow, result.status, extra={"flow": flow})
 
     @app.periodic(cron="* * * * * *")

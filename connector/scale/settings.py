@@ -38,6 +38,14 @@ class NodeSettings:
     """Seconds without a heartbeat after which a worker counts as dead and its jobs go back
     to the queue for another node. Several heartbeats long, so a busy node is not robbed."""
 
+    own_state: Path | None = None
+    """The node's own state file (its connector.toml's ``store.path``), whose vault holds
+    the node's admin token; default ``state_dir/connector.db``."""
+
+    @property
+    def node_vault_path(self) -> Path:
+        return self.own_state or self.state_dir / "connector.db"
+
     @classmethod
     def from_config(
         cls,
@@ -73,4 +81,5 @@ class NodeSettings:
             service=config.service,
             heartbeat_s=heartbeat_s,
             stalled_after_s=stalled_after_s,
+            own_state=config.store.path,
         )

@@ -63,7 +63,7 @@ async def open_store(
     if schema != "public":
         raise ValueError(
             f"schema {schema!r} was given for the SQLite state {location}: tenants in schemas "
-            "need a PostgreSQL store (store.url = \"postgresql://…\")"
+            'need a PostgreSQL store (store.url = "postgresql://…")'
         )
     return await Store.open(Path(location), writer=writer, lock=lock)
 

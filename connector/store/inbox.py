@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from connector.store.db import StateDatabase
+from connector.store.db import EXPECT_CHANGE, ClaimLostError, StateDatabase
 from connector.store.records import InboxEvent
 from connector.store.tx import Unit
 
@@ -17,37 +17,32 @@ class InboxQueries:
     """Inbox reads and writes; ``db`` is the store's database."""
 
     db: StateDatabase
-    _inbox_claims: set[tuple[str, str]]
 
     # -- inbox --------------------------------------------------------------------------
     async def put_inbox_event(
         self, event_id: str, flow: str, event_type: str, payload: bytes
     ) -> bool:
-        """Store a webhook event before it is acknowledged. False if the flow saw the id."""
-        # The in-memory set closes the race between two deliveries of one event arriving
-        # together: asyncio runs this check-and-add without a switch in between.
-        claim = (flow, event_id)
-        if claim in self._inbox_claims:
-            return False
-        self._inbox_claims.add(claim)
+        """Store a webhook event before it is acknowledged. False if the flow saw the id.
+
+        One statement in one unit, so the delivery's reply waits for one group commit and
+        nothing else (no read first): the insert must change a row, and a duplicate makes
+        its unit fail alone. Either answer comes once the batch holding the first copy has
+        committed, so "duplicate" is never said of an event not yet durable.
+        """
         try:
-            existing = await self.db.fetchone(
-                "SELECT 1 FROM inbox WHERE flow = ? AND event_id = ?", (flow, event_id)
-            )
-            if existing is not None:
-                return False
             await self.db.write(
                 [
                     (
-                        "INSERT INTO inbox (flow, event_id, event_type, received_at, payload) "
+                        EXPECT_CHANGE
+                        + "INSERT INTO inbox (flow, event_id, event_type, received_at, payload) "
                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (flow, event_id) DO NOTHING",
                         (flow, event_id, event_type, time.time(), payload),
                     )
                 ]
             )
-            return True
-        finally:
-            self._inbox_claims.discard(claim)
+        except ClaimLostError:
+            return False
+        return True
 
     async def pending_inbox(self, flow: str, limit: int = 500) -> list[InboxEvent]:
         rows = await self.db.fetchall(
@@ -85,8 +80,7 @@ class InboxQueries:
     async def inbox_outcomes(self, flow: str) -> dict[str, int]:
         """``{outcome: n}`` of the flow's events (``pending`` for those not drained yet)."""
         rows = await self.db.fetchall(
-            "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM inbox WHERE flow = ? "
-            "GROUP BY 1",
+            "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM inbox WHERE flow = ? GROUP BY 1",
             (flow,),
         )
         return {str(r[0]): int(r[1]) for r in rows}
@@ -103,4 +97,3 @@ class InboxQueries:
             "UPDATE inbox SET processed_at = ?, outcome = ? WHERE flow = ? AND event_id = ?",
             (unit.now, outcome, flow, event_id),
         )
-

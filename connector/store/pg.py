@@ -18,6 +18,11 @@
   such writer is refused naming the holder; the server drops the lock when the holder's
   connection dies). ``lock=False`` is one of several writers (nodes): claims and their
   leases keep each record to one of them.
+* Unlike a flock, that lock can be lost while the writer lives (a server restart, a killed
+  session). So every write transaction first asks the server whether the lock is still
+  held, in the same pipeline (no extra round trip); when it is not, the writer takes it
+  again before writing, and if another process holds it by then, the write and every one
+  after it fail with :class:`LockLostError`: never a write as if alone beside another.
 * Every state lives in a schema (``public`` by default; one per tenant when many tenants
   share a database); every connection's ``search_path`` is that schema alone.
 """
@@ -90,6 +95,26 @@ class _ClaimLost(Exception):
     """A claim returned no row: its record's ledger row changed since it was read."""
 
 
+class _LockGone(Exception):
+    """The server holds the state's advisory lock for this writer no more."""
+
+
+class LockLostError(StoreError):
+    """This writer lost the state's advisory lock and another process holds it now: it
+    writes nothing more (the job stops; a new one takes the lock and settles the rest)."""
+
+
+#: True when the session ``$1`` still holds the state's advisory lock ``($2, $3)``.
+_LOCK_HELD = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND pid = $1 AND classid = $2::int4::oid AND objid = $3::int4::oid AND objsubid = 2 "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+)
+#: ``_LOCK_HELD`` as the first statement of a batch: when the lock is held no more it divides
+#: by zero, which aborts the batch's transaction before the Sync that would commit it.
+_LOCK_CHECK = "SELECT 1 / (" + _LOCK_HELD.removeprefix("SELECT ") + ")::int"
+
+
 @dataclass(eq=False)
 class _Pending:
     statements: list[Statement]
@@ -124,7 +149,7 @@ class PgDatabase:
         self.schema = schema
         self._pool = pool
         self._writer = writer
-        self._lock = lock
+        self._lock = None if lock is None else _AdvisoryLock(lock, url, schema, connect_kwargs)
         self._queue: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
         self._reads: list[_Read] = []
@@ -182,7 +207,11 @@ class PgDatabase:
             write_conn = await AsyncConnection.connect(url, **raw)
             opened.append(write_conn)
             pool = AsyncConnectionPool(
-                url, kwargs=raw, min_size=1, max_size=pool_size, open=False,
+                url,
+                kwargs=raw,
+                min_size=1,
+                max_size=pool_size,
+                open=False,
                 name=f"ml-connector: state {schema}",
             )
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
@@ -201,10 +230,10 @@ class PgDatabase:
     def exclusive(self) -> bool:
         """Whether this writer holds the state's advisory lock (no other writer is alive).
 
-        A lock whose connection the server dropped is held no more: from then on this
-        writer leaves records other writers claimed to their leases, like an unlocked node.
+        A lock the server dropped is held no more until the next write takes it back, and
+        never again once another process took it (every write fails: LockLostError).
         """
-        return self._lock is not None and not (self._lock.closed or self._lock.broken)
+        return self._lock is not None and self._lock.held
 
     async def close(self) -> None:
         """Finish every queued unit, then close every connection (dropping the lock)."""
@@ -215,12 +244,7 @@ class PgDatabase:
         await self._pool.close()
         await self._writer.close()
         if self._lock is not None:
-            if not (self._lock.closed or self._lock.broken):
-                # Released before the connection goes: a server frees a closed session's
-                # locks only once its backend has exited, which the next opener could beat.
-                with contextlib.suppress(psycopg.Error):
-                    await self._lock.execute("SELECT pg_advisory_unlock_all()")
-            await self._lock.close()
+            await self._lock.release()
 
     async def integrity(self) -> list[str]:
         """``["ok"]`` when the server answers (PostgreSQL checks its pages itself)."""
@@ -254,13 +278,10 @@ class PgDatabase:
                     conn, [(dollar_params(read.sql), read.params or ()) for read in reads]
                 )
         except (psycopg.Error, PoolTimeout) as exc:
-            return [self._read_error(exc) for _ in reads]
-        return [self._read_error(a) if isinstance(a, psycopg.Error) else a for a in answers]
-
-    def _read_error(self, exc: Exception) -> StoreError:
-        error = StoreError(f"reading the state {self.location} failed: {exc}")
-        error.__cause__ = exc
-        return error
+            return [_read_error(self.location, exc) for _ in reads]
+        return [
+            _read_error(self.location, a) if isinstance(a, psycopg.Error) else a for a in answers
+        ]
 
     async def fetchone(self, sql: str, params: Params = ()) -> Any | None:
         rows = await self.fetchall(sql, params)
@@ -270,11 +291,18 @@ class PgDatabase:
     async def write_returning(self, sql: str, params: Params = ()) -> list[Any]:
         """One statement that changes rows and returns them (``… RETURNING``), in a
         transaction of its own (autocommit), committed when this returns."""
+        lock = await _before_write(self._lock)
         try:
-            async with self._pool.connection() as conn:
+            async with self._pool.connection() as conn, conn.transaction():
+                if lock is not None:
+                    await _check_held(conn, lock)
                 cursor = await conn.execute(dollar_params(sql), params or None)
                 rows: list[Any] = await cursor.fetchall()
                 return rows
+        except _LockGone:
+            if self._lock is not None:
+                await self._lock.retake()
+            return await self.write_returning(sql, params)
         except (psycopg.Error, PoolTimeout) as exc:
             raise StoreError(f"the state {self.location} could not record a claim: {exc}") from exc
 
@@ -315,33 +343,29 @@ class PgDatabase:
             self._committer = None
 
     async def _commit_batch(self, units: list[list[Statement]]) -> list[StoreError | None]:
+        lock = await _before_write(self._lock)
         conn = await self._writer_connection()
         try:
             try:
-                await _run_pipelined(conn, units)
+                await _run_pipelined(conn, units, lock)
                 return [None] * len(units)
             except (psycopg.IntegrityError, psycopg.errors.DivisionByZero):
                 # A constraint or a lost claim: find the unit(s) by running each alone.
+                if lock is not None:
+                    await _check_held(conn, lock)
                 return [await _apply_unit(conn, statements) for statements in units]
+        except _LockGone:
+            # Rolled back whole: take the lock back, or fail if another process has it.
+            if self._lock is not None:
+                await self._lock.retake()
+            return await self._commit_batch(units)
         except (psycopg.Error, OSError) as exc:
-            await self._probe_lock()
+            if self._lock is not None:
+                await self._lock.probe()
             raise StoreError(
                 f"the state {self.location} could not commit ({exc}); nothing of this batch "
                 "was recorded. Check that the server is up and its disk is not full."
             ) from exc
-
-    async def _probe_lock(self) -> None:
-        """After a failed commit, find out whether the lock's connection is gone too (the
-        server restarted): psycopg marks a connection broken only when it is used."""
-        if self._lock is not None and not self._lock.broken:
-            try:
-                await self._lock.execute("SELECT 1")
-            except psycopg.Error:
-                log.warning(
-                    "the state %s lost its advisory lock with its connection; this writer "
-                    "now leaves records other writers claimed to their leases",
-                    self.location,
-                )
 
     async def _writer_connection(self) -> AsyncConnection[Any]:
         """The write connection, reconnected if the server dropped it (a restart)."""
@@ -368,19 +392,126 @@ def _settle(reads: list[_Read], results: list[list[Any] | StoreError | None]) ->
     return again
 
 
-async def _run_pipelined(conn: AsyncConnection[Any], units: list[list[Statement]]) -> None:
-    """Every unit in one transaction, in one round trip; raises on a constraint or a lost
-    claim, and then nothing of the batch is applied.
+class _AdvisoryLock:
+    """A writer's session advisory lock on its schema, on a connection of its own: taken
+    back when the server dropped it, unless another process took it first (then fenced)."""
+
+    def __init__(
+        self, conn: AsyncConnection[Any], url: str, schema: str, connect_kwargs: dict[str, Any]
+    ) -> None:
+        self.conn = conn
+        self.url = url
+        self.schema = schema
+        self.location = f"{redact(url)} (schema {schema})"
+        self._connect_kwargs = {k: v for k, v in connect_kwargs.items() if k != "cursor_factory"}
+        #: Set once the lock was lost to another process: every write fails with it.
+        self.fenced: LockLostError | None = None
+
+    @property
+    def held(self) -> bool:
+        """As far as this process knows without asking the server (see ``params``)."""
+        return self.fenced is None and not (self.conn.closed or self.conn.broken)
+
+    def params(self) -> tuple[int, int, int]:
+        """The parameters of ``_LOCK_HELD`` that ask the server whether it is still held."""
+        return (self.conn.info.backend_pid, LOCK_NAMESPACE, lock_key("state", self.schema))
+
+    async def before_write(self) -> None:
+        """Refuse the write once fenced; take a lock whose connection dropped back."""
+        if self.fenced is not None:
+            raise _copy(self.fenced)
+        if self.conn.closed or self.conn.broken:
+            await self.retake()
+
+    async def retake(self) -> None:
+        """Take the lock again on a new connection; fence this writer (raising
+        LockLostError) if another process took it meanwhile."""
+        with contextlib.suppress(psycopg.Error):
+            await self.conn.close()
+        try:
+            self.conn = await AsyncConnection.connect(self.url, **self._connect_kwargs)
+            await _take_lock(self.conn, self.schema, self.location)
+        except StateLockedError:
+            holder = await _lock_holder(self.conn, lock_key("state", self.schema))
+            self.fenced = LockLostError(
+                f"the state {self.location} lost its advisory lock (its connection to "
+                "PostgreSQL was dropped: a server restart or a killed session) and another "
+                f"ml-connector (pid {holder}) holds it now. This writer records nothing more, "
+                "so as not to write beside it: its job stops here, and the next job settles "
+                "the records it left in flight through the target."
+            )
+            log.error("%s", self.fenced.message)
+            raise _copy(self.fenced) from None
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"the state {self.location} lost its advisory lock and cannot take it "
+                f"again ({exc}); nothing of this batch was recorded. Check that the server "
+                "is up."
+            ) from exc
+        log.warning(
+            "the state %s lost its advisory lock with its connection; took it again",
+            self.location,
+        )
+
+    async def probe(self) -> None:
+        """After a failed commit, find out whether the lock's connection is gone too (the
+        server restarted): psycopg marks a connection broken only when it is used."""
+        if not self.conn.broken:
+            try:
+                await self.conn.execute("SELECT 1")
+            except psycopg.Error:
+                log.warning(
+                    "the state %s lost its advisory lock with its connection; the next "
+                    "write takes it again first",
+                    self.location,
+                )
+
+    async def release(self) -> None:
+        if not (self.conn.closed or self.conn.broken):
+            # Released before the connection goes: a server frees a closed session's
+            # locks only once its backend has exited, which the next opener could beat.
+            with contextlib.suppress(psycopg.Error):
+                await self.conn.execute("SELECT pg_advisory_unlock_all()")
+        await self.conn.close()
+
+
+async def _before_write(lock: _AdvisoryLock | None) -> tuple[int, int, int] | None:
+    """Ready ``lock`` for a write (see ``_AdvisoryLock.before_write``); the parameters that
+    check it inside the write's transaction, None for a writer without a lock."""
+    if lock is None:
+        return None
+    await lock.before_write()
+    return lock.params()
+
+
+async def _run_pipelined(
+    conn: AsyncConnection[Any], units: list[list[Statement]], lock: tuple[int, int, int] | None
+) -> None:
+    """Every unit in one transaction, in one round trip; raises on a constraint, a lost
+    claim or (given the ``lock`` to check) a lost advisory lock, and then nothing of the
+    batch is applied.
 
     The connection is in autocommit and sends no BEGIN: the statements a pipeline sends
     before its Sync run in one transaction, which the Sync commits (durably, as any
     commit) or, after an error, rolls back whole. So a batch waits for the server once,
     not three times (results, COMMIT, end of pipeline), which on a busy machine is most
-    of what a commit costs. A claim cannot be checked here before the commit: it checks
-    itself on the server instead (see :func:`_query`).
+    of what a commit costs. Nothing can be checked here before the commit, so the lock
+    and each claim check themselves on the server (see ``_LOCK_CHECK`` and :func:`_query`).
     """
     statements = [(_query(sql), params) for unit in units for sql, params in unit]
-    pg_wire.raise_first(await pg_wire.run(conn, statements))
+    if lock is not None:
+        statements.insert(0, (_LOCK_CHECK, lock))
+    outcomes = await pg_wire.run(conn, statements)
+    if lock is not None and isinstance(outcomes[0].error, psycopg.errors.DivisionByZero):
+        raise _LockGone
+    pg_wire.raise_first(outcomes)
+
+
+async def _check_held(conn: AsyncConnection[Any], lock: tuple[int, int, int]) -> None:
+    """Raise _LockGone unless the lock's session still holds the state's advisory lock."""
+    cursor = await conn.execute(_LOCK_HELD, lock)
+    if not (await cursor.fetchone() or (False,))[0]:
+        raise _LockGone
 
 
 async def _apply_unit(conn: AsyncConnection[Any], statements: list[Statement]) -> StoreError | None:
@@ -426,6 +557,11 @@ async def _take_lock(conn: AsyncConnection[Any], schema: str, where: str) -> Non
             return
         if attempt + 1 < LOCK_ATTEMPTS:
             await asyncio.sleep(LOCK_RETRY_S)
+    raise StateLockedError(busy_message(where, await _lock_holder(conn, key)))
+
+
+async def _lock_holder(conn: AsyncConnection[Any], key: int) -> str:
+    """The pid (and host) of the process holding the state lock ``key``, or "unknown"."""
     holder = await conn.execute(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s::int4::oid "
@@ -435,10 +571,7 @@ async def _take_lock(conn: AsyncConnection[Any], schema: str, where: str) -> Non
     )
     found = await holder.fetchone()
     name = str(found[0]) if found else ""
-    pid = name.removeprefix(APP_PREFIX) if name.startswith(APP_PREFIX) else (
-        "unknown"
-    )
-    raise StateLockedError(busy_message(where, pid))
+    return name.removeprefix(APP_PREFIX) if name.startswith(APP_PREFIX) else "unknown"
 
 
 async def _close_all(
@@ -451,6 +584,13 @@ async def _close_all(
 
 
 def _copy(error: StoreError) -> StoreError:
-    copy = StoreError(error.message)
+    copy = type(error)(error.message)
     copy.__cause__ = error.__cause__
     return copy
+
+
+def _read_error(location: str, exc: Exception) -> StoreError:
+    """A failed read, for every caller waiting on it (each gets its own exception)."""
+    error = StoreError(f"reading the state {location} failed: {clause(exc)}")
+    error.__cause__ = exc
+    return error

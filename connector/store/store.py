@@ -34,6 +34,13 @@ _LEDGER_COLS = (
     "last_error, claimed_by, claimed_at"
 )
 
+#: Ledger entries by source id (``Store.ledger_entries``; keep a query to a few hundred).
+LedgerRows = dict[str, LedgerEntry]
+
+
+def _marks(values: list[str]) -> str:
+    return ",".join("?" * len(values))
+
 
 def _ledger(row: Any) -> LedgerEntry:
     return LedgerEntry(
@@ -56,7 +63,6 @@ class Store(InboxQueries, MappingQueries):
 
     def __init__(self, db: StateDatabase) -> None:
         self.db = db
-        self._inbox_claims: set[tuple[str, str]] = set()
         #: Names this writer in the ledger claims it makes (see ``Unit.claim``).
         self.writer_id = uuid.uuid4().hex[:16]
 
@@ -92,6 +98,12 @@ class Store(InboxQueries, MappingQueries):
             (key.flow, key.stream, key.source_id),
         )
         return None if row is None else _ledger(row)
+
+    async def ledger_entries(self, flow: str, stream: str, ids: list[str]) -> LedgerRows:
+        """Ledger rows of some records of one stream, one query (unseen ones are absent)."""
+        sql = f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND stream = ? AND source_id IN"
+        rows = await self.db.fetchall(f"{sql} ({_marks(ids)})", (flow, stream, *ids)) if ids else []
+        return {entry.key.source_id: entry for entry in map(_ledger, rows)}
 
     async def ledger_by_state(
         self, flow: str, states: Iterable[State], stream: str | None = None

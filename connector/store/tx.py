@@ -30,19 +30,25 @@ ON CONFLICT (flow, stream, source_id) DO UPDATE SET
     command = COALESCE(excluded.command, ledger.command)
 """
 
-_CLAIM_NEW = EXPECT_CHANGE + """
+_CLAIM_NEW = (
+    EXPECT_CHANGE
+    + """
 INSERT INTO ledger (flow, stream, source_id, state, content_hash, attempts, run_id, updated_at,
                     claimed_by, claimed_at)
 VALUES (?, ?, ?, 'in_flight', ?, 1, ?, ?, ?, ?)
 ON CONFLICT (flow, stream, source_id) DO NOTHING
 """
+)
 
-_CLAIM_SEEN = EXPECT_CHANGE + """
+_CLAIM_SEEN = (
+    EXPECT_CHANGE
+    + """
 UPDATE ledger SET state = 'in_flight', content_hash = ?, attempts = attempts + 1,
     run_id = COALESCE(?, run_id), updated_at = ?, last_error = NULL, claimed_by = ?,
     claimed_at = ?
 WHERE flow = ? AND stream = ? AND source_id = ? AND state = ? AND attempts = ?
 """
+)
 
 _INSERT_AUDIT = """
 INSERT INTO audit (at, run_id, flow, stream, source_id, step, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -142,15 +148,29 @@ class Unit:
         nothing is applied."""
         if seen is None:
             params: tuple[object, ...] = (
-                key.flow, key.stream, key.source_id, content_hash, run_id, self.now,
-                owner, self.now,
+                key.flow,
+                key.stream,
+                key.source_id,
+                content_hash,
+                run_id,
+                self.now,
+                owner,
+                self.now,
             )
             self.statements.append((_CLAIM_NEW, params))
         else:
             state, attempts = seen
             params = (
-                content_hash, run_id, self.now, owner, self.now,
-                key.flow, key.stream, key.source_id, state.value, attempts,
+                content_hash,
+                run_id,
+                self.now,
+                owner,
+                self.now,
+                key.flow,
+                key.stream,
+                key.source_id,
+                state.value,
+                attempts,
             )
             self.statements.append((_CLAIM_SEEN, params))
         return self

@@ -23,9 +23,7 @@ def open_connection(
     try:
         spec = registry.system(config.kind)
     except KeyError:
-        raise ConfigurationError(
-            f"systems of kind {config.kind!r} are not supported yet"
-        ) from None
+        raise ConfigurationError(f"systems of kind {config.kind!r} are not supported yet") from None
     expected = [kind.name for kind in spec.credential_kinds]
     if expected and credential.kind not in expected:
         raise ConfigurationError(

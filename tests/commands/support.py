@@ -68,6 +68,22 @@ async def cli(env: demo.DemoEnvironment, *args: str) -> tuple[int, str, str]:
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
+async def cli_at_once(
+    env: demo.DemoEnvironment, *commands: tuple[str, ...]
+) -> list[tuple[int, str, str]]:
+    """Several independent commands, each as :func:`cli`, run at the same time (their
+    start-ups overlap); their results in the order given."""
+    results: list[tuple[int, str, str]] = [(-1, "", "")] * len(commands)
+
+    async def one(index: int, args: tuple[str, ...]) -> None:
+        results[index] = await cli(env, *args)
+
+    async with anyio.create_task_group() as tg:
+        for index, args in enumerate(commands):
+            tg.start_soon(one, index, args)
+    return results
+
+
 async def wait_until_serving(env: demo.DemoEnvironment) -> None:
     """Until the admin API answers: the service has opened (and locked) the state."""
     url = f"http://127.0.0.1:{env.config.service.admin_port}/healthz"

@@ -7,7 +7,15 @@ import sqlite3
 import msgspec
 
 from connector import demo
-from tests.commands.support import BAD, FLOW, KIND, break_cost_centers, cli, fix_cost_centers
+from tests.commands.support import (
+    BAD,
+    FLOW,
+    KIND,
+    break_cost_centers,
+    cli,
+    cli_at_once,
+    fix_cost_centers,
+)
 
 
 async def failing_sync(env: demo.DemoEnvironment) -> tuple[str, list[dict[str, object]]]:
@@ -71,10 +79,11 @@ async def test_refusals_of_one_cause_are_one_group_and_retry_brings_them_to_done
     code, out, err = await cli(env, "errors", "retry", str(group["group"]))
     assert code == 0, err
     assert all(ledger_state(env, r["stream"], r["source_id"]) == "done" for r in records)
-    code, out, _ = await cli(env, "errors", "list", "--json")
-    assert [g["streams"] for g in msgspec.json.decode(out)] == [["ap_bills_to_m3"]]
-    code, out, _ = await cli(env, "runs", "--json")
-    assert msgspec.json.decode(out)[-1]["status_text"] == "completed with errors"
+    (_, listed, _), (_, runs, _) = await cli_at_once(
+        env, ("errors", "list", "--json"), ("runs", "--json")
+    )
+    assert [g["streams"] for g in msgspec.json.decode(listed)] == [["ap_bills_to_m3"]]
+    assert msgspec.json.decode(runs)[-1]["status_text"] == "completed with errors"
 
 
 async def test_dismiss_closes_a_group_with_its_reason_in_the_audit_trail(
@@ -95,10 +104,11 @@ async def test_dismiss_closes_a_group_with_its_reason_in_the_audit_trail(
     assert code == 0, err
     dismissed = msgspec.json.decode(out)["dismissed"]
     assert len(dismissed) == groups[0]["count"]
-    code, out, _ = await cli(env, "errors", "list", "--json")
-    assert [g["group"] for g in msgspec.json.decode(out)] == [groups[1]["group"]]
     one = dismissed[0]
-    code, out, err = await cli(env, "audit", FLOW, one["source_id"], "--json")
+    (_, listed, _), (code, out, err) = await cli_at_once(
+        env, ("errors", "list", "--json"), ("audit", FLOW, one["source_id"], "--json")
+    )
+    assert [g["group"] for g in msgspec.json.decode(listed)] == [groups[1]["group"]]
     assert code == 0, err
     steps = [e for e in msgspec.json.decode(out)["events"] if e["step"] == "dismissed"]
     assert steps and "posted by hand in M3" in steps[-1]["detail"]

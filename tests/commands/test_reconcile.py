@@ -11,7 +11,7 @@ import msgspec
 
 from connector import demo
 from connector.sandbox.syspro.simulator import SysproSimulator
-from tests.commands.support import FLOW, change_posted_amount, cli
+from tests.commands.support import FLOW, change_posted_amount, cli, cli_at_once
 
 WIDE = ("--from", "2000-01-01", "--to", "2099-12-31")
 #: A small contractor for the servicetitan-syspro flow.
@@ -38,14 +38,19 @@ async def test_reconcile_agrees_then_lists_the_one_document_that_differs(
     assert invoices["source_amount"] == invoices["target_amount"]
 
     inbn = change_posted_amount(env, "400002", "-10.00")
-    code, out, err = await cli(env, "reconcile", "--flow", FLOW, *WIDE)
+    csv_path = tmp_path / "diff.csv"
+    # Reports only read: the table, the JSON with the CSV, and an empty period at once.
+    table, as_json, empty = await cli_at_once(
+        env,
+        ("reconcile", "--flow", FLOW, *WIDE),
+        ("reconcile", "--flow", FLOW, *WIDE, "--json", "--csv", str(csv_path)),
+        ("reconcile", "--flow", FLOW, "--from", "2000-01-01", "--to", "2000-01-02", "--json"),
+    )
+    code, out, err = table
     assert code == 1, err
     assert "1 document(s) differ" in out and "amount differs by 10.00" in out, out
 
-    csv_path = tmp_path / "diff.csv"
-    code, out, err = await cli(
-        env, "reconcile", "--flow", FLOW, *WIDE, "--json", "--csv", str(csv_path)
-    )
+    code, out, err = as_json
     assert code == 1, err
     report = msgspec.json.decode(out)
     [difference] = report["differences"]
@@ -55,9 +60,7 @@ async def test_reconcile_agrees_then_lists_the_one_document_that_differs(
     assert [(r["source_id"], r["target_id"]) for r in rows] == [("400002", inbn)]
 
     # A period without any of the documents has nothing to disagree about.
-    code, out, err = await cli(
-        env, "reconcile", "--flow", FLOW, "--from", "2000-01-01", "--to", "2000-01-02", "--json"
-    )
+    code, out, err = empty
     assert code == 0, err
     assert all(s["source_count"] == 0 for s in msgspec.json.decode(out)["streams"])
 

@@ -11,7 +11,7 @@ import msgspec
 
 from connector import demo
 from connector.store import open_store
-from tests.commands.support import FLOW, cli, wait_until_serving
+from tests.commands.support import FLOW, cli, cli_at_once, wait_until_serving
 from tests.reliability.support import use_store_url
 
 
@@ -27,24 +27,36 @@ async def test_sync_is_refused_while_the_service_runs_and_reads_still_work(
     )
     try:
         await wait_until_serving(env)
-        code, _, err = await cli(env, "sync", "--flow", FLOW, "--stream", "vendors_to_m3")
+        # Refused writers and a delete of nothing change nothing, readers only read: all at
+        # once.
+        sync, replay, runs, review, mappings, delete, audit = await cli_at_once(
+            env,
+            ("sync", "--flow", FLOW, "--stream", "vendors_to_m3"),
+            ("replay", "--flow", FLOW, "--all-failed"),
+            ("runs", "--json"),
+            ("review", "list", "--json"),
+            ("mappings", "list", "--json"),
+            ("mappings", "delete", "gl_account", "none"),
+            ("audit", FLOW, "1"),
+        )
+        code, _, err = sync
         assert code == 1, err
         assert f"another ml-connector (pid {service.pid}) holds the state {db}" in err
         assert "Traceback" not in err
-        code, _, err = await cli(env, "replay", "--flow", FLOW, "--all-failed")
+        code, _, err = replay
         assert code == 1 and f"pid {service.pid}" in err
-        code, out, err = await cli(env, "runs", "--json")
+        code, out, err = runs
         assert code == 0, err
         assert isinstance(msgspec.json.decode(out), list)
-        code, _, err = await cli(env, "review", "list", "--json")
+        code, _, err = review
         assert code == 0, err
-        code, out, err = await cli(env, "mappings", "list", "--json")
+        code, out, err = mappings
         assert code == 0 and msgspec.json.decode(out), err
         # Writers an operator needs day to day go through the service instead.
-        code, _, err = await cli(env, "mappings", "delete", "gl_account", "none")
+        code, _, err = delete
         assert code == 1 and "no mapping gl_account 'none' is stored" in err
         assert "asking it through" in err and "Traceback" not in err
-        code, _, err = await cli(env, "audit", FLOW, "1")
+        code, _, err = audit
         assert "holds the state" not in err
     finally:
         service.send_signal(signal.SIGTERM)

@@ -18,6 +18,7 @@ from connector import demo
 from connector.app import App
 from connector.errors import ConfigurationError
 from connector.flows.infor_servicenow import NAME, mapping
+from connector.runtime import processor
 from connector.runtime.runner import CycleReport
 from connector.sandbox.servicenow.knobs import READER, SERVICE_USER
 from connector.store import RecordKey, State
@@ -119,6 +120,30 @@ async def test_unmapped_account_waits_in_review_and_resumes_once_aligned(
     resumed = await (await app.runner(NAME)).resume_review()
     assert resumed.total("created") == 12 and await app.store.review_items(flow=NAME) == []
     assert tally(env).duplicated == []
+
+
+async def test_invoices_wait_for_an_account_import_in_doubt_instead_of_going_to_review(
+    env: demo.DemoEnvironment, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invoice whose GL account import lost its reply is deferred, never put in review;
+    the next cycle settles the account by lookup and stages every invoice once."""
+    monkeypatch.setattr(processor, "SETTLE_ATTEMPTS", 1)  # one settling lookup: a fast test
+    sn = servicenow(env)
+    lost = {"fault": "5xx", "match": "write", "path_contains": "sn_fcms_intg_gl_account_stage"}
+    await demo.admin(sn, "POST", "faults", {"script": [lost] * 100})
+    accounts = await cycle(app, streams=["gl_accounts"])
+    assert accounts.counts()["gl_accounts"]["in_doubt"] > 0
+    # M3's accounts are in doubt; the first one an invoice has settled is lost once more.
+    await demo.admin(sn, "POST", "faults", {"script": [lost]})
+    first = await cycle(app, streams=["suppliers", "cost_centers", "purchase_orders", "invoices"])
+    assert first.counts()["invoices"]["deferred"] >= 1 and first.total("review") == 0
+    assert await app.store.review_items(flow=NAME) == []
+    assert await app.store.dead_letters(flow=NAME) == []
+    second = await cycle(app)
+    assert second.ok and second.total("review") == 0
+    assert await app.store.ledger_by_state(NAME, [State.PENDING, State.IN_DOUBT]) == []
+    final = tally(env)
+    assert final.lost == [] and final.duplicated == [] and final.records == 18
 
 
 async def test_dead_letters_replay_once_the_cause_is_fixed(

@@ -31,7 +31,7 @@ from connector.http.limiter import LimiterRegistry
 from connector.runtime.flow import MapContext
 from connector.runtime.runner import FlowRunner
 from connector.sandbox.base import Simulator
-from connector.store import RecordKey, State, Unit
+from connector.store import RecordKey, State, Store, Unit
 from connector.systems import open_connection
 from connector.systems.servicetitan import models as st
 from connector.systems.servicetitan.webhooks import SignatureVerifier, webhook_handler
@@ -227,6 +227,69 @@ async def test_every_document_lands_once_on_its_customer_branch_subaccount_and_a
     assert second.ok, second.error
     assert second.total("created") + second.total("updated") == 0
     assert await documents(env) == docs
+
+
+async def _requests(env: Env) -> int:
+    counters: dict[str, int] = (await env.state("acumatica"))["counters"]
+    return counters["requests"]
+
+
+async def test_documents_in_flight_together_are_looked_up_with_one_request(
+    env: Env, tmp_path: Path
+) -> None:
+    """A rebuilt state database adopts every invoice and payment by looking them up in
+    Acumatica, once for several documents rather than once per document."""
+    first = await (await env.runner()).cycle()
+    assert first.ok, first.error
+    streams = [INVOICES, PAYMENTS]
+    documents = sum(first.streams[s].outcomes["created"] for s in streams)
+    mappings = await env.app.store.all_mappings()
+    old_store = env.app.store
+    rebuilt = await Store.open(tmp_path / "rebuilt.db")
+    try:
+        for kind, values in mappings.items():
+            await rebuilt.set_mappings(kind, values)
+        env.app.store = rebuilt
+        before = await _requests(env)
+        again = await (await env.runner()).cycle(streams=streams)
+        asked = await _requests(env) - before
+    finally:
+        env.app.store = old_store
+        await rebuilt.close()
+    assert again.ok, again.error
+    assert again.total("unchanged") == documents > 0
+    assert asked * 2 <= documents
+
+
+async def test_a_bill_is_looked_up_once_before_it_is_posted(env: Env) -> None:
+    """Posting a bill costs its share of a look-up and one PUT: the write does not ask
+    again under the vendor the look-up just asked under."""
+    runner = await env.runner()
+    await runner.cycle(streams=[CUSTOMERS, "vendors_to_acumatica"])
+    before = await _requests(env)
+    report = await runner.cycle(streams=["bills_to_acumatica"])
+    assert report.ok, report.error
+    bills = report.streams["bills_to_acumatica"].outcomes["created"]
+    assert bills > 0
+    assert await _requests(env) - before < 2 * bills
+
+
+async def test_an_invoice_costs_its_put_its_release_and_a_share_of_the_look_ups(
+    env: Env,
+) -> None:
+    """Each released invoice is one PUT and one ReleaseInvoice; its look-up before and the
+    status read that confirms its release are shared with the other invoices in flight, so
+    no invoice polls the release operation on its own."""
+    runner = await env.runner()
+    await runner.cycle(streams=[CUSTOMERS])
+    before = await _requests(env)
+    report = await runner.cycle(streams=[INVOICES])
+    assert report.ok, report.error
+    invoices = report.streams[INVOICES].outcomes["created"]
+    assert invoices > 0
+    assert await _requests(env) - before < 3 * invoices
+    released = (await documents(env))["invoices"]
+    assert all(doc["Status"] == "Open" for [doc] in released.values())
 
 
 async def test_customers_link_by_name_once_and_namesakes_stay_apart(env: Env) -> None:

@@ -7,6 +7,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.flows.infor_line_support import (
     FLOW,
     LINE_WRITES,
@@ -17,6 +19,10 @@ from tests.flows.infor_line_support import (
 )
 
 SEED = {"line": "LN", "seed": 9, "suppliers": 3, "items": 3, "page_size": 4}
+#: LN's write knobs: neither one-request way offered (the default), deep insert, $batch.
+WRITE_KNOBS = pytest.mark.parametrize(
+    "knobs", [{}, {"deep_insert": True}, {"batch": True}], ids=["single", "deep", "batch"]
+)
 
 
 def company(state: Any) -> dict[str, list[dict[str, Any]]]:
@@ -34,12 +40,13 @@ def lines_per_invoice(tables: dict[str, list[dict[str, Any]]]) -> Counter[int]:
     return Counter(row["Document"] for row in tables["InvoiceLines"])
 
 
+@WRITE_KNOBS
 async def test_demo_cycle_on_ln_lands_everything_once_and_second_cycle_writes_nothing(
-    tmp_path: Path,
+    tmp_path: Path, knobs: dict[str, bool]
 ) -> None:
-    """Suppliers, items, POs and AP invoices reach LN company 100 once, with every line; a
-    full second cycle writes nothing to LN."""
-    async with line_app(tmp_path, "ln", SEED) as (app, env):
+    """Suppliers, items, POs and AP invoices reach LN company 100 once, with every line,
+    whichever way LN takes documents; a full second cycle writes nothing to LN."""
+    async with line_app(tmp_path, "ln", {**SEED, **knobs}) as (app, env):
         runner = await app.runner(FLOW)
         first = await runner.cycle()
         assert first.ok, first.error
@@ -61,16 +68,18 @@ async def test_demo_cycle_on_ln_lands_everything_once_and_second_cycle_writes_no
         assert company(await line_state(env, "LN")) == tables
 
 
+@WRITE_KNOBS
 async def test_invoice_header_reply_lost_after_commit_is_found_not_duplicated(
-    tmp_path: Path,
+    tmp_path: Path, knobs: dict[str, bool]
 ) -> None:
-    """LN commits an invoice header and the reply is lost: the flow finds the header live by
-    supplier + invoice number, adds its lines to it, and never posts a second one."""
-    async with line_app(tmp_path, "ln", SEED) as (app, env):
+    """LN commits an invoice (header alone, its deep insert, or its $batch) and the reply is
+    lost: the flow finds it live by supplier + invoice number, finishes its lines if any are
+    missing, and never posts a second one."""
+    async with line_app(tmp_path, "ln", {**SEED, **knobs}) as (app, env):
         cut = {
             "fault": "timeout_after_commit",
             "match": "write",
-            "path_contains": "acpInvoice/Invoices",
+            "path_contains": "acpInvoice/",
         }
         await faults(env, hang_s=0.05, script=[cut])
         runner = await app.runner(FLOW)

@@ -1,8 +1,11 @@
-"""The rate limiter: strict rolling windows, shared pauses, concurrency, registry."""
+"""The rate limiter: sliding windows as a strict server counts them, shared pauses, registry."""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
+import itertools
 import time
 
 import aiohttp
@@ -10,6 +13,7 @@ import anyio
 from aiohttp import web
 
 from connector.http import LimiterRegistry, RateLimiter, secret_fingerprint
+from connector.http.limiter import JITTER_S
 from connector.sandbox.base import SlidingWindow
 
 from .conftest import FakeTime, Serve
@@ -54,24 +58,63 @@ async def test_servicetitan_budget_never_trips_a_rolling_window(
     assert limiter.acquired_total == 180
 
 
-async def test_full_capacity_bucket_would_trip_the_same_server(
-    serve: Serve, session: aiohttp.ClientSession
-) -> None:
-    """Control: aiolimiter sized naively (burst = rate, no headroom) does get 429s."""
-    limiter = RateLimiter(20, 0.25, name="naive", burst=20, headroom=1.0)
-    refused = await _burst_against_strict_server(serve, session, limiter, 20, 0.25)
-    assert refused > 0
-
-
-def test_bucket_sizing_leaves_headroom_within_one_window() -> None:
-    """Burst plus one period of drip stays at or under 95 % of the published rate."""
-    for rate, period in [(60, 1.0), (300, 60.0), (1, 60.0), (2, 1.0)]:
-        limiter = RateLimiter(rate, period, name="sizing")
-        in_one_window = limiter.burst + limiter.steady_rate_per_s * period
-        assert int(in_one_window) <= rate
-        assert limiter.steady_rate_per_s > 0
+def test_window_sizing_keeps_one_request_spare_and_reaches_57_per_second() -> None:
+    """ServiceTitan's 60/s admits 59 per window, at least 57.5 req/s even on a slow link."""
     servicetitan = RateLimiter(60, 1.0, name="st")
-    assert servicetitan.burst + servicetitan.steady_rate_per_s <= 57 + 1e-9
+    assert servicetitan.capacity == 59
+    assert 57.5 <= servicetitan.steady_rate_per_s < 59
+    assert RateLimiter(300, 60.0, name="m3").capacity == 299
+    assert RateLimiter(5, 1.0, name="auth").capacity == 5
+    assert RateLimiter(1, 60.0, name="tiny").capacity == 1
+
+
+async def test_answered_requests_free_their_place_one_period_after_the_answer(
+    fake_time: FakeTime,
+) -> None:
+    """3 start at once, the next 56 paced 1/59 s apart; the 60th waits for the first answer."""
+    limiter = RateLimiter(60, 1.0, name="st", clock=fake_time, sleep=fake_time.sleep)
+    entered: list[float] = []
+    for _ in range(61):
+        async with limiter.slot():
+            entered.append(fake_time())
+    assert entered[:3] == [1000.0] * 3
+    gaps = [later - earlier for earlier, later in itertools.pairwise(entered[2:59])]
+    assert all(abs(gap - 1 / 59) < 1e-9 for gap in gaps)
+    assert entered[59] == entered[60] == 1001.0
+    assert limiter.live() == 58  # 56 of the first second still live, plus the two new
+
+
+async def test_unanswered_request_holds_its_place_for_period_plus_jitter(
+    fake_time: FakeTime,
+) -> None:
+    """A request that never got its answer may still arrive late: its place is kept longer."""
+    limiter = RateLimiter(1, 1.0, name="one", clock=fake_time, sleep=fake_time.sleep)
+    with contextlib.suppress(TimeoutError):
+        async with limiter.slot():
+            raise TimeoutError
+    async with limiter.slot():
+        entered = fake_time()
+    assert entered == 1000.0 + 1.0 + JITTER_S
+
+
+async def test_many_callers_never_reach_the_limit_in_any_rolling_second(
+    fake_time: FakeTime,
+) -> None:
+    """16 callers, 600 requests: no rolling second holds 60 starts, and 59 start per second."""
+    limiter = RateLimiter(60, 1.0, name="st", clock=fake_time, sleep=fake_time.sleep)
+    starts: list[float] = []
+
+    async def caller() -> None:
+        while len(starts) < 600:
+            async with limiter.slot():
+                starts.append(fake_time())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(16):
+            tg.start_soon(caller)
+    busiest = max(bisect.bisect_left(starts, t + 1.0) - i for i, t in enumerate(starts))
+    assert busiest == 59
+    assert len(starts) / (starts[-1] - starts[0]) >= 57
 
 
 async def test_pause_holds_back_every_caller(fake_time: FakeTime) -> None:
@@ -127,25 +170,24 @@ async def test_pause_extended_while_waiting_is_waited_out(fake_time: FakeTime) -
     assert entered >= 1050
 
 
-async def test_pause_that_begins_during_the_bucket_wait_is_honoured(fake_time: FakeTime) -> None:
-    """A caller queued on the bucket when a pause starts waits for it before sending."""
-    limiter = RateLimiter(
-        10, 1, name="p", burst=1, headroom=1.0, clock=fake_time, sleep=fake_time.sleep
-    )
-    entered: list[float] = []
+async def test_pause_that_begins_during_the_window_wait_is_honoured(fake_time: FakeTime) -> None:
+    """A caller waiting for a place in the window when a pause starts waits for it first."""
+    paused = False
 
-    async def caller() -> None:
+    async def sleep_during_which_a_429_arrives(seconds: float) -> None:
+        nonlocal paused
+        if not paused:
+            paused = True
+            limiter.pause_for(7)
+        await fake_time.sleep(seconds)
+
+    limiter = RateLimiter(1, 1, name="p", clock=fake_time, sleep=sleep_during_which_a_429_arrives)
+    entered: list[float] = []
+    for _ in range(2):
         async with limiter.slot():
             entered.append(fake_time())
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(caller)
-        tg.start_soon(caller)
-        await asyncio.sleep(0.01)  # first caller took the only token, second waits ~0.1 s
-        assert len(entered) == 1
-        limiter.pause_for(7)
-    assert len(entered) == 2
-    assert entered[1] >= 1007
+    assert paused
+    assert entered == [1000.0, 1007.0]
 
 
 async def test_max_concurrent_bounds_requests_in_flight() -> None:

@@ -113,6 +113,12 @@ async def test_a_flaky_servicenow_loses_nothing_and_stages_nothing_twice(
     try:
         await post_invoices(env, EXTRA_INVOICES, seed=4)
         tune_systems(env.config_path, {"servicenow": {"timeout_s": 1.0}})
+        # Which requests the random faults hit follows the order requests are sent in (so
+        # the workers' timing). With seed 5 (and 7) a fault often lands on a GL account or
+        # cost center import and leaves it in doubt: the invoices needing it must wait for
+        # it (deferred, settled by lookup next), never go to review, which counts as lost
+        # here. Seeds 5, 7 and 8 pass; tests/flows/test_infor_servicenow.py pins that case
+        # deterministically.
         await demo.admin(sn, "POST", "faults", {**FAULTS, "seed": 5, "script": SCRIPT})
         app = await App.open(env.config)
         try:

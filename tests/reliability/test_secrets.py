@@ -162,9 +162,10 @@ async def test_cli_runs_with_faults_and_refused_credentials_leak_no_secret(
         vault.set("infor", "ionapi", {"ionapi": damaged})
         refused_m3 = await cli("wrong infor password", "sync", "--flow", FLOW)
         vault.set("infor", "ionapi", dict(good_ionapi.fields))
-        await cli("runs", "runs", "--json")
-        await cli("review list", "review", "list")
-        await cli("creds list", "creds", "list")
+        async with anyio.create_task_group() as reports:  # they only read: all at once
+            reports.start_soon(cli, "runs", "runs", "--json")
+            reports.start_soon(cli, "review list", "review", "list")
+            reports.start_soon(cli, "creds list", "creds", "list")
         tokens |= set(st._tokens) | set(m3.tokens._tokens)
         hmac_key = vault.get("servicetitan-webhook").secret("secret")
     finally:

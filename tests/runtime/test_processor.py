@@ -19,6 +19,7 @@ from connector.errors import (
     SourceDataError,
     UnavailableError,
 )
+from connector.runtime import processor
 from connector.runtime.flow import (
     ChangePolicy,
     CursorMark,
@@ -62,8 +63,12 @@ class Target:
         self.releases = 0
         #: Fail the release step of the next N creates (the document stays saved).
         self.release_refused = 0
+        #: Failures of the next lookups (an outage while looking a record up).
+        self.find_fails: list[Exception] = []
 
     async def find(self, command: Post) -> Found | None:
+        if self.find_fails:
+            raise self.find_fails.pop(0)
         if command.number in self.rows:
             return Found(
                 command.number,
@@ -367,17 +372,150 @@ async def test_a_claim_taken_by_another_writer_is_left_to_it(
     """Issue 12 item 1: the ledger claim is compare-and-set; a record another writer claims
     between our read of the ledger and our claim is left to it, not written twice."""
     target = Target()
-    read_ledger = store.ledger_entry
+    read_ledger = store.ledger_entries
 
-    async def read_then_lose_the_race(key: RecordKey) -> object:
-        entry = await read_ledger(key)
+    async def read_then_lose_the_race(flow: str, stream: str, ids: list[str]) -> object:
+        entries = await read_ledger(flow, stream, ids)
         # The other process claims the record right after we read its row.
+        key = RecordKey(flow, stream, ids[0])
         await store.commit(Unit().claim(key, None, content_hash="theirs", run_id=None))
-        return entry
+        return entries
 
-    monkeypatch.setattr(store, "ledger_entry", read_then_lose_the_race)
+    monkeypatch.setattr(store, "ledger_entries", read_then_lose_the_race)
     report = await FlowRunner(make_flow(docs(1), target), store).cycle()
     assert report.total("deferred") == 1 and target.writes == 0
     with pytest.raises(ClaimLostError):
         await store.commit(Unit().claim(RecordKey("test-flow", "docs", "1"), None,
                                         content_hash="again", run_id=None))
+
+
+# -- references: a document citing a record of another stream -------------------------------
+class Bill(msgspec.Struct, frozen=True):
+    id: int
+    number: str
+    #: Source id of the cited record of the ``docs`` stream (an account, say).
+    account: int
+
+
+class BillTarget:
+    """Bills that cite a ``docs`` record, which must be in the docs target first.
+
+    ``on_demand``: the bill makes its reference exist (``ctx.ensure``). Otherwise the bill
+    checks the reference by a live lookup in the docs target, as a mapping-by-code check
+    does, and asks ``ctx.settle`` whether a miss is only our unfinished write of it; a
+    reference missing for good is a MappingError (review)."""
+
+    def __init__(self, docs_target: Target, *, on_demand: bool) -> None:
+        self.docs_target = docs_target
+        self.on_demand = on_demand
+        self.rows: dict[str, Bill] = {}
+
+    async def find(self, command: Bill) -> Found | None:
+        return Found(command.number) if command.number in self.rows else None
+
+    async def write(self, command: Bill, existing: Found | None, ctx: LoadContext) -> Written:
+        cited = str(command.account)
+        if self.on_demand:
+            await ctx.ensure("docs", cited)
+        elif not await self._cited_is_there(cited, ctx):
+            raise MappingError(
+                f"bill {command.number}: account {cited} is not in the target",
+                mapping_kind="account",
+                mapping_key=cited,
+            )
+        self.rows[command.number] = command
+        return Written(Outcome.CREATED, command.number)
+
+    async def _cited_is_there(self, cited: str, ctx: LoadContext) -> bool:
+        if f"INV-{cited}" in self.docs_target.rows:  # the live lookup
+            return True
+        return await ctx.settle("docs", cited) is not None
+
+
+def flow_with_bills(
+    source: dict[int, Doc], target: Target, bill_target: BillTarget, bills: dict[int, Bill]
+) -> Flow:
+    """The docs stream (the referenced records), then a bills stream citing them."""
+
+    async def extract(cursor: str | None, full: bool) -> AsyncIterator[Envelope[Bill] | CursorMark]:
+        for bill_id in sorted(bills):
+            yield Envelope(str(bill_id), bills[bill_id])
+
+    async def fetch(source_id: str) -> Bill | None:
+        return bills.get(int(source_id))
+
+    bill_stream: Stream[Bill, Bill] = Stream(
+        name="bills",
+        extract=extract,
+        fetch=fetch,
+        decode=lambda raw: msgspec.json.decode(raw, type=Bill),
+        encode=msgspec.json.encode,
+        map=lambda bill, ctx: bill,
+        target=bill_target,
+    )
+    return Flow("test-flow", (make_flow(source, target).streams[0], bill_stream))
+
+
+BILL_7 = {7: Bill(7, "B-7", 1)}
+
+
+async def _state(store: Store, stream: str, source_id: str) -> State | None:
+    entry = await store.ledger_entry(RecordKey("test-flow", stream, source_id))
+    return None if entry is None else entry.state
+
+
+@pytest.mark.parametrize("on_demand", [False, True], ids=["settle", "ensure"])
+async def test_a_document_citing_a_record_in_doubt_waits_for_it_instead_of_parking(
+    store: Store, monkeypatch: pytest.MonkeyPatch, on_demand: bool
+) -> None:
+    """A bill whose cited record is in doubt is deferred (pending, not in review or dead
+    letters); once a later cycle settles that record by lookup, the bill is done."""
+    monkeypatch.setattr(processor, "SETTLE_ATTEMPTS", 1)
+    target = Target()
+    lost = [InDoubtError("reply lost; the write did not land", record="INV-1") for _ in "ab"]
+    # Lost twice: by the docs stream, and again when the bill has it settled.
+    target.fail_next = lost
+    bill_target = BillTarget(target, on_demand=on_demand)
+    runner = FlowRunner(flow_with_bills(docs(1), target, bill_target, BILL_7), store)
+    first = await runner.cycle()
+    assert first.streams["docs"].as_dict().get("in_doubt") == 1
+    assert first.streams["bills"].as_dict().get("deferred") == 1
+    assert await _state(store, "bills", "7") is State.PENDING and bill_target.rows == {}
+    assert await store.review_items(flow="test-flow") == []
+    assert await store.dead_letters(flow="test-flow") == []
+    [deferred] = [e for e in await store.audit_history("test-flow", "7") if e.step == "deferred"]
+    assert "docs 1 is not finished yet" in (deferred.detail or "")
+    second = await runner.cycle()
+    assert second.ok and await _state(store, "bills", "7") is State.DONE
+    assert list(bill_target.rows) == ["B-7"] and list(target.rows) == ["INV-1"]
+    assert await _state(store, "docs", "1") is State.DONE and target.writes == 1
+
+
+async def test_a_reference_never_written_here_still_goes_to_review(store: Store) -> None:
+    """A bill citing a record the connector never began writing (its stream not run, or
+    no such record) waits in review as a missing mapping; nothing is created on demand."""
+    target = Target()
+    bill_target = BillTarget(target, on_demand=False)
+    bills = {7: Bill(7, "B-7", 1), 8: Bill(8, "B-8", 99)}
+    runner = FlowRunner(flow_with_bills(docs(1), target, bill_target, bills), store)
+    report = await runner.cycle(streams=["bills"])
+    assert report.streams["bills"].as_dict().get("review") == 2
+    assert sorted(i.mapping_key for i in await store.review_items(flow="test-flow")) == ["1", "99"]
+    assert target.rows == {} and bill_target.rows == {}
+
+
+async def test_an_outage_of_a_reference_written_on_demand_halts_the_stream_not_the_bill(
+    store: Store,
+) -> None:
+    """An outage while a cited record is written on demand stops the bill's stream with the
+    bill pending (no dead letter for a bug); the next cycle lands both, each once."""
+    target = Target()
+    target.find_fails = [UnavailableError("the docs target is down")]
+    bill_target = BillTarget(target, on_demand=True)
+    runner = FlowRunner(flow_with_bills(docs(1), target, bill_target, BILL_7), store)
+    first = await runner.cycle(streams=["bills"])
+    assert not first.ok and "the docs target is down" in (first.error or "")
+    assert await _state(store, "bills", "7") is State.PENDING
+    assert await store.dead_letters(flow="test-flow") == []
+    second = await runner.cycle(streams=["bills"])
+    assert second.ok and list(bill_target.rows) == ["B-7"] and target.writes == 1

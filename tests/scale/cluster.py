@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -47,15 +48,22 @@ class Nodes:
     settings: NodeSettings
     workdir: Path
     workers: int = 2
+    #: Extra lines of each node's connector.toml (e.g. a [service] section).
+    node_toml: str = ""
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    #: Each node's /healthz and /metrics port (several nodes share this machine).
+    admin_ports: dict[str, int] = field(default_factory=dict)
 
     def start(self, name: str) -> None:
         config = self.workdir / "node.toml"
-        config.write_text(f'[store]\npath = "{self.settings.state_dir}/connector.db"\n')
+        config.write_text(
+            f'[store]\npath = "{self.settings.state_dir}/connector.db"\n{self.node_toml}'
+        )
+        self.admin_ports[name] = free_port()
         with (self.workdir / f"{name}.log").open("ab") as log:
-            self.procs[name] = self._spawn(config, log)
+            self.procs[name] = self._spawn(config, log, self.admin_ports[name])
 
-    def _spawn(self, config: Path, log: BinaryIO) -> subprocess.Popen[bytes]:
+    def _spawn(self, config: Path, log: BinaryIO, admin_port: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [
                 sys.executable, "-m", "tests.scale.node_main", "--config", str(config),
@@ -63,6 +71,7 @@ class Nodes:
                 "--database-url", self.settings.database_url,
                 "--heartbeat", str(self.settings.heartbeat_s),
                 "--stalled-after", str(self.settings.stalled_after_s),
+                "--admin-port", str(admin_port),
             ],
             cwd=REPO,
             env={**os.environ, "PYTHONPATH": str(REPO)},
@@ -95,6 +104,12 @@ class Nodes:
             f"--- {path.name}\n{path.read_text()[-(tail or 0):]}"
             for path in sorted(self.workdir.glob("*.log"))
         )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 async def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:

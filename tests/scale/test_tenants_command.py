@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
 import pytest
 
 from connector.cli import main
+from connector.errors import ConfigurationError
+from connector.scale.directory import TenantDirectory
+from connector.scale.jobs import build_job_app, defer
 from connector.scale.settings import NodeSettings
-from connector.scale.state import open_tenant_vault
+from connector.scale.state import open_tenant_store, open_tenant_vault
+from connector.scale.work import run_job
+from connector.store import RecordKey, Unit
 from tests.scale.tenant_toml import tenant_toml
+from tests.scale.toyledger.sim import ToyLedgerSim
 
 
 @pytest.fixture
@@ -127,3 +135,61 @@ def test_reserved_schema_names_are_refused(
         assert main([*node_args, "tenants", "add", tenant, "--file", str(path),
                      "--database-url", database_url]) == 1
         assert "reserved by PostgreSQL" in capsys.readouterr().err
+
+
+async def test_list_shows_each_flows_schedule_last_run_errors_and_job(
+    node_args: list[str],
+    database_url: str,
+    settings: NodeSettings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`tenants list` tells, per flow: when its next cycle is due, its last run's status and
+    end (a missing credential's failure with its fix), its open errors, and whether a job
+    of it is queued now."""
+    sim = ToyLedgerSim()
+    base_url = await sim.start()
+    try:
+        sim.seed("acme", "key-acme", 2, limit=20)
+        for tenant in ("acme", "bolt", "cato"):
+            path = tmp_path / f"{tenant}.toml"
+            path.write_text(tenant_toml(base_url, tenant, schedule="every 1h"))
+            assert await anyio.to_thread.run_sync(
+                main, [*node_args, "tenants", "add", tenant, "--file", str(path),
+                       "--database-url", database_url]
+            ) == 0
+        open_tenant_vault(settings, "acme").set("ledger-key", "toyledger-key", {"key": "key-acme"})
+        directory = TenantDirectory(database_url)
+        async with directory.claim_due():
+            pass  # the tick: every cycle's next one is an hour away
+        assert (await run_job(settings, directory, "acme", "bills", "cycle")).status == "ok"
+        with pytest.raises(ConfigurationError):
+            await run_job(settings, directory, "bolt", "bills", "cycle")
+        store = await open_tenant_store(settings, "acme")
+        try:
+            await store.commit(Unit().dead_letter(
+                RecordKey("bills", "bills", "INV-X"), b"{}", "permanent", "refused"))
+        finally:
+            await store.close()
+        app = build_job_app(settings)
+        async with app.open_async():
+            await defer(app, "cato", "bills", "cycle")
+    finally:
+        await sim.stop()
+    listed = await anyio.to_thread.run_sync(_list, node_args, database_url, capsys)
+    status = {t["tenant"]: t["flow_status"][0] for t in listed}
+    assert [s["flow"] for s in status.values()] == ["bills"] * 3
+    acme, bolt, cato = status["acme"], status["bolt"], status["cato"]
+    assert acme["last_run"]["status"] == "ok" and acme["last_run"]["finished_at"]
+    assert (acme["open_errors"], acme["job"]) == (1, None)
+    assert bolt["last_run"]["status"] == "failed"
+    assert "ml-connector tenants creds bolt ledger-key --kind toyledger-key" in (
+        bolt["last_run"]["error"])
+    assert (bolt["open_errors"], cato["last_run"], cato["job"]) == (0, None, "queued")
+    due = {datetime.fromisoformat(s["next_due"]) - datetime.now(UTC) for s in status.values()}
+    assert all(timedelta(minutes=59) < d <= timedelta(hours=1) for d in due)
+    assert await anyio.to_thread.run_sync(
+        main, [*node_args, "tenants", "list", "--database-url", database_url]) == 0
+    text = capsys.readouterr().out
+    assert "OPEN ERRORS" in text and "#1 failed" in text and "queued" in text
+    assert "bolt/bills last run failed: tenant bolt, flow bills: no credential" in text

@@ -161,7 +161,8 @@ async def test_a_dropped_connection_fails_one_batch_then_the_store_reconnects(
 ) -> None:
     """When the server drops every connection (a restart), the batch in flight fails with
     StoreError (nothing half applied), later commits and reads work again, and the writer
-    no longer counts itself the only one (its advisory lock went with its connection)."""
+    counts itself the only one again only once it has taken its advisory lock back (the
+    lock went with its connection)."""
     store = await open_store(pg_url)
     try:
         assert store.exclusive
@@ -175,6 +176,7 @@ async def test_a_dropped_connection_fails_one_batch_then_the_store_reconnects(
             await store.commit(Unit().ledger(key, State.DONE))
         assert not store.exclusive
         await store.commit(Unit().ledger(key, State.DONE, target_id="T-9"))
+        assert store.exclusive
         entry = None
         for _ in range(5):  # each pooled connection the server dropped fails one read
             try:

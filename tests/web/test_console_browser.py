@@ -4,6 +4,7 @@ with one injected difference. Screenshots of each page go to tests/web/screensho
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -32,7 +33,7 @@ if CHROMIUM is not None:
 @pytest.fixture
 async def page() -> AsyncIterator[Page]:
     """A fresh headless Chromium page (Debian's chromium: Playwright downloads nothing)."""
-    SCREENSHOTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
@@ -43,7 +44,11 @@ async def page() -> AsyncIterator[Page]:
 
 
 async def shot(page: Page, name: str) -> None:
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    # Under pytest-xdist several tests log in at once and shoot the same page: each writes
+    # its own file and renames it into place, so a screenshot is never half one, half other.
+    partial = SCREENSHOTS / f".{name}.{os.getpid()}.png"
+    await page.screenshot(path=str(partial), full_page=True)
+    partial.replace(SCREENSHOTS / f"{name}.png")
 
 
 async def log_in(page: Page, service: ConsoleService) -> None:

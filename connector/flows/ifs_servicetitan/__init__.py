@@ -90,11 +90,17 @@ def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
     if not 1 <= len(options.voucher_type) <= 3:
         raise ConfigurationError(
             f"flows.{flow_name}.options.voucher_type = {options.voucher_type!r}: IFS voucher "
-            "types are 1 to 3 characters (e.g. \"K\")")
+            'types are 1 to 3 characters (e.g. "K")'
+        )
     if options.window_days < 1:
         raise ConfigurationError(f"flows.{flow_name}.options.window_days must be 1 or more")
-    for key in ("receivable_account", "sales_tax_account", "unbilled_account",
-                "accrued_revenue_account", "currency"):
+    for key in (
+        "receivable_account",
+        "sales_tax_account",
+        "unbilled_account",
+        "accrued_revenue_account",
+        "currency",
+    ):
         common.option(config.options, key, getattr(options, key), flow_name)
     return options
 
@@ -124,8 +130,7 @@ def build(
         cursor: str | None, full: bool
     ) -> AsyncIterator[Envelope[mapping.IfsOrder] | CursorMark]:
         previous = OrderCursor() if full or not cursor else _order_cursor(cursor)
-        since = previous.since - dt.timedelta(days=options.window_days) \
-            if previous.since else None
+        since = previous.since - dt.timedelta(days=options.window_days) if previous.since else None
         newest = previous.since
         etags: dict[str, str] = {}
         async for page in ifs_client.pages(ifs.PurchaseOrder, filter=RELEASED, since=since):
@@ -188,7 +193,8 @@ def build(
         Stream(
             name=INVOICES,
             extract=servicetitan_incremental(
-                servicetitan, RESOURCES["invoices"], overlap_s=overlap),
+                servicetitan, RESOURCES["invoices"], overlap_s=overlap
+            ),
             fetch=st_fetch("invoices"),
             decode=msgspec.json.Decoder(st.Invoice).decode,
             encode=msgspec.json.encode,

@@ -215,8 +215,9 @@ def map_account(account: ifs.Account, ctx: MapContext) -> GlAccountCommand:
             mapping_kind=ACCOUNT_TYPE,
             mapping_key=kind,
         )
-    return GlAccountCommand(account.account, common.text(f"{account.account} {description}", 255),
-                            gl_type)
+    return GlAccountCommand(
+        account.account, common.text(f"{account.account} {description}", 255), gl_type
+    )
 
 
 # -- purchase orders ------------------------------------------------------------------------
@@ -235,7 +236,10 @@ def map_purchase_order(
     if not order.lines:
         raise SourceDataError(
             f"{record} has no lines yet; ServiceTitan needs at least one. It is sent again "
-            "once IFS has lines for it", record=record, field="Lines")
+            "once IFS has lines for it",
+            record=record,
+            field="Lines",
+        )
     vendor = _required(ctx, SUPPLIER_VENDOR, head.vendor_no, record, "supplier")
     zone = _required(ctx, TAX_ZONE, head.tax_liability, record, "tax liability")
     lines: list[StPoLine] = []
@@ -248,15 +252,20 @@ def map_purchase_order(
         if quantity <= 0:
             raise SourceDataError(
                 f"{where} orders {quantity}; ServiceTitan needs a quantity above zero",
-                record=where, field="BuyQtyDue")
-        lines.append(StPoLine(
-            sku_id=_integer(sku, PART_SKU, line.part_no, where),
-            description=common.text(line.description or line.part_no, 255),
-            vendor_part_number=line.part_no,
-            quantity=quantity,
-            cost=common.money(line.fbuy_unit_price, record=where, field="FbuyUnitPrice",
-                              allow_negative=False),
-        ))
+                record=where,
+                field="BuyQtyDue",
+            )
+        lines.append(
+            StPoLine(
+                sku_id=_integer(sku, PART_SKU, line.part_no, where),
+                description=common.text(line.description or line.part_no, 255),
+                vendor_part_number=line.part_no,
+                quantity=quantity,
+                cost=common.money(
+                    line.fbuy_unit_price, record=where, field="FbuyUnitPrice", allow_negative=False
+                ),
+            )
+        )
     if head.order_date is None:
         raise SourceDataError(f"{record} has no order date", record=record, field="OrderDate")
     wanted = head.wanted_receipt_date or head.order_date
@@ -284,14 +293,16 @@ def _rows(
         if amount == 0:
             continue
         number = len(rows) + 1
-        rows.append(VoucherRowCommand(
-            number=number,
-            account=account,
-            cost_center=cost_center,
-            debit=amount if amount > 0 else None,
-            credit=-amount if amount < 0 else None,
-            text=common.text(f"{reference} #{number}", 200),
-        ))
+        rows.append(
+            VoucherRowCommand(
+                number=number,
+                account=account,
+                cost_center=cost_center,
+                debit=amount if amount > 0 else None,
+                credit=-amount if amount < 0 else None,
+                text=common.text(f"{reference} #{number}", 200),
+            )
+        )
     return tuple(rows)
 
 
@@ -308,8 +319,9 @@ def map_invoice(invoice: st.Invoice, ctx: MapContext, options: Options) -> Vouch
     if not invoice.active or total == 0:
         return empty
     unit = invoice.business_unit.id if invoice.business_unit else None
-    cost_center = _required(ctx, BU_COST_CENTER, str(unit) if unit else None, record,
-                            "business unit")
+    cost_center = _required(
+        ctx, BU_COST_CENTER, str(unit) if unit else None, record, "business unit"
+    )
     tax = common.money(invoice.sales_tax or "0", record=record, field="salesTax")
     revenue: dict[str, Decimal] = defaultdict(Decimal)
     for item in invoice.items or ():
@@ -318,14 +330,20 @@ def map_invoice(invoice: st.Invoice, ctx: MapContext, options: Options) -> Vouch
         if amount == 0:
             continue
         number = item.general_ledger_account.number if item.general_ledger_account else None
-        account = (ctx.lookup(GL_ACCOUNT, number) if number else None) \
-            or options.default_revenue_account or None
+        account = (
+            (ctx.lookup(GL_ACCOUNT, number) if number else None)
+            or options.default_revenue_account
+            or None
+        )
         if account is None and number is None:
             raise MappingError(
                 f"{where} has no GL account, so its revenue has no IFS account. Set "
                 "default_revenue_account in the flow's options, or give the item a GL account "
                 "in ServiceTitan, then resolve the review",
-                record=where, mapping_kind=GL_ACCOUNT, mapping_key="")
+                record=where,
+                mapping_kind=GL_ACCOUNT,
+                mapping_key="",
+            )
         if account is None:
             account = _required(ctx, GL_ACCOUNT, number, where, "GL account")
         revenue[account] -= amount
@@ -333,9 +351,15 @@ def map_invoice(invoice: st.Invoice, ctx: MapContext, options: Options) -> Vouch
     if credited + tax != total:
         raise SourceDataError(
             f"{record} does not balance: items {credited} + tax {tax} ≠ total {total}; "
-            "correct the invoice in ServiceTitan", record=record, field="total")
-    postings = [(options.receivable_account, total), *sorted(revenue.items()),
-                (options.sales_tax_account, -tax)]
+            "correct the invoice in ServiceTitan",
+            record=record,
+            field="total",
+        )
+    postings = [
+        (options.receivable_account, total),
+        *sorted(revenue.items()),
+        (options.sales_tax_account, -tax),
+    ]
     return msgspec.structs.replace(empty, rows=_rows(postings, cost_center, reference))
 
 
@@ -347,17 +371,25 @@ def map_job(job: st.Job, ctx: MapContext, options: Options) -> VoucherCommand:
     """
     record = f"job {job.id}"
     reference = common.text(f"ST job {job.job_number or job.id}", 60)
-    day = common.date(job.completed_on, record=record, field="completedOn") \
-        if job.completed_on else None
-    empty = VoucherCommand(load_id("JOB", job.id), reference, day, options.voucher_type,
-                           options.currency)
+    day = (
+        common.date(job.completed_on, record=record, field="completedOn")
+        if job.completed_on
+        else None
+    )
+    empty = VoucherCommand(
+        load_id("JOB", job.id), reference, day, options.voucher_type, options.currency
+    )
     if job.job_status != "Completed" or job.invoice_id is not None or day is None:
         return empty
     total = common.money(job.total if job.total is not None else 0, record=record, field="total")
     if total == 0:
         return empty
-    cost_center = _required(ctx, BU_COST_CENTER,
-                            str(job.business_unit_id) if job.business_unit_id else None,
-                            record, "business unit")
+    cost_center = _required(
+        ctx,
+        BU_COST_CENTER,
+        str(job.business_unit_id) if job.business_unit_id else None,
+        record,
+        "business unit",
+    )
     postings = [(options.unbilled_account, total), (options.accrued_revenue_account, -total)]
     return msgspec.structs.replace(empty, rows=_rows(postings, cost_center, reference))

@@ -32,12 +32,14 @@ def _loads(rows: Iterable[ifs.ExternalVoucherRow], prefix: str) -> list[TargetDo
     dates: dict[str, str] = {}
     for row in rows:
         totals[row.load_id] = totals.get(row.load_id, Decimal(0)) + Decimal(
-            str(row.debet_amount or 0))
+            str(row.debet_amount or 0)
+        )
         if row.transaction_date and row.load_id not in dates:
             dates[row.load_id] = row.transaction_date.isoformat()
     return [
-        TargetDocument(load, total.quantize(CENT), load.removeprefix(prefix),
-                       dates.get(load, ""), load)
+        TargetDocument(
+            load, total.quantize(CENT), load.removeprefix(prefix), dates.get(load, ""), load
+        )
         for load, total in totals.items()
     ]
 

@@ -87,7 +87,8 @@ class PurchaseOrderTarget:
     def __init__(self, client: ServiceTitanClient) -> None:
         self.client = client
         self._by_order = CreatedSinceIndex(
-            client, ("purchase_orders",), lambda po: mirrored_order_no(po.summary))
+            client, ("purchase_orders",), lambda po: mirrored_order_no(po.summary)
+        )
         self._rates: dict[int, Decimal] | None = None
 
     async def prepare(self) -> None:
@@ -101,8 +102,7 @@ class PurchaseOrderTarget:
     async def _rate(self, command: StPurchaseOrderCommand) -> Decimal:
         if self._rates is None:
             self._rates = {
-                zone.id: sum((Decimal(str(r.tax_rate or 0)) for r in zone.rates or ()),
-                             Decimal(0))
+                zone.id: sum((Decimal(str(r.tax_rate or 0)) for r in zone.rates or ()), Decimal(0))
                 async for zone in self.client.records(RESOURCES["tax_zones"])
             }
         rate = self._rates.get(command.tax_zone_id)
@@ -148,8 +148,7 @@ class PurchaseOrderTarget:
             record=f"IFS purchase order {command.order_no}",
         )
         self._by_order.add(command.order_no, po_id)
-        return Written(Outcome.CREATED, str(po_id), {"OrderNo": command.order_no,
-                                                       "tax": str(tax)})
+        return Written(Outcome.CREATED, str(po_id), {"OrderNo": command.order_no, "tax": str(tax)})
 
 
 def _amount(value: float | None) -> Decimal | None:
@@ -169,8 +168,9 @@ class VoucherTarget:
         if not rows:
             return None
         complete = all(row.objstate == VOUCHER_CREATED for row in rows)
-        there = Counter((r.account, r.code_b, _amount(r.debet_amount), _amount(r.credit_amount))
-                        for r in rows)
+        there = Counter(
+            (r.account, r.code_b, _amount(r.debet_amount), _amount(r.credit_amount)) for r in rows
+        )
         wanted = Counter((r.account, r.cost_center, r.debit, r.credit) for r in command.rows)
         return Found(command.load_id, matches=there == wanted, complete=complete)
 
@@ -187,8 +187,11 @@ class VoucherTarget:
                     present.add(number)
         missing = [row for row in command.rows if row.number not in present]
         for row in missing:
-            await self.ifs.create(ifs.ExternalVoucherRow, self._new_row(command, row),
-                                  record=f"{command.reference} row #{row.number}")
+            await self.ifs.create(
+                ifs.ExternalVoucherRow,
+                self._new_row(command, row),
+                record=f"{command.reference} row #{row.number}",
+            )
         if missing:
             ctx.note("rows_loaded", {"LoadId": command.load_id, "rows": str(len(missing))})
         load = await self.ifs.find_load(command.load_id)
@@ -197,13 +200,22 @@ class VoucherTarget:
                 f"IFS holds rows under load {command.load_id} for {command.reference} but no "
                 "external load of that id: create the load in IFS (External Voucher Load "
                 "Information), then replay the record",
-                system="ifs", record=command.reference, code="load_missing")
+                system="ifs",
+                record=command.reference,
+                code="load_missing",
+            )
         keys = load.key_values()
         await self.ifs.run_action(ifs.ExternalLoad, keys, "DoCheckTransactions", etag=load.etag)
         await self.ifs.run_action(ifs.ExternalLoad, keys, "DoCreateVoucher")
-        return Written(Outcome.CREATED, command.load_id,
-                       {"LoadId": command.load_id, "rows": str(len(command.rows)),
-                        "finished": "yes" if existing is not None else "no"})
+        return Written(
+            Outcome.CREATED,
+            command.load_id,
+            {
+                "LoadId": command.load_id,
+                "rows": str(len(command.rows)),
+                "finished": "yes" if existing is not None else "no",
+            },
+        )
 
     def _new_row(self, command: VoucherCommand, row: VoucherRowCommand) -> ifs.WriteBody:
         debit = float(row.debit) if row.debit is not None else None

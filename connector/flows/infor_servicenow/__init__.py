@@ -39,6 +39,8 @@ from connector.errors import ConfigurationError
 from connector.flows import common
 from connector.flows.infor_servicenow import mapping, reconcile
 from connector.flows.infor_servicenow.targets import (
+    COST_CENTERS,
+    GL_ACCOUNTS,
     PURCHASE_ORDERS,
     SUPPLIERS,
     DimensionTarget,
@@ -54,7 +56,7 @@ from connector.systems.infor.models import AccountingId, PurchaseOrder, Supplier
 from connector.systems.servicenow import ServiceNowClient
 
 NAME = "infor-servicenow"
-GL_ACCOUNTS, COST_CENTERS, INVOICES = "gl_accounts", "cost_centers", "invoices"
+INVOICES = "invoices"
 #: The streams in the order a cycle runs them (what the flow's ``streams`` key may name).
 STREAMS = (SUPPLIERS, GL_ACCOUNTS, COST_CENTERS, PURCHASE_ORDERS, INVOICES)
 #: The M3 accounting dimension of GL accounts.
@@ -66,10 +68,12 @@ def parse_options(config: FlowConfig, flow_name: str) -> mapping.Options:
     if not 2 <= options.cost_center_ait <= 7:
         raise ConfigurationError(
             f"flows.{flow_name}.options.cost_center_ait = {options.cost_center_ait}: the cost "
-            "center is one of the dimensions AIT2..AIT7 (AIT1 is the account)")
+            "center is one of the dimensions AIT2..AIT7 (AIT1 is the account)"
+        )
     if options.supplier_coalesce not in ("yes", "no"):
         raise ConfigurationError(
-            f'flows.{flow_name}.options.supplier_coalesce must be "yes" or "no"')
+            f'flows.{flow_name}.options.supplier_coalesce must be "yes" or "no"'
+        )
     for key in ("legal_entity", "gl_account_type"):
         if not getattr(options, key).strip():
             raise ConfigurationError(f"flows.{flow_name}.options.{key} must not be empty")
@@ -80,15 +84,17 @@ def build(flow_name: str, config: FlowConfig, m3: M3Client, sn: ServiceNowClient
     """Declare the flow's streams over the two clients (no I/O happens here)."""
     options = parse_options(config, flow_name)
 
-    async def suppliers(cursor: str | None, full: bool
-                        ) -> AsyncIterator[Envelope[Supplier] | CursorMark]:
+    async def suppliers(
+        cursor: str | None, full: bool
+    ) -> AsyncIterator[Envelope[Supplier] | CursorMark]:
         async for supplier in m3.suppliers():
             if supplier.SUNO != options.supplier_template:
                 yield Envelope(supplier.SUNO, supplier)
 
     def dimension(ait: int) -> Any:
-        async def extract(cursor: str | None, full: bool
-                          ) -> AsyncIterator[Envelope[AccountingId] | CursorMark]:
+        async def extract(
+            cursor: str | None, full: bool
+        ) -> AsyncIterator[Envelope[AccountingId] | CursorMark]:
             for value in await m3.accounting_ids(ait):
                 yield Envelope(value.AITM, value)
 
@@ -97,8 +103,9 @@ def build(flow_name: str, config: FlowConfig, m3: M3Client, sn: ServiceNowClient
 
         return extract, fetch
 
-    async def purchase_orders(cursor: str | None, full: bool
-                              ) -> AsyncIterator[Envelope[PurchaseOrder] | CursorMark]:
+    async def purchase_orders(
+        cursor: str | None, full: bool
+    ) -> AsyncIterator[Envelope[PurchaseOrder] | CursorMark]:
         newest = cursor
         async for head in m3.purchase_order_heads(changed_since=_since(cursor, full)):
             newest = max(newest or "", head.LMDT) or None
@@ -107,13 +114,16 @@ def build(flow_name: str, config: FlowConfig, m3: M3Client, sn: ServiceNowClient
         if newest:
             yield CursorMark(newest)
 
-    async def invoices(cursor: str | None, full: bool
-                       ) -> AsyncIterator[Envelope[PostedInvoiceWithLines] | CursorMark]:
+    async def invoices(
+        cursor: str | None, full: bool
+    ) -> AsyncIterator[Envelope[PostedInvoiceWithLines] | CursorMark]:
         newest = cursor
         async for head in ledger.posted_invoices(m3, _since(cursor, full)):
             newest = max(newest or "", head.LMDT) or None
-            yield Envelope(mapping.invoice_source_id(head.DIVI, head.SUNO, head.SINO),
-                           await ledger.with_lines(m3, head))
+            yield Envelope(
+                mapping.invoice_source_id(head.DIVI, head.SUNO, head.SINO),
+                await ledger.with_lines(m3, head),
+            )
         if newest:
             yield CursorMark(newest)
 
@@ -134,32 +144,67 @@ def build(flow_name: str, config: FlowConfig, m3: M3Client, sn: ServiceNowClient
     accounts_extract, accounts_fetch = dimension(ACCOUNT_AIT)
     centers_extract, centers_fetch = dimension(options.cost_center_ait)
     streams: tuple[Stream[Any, Any], ...] = (
-        Stream(name=SUPPLIERS, extract=suppliers, fetch=fetch_supplier,
-               decode=common.decoder(Supplier), encode=msgspec.json.encode,
-               map=mapping.map_supplier, target=SupplierTarget(sn, options), reference=True,
-               source_id=lambda s: s.SUNO, description="M3 suppliers → ServiceNow suppliers"),
-        Stream(name=GL_ACCOUNTS, extract=accounts_extract, fetch=accounts_fetch,
-               decode=common.decoder(AccountingId), encode=msgspec.json.encode,
-               map=mapping.map_dimension,
-               target=DimensionTarget(sn, options, cost_center=False), reference=True,
-               source_id=lambda v: v.AITM, description="M3 accounts → ServiceNow GL accounts"),
-        Stream(name=COST_CENTERS, extract=centers_extract, fetch=centers_fetch,
-               decode=common.decoder(AccountingId), encode=msgspec.json.encode,
-               map=mapping.map_dimension,
-               target=DimensionTarget(sn, options, cost_center=True), reference=True,
-               source_id=lambda v: v.AITM, description="M3 cost centers → ServiceNow"),
-        Stream(name=PURCHASE_ORDERS, extract=purchase_orders, fetch=fetch_purchase_order,
-               decode=common.decoder(PurchaseOrder), encode=msgspec.json.encode,
-               map=mapping.map_purchase_order, target=PurchaseOrderTarget(sn),
-               workers=config.workers, source_id=lambda o: o.head.PUNO,
-               description="M3 purchase orders → S2P order staging"),
-        Stream(name=INVOICES, extract=invoices, fetch=fetch_invoice,
-               decode=common.decoder(PostedInvoiceWithLines), encode=msgspec.json.encode,
-               map=map_invoice, target=InvoiceTarget(sn), workers=config.workers,
-               reconcile=reconcile.invoices(sn, m3),
-               source_id=lambda i: mapping.invoice_source_id(i.head.DIVI, i.head.SUNO,
-                                                             i.head.SINO),
-               description="M3 posted supplier invoices → S2P invoice staging"),
+        Stream(
+            name=SUPPLIERS,
+            extract=suppliers,
+            fetch=fetch_supplier,
+            decode=common.decoder(Supplier),
+            encode=msgspec.json.encode,
+            map=mapping.map_supplier,
+            target=SupplierTarget(sn, options),
+            reference=True,
+            source_id=lambda s: s.SUNO,
+            description="M3 suppliers → ServiceNow suppliers",
+        ),
+        Stream(
+            name=GL_ACCOUNTS,
+            extract=accounts_extract,
+            fetch=accounts_fetch,
+            decode=common.decoder(AccountingId),
+            encode=msgspec.json.encode,
+            map=mapping.map_dimension,
+            target=DimensionTarget(sn, options, cost_center=False),
+            reference=True,
+            source_id=lambda v: v.AITM,
+            description="M3 accounts → ServiceNow GL accounts",
+        ),
+        Stream(
+            name=COST_CENTERS,
+            extract=centers_extract,
+            fetch=centers_fetch,
+            decode=common.decoder(AccountingId),
+            encode=msgspec.json.encode,
+            map=mapping.map_dimension,
+            target=DimensionTarget(sn, options, cost_center=True),
+            reference=True,
+            source_id=lambda v: v.AITM,
+            description="M3 cost centers → ServiceNow",
+        ),
+        Stream(
+            name=PURCHASE_ORDERS,
+            extract=purchase_orders,
+            fetch=fetch_purchase_order,
+            decode=common.decoder(PurchaseOrder),
+            encode=msgspec.json.encode,
+            map=mapping.map_purchase_order,
+            target=PurchaseOrderTarget(sn),
+            workers=config.workers,
+            source_id=lambda o: o.head.PUNO,
+            description="M3 purchase orders → S2P order staging",
+        ),
+        Stream(
+            name=INVOICES,
+            extract=invoices,
+            fetch=fetch_invoice,
+            decode=common.decoder(PostedInvoiceWithLines),
+            encode=msgspec.json.encode,
+            map=map_invoice,
+            target=InvoiceTarget(sn),
+            workers=config.workers,
+            reconcile=reconcile.invoices(sn, m3),
+            source_id=lambda i: mapping.invoice_source_id(i.head.DIVI, i.head.SUNO, i.head.SINO),
+            description="M3 posted supplier invoices → S2P invoice staging",
+        ),
     )
     return BuiltFlow(Flow(flow_name, streams))
 

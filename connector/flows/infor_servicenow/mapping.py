@@ -6,7 +6,8 @@ account or cost center with the same code, unless the tables ``servicenow_gl_acc
 ``servicenow_cost_center`` map it to another code (a chart that differs on the two sides).
 Whether that ServiceNow record exists is asked of ServiceNow when the invoice is written
 (``targets.py``): a code with no counterpart sends the invoice to review, naming the mapping
-kind and the M3 code.
+kind and the M3 code — unless it is M3's own code whose import the flow began and has not
+finished (a lost reply left it in doubt): then the invoice waits for it and is taken again.
 
 The natural keys the targets look up by:
 
@@ -117,8 +118,9 @@ def map_supplier(supplier: Supplier, ctx: MapContext) -> SupplierCommand:
         raise SourceDataError("an M3 supplier has no number", record=record, field="SUNO")
     name = common.text(supplier.SUNM, 80)
     if not name:
-        raise SourceDataError(f"{record} has no name (SUNM); enter it in M3 (CRS620)",
-                              record=record, field="SUNM")
+        raise SourceDataError(
+            f"{record} has no name (SUNM); enter it in M3 (CRS620)", record=record, field="SUNM"
+        )
     return SupplierCommand(supplier.SUNO, name)
 
 
@@ -141,22 +143,30 @@ def map_purchase_order(order: PurchaseOrder, ctx: MapContext) -> PurchaseOrderCo
         quantity = common.quantity(line.ORQA, record=where, field="ORQA")
         price = common.money(line.PUPR, record=where, field="PUPR", allow_negative=False)
         total += (quantity * price).quantize(common.CENT)
-        lines.append(PurchaseOrderLineCommand(_po_line_number(line.PNLI, line.PNLS),
-                                              _plain(quantity), str(price)))
+        lines.append(
+            PurchaseOrderLineCommand(
+                _po_line_number(line.PNLI, line.PNLS), _plain(quantity), str(price)
+            )
+        )
     return PurchaseOrderCommand(head.PUNO, head.SUNO, str(total), head.CUCD, tuple(lines))
 
 
-def map_invoice(invoice: PostedInvoiceWithLines, ctx: MapContext,
-                options: Options, company: str) -> InvoiceCommand:
+def map_invoice(
+    invoice: PostedInvoiceWithLines, ctx: MapContext, options: Options, company: str
+) -> InvoiceCommand:
     head = invoice.head
     record = f"invoice {head.SINO or '?'} of supplier {head.SUNO} (batch {head.INBN})"
     if not head.SINO:
-        raise SourceDataError(f"{record} has no supplier invoice number", record=record,
-                              field="SINO")
+        raise SourceDataError(
+            f"{record} has no supplier invoice number", record=record, field="SINO"
+        )
     if not invoice.lines:
-        raise SourceDataError(f"{record}: its voucher {head.VSER}/{head.VONO} has no cost "
-                              "lines (GL transaction code 41); check the posting in GLS200",
-                              record=record, field="VONO")
+        raise SourceDataError(
+            f"{record}: its voucher {head.VSER}/{head.VONO} has no cost "
+            "lines (GL transaction code 41); check the posting in GLS200",
+            record=record,
+            field="VONO",
+        )
     total = common.money(head.CUAM, record=record, field="CUAM")
     lines = tuple(_invoice_line(line, ctx, options, record) for line in invoice.lines)
     subtotal = sum((Decimal(line.amount) for line in lines), Decimal(0))
@@ -174,16 +184,20 @@ def map_invoice(invoice: PostedInvoiceWithLines, ctx: MapContext,
     )
 
 
-def _invoice_line(line: VoucherLine, ctx: MapContext, options: Options,
-                  record: str) -> InvoiceLineCommand:
+def _invoice_line(
+    line: VoucherLine, ctx: MapContext, options: Options, record: str
+) -> InvoiceLineCommand:
     where = f"{record} voucher line {line.JSNO}"
     account = line.AIT1
     center = line.dimension(options.cost_center_ait)
     if not account:
         raise SourceDataError(f"{where} has no account (AIT1)", record=where, field="AIT1")
     if not center:
-        raise SourceDataError(f"{where} has no cost center (AIT{options.cost_center_ait})",
-                              record=where, field=f"AIT{options.cost_center_ait}")
+        raise SourceDataError(
+            f"{where} has no cost center (AIT{options.cost_center_ait})",
+            record=where,
+            field=f"AIT{options.cost_center_ait}",
+        )
     amount = common.money(line.NLAM, record=where, field="NLAM")
     return InvoiceLineCommand(
         line_number=line.JSNO,
@@ -200,8 +214,9 @@ def _iso_date(value: str, record: str, field: str) -> str:
     try:
         return dt.datetime.strptime(value, "%Y%m%d").date().isoformat()
     except ValueError:
-        raise SourceDataError(f"{record} has an unreadable {field} {value!r} (yyyyMMdd)",
-                              record=record, field=field) from None
+        raise SourceDataError(
+            f"{record} has an unreadable {field} {value!r} (yyyyMMdd)", record=record, field=field
+        ) from None
 
 
 def _po_line_number(pnli: str, pnls: str) -> str:

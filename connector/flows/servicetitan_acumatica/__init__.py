@@ -125,10 +125,10 @@ def build(
             **kw,
         )
 
-    customers = CustomerTarget(acumatica, linked(CUSTOMERS))
-    bills = BillTarget(acumatica, link, VENDORS)
-    vendors = VendorTarget(acumatica, linked(VENDORS))
     workers = config.workers
+    customers = CustomerTarget(acumatica, linked(CUSTOMERS))
+    bills = BillTarget(acumatica, link, VENDORS, batch=workers)
+    vendors = VendorTarget(acumatica, linked(VENDORS))
     streams: tuple[Stream[Any, Any], ...] = (
         st_stream(
             CUSTOMERS,
@@ -153,7 +153,12 @@ def build(
             "invoices",
             st.Invoice,
             mapping.map_invoice,
-            InvoiceTarget(acumatica, CUSTOMERS, release=options.release_invoices == "yes"),
+            InvoiceTarget(
+                acumatica,
+                CUSTOMERS,
+                release=options.release_invoices == "yes",
+                batch=workers,
+            ),
             workers=workers,
             reconcile=reconcile.invoices(acumatica),
         ),
@@ -162,7 +167,7 @@ def build(
             "payments",
             st.Payment,
             mapping.map_payment,
-            PaymentTarget(acumatica, CUSTOMERS, INVOICES),
+            PaymentTarget(acumatica, CUSTOMERS, INVOICES, batch=workers),
             workers=workers,
             reconcile=reconcile.payments(acumatica),
         ),
@@ -212,7 +217,7 @@ async def check_flow(request: FlowRequest) -> list[CheckResult]:
                 f"{document}s draw from numbering sequence {found.numbering_id} "
                 f"({found.setting}), which is manual; the flow sends no reference number "
                 f"(it finds its {document}s by {key}), so Acumatica would refuse each one: "
-                f"clear \"Manual Numbering\" on sequence {found.numbering_id} in Numbering "
+                f'clear "Manual Numbering" on sequence {found.numbering_id} in Numbering '
                 "Sequences (CS201010)"
             )
         else:

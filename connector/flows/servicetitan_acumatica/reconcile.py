@@ -33,13 +33,19 @@ _BILL_ID = re.compile(re.escape(BILL_DESCRIPTION) + r"(\d+)\b")
 
 def _after(prefix: str, text: str | None) -> str:
     """The ServiceTitan id a reference carries after ``prefix``, or "" when it is not ours."""
-    return text[len(prefix):] if text and text.startswith(prefix) else ""
+    return text[len(prefix) :] if text and text.startswith(prefix) else ""
 
 
-def _document(number: str | None, amount: Decimal | None, source_id: str = "",
-              date: dt.date | None = None, reference: str = "") -> TargetDocument:
-    return TargetDocument(number or "", amount or Decimal(0), source_id,
-                          date.isoformat() if date else "", reference)
+def _document(
+    number: str | None,
+    amount: Decimal | None,
+    source_id: str = "",
+    date: dt.date | None = None,
+    reference: str = "",
+) -> TargetDocument:
+    return TargetDocument(
+        number or "", amount or Decimal(0), source_id, date.isoformat() if date else "", reference
+    )
 
 
 def invoices(acumatica: AcumaticaClient) -> Reconciliation[InvoiceCommand]:
@@ -51,8 +57,13 @@ def invoices(acumatica: AcumaticaClient) -> Reconciliation[InvoiceCommand]:
 
     async def listing(start: dt.date, end: dt.date) -> list[TargetDocument]:
         return [
-            _document(i.reference_nbr, i.amount, _after(INVOICE_PREFIX, i.customer_order),
-                      i.date, i.customer_order or "")
+            _document(
+                i.reference_nbr,
+                i.amount,
+                _after(INVOICE_PREFIX, i.customer_order),
+                i.date,
+                i.customer_order or "",
+            )
             for i in await acumatica.invoices_dated(start, end, INVOICE_PREFIX)
         ]
 
@@ -74,8 +85,13 @@ def payments(acumatica: AcumaticaClient) -> Reconciliation[PaymentCommand]:
 
     async def listing(start: dt.date, end: dt.date) -> list[TargetDocument]:
         return [
-            _document(p.reference_nbr, p.payment_amount, _after(PAYMENT_PREFIX, p.payment_ref),
-                      p.application_date, p.payment_ref or "")
+            _document(
+                p.reference_nbr,
+                p.payment_amount,
+                _after(PAYMENT_PREFIX, p.payment_ref),
+                p.application_date,
+                p.payment_ref or "",
+            )
             for p in await acumatica.payments_dated(start, end, PAYMENT_PREFIX)
         ]
 
@@ -102,8 +118,11 @@ def bills(acumatica: AcumaticaClient, target: BillTarget) -> Reconciliation[Bill
         for bill in await acumatica.bills_dated(start, end, BILL_DESCRIPTION):
             mark = _BILL_ID.match(bill.description or "")
             if mark is not None:
-                listed.append(_document(bill.reference_nbr, bill.amount, mark[1], bill.date,
-                                        bill.vendor_ref or ""))
+                listed.append(
+                    _document(
+                        bill.reference_nbr, bill.amount, mark[1], bill.date, bill.vendor_ref or ""
+                    )
+                )
         return listed
 
     return Reconciliation(

@@ -17,15 +17,22 @@ document has no key to match). Each carries a natural key instead — (customer,
 record whose earlier attempt did not finish (a crash, a lost answer: the client turns the
 latter into ``InDoubtError`` and never repeats a document PUT), so a document is written
 again only once Acumatica says it is not there.
+
+Look-ups of records the loader workers handle at the same time go to Acumatica together, one
+``$filter`` over all their keys (:class:`~connector.flows.coalesce.Coalescer`): each is made
+after its caller asked and answers for that caller alone, so it is as live as one request
+per record, at a fraction of the licence's requests.
 """
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from connector.errors import RejectedError
+from connector.flows.coalesce import Coalescer
 from connector.flows.common import LedgerLink, name_key
 from connector.flows.servicetitan_acumatica.mapping import (
     AccountCommand,
@@ -48,6 +55,11 @@ from connector.systems.acumatica import models as acu
 #: The accounts our ledger has linked so far: target id → ServiceTitan id.
 LedgerOwners = Callable[[], Awaitable[dict[str, str]]]
 
+#: Look-ups one request carries at most: as many as loader workers usually (they are what
+#: asks at the same time); the ``$filter`` of 25 keys stays far below any URL limit.
+LOOKUP_BATCH = 25
+#: How long what ``BillTarget.find`` read may stand for the ``write`` that follows it.
+JUST_READ_S = 5.0
 
 
 class _BusinessAccountTarget(ABC):
@@ -61,9 +73,12 @@ class _BusinessAccountTarget(ABC):
 
     kind = ""
 
-    def __init__(self, acumatica: AcumaticaClient, linked: LedgerOwners) -> None:
+    def __init__(
+        self, acumatica: AcumaticaClient, linked: LedgerOwners, *, batch: int = 4
+    ) -> None:
         self.acumatica = acumatica
         self.linked = linked
+        self.batch = min(batch, LOOKUP_BATCH)
         self._by_name: dict[str, str] | None = None
         #: Account code (upper case) → the ServiceTitan id linked to it.
         self._owners: dict[str, str] = {}
@@ -131,10 +146,19 @@ class CustomerTarget(_BusinessAccountTarget):
 
     kind = "customer"
 
+    def __init__(
+        self, acumatica: AcumaticaClient, linked: LedgerOwners, *, batch: int = 4
+    ) -> None:
+        super().__init__(acumatica, linked, batch=batch)
+        # Bound at call time: a flow is also built to list its streams, with no client.
+        self._customers = Coalescer(
+            lambda keys: self.acumatica.find_customers(keys), size=self.batch
+        )
+
     async def _get(
         self, code: str
     ) -> tuple[str, str | None, acu.Contact | None, str | None] | None:
-        found = await self.acumatica.find_customer(code)
+        found = await self._customers(code)
         if found is None or not found.customer_id:
             return None
         return found.customer_id, found.customer_name, found.main_contact, found.status
@@ -160,10 +184,18 @@ class VendorTarget(_BusinessAccountTarget):
 
     kind = "vendor"
 
+    def __init__(
+        self, acumatica: AcumaticaClient, linked: LedgerOwners, *, batch: int = 4
+    ) -> None:
+        super().__init__(acumatica, linked, batch=batch)
+        self._vendors = Coalescer(
+            lambda keys: self.acumatica.find_vendors(keys), size=self.batch
+        )
+
     async def _get(
         self, code: str
     ) -> tuple[str, str | None, acu.Contact | None, str | None] | None:
-        found = await self.acumatica.find_vendor(code)
+        found = await self._vendors(code)
         if found is None or not found.vendor_id:
             return None
         return found.vendor_id, found.vendor_name, found.main_contact, found.status
@@ -202,14 +234,20 @@ INVOICE_TYPE = "Invoice"
 class InvoiceTarget:
     """AR invoices for ServiceTitan job invoices, by (customer, ``CustomerOrder``)."""
 
-    def __init__(self, acumatica: AcumaticaClient, customers: str, *, release: bool) -> None:
+    def __init__(
+        self, acumatica: AcumaticaClient, customers: str, *, release: bool, batch: int = 4
+    ) -> None:
         self.acumatica = acumatica
         self.customers = customers
         #: Release invoices once saved (see the ``release_invoices`` option).
         self.release = release
+        self._invoices = Coalescer(
+            lambda keys: self.acumatica.find_invoices(keys), size=min(batch, LOOKUP_BATCH)
+        )
 
-    async def _lookup(self, customer: str | None, command: InvoiceCommand) -> Found | None:
-        invoice = await self.acumatica.find_invoice(customer, command.customer_order)
+    async def find(self, command: InvoiceCommand) -> Found | None:
+        # Our CustomerOrder is unique across customers: looked up without the customer.
+        invoice = await self._invoices(command.customer_order)
         if invoice is None or not invoice.reference_nbr:
             return None
         # Saved but not released (an earlier attempt stopped in between): not finished yet.
@@ -222,15 +260,12 @@ class InvoiceTarget:
     def _needs_release(self, status: str | None) -> bool:
         return self.release and status not in RELEASED
 
-    async def find(self, command: InvoiceCommand) -> Found | None:
-        return await self._lookup(None, command)
-
     async def write(
         self, command: InvoiceCommand, existing: Found | None, ctx: LoadContext
     ) -> Written:
         if existing is not None:
             # Only an unfinished invoice is handed back (saved, not released): finish it.
-            await self.acumatica.release(acu.Invoice, INVOICE_TYPE, existing.target_id)
+            await self._release(command, existing.target_id)
             return Written(Outcome.UPDATED, existing.target_id, {"released": "yes"})
         customer = await ctx.ensure(self.customers, str(command.customer_id))
         saved = await self.acumatica.put(acu.Invoice, invoice_record(command, customer))
@@ -238,22 +273,41 @@ class InvoiceTarget:
         detail = _document_detail(number, saved.amount)
         if self._needs_release(saved.status):
             ctx.note("saved", {"invoice": number})
-            await self.acumatica.release(acu.Invoice, INVOICE_TYPE, number)
+            await self._release(command, number)
             detail["released"] = "yes"
         return Written(Outcome.CREATED, number, detail)
+
+    async def _release(self, command: InvoiceCommand, number: str) -> None:
+        """ReleaseInvoice, confirmed by the invoice's status in the look-up the other
+        documents share (released = what ``find`` calls complete), else by polling."""
+
+        async def released() -> bool:
+            invoice = await self._invoices(command.customer_order)
+            return (
+                invoice is not None
+                and invoice.reference_nbr == number
+                and not self._needs_release(invoice.status)
+            )
+
+        await self.acumatica.release(acu.Invoice, INVOICE_TYPE, number, confirm=released)
 
 
 class PaymentTarget:
     """AR payments for ServiceTitan payments, by (customer, ``PaymentRef``), applied to the
     AR invoices of the invoices they paid (posted first, on demand)."""
 
-    def __init__(self, acumatica: AcumaticaClient, customers: str, invoices: str) -> None:
+    def __init__(
+        self, acumatica: AcumaticaClient, customers: str, invoices: str, *, batch: int = 4
+    ) -> None:
         self.acumatica = acumatica
         self.customers = customers
         self.invoices = invoices
+        self._payments = Coalescer(
+            lambda keys: self.acumatica.find_payments(keys), size=min(batch, LOOKUP_BATCH)
+        )
 
     async def find(self, command: PaymentCommand) -> Found | None:
-        payment = await self.acumatica.find_payment(None, command.payment_ref)
+        payment = await self._payments(command.payment_ref)
         if payment is None or not payment.reference_nbr:
             return None
         return Found(payment.reference_nbr, matches=True)
@@ -277,13 +331,21 @@ class PaymentTarget:
 class BillTarget:
     """AP bills for ServiceTitan inventory bills, by (vendor, ``VendorRef``)."""
 
-    def __init__(self, acumatica: AcumaticaClient, link: LedgerLink, vendors: str) -> None:
+    def __init__(
+        self, acumatica: AcumaticaClient, link: LedgerLink, vendors: str, *, batch: int = 4
+    ) -> None:
         self.acumatica = acumatica
         self.link = link
         self.vendors = vendors
+        self._bills = Coalescer(
+            lambda keys: self.acumatica.find_bills(keys), size=min(batch, LOOKUP_BATCH)
+        )
+        #: The vendor ``find`` just found a bill absent under, by source id, for the
+        #: ``write`` the runtime calls right after it on the same claimed record.
+        self._absent_under: dict[str, tuple[float, str]] = {}
 
     async def _lookup(self, vendor: str, command: BillCommand) -> Found | None:
-        bill = await self.acumatica.find_bill(vendor, command.vendor_ref)
+        bill = await self._bills((vendor, command.vendor_ref))
         if bill is None or not bill.reference_nbr:
             return None
         return Found(bill.reference_nbr, matches=True)
@@ -302,7 +364,21 @@ class BillTarget:
         vendor = await self.vendor_of(command)
         if vendor is None:
             return None
-        return await self._lookup(vendor, command)
+        found = await self._lookup(vendor, command)
+        if found is None:
+            self._absent_under[command.source_id] = (time.monotonic(), vendor)
+        return found
+
+    def _just_found_absent(self, vendor: str, command: BillCommand) -> bool:
+        """Whether ``find`` found no such bill under ``vendor`` a moment ago (used once).
+
+        The runtime calls ``find`` and then ``write`` for one claimed record with nothing
+        written in between, so that answer is still Acumatica's; only one this young, and
+        only under the vendor ``write`` posts to, stands for the look-up ``write`` makes."""
+        seen = self._absent_under.pop(command.source_id, None)
+        return (
+            seen is not None and seen[1] == vendor and time.monotonic() - seen[0] < JUST_READ_S
+        )
 
     async def write(
         self, command: BillCommand, existing: Found | None, ctx: LoadContext
@@ -312,7 +388,9 @@ class BillTarget:
         # to make unique: on a bill of this vendor already (keyed by hand from the paper
         # copy, or an earlier ServiceTitan bill) it means this bill is in Acumatica. Adopt
         # it, never pay a vendor invoice twice; the audit says so.
-        found = await self._lookup(vendor, command)
+        found = None
+        if not self._just_found_absent(vendor, command):
+            found = await self._lookup(vendor, command)
         if found is not None:
             return Written(Outcome.UNCHANGED, found.target_id, {"adopted": "found in Acumatica"})
         saved = await self.acumatica.put(acu.Bill, bill_record(command, vendor))

@@ -261,7 +261,7 @@ def build(
             map=lambda bill, ctx: mapping.map_bill(bill, ctx, options),
             target=documents,
             workers=config.workers,
-            reconcile=documents.reconciliation(),
+            reconcile=documents.reconciliation("bill"),
             prepare=documents.prepare,
         ),
         Stream(
@@ -275,7 +275,7 @@ def build(
             map=lambda invoice, ctx: mapping.map_invoice(invoice, ctx, options),
             target=documents,
             workers=config.workers,
-            reconcile=documents.reconciliation(),
+            reconcile=documents.reconciliation("invoice"),
             prepare=documents.prepare,
         ),
     )
@@ -325,9 +325,7 @@ async def check_flow(request: FlowRequest) -> list[CheckResult]:
     if "invoices_to_m3" in streams:
         results.append(await checks.clearing_supplier(m3, request.name, options))
     if {"ap_bills_to_m3", "invoices_to_m3"} & set(streams):
-        results += await checks.accounting(
-            m3, request.name, options, request.config, request.store
-        )
+        results += await checks.accounting(m3, request.name, options, request.config, request.store)
     return results
 
 

@@ -72,9 +72,7 @@ async def accounting(
                 )
             )
         else:
-            results.append(
-                CheckResult("AIT on AddLine", True, f"APS450MI/AddLine takes {ait}")
-            )
+            results.append(CheckResult("AIT on AddLine", True, f"APS450MI/AddLine takes {ait}"))
     centers = {a.AITM.strip() for a in await m3.accounting_ids(options.cost_center_ait)}
     if not centers:
         results.append(
@@ -96,8 +94,17 @@ async def accounting(
         )
     )
     gl = dict(mapped.get(mapping.GL_ACCOUNT, {}))
-    results.append(_known("accounts", mapping.GL_ACCOUNT, {mapping.GL_ACCOUNT: gl}, accounts,
-                          "AIT1", m3.company, config))
+    results.append(
+        _known(
+            "accounts",
+            mapping.GL_ACCOUNT,
+            {mapping.GL_ACCOUNT: gl},
+            accounts,
+            "AIT1",
+            m3.company,
+            config,
+        )
+    )
     if options.default_account and options.default_account not in accounts:
         results.append(
             CheckResult(
@@ -132,9 +139,7 @@ def _known(
     table = mapped.get(kind, {})
     wrong = {key: value for key, value in sorted(table.items()) if value.strip() not in values}
     if not wrong:
-        return CheckResult(
-            what, True, f"{len(table)} mapped in {kind}, every one in {dimension}"
-        )
+        return CheckResult(what, True, f"{len(table)} mapped in {kind}, every one in {dimension}")
     fixes = [
         f"{key} → {value!r}: "
         + (

@@ -24,6 +24,7 @@ features (the recode path, M3 → ServiceTitan purchase orders) do not exist on 
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -226,12 +227,31 @@ class LineApTarget:
         found = await self.line.find_invoice(supplier, command.sino)
         return TargetDocument(found.document, found.amount) if found is not None else None
 
-    def reconciliation(self) -> Reconciliation[ApDocument]:
+    def reconciliation(self, kind: str) -> Reconciliation[ApDocument]:
+        """AP documents of ``kind`` by invoice number and amount: the period's invoices are
+        listed once (``InforLine.invoices``) and matched by the reference we stamp; only a
+        document the list lacks is looked up by its key."""
+        prefix = mapping.cori_prefix(kind)
+
+        async def listing(start: dt.date, end: dt.date) -> list[TargetDocument]:
+            return [
+                TargetDocument(
+                    found.document,
+                    found.amount,
+                    source_id=found.reference.removeprefix(prefix),
+                    date=found.invoice_date,
+                    number=found.invoice_number,
+                )
+                async for found in self.line.invoices(start.isoformat(), end.isoformat())
+                if found.reference.startswith(prefix)
+            ]
+
         return Reconciliation(
             date=lambda c: mapping.iso_date(c.invoice_date),
             amount=lambda c: c.amount,
             number=lambda c: c.sino,
             read_back=self.read_back,
+            listing=listing,
         )
 
 
@@ -438,7 +458,7 @@ def build_line(
             ),
             target=documents,
             workers=config.workers,
-            reconcile=documents.reconciliation(),
+            reconcile=documents.reconciliation("bill"),
         ),
         Stream(
             **from_st(
@@ -449,7 +469,7 @@ def build_line(
             ),
             target=documents,
             workers=config.workers,
-            reconcile=documents.reconciliation(),
+            reconcile=documents.reconciliation("invoice"),
         ),
     )
     return BuiltFlow(Flow(flow_name, streams), dict(LINE_WEBHOOK_STREAMS))

@@ -428,6 +428,13 @@ def map_invoice(invoice: st.Invoice, ctx: MapContext, options: Options) -> ApDoc
     )
 
 
+def cori_prefix(kind: str) -> str:
+    """The start of the correlation id (M3 CORI, a line's reference) a document of ``kind``
+    ("bill" | "invoice") carries: ``st:bill:`` + the ServiceTitan id. Reconciliation lists a
+    period's documents of ours by it."""
+    return f"st:{kind}:"
+
+
 def _document(
     kind: str,
     source_id: int,
@@ -464,7 +471,7 @@ def _document(
         _yyyymmdd(due, record, "dueDate"),
         amount,
         options.currency,
-        f"st:{kind}:{source_id}",
+        cori_prefix(kind) + str(source_id),
         cost_center,
         tuple(lines),
     )

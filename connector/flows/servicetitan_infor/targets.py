@@ -12,6 +12,7 @@ lost, in this process or another, is found before anything is created again.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -28,6 +29,8 @@ from connector.flows.servicetitan_infor.mapping import (
     StPurchaseOrderCommand,
     SupplierCommand,
     VendorCommand,
+    cori_prefix,
+    iso_date,
     mirrored_puno,
     vendor_id_from_suno,
 )
@@ -39,7 +42,7 @@ from connector.runtime.flow import (
     TargetDocument,
     Written,
 )
-from connector.systems.infor import M3Client
+from connector.systems.infor import M3Client, ledger
 from connector.systems.infor.mi import Row
 from connector.systems.infor.models import InvoiceHead, Supplier
 from connector.systems.servicetitan import ServiceTitanClient
@@ -51,7 +54,6 @@ from connector.systems.servicetitan.vendors import write_mirrored_vendor
 
 #: Where we stamp the M3 supplier number on ServiceTitan vendors we create.
 SUNO_KEY = "m3.suno"
-
 
 
 #: How long what ``ApTarget.find`` read may stand for the ``write`` that follows it.
@@ -346,6 +348,10 @@ class ApTarget(ApSteps):
     async def find(self, command: ApDocument) -> Found | None:
         """Present = a validated batch of this document (see ``_same_document``) exists;
         complete = that, and (recode coding) its voucher re-coded or needing no move."""
+        with self.m3.document():
+            return await self._find(command)
+
+    async def _find(self, command: ApDocument) -> Found | None:
         suno = await self._supplier(command)
         if suno is None:
             return None  # its supplier was never linked, so the document cannot be in M3
@@ -370,14 +376,34 @@ class ApTarget(ApSteps):
                 return TargetDocument(head.INBN, Decimal(head.CUAM or "0"))
         return None
 
-    def reconciliation(self) -> Reconciliation[ApDocument]:
-        """AP documents reconcile by supplier invoice number (SINO) and amount (CUAM)."""
+    def reconciliation(self, kind: str) -> Reconciliation[ApDocument]:
+        """AP documents of ``kind`` reconcile by supplier invoice number (SINO) and amount
+        (CUAM). The period's batches of ours are listed in one paged read (by invoice date
+        and CORI prefix); only a document the list lacks is looked up by its key."""
+        prefix = cori_prefix(kind)
+
+        async def listing(start: dt.date, end: dt.date) -> list[TargetDocument]:
+            return [
+                TargetDocument(
+                    head.INBN,
+                    Decimal(head.CUAM or "0"),
+                    source_id=head.CORI.removeprefix(prefix),
+                    date=iso_date(head.IVDT),
+                    number=head.SINO,
+                )
+                async for head in ledger.stamped_invoices(
+                    self.m3, prefix, start.strftime("%Y%m%d"), end.strftime("%Y%m%d")
+                )
+            ]
+
         return Reconciliation(
-            date=lambda c: f"{c.invoice_date[:4]}-{c.invoice_date[4:6]}-{c.invoice_date[6:8]}",
+            date=lambda c: iso_date(c.invoice_date),
             amount=lambda c: c.amount,
             number=lambda c: c.sino,
             read_back=self.read_back,
+            listing=listing,
         )
+
     async def _looked_up(self, suno: str, command: ApDocument) -> list[InvoiceHead]:
         """The batches of this document: what ``find`` read a moment ago, else read now.
 
@@ -400,6 +426,12 @@ class ApTarget(ApSteps):
         already added are not added again, a validated batch is adopted. So an AddHead whose
         reply was lost never turns into a second batch on the next attempt.
         """
+        with self.m3.document():
+            return await self._write(command, existing, ctx)
+
+    async def _write(
+        self, command: ApDocument, existing: Found | None, ctx: LoadContext
+    ) -> Written:
         if existing is not None and existing.complete:
             self._just_read.pop(command.cori, None)
             return Written(Outcome.UNCHANGED, existing.target_id)
@@ -475,6 +507,9 @@ class ApTarget(ApSteps):
             inbn = mine.INBN
             staged = await self.m3.lines(inbn)
         wanted: list[dict[str, str]] = []
+        # Item numbers by SKU for this document: its lines repeat a few items, and each
+        # ``ensure`` reads the ledger while the other documents wait for this one's AddLines.
+        items: dict[str, str] = {}
         for line in command.lines:
             fields = {"RDTP": self.options.ap_line_type, "NLAM": str(line.amount)}
             if self.options.ap_coding == "addline":
@@ -482,8 +517,10 @@ class ApTarget(ApSteps):
                 fields[f"AIT{self.options.cost_center_ait}"] = line.cost_center
             if line.sku is not None:
                 kind, _, sku_id = line.sku.partition(":")
-                stream = "equipment_to_m3" if kind == "equipment" else "materials_to_m3"
-                fields["ITNO"] = await ctx.ensure(stream, sku_id)
+                if line.sku not in items:
+                    stream = "equipment_to_m3" if kind == "equipment" else "materials_to_m3"
+                    items[line.sku] = await ctx.ensure(stream, sku_id)
+                fields["ITNO"] = items[line.sku]
             wanted.append(fields)
         missing = missing_lines(wanted, staged)
         if missing:

@@ -177,9 +177,7 @@ def build(
 
     async def fetch_ap_invoice(key: str) -> ApInvoiceRecord | None:
         supplier, _, invoice = key.partition("/")
-        condition = (
-            f"Supplier eq {odata_string(supplier)} and Invoice eq {odata_string(invoice)}"
-        )
+        condition = f"Supplier eq {odata_string(supplier)} and Invoice eq {odata_string(invoice)}"
         async for row in syspro.odata.rows(ApInvoiceRecord, condition):
             return row
         return None

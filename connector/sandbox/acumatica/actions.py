@@ -31,14 +31,25 @@ def create_contact(call: ActionCall) -> Record:
     """CreateContactFromCustomer/Vendor: a new contact of the account, listed in Contacts."""
     last = call.params.get("LastName")
     if not last:
-        raise call.refuse("'LastName' cannot be empty: a contact needs a last name.",
-                          "MainContact")
+        raise call.refuse("'LastName' cannot be empty: a contact needs a last name.", "MainContact")
     contacts = call.values.setdefault("Contacts", [])
     number = 1 + max((int(c.get("ContactID") or 0) for c in contacts), default=100)
     first = call.params.get("FirstName")
-    contact = {name: call.params[name] for name in (
-        "FirstName", "LastName", "JobTitle", "Phone1Type", "Phone1", "Phone2Type", "Phone2",
-        "Email", "ContactClass") if call.params.get(name) is not None}
+    contact = {
+        name: call.params[name]
+        for name in (
+            "FirstName",
+            "LastName",
+            "JobTitle",
+            "Phone1Type",
+            "Phone1",
+            "Phone2Type",
+            "Phone2",
+            "Email",
+            "ContactClass",
+        )
+        if call.params.get(name) is not None
+    }
     contact["DisplayName"] = f"{first} {last}" if first else str(last)
     contact["ContactID"] = number
     contacts.append({"ContactID": number, "Contact": contact})
@@ -48,9 +59,11 @@ def create_contact(call: ActionCall) -> Record:
 def update_standard_cost(call: ActionCall) -> Record:
     """Update Standard Cost: a standard-cost stock item's pending cost becomes current."""
     if call.values.get("ValuationMethod") != "Standard":
-        raise call.refuse(f"{call.label} is valued at {call.values.get('ValuationMethod')} "
-                          "cost; only standard-cost items have a standard cost to update.",
-                          "ValuationMethod")
+        raise call.refuse(
+            f"{call.label} is valued at {call.values.get('ValuationMethod')} "
+            "cost; only standard-cost items have a standard cost to update.",
+            "ValuationMethod",
+        )
     pending = call.values.get("PendingStdCost")
     if pending is None:
         raise call.refuse(f"{call.label} has no pending standard cost.", "PendingStdCost")
@@ -73,12 +86,19 @@ def update_cost(call: ActionCall) -> Record:
 
 
 ACTIONS: Final[dict[str, dict[str, Action]]] = {
-    "Bill": {"ReleaseBill": release, "ReverseBill": voiding.reverse_bill,
-             "ReleaseRetainage": voiding.release_retainage},
+    "Bill": {
+        "ReleaseBill": release,
+        "ReverseBill": voiding.reverse_bill,
+        "ReleaseRetainage": voiding.release_retainage,
+    },
     "Invoice": {"ReleaseInvoice": release},
-    "Payment": {"ReleasePayment": release, "VoidPayment": voiding.void_payment,
-                "CaptureCreditCardPayment": voiding.capture,
-                "VoidCardPayment": voiding.void_card, "CardOperation": voiding.card_operation},
+    "Payment": {
+        "ReleasePayment": release,
+        "VoidPayment": voiding.void_payment,
+        "CaptureCreditCardPayment": voiding.capture,
+        "VoidCardPayment": voiding.void_card,
+        "CardOperation": voiding.card_operation,
+    },
     "Check": {"ReleaseCheck": release, "VoidCheck": voiding.void_check},
     "JournalTransaction": {"ReleaseJournalTransaction": release},
     "Customer": {"CreateContactFromCustomer": create_contact},
@@ -86,8 +106,10 @@ ACTIONS: Final[dict[str, dict[str, Action]]] = {
     "StockItem": {"UpdateStandardCostStockItem": update_standard_cost},
     "NonStockItem": {"UpdateStandardCostNonStockItem": update_cost},
     "SalesOrder": {
-        "CancelSalesOrder": orders.cancel, "ReopenSalesOrder": orders.reopen,
-        "OpenSalesOrder": orders.open_order, "PrepareSalesInvoice": orders.prepare_invoice,
+        "CancelSalesOrder": orders.cancel,
+        "ReopenSalesOrder": orders.reopen,
+        "OpenSalesOrder": orders.open_order,
+        "PrepareSalesInvoice": orders.prepare_invoice,
         "ReleaseFromCreditHoldSalesOrder": orders.release_credit_hold,
         "SalesOrderCreateShipment": orders.create_shipment,
         "SalesOrderCreateReceipt": orders.create_receipt,
@@ -100,10 +122,15 @@ ACTIONS: Final[dict[str, dict[str, Action]]] = {
 def _hold(on: bool) -> Action:
     def act(call: ActionCall) -> Record:
         if call.record.released or call.values.get("Status") not in (
-            "On Hold", "Balanced", "Open", "Pending Approval"
+            "On Hold",
+            "Balanced",
+            "Open",
+            "Pending Approval",
         ):
-            raise call.refuse(f"{call.label} is {call.values.get('Status')}; only an "
-                              "unreleased document can be put on or taken off hold.")
+            raise call.refuse(
+                f"{call.label} is {call.values.get('Status')}; only an "
+                "unreleased document can be put on or taken off hold."
+            )
         call.values["Hold"] = on
         return call.tenant.save(call.entity, call.record)
 

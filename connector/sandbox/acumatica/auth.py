@@ -22,8 +22,10 @@ class TokenGrant:
         self.refresh_token = refresh_token
 
     def __repr__(self) -> str:
-        return (f"TokenGrant(expires_in={self.expires_in}, "
-                f"refresh_token={'<set>' if self.refresh_token else None})")
+        return (
+            f"TokenGrant(expires_in={self.expires_in}, "
+            f"refresh_token={'<set>' if self.refresh_token else None})"
+        )
 
 
 class OAuthTokens:

@@ -59,30 +59,43 @@ class AuthRoutes:
         fields = {key: str(value) for key, value in form.items()}
         client_id, client_secret = _client_credentials(request, fields)
         if not (_same(client_id, CLIENT_ID) and _same(client_secret, CLIENT_SECRET)):
-            return oauth_error("invalid_client", "Unknown client or wrong client secret; the "
-                               "client id must be <GUID>@<Company> of this tenant.")
+            return oauth_error(
+                "invalid_client",
+                "Unknown client or wrong client secret; the "
+                "client id must be <GUID>@<Company> of this tenant.",
+            )
         grant = fields.get("grant_type", "")
         now = monotonic()
         if grant == "password":
-            if not (_same(fields.get("username", ""), USERNAME)
-                    and _same(fields.get("password", ""), PASSWORD)):
+            if not (
+                _same(fields.get("username", ""), USERNAME)
+                and _same(fields.get("password", ""), PASSWORD)
+            ):
                 return oauth_error("invalid_grant", "Wrong user name or password.")
             scopes = set(fields.get("scope", "").split())
             if "api:concurrent_access" in scopes:
-                return oauth_error("invalid_scope", "The scope api:concurrent_access is "
-                                   "refused; request 'api' (and 'offline_access').")
+                return oauth_error(
+                    "invalid_scope",
+                    "The scope api:concurrent_access is "
+                    "refused; request 'api' (and 'offline_access').",
+                )
             if "api" not in scopes or scopes - _SCOPES:
-                return oauth_error("invalid_scope", "The scope must be 'api', optionally with "
-                                   "'offline_access'.")
+                return oauth_error(
+                    "invalid_scope", "The scope must be 'api', optionally with 'offline_access'."
+                )
             offline = "offline_access" in scopes
         elif grant == "refresh_token":
             if not self.tokens.redeem_refresh(fields.get("refresh_token", ""), now):
-                return oauth_error("invalid_grant", "The refresh token is unknown, used or "
-                                   "expired; sign in again with the password grant.")
+                return oauth_error(
+                    "invalid_grant",
+                    "The refresh token is unknown, used or "
+                    "expired; sign in again with the password grant.",
+                )
             scopes, offline = {"api", "offline_access"}, True
         else:
-            return oauth_error("unsupported_grant_type",
-                               "Use grant_type=password or grant_type=refresh_token.")
+            return oauth_error(
+                "unsupported_grant_type", "Use grant_type=password or grant_type=refresh_token."
+            )
         issued = self.tokens.issue(
             now, self.knobs.token_lifetime_s, self.knobs.refresh_token_lifetime_s, offline
         )
@@ -98,43 +111,63 @@ class AuthRoutes:
 
     async def discovery(self, request: web.Request) -> web.Response:
         identity = f"{self.instance_url()}/identity"
-        return json_response({
-            "issuer": identity,
-            "authorization_endpoint": f"{identity}/connect/authorize",
-            "token_endpoint": f"{identity}/connect/token",
-            "userinfo_endpoint": f"{identity}/connect/userinfo",
-            "end_session_endpoint": f"{identity}/connect/endsession",
-            "scopes_supported": ["openid", "profile", "api", "offline_access",
-                                 "api:concurrent_access"],
-            "grant_types_supported": ["authorization_code", "implicit", "password",
-                                      "refresh_token"],
-            "response_types_supported": ["code", "token", "id_token", "code id_token"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post",
-                                                      "client_secret_basic"],
-        })
+        return json_response(
+            {
+                "issuer": identity,
+                "authorization_endpoint": f"{identity}/connect/authorize",
+                "token_endpoint": f"{identity}/connect/token",
+                "userinfo_endpoint": f"{identity}/connect/userinfo",
+                "end_session_endpoint": f"{identity}/connect/endsession",
+                "scopes_supported": [
+                    "openid",
+                    "profile",
+                    "api",
+                    "offline_access",
+                    "api:concurrent_access",
+                ],
+                "grant_types_supported": [
+                    "authorization_code",
+                    "implicit",
+                    "password",
+                    "refresh_token",
+                ],
+                "response_types_supported": ["code", "token", "id_token", "code id_token"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "client_secret_basic",
+                ],
+            }
+        )
 
     async def login(self, request: web.Request) -> web.Response:
         body = await read_json(request)
         if not isinstance(body, dict):
-            return bad_request("The login body must be a JSON object with name, password, "
-                               "company and optionally branch.")
+            return bad_request(
+                "The login body must be a JSON object with name, password, "
+                "company and optionally branch."
+            )
         name, password = str(body.get("name", "")), str(body.get("password", ""))
         company = str(body.get("company", "") or COMPANY)
         branch = str(body.get("branch", "") or self.tenant.default_branch())
         if not (_same(name, USERNAME) and _same(password, PASSWORD)) or (
             company.casefold() != COMPANY.casefold()
         ):
-            return http_error(500, "An error has occurred.",
-                              "Invalid credentials. Please try again.")
+            return http_error(
+                500, "An error has occurred.", "Invalid credentials. Please try again."
+            )
         if not self.tenant.is_branch(branch):
-            return http_error(500, "An error has occurred.",
-                              f"The branch {branch!r} does not exist in company {COMPANY}.")
+            return http_error(
+                500,
+                "An error has occurred.",
+                f"The branch {branch!r} does not exist in company {COMPANY}.",
+            )
         now = monotonic()
         limit = self.knobs.api_login_limit
         open_now = self.sessions.open_count(now, self.knobs.session_timeout_s)
         if limit and open_now >= limit:
             return http_error(
-                429, "API Login Limit",
+                429,
+                "API Login Limit",
                 f"API Login Limit: the licence allows {limit} concurrent API logins and "
                 f"{open_now} are open. Log out with /entity/auth/logout when done, or wait "
                 "for idle sessions to time out.",
@@ -167,22 +200,30 @@ class AuthRoutes:
         if authorization:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() != "bearer" or not self.tokens.is_valid(token.strip(), now):
-                return unauthorized("The bearer token is unknown or expired; request a new "
-                                    "one from /identity/connect/token.")
+                return unauthorized(
+                    "The bearer token is unknown or expired; request a new "
+                    "one from /identity/connect/token."
+                )
             branch = self.tenant.default_branch()
         else:
             session_id = request.cookies.get(SESSION_COOKIE)
-            session = None if session_id is None else self.sessions.touch(
-                session_id, now, self.knobs.session_timeout_s)
+            session = (
+                None
+                if session_id is None
+                else self.sessions.touch(session_id, now, self.knobs.session_timeout_s)
+            )
             if session is None:
-                return unauthorized("Send a bearer token, or sign in with /entity/auth/login "
-                                    "and send its session cookie.")
+                return unauthorized(
+                    "Send a bearer token, or sign in with /entity/auth/login "
+                    "and send its session cookie."
+                )
             branch = session.branch
         override = request.headers.get("PX-CbApiBranch")
         if override:
             if not self.tenant.is_branch(override):
-                return bad_request(f"PX-CbApiBranch names branch {override!r}, which does "
-                                   "not exist.")
+                return bad_request(
+                    f"PX-CbApiBranch names branch {override!r}, which does not exist."
+                )
             branch = override
         return branch
 

@@ -89,8 +89,11 @@ def answer(
     if tenant.lower() != company.lower():
         return odata_error(404, "", f"Tenant {tenant!r} does not exist on this instance.")
     if request.method != "GET" or len(parts) != 6:
-        return odata_error(405 if len(parts) == 6 else 404, "",
-                           "The DAC-based OData interface reads whole DACs: GET …/dac/{DAC}.")
+        return odata_error(
+            405 if len(parts) == 6 else 404,
+            "",
+            "The DAC-based OData interface reads whole DACs: GET …/dac/{DAC}.",
+        )
     dac = _short_name(parts[5])
     rows = None if dac is None else dac_rows(dac, rules)
     if dac is None or rows is None:
@@ -102,8 +105,12 @@ def answer(
         fields = [f.strip() for f in request.query["$select"].split(",") if f.strip()]
         unknown = [f for f in fields if f not in rows[0]]
         if unknown:
-            return odata_error(400, "", f"Could not find a property named '{unknown[0]}' on "
-                               f"type '{_NAMESPACES[dac].replace('_', '.')}.{dac}'.")
+            return odata_error(
+                400,
+                "",
+                f"Could not find a property named '{unknown[0]}' on "
+                f"type '{_NAMESPACES[dac].replace('_', '.')}.{dac}'.",
+            )
         rows = [{f: row[f] for f in fields} for row in rows]
     if "$top" in request.query:
         top = request.query["$top"]

@@ -107,6 +107,6 @@ def entity_actions(entity: str) -> tuple[str, ...]:
     actions: list[str] = []
     for path in document()["paths"]:
         parts = path.split("/")
-        if (len(parts) == 3 and parts[1] == entity and not parts[2].startswith(("{", "$"))):
+        if len(parts) == 3 and parts[1] == entity and not parts[2].startswith(("{", "$")):
             actions.append(parts[2])
     return tuple(actions)

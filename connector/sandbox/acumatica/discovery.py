@@ -35,8 +35,11 @@ def endpoint_list(versions: list[str], instance_path: str) -> dict[str, Any]:
     return {
         "version": {"acumaticaBuildVersion": BUILD, "databaseVersion": BUILD},
         "endpoints": [
-            {"name": ENDPOINT, "version": version,
-             "href": f"{instance_path}/entity/{ENDPOINT}/{version}/"}
+            {
+                "name": ENDPOINT,
+                "version": version,
+                "href": f"{instance_path}/entity/{ENDPOINT}/{version}/",
+            }
             for version in versions
         ],
     }
@@ -45,8 +48,10 @@ def endpoint_list(versions: list[str], instance_path: str) -> dict[str, Any]:
 def definition_response(version: str, instance_url: str) -> web.Response:
     """The endpoint's definition, or 404 for a version whose definition is not stored."""
     if version != VERSION:
-        return no_route(f"/entity/{ENDPOINT}/{version}/swagger.json",
-                        f"The sandbox holds the definition of {ENDPOINT}/{VERSION} only.")
+        return no_route(
+            f"/entity/{ENDPOINT}/{version}/swagger.json",
+            f"The sandbox holds the definition of {ENDPOINT}/{VERSION} only.",
+        )
     return web.Response(body=_definition_for(instance_url), content_type="application/json")
 
 

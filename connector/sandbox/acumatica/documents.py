@@ -47,8 +47,11 @@ class Applications:
 
     def applied(self, key: InvoiceKey, exclude: str | None = None) -> float:
         """The total applied to an invoice by all payments except ``exclude``."""
-        return sum(amount for payment_id, amount in self._by_invoice.get(key, {}).items()
-                   if payment_id != exclude)
+        return sum(
+            amount
+            for payment_id, amount in self._by_invoice.get(key, {}).items()
+            if payment_id != exclude
+        )
 
 
 def line_amounts(entity: str, row: dict[str, Any]) -> None:
@@ -119,24 +122,36 @@ def application_errors(
         if problem is not None or invoice is None:
             errors.append(FieldError((*path, "ReferenceNbr"), problem or label))
             continue
-        open_balance = (float(invoice.values.get("Amount") or 0.0)
-                        - applications.applied(key, exclude=payment["id"])
-                        - applied_here.get(key, 0.0))
+        open_balance = (
+            float(invoice.values.get("Amount") or 0.0)
+            - applications.applied(key, exclude=payment["id"])
+            - applied_here.get(key, 0.0)
+        )
         amount = row.get("AmountPaid")
         if amount is None:
             amount = row["AmountPaid"] = round(max(open_balance, 0.0), 2)
         if amount > open_balance + CENT_TOLERANCE:
-            errors.append(FieldError((*path, "AmountPaid"), f"'AmountPaid' {amount} exceeds the "
-                                     f"open balance {open_balance:.2f} of {label}."))
+            errors.append(
+                FieldError(
+                    (*path, "AmountPaid"),
+                    f"'AmountPaid' {amount} exceeds the "
+                    f"open balance {open_balance:.2f} of {label}.",
+                )
+            )
         applied_here[key] = applied_here.get(key, 0.0) + amount
         total += amount
     payment_amount = payment.get("PaymentAmount")
     if payment_amount is None:
         payment["PaymentAmount"] = round(total, 2)
     elif total > payment_amount + CENT_TOLERANCE:
-        errors.append(FieldError(("PaymentAmount",), f"The applications total {total:.2f}, more "
-                                 f"than the payment amount {payment_amount:.2f}; lower them or "
-                                 "raise PaymentAmount."))
+        errors.append(
+            FieldError(
+                ("PaymentAmount",),
+                f"The applications total {total:.2f}, more "
+                f"than the payment amount {payment_amount:.2f}; lower them or "
+                "raise PaymentAmount.",
+            )
+        )
     return errors
 
 
@@ -153,8 +168,10 @@ def _problem(
         return f"'Reference Nbr.' cannot be found in the system: no {label} exists."
     customer = invoice.values.get("Customer")
     if customer != payment.get("CustomerID"):
-        return (f"{label} belongs to customer {customer}, not {payment.get('CustomerID')}; "
-                "apply it from that customer's payment.")
+        return (
+            f"{label} belongs to customer {customer}, not {payment.get('CustomerID')}; "
+            "apply it from that customer's payment."
+        )
     if require_release and not invoice.released:
         return f"{label} is not released; release it (ReleaseInvoice) before applying it."
     return None

@@ -73,11 +73,13 @@ class EntityRoutes:
         if entity == "files" and len(rest) == 1 and method == "GET":
             return self._file(rest[0])
         if entity not in ENTITIES:
-            return no_route(request.path, f"The sandbox serves {', '.join(SERVED)} of the "
-                            "Default endpoint.")
+            return no_route(
+                request.path, f"The sandbox serves {', '.join(SERVED)} of the Default endpoint."
+            )
         if method == "PUT" and len(rest) >= 3 and rest[-2] == "files":
-            return await self._put_file(request, entity, split_keys(rest[:-2]), rest[-1],
-                                        f"{base.rsplit('/', 1)[0]}/files")
+            return await self._put_file(
+                request, entity, split_keys(rest[:-2]), rest[-1], f"{base.rsplit('/', 1)[0]}/files"
+            )
         rest = split_keys(rest)
         if method == "GET" and not rest:
             return self._list(request, entity, base)
@@ -95,8 +97,11 @@ class EntityRoutes:
             except NotFound as exc:
                 return not_found(str(exc))
             return web.Response(status=204)
-        return http_error(405, f"The requested resource does not support http method "
-                          f"'{method}'.", exception_type="System.NotSupportedException")
+        return http_error(
+            405,
+            f"The requested resource does not support http method '{method}'.",
+            exception_type="System.NotSupportedException",
+        )
 
     # -- reads --------------------------------------------------------------------------
     def _list(self, request: web.Request, entity: str, base: str) -> web.Response:
@@ -111,7 +116,7 @@ class EntityRoutes:
         records = self.tenant.tables[entity].ordered()
         if predicate is not None:
             records = [r for r in records if predicate(r.values)]
-        records = records[skip or 0:]
+        records = records[skip or 0 :]
         if top is not None:
             records = records[:top]
         body = [self._render(entity, r, shape, i, base) for i, r in enumerate(records, 1)]
@@ -119,8 +124,7 @@ class EntityRoutes:
 
     def _get(self, request: web.Request, entity: str, base: str, parts: list[str]) -> web.Response:
         try:
-            shape = Shape.parse(entity, request.query.get("$select"),
-                                request.query.get("$expand"))
+            shape = Shape.parse(entity, request.query.get("$select"), request.query.get("$expand"))
         except ValueError as exc:
             return query_error(str(exc))
         try:
@@ -147,14 +151,18 @@ class EntityRoutes:
         except NotFound as exc:
             return not_found(str(exc))
         if not name.strip():
-            return bad_request("The file name is empty; PUT …/files/{filename} with an "
-                               "extension.")
+            return bad_request("The file name is empty; PUT …/files/{filename} with an extension.")
         content = await request.read()
         definition = ENTITIES[entity]
         shown = [str(record.values.get(k)) for k in definition.keys]
         attachment = self.tenant.files.attach(
-            entity, record.id, shown, name, content,
-            request.headers.get("Content-Type", "application/octet-stream"))
+            entity,
+            record.id,
+            shown,
+            name,
+            content,
+            request.headers.get("Content-Type", "application/octet-stream"),
+        )
         url = f"{self.instance_url()}{files_path.removeprefix(self.knobs.instance_path())}"
         return web.Response(status=204, headers={"Location": f"{url}/{attachment.id}"})
 
@@ -165,15 +173,12 @@ class EntityRoutes:
         return web.Response(body=attachment.content, content_type=attachment.content_type)
 
     # -- writes -------------------------------------------------------------------------
-    async def _put(
-        self, request: web.Request, entity: str, base: str, branch: str
-    ) -> web.Response:
+    async def _put(self, request: web.Request, entity: str, base: str, branch: str) -> web.Response:
         body = await _json_object(request)
         if isinstance(body, web.Response):
             return body
         try:
-            shape = Shape.parse(entity, request.query.get("$select"),
-                                request.query.get("$expand"))
+            shape = Shape.parse(entity, request.query.get("$select"), request.query.get("$expand"))
         except ValueError as exc:
             return bad_request(str(exc))
         plain, errors = decode(entity, body)
@@ -192,8 +197,12 @@ class EntityRoutes:
         except Invalid as exc:
             return _unprocessable(entity, body, exc.errors)
         except PreconditionFailed as exc:
-            return http_error(412, "Precondition failed.", str(exc),
-                              "PX.Api.ContractBased.PreconditionFailedException")
+            return http_error(
+                412,
+                "Precondition failed.",
+                str(exc),
+                "PX.Api.ContractBased.PreconditionFailedException",
+            )
         except NotFound as exc:
             return not_found(str(exc))
         return json_response(self._render(entity, record, shape, 1, base))
@@ -212,14 +221,20 @@ class EntityRoutes:
             return body
         target = body.get("entity")
         if not isinstance(target, dict):
-            return bad_request(f"{action} needs a body {{\"entity\": {{...keys...}}}}.")
+            return bad_request(f'{action} needs a body {{"entity": {{...keys...}}}}.')
         keys, errors = decode(entity, target)
         if errors:
             return _unprocessable(entity, target, errors)
         try:
             found = self.tenant.locate(entity, keys)
-            call = ActionCall(self.tenant, entity, found, plain_parameters(
-                body.get("parameters")), self.knobs.rules(), branch)
+            call = ActionCall(
+                self.tenant,
+                entity,
+                found,
+                plain_parameters(body.get("parameters")),
+                self.knobs.rules(),
+                branch,
+            )
             record = handler(call)
         except NotFound as exc:
             return not_found(str(exc))
@@ -228,12 +243,17 @@ class EntityRoutes:
         operation_id = str(uuid.uuid4())
         # The finished operation points at what the action made (a reversing bill, an
         # invoice) or acted on; that can be another entity than the one invoked.
-        made = next((name for name, table in self.tenant.tables.items()
-                     if table.get(record.id) is record), entity)
-        self.operations[operation_id] = Operation(entity, record.id,
-                                                  self.knobs.action_pending_polls, made)
-        location = (f"{self.instance_url()}/entity/Default/{version}/{entity}/{action}"
-                    f"/status/{operation_id}")
+        made = next(
+            (name for name, table in self.tenant.tables.items() if table.get(record.id) is record),
+            entity,
+        )
+        self.operations[operation_id] = Operation(
+            entity, record.id, self.knobs.action_pending_polls, made
+        )
+        location = (
+            f"{self.instance_url()}/entity/Default/{version}/{entity}/{action}"
+            f"/status/{operation_id}"
+        )
         return web.Response(status=202, headers={"Location": location})
 
     def _poll(self, version: str, entity: str, action: str, operation_id: str) -> web.Response:
@@ -242,8 +262,10 @@ class EntityRoutes:
             return not_found(f"No {entity} {action} operation {operation_id} is known.")
         if operation.pending_polls > 0:
             operation.pending_polls -= 1
-            location = (f"{self.instance_url()}/entity/Default/{version}/{entity}/{action}"
-                        f"/status/{operation_id}")
+            location = (
+                f"{self.instance_url()}/entity/Default/{version}/{entity}/{action}"
+                f"/status/{operation_id}"
+            )
             return web.Response(status=202, headers={"Location": location})
         del self.operations[operation_id]
         target = operation.made or entity
@@ -263,25 +285,38 @@ class EntityRoutes:
         if method == "GET" and len(rest) == 1 and rest[0].casefold() == inquiry_id:
             return self._companies_structure(request, single=True)
         if method == "GET":
-            return not_found(f"{COMPANIES_STRUCTURE} is an inquiry with no key fields; read "
-                             f"it by PUT, or GET it by the id {inquiry_id}.")
+            return not_found(
+                f"{COMPANIES_STRUCTURE} is an inquiry with no key fields; read "
+                f"it by PUT, or GET it by the id {inquiry_id}."
+            )
         what = {"DELETE": "deleted", "PUT": "given files", "POST": "sent actions"}
-        return http_error(500, "An error has occurred.",
-                          f"{COMPANIES_STRUCTURE} is an inquiry; it cannot be "
-                          f"{what.get(method, 'changed')}.")
+        return http_error(
+            500,
+            "An error has occurred.",
+            f"{COMPANIES_STRUCTURE} is an inquiry; it cannot be {what.get(method, 'changed')}.",
+        )
 
     def _companies_structure(self, request: web.Request, single: bool = False) -> web.Response:
         """The inquiry that lists branches: ``PUT`` with ``$expand=Results`` like the real one."""
         try:
-            shape = Shape.parse(COMPANIES_STRUCTURE, request.query.get("$select"),
-                                request.query.get("$expand"))
+            shape = Shape.parse(
+                COMPANIES_STRUCTURE, request.query.get("$select"), request.query.get("$expand")
+            )
         except ValueError as exc:
             return (bad_request if request.method == "PUT" else query_error)(str(exc))
         rows = [
-            {"id": str(uuid.uuid5(uuid.NAMESPACE_OID, code)), "BranchID": code,
-             "BranchName": name, "BranchStatus": True, "BranchCountry": "US",
-             "BaseCurrencyID": "USD", "CompanyID": COMPANY.upper(), "CompanyName": COMPANY,
-             "CompanyStatus": True, "CompanyType": "With Branches Not Requiring Balancing"}
+            {
+                "id": str(uuid.uuid5(uuid.NAMESPACE_OID, code)),
+                "BranchID": code,
+                "BranchName": name,
+                "BranchStatus": True,
+                "BranchCountry": "US",
+                "BaseCurrencyID": "USD",
+                "CompanyID": COMPANY.upper(),
+                "CompanyName": COMPANY,
+                "CompanyStatus": True,
+                "CompanyType": "With Branches Not Requiring Balancing",
+            }
             for code, name in self.tenant.branches.items()
         ]
         inquiry = {"id": str(uuid.uuid5(uuid.NAMESPACE_OID, COMPANY)), "Results": rows}
@@ -294,8 +329,10 @@ async def _json_object(request: web.Request) -> dict[str, Any] | web.Response:
     try:
         body = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
-        return bad_request(f"The request body is not valid JSON ({exc}); send one record as a "
-                           "JSON object of value objects.")
+        return bad_request(
+            f"The request body is not valid JSON ({exc}); send one record as a "
+            "JSON object of value objects."
+        )
     if not isinstance(body, dict):
         return bad_request("The request body must be a JSON object (one record).")
     return body
@@ -312,4 +349,3 @@ def _count(text: str | None, name: str) -> int | None:
     if not text.isdigit():
         raise ValueError(f"{name} must be a non-negative integer, got {text!r}")
     return int(text)
-

@@ -41,7 +41,12 @@ class Files:
         self._by_record: dict[str, list[str]] = {}
 
     def attach(
-        self, entity: str, record_id: str, keys: list[str], name: str, content: bytes,
+        self,
+        entity: str,
+        record_id: str,
+        keys: list[str],
+        name: str,
+        content: bytes,
         content_type: str,
     ) -> Attachment:
         shown = f"{SCREENS.get(entity, entity)} ({' '.join(keys)})\\{name}"
@@ -61,8 +66,12 @@ class Files:
     def links(self, record_id: str, files_url: str) -> list[dict[str, Any]]:
         """The record's files as the ``files`` array of a GET with ``$expand=files``."""
         return [
-            {"id": file_id, "filename": self._by_id[file_id].filename,
-             "href": f"{files_url}/{file_id}", "comment": None}
+            {
+                "id": file_id,
+                "filename": self._by_id[file_id].filename,
+                "href": f"{files_url}/{file_id}",
+                "comment": None,
+            }
             for file_id in self._by_record.get(record_id, [])
         ]
 

@@ -61,7 +61,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
             break
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise FilterError(f"$filter cannot be parsed near {text[position:position + 20]!r}")
+            raise FilterError(f"$filter cannot be parsed near {text[position : position + 20]!r}")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()
@@ -137,8 +137,9 @@ class _Parser:
     def _field_kind(self, name: str) -> str:
         field = fields_of(self.schema).get(name)
         if field is None or field.target is not None:
-            raise FilterError(f"$filter names '{name}', which is not a scalar field of "
-                              f"{self.schema}")
+            raise FilterError(
+                f"$filter names '{name}', which is not a scalar field of {self.schema}"
+            )
         return field.kind
 
     def _literal(self) -> _Literal:
@@ -204,12 +205,16 @@ class _Parser:
 def _convert(name: str, field_kind: str, literal: _Literal) -> Any:
     if field_kind == "dt":
         if literal.kind not in ("datetimeoffset", "datetime"):
-            raise FilterError(f"$filter compares date-time field '{name}' with a "
-                              f"{literal.kind}; use datetimeoffset'2026-01-15T10:00:00%2B00:00'")
+            raise FilterError(
+                f"$filter compares date-time field '{name}' with a "
+                f"{literal.kind}; use datetimeoffset'2026-01-15T10:00:00%2B00:00'"
+            )
         parsed = parse_datetime(literal.text)
         if parsed is None:
-            raise FilterError(f"$filter literal {literal.kind}'{literal.text}' is not a valid "
-                              "date-time (a '+' in the offset must be sent as %2B)")
+            raise FilterError(
+                f"$filter literal {literal.kind}'{literal.text}' is not a valid "
+                "date-time (a '+' in the offset must be sent as %2B)"
+            )
         return parsed
     if field_kind in ("dec", "int"):
         if literal.kind != "number":
@@ -224,9 +229,7 @@ def _convert(name: str, field_kind: str, literal: _Literal) -> Any:
     return literal.text.casefold()
 
 
-def _compare(
-    compare: Callable[[Any, Any], bool], field_kind: str, value: Any, target: Any
-) -> bool:
+def _compare(compare: Callable[[Any, Any], bool], field_kind: str, value: Any, target: Any) -> bool:
     if value is None:
         return False
     if field_kind == "dt":

@@ -38,12 +38,15 @@ def create_receipt(call: ActionCall) -> Record:
 def _ship(call: ActionCall, kind: str, order_types: tuple[str, ...]) -> Record:
     order = call.values
     if order.get("OrderType") not in order_types:
-        raise call.refuse(f"A {kind.lower()} cannot be created for order type "
-                          f"{order.get('OrderType')}; it applies to {', '.join(order_types)}.",
-                          "OrderType")
+        raise call.refuse(
+            f"A {kind.lower()} cannot be created for order type "
+            f"{order.get('OrderType')}; it applies to {', '.join(order_types)}.",
+            "OrderType",
+        )
     if order.get("Status") not in ("Open", "Shipping"):
-        raise call.refuse(f"{call.label} is {order.get('Status')}; only an Open order can be "
-                          f"shipped.")
+        raise call.refuse(
+            f"{call.label} is {order.get('Status')}; only an Open order can be shipped."
+        )
     lines = [row for row in order.get("Details") or [] if float(row.get("OpenQty") or 0) > 0]
     if not lines:
         raise call.refuse(f"{call.label} has no open quantity left to ship.")
@@ -54,11 +57,16 @@ def _ship(call: ActionCall, kind: str, order_types: tuple[str, ...]) -> Record:
         row["OpenQty"] = 0.0
         quantity += open_qty
     date = call.params.get("ShipmentDate") or _today()
-    order.setdefault("Shipments", []).append({
-        "ShipmentNbr": call.tenant.next_shipment_number(), "ShipmentType": kind,
-        "Status": "Open", "ShipmentDate": date, "ShippedQty": quantity,
-        "InventoryDocType": kind,
-    })
+    order.setdefault("Shipments", []).append(
+        {
+            "ShipmentNbr": call.tenant.next_shipment_number(),
+            "ShipmentType": kind,
+            "Status": "Open",
+            "ShipmentDate": date,
+            "ShippedQty": quantity,
+            "InventoryDocType": kind,
+        }
+    )
     order["Status"] = "Shipping"
     return call.tenant.save(call.entity, call.record)
 
@@ -68,28 +76,37 @@ def prepare_invoice(call: ActionCall) -> Record:
     direct = order.get("OrderType") == "IN"
     open_shipments = [s for s in order.get("Shipments") or [] if not s.get("InvoiceNbr")]
     if not direct and not open_shipments:
-        raise call.refuse(f"{call.label} has nothing shipped to invoice; create a shipment "
-                          "first.")
+        raise call.refuse(f"{call.label} has nothing shipped to invoice; create a shipment first.")
     if direct and order.get("Status") not in ("Open",):
-        raise call.refuse(f"{call.label} is {order.get('Status')}; only an Open order can be "
-                          "invoiced.")
+        raise call.refuse(
+            f"{call.label} is {order.get('Status')}; only an Open order can be invoiced."
+        )
     lines = order.get("Details") or []
     details: list[dict[str, Any]] = []
     for row in lines:
         qty = float(row.get("OrderQty") if direct else row.get("QtyOnShipments") or 0.0)
         if qty <= 0 or row.get("InvoiceNbr"):
             continue
-        detail = {"InventoryID": row.get("InventoryID"), "Qty": qty,
-                  "UnitPrice": row.get("UnitPrice") or 0.0,
-                  "TransactionDescription": row.get("LineDescription")}
+        detail = {
+            "InventoryID": row.get("InventoryID"),
+            "Qty": qty,
+            "UnitPrice": row.get("UnitPrice") or 0.0,
+            "TransactionDescription": row.get("LineDescription"),
+        }
         details.append({k: v for k, v in detail.items() if v is not None})
     credit = order.get("OrderType") in ("RM", "CM")
     invoice = call.tenant.upsert(
         "Invoice",
-        {"Type": "Credit Memo" if credit else "Invoice", "Customer": order.get("CustomerID"),
-         "Description": f"Sales order {order.get('OrderType')} {order.get('OrderNbr')}",
-         "Details": details},
-        insert_only=True, update_only=False, branch=call.branch, rules=call.rules,
+        {
+            "Type": "Credit Memo" if credit else "Invoice",
+            "Customer": order.get("CustomerID"),
+            "Description": f"Sales order {order.get('OrderType')} {order.get('OrderNbr')}",
+            "Details": details,
+        },
+        insert_only=True,
+        update_only=False,
+        branch=call.branch,
+        rules=call.rules,
     )
     number, doc_type = invoice.values["ReferenceNbr"], invoice.values["Type"]
     for row in lines:
@@ -107,16 +124,19 @@ def prepare_invoice(call: ActionCall) -> Record:
 
 def cancel(call: ActionCall) -> Record:
     if call.values.get("Status") not in _UNSHIPPED:
-        raise call.refuse(f"{call.label} is {call.values.get('Status')}; an order can be "
-                          "canceled only before anything is shipped or invoiced.")
+        raise call.refuse(
+            f"{call.label} is {call.values.get('Status')}; an order can be "
+            "canceled only before anything is shipped or invoiced."
+        )
     call.values["Status"] = "Canceled"
     return call.tenant.save(call.entity, call.record)
 
 
 def reopen(call: ActionCall) -> Record:
     if call.values.get("Status") != "Canceled":
-        raise call.refuse(f"{call.label} is {call.values.get('Status')}; only a canceled "
-                          "order can be reopened.")
+        raise call.refuse(
+            f"{call.label} is {call.values.get('Status')}; only a canceled order can be reopened."
+        )
     call.values["Status"] = "Open"
     return call.tenant.save(call.entity, call.record)
 
@@ -129,8 +149,10 @@ def open_order(call: ActionCall) -> Record:
     elif status == "Completed" and still_open:
         call.values["Status"] = "Open"
     else:
-        raise call.refuse(f"{call.label} is {status}; Open applies to an order on hold or a "
-                          "completed order with quantity still open.")
+        raise call.refuse(
+            f"{call.label} is {status}; Open applies to an order on hold or a "
+            "completed order with quantity still open."
+        )
     return call.tenant.save(call.entity, call.record)
 
 
@@ -159,15 +181,16 @@ def recalculate_discounts(call: ActionCall) -> Record:
 
 def _recalculate(call: ActionCall) -> Record:
     if call.values.get("Status") not in _UNSHIPPED:
-        raise call.refuse(f"{call.label} is {call.values.get('Status')}; prices of a shipped "
-                          "or invoiced order cannot change.")
+        raise call.refuse(
+            f"{call.label} is {call.values.get('Status')}; prices of a shipped "
+            "or invoiced order cannot change."
+        )
     return call.tenant.save(call.entity, call.record)
 
 
 def _item(call: ActionCall, inventory_id: Any) -> Record | None:
     key = (str(inventory_id or "").casefold(),)
-    return (call.tenant.tables["StockItem"].find(key)
-            or call.tenant.tables["NonStockItem"].find(key))
+    return call.tenant.tables["StockItem"].find(key) or call.tenant.tables["NonStockItem"].find(key)
 
 
 def _today() -> str:

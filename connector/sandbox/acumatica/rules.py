@@ -50,8 +50,7 @@ def derive_other(entity: str, values: dict[str, Any], released: bool) -> None:
         _sales_order(values)
     elif entity == "JournalTransaction":
         rows = values.get("Details") or []
-        values["Status"] = ("Posted" if released else
-                            "On Hold" if values.get("Hold") else "Balanced")
+        values["Status"] = "Posted" if released else "On Hold" if values.get("Hold") else "Balanced"
         for row in rows:
             row.setdefault("DebitAmount", 0.0)
             row.setdefault("CreditAmount", 0.0)
@@ -73,8 +72,9 @@ def _sales_order(values: dict[str, Any]) -> None:
         qty = float(row.get("OrderQty") or 0.0)
         if row.get("UnitPrice") is not None:
             row["ExtendedPrice"] = round(qty * float(row["UnitPrice"]), 2)
-        row["Amount"] = round(float(row.get("ExtendedPrice") or 0.0)
-                              - float(row.get("DiscountAmount") or 0.0), 2)
+        row["Amount"] = round(
+            float(row.get("ExtendedPrice") or 0.0) - float(row.get("DiscountAmount") or 0.0), 2
+        )
         row.setdefault("OpenQty", qty)
         total += row["Amount"]
         quantity += qty
@@ -110,26 +110,47 @@ def check_applications(check: dict[str, Any], bills: Table) -> list[FieldError]:
         bill = bills.find((str(row["DocType"]).casefold(), str(number or "").casefold()))
         label = f"{row['DocType']} {number}"
         if bill is None or not number:
-            errors.append(FieldError((*path, "ReferenceNbr"), f"'Reference Nbr.' cannot be "
-                                     f"found in the system: no {label} exists."))
+            errors.append(
+                FieldError(
+                    (*path, "ReferenceNbr"),
+                    f"'Reference Nbr.' cannot be found in the system: no {label} exists.",
+                )
+            )
             continue
         if bill.values.get("Vendor") != check.get("Vendor"):
-            errors.append(FieldError((*path, "ReferenceNbr"), f"{label} belongs to vendor "
-                                     f"{bill.values.get('Vendor')}, not {check.get('Vendor')}."))
+            errors.append(
+                FieldError(
+                    (*path, "ReferenceNbr"),
+                    f"{label} belongs to vendor "
+                    f"{bill.values.get('Vendor')}, not {check.get('Vendor')}.",
+                )
+            )
             continue
         if not bill.released:
-            errors.append(FieldError((*path, "ReferenceNbr"), f"{label} is not released; "
-                                     "release it (ReleaseBill) before paying it."))
+            errors.append(
+                FieldError(
+                    (*path, "ReferenceNbr"),
+                    f"{label} is not released; release it (ReleaseBill) before paying it.",
+                )
+            )
             continue
         balance = float(bill.values.get("Balance") or 0.0)
         if balance <= CENT_TOLERANCE:
-            errors.append(FieldError((*path, "ReferenceNbr"), f"{label} is closed: it has no "
-                                     "open balance left to pay."))
+            errors.append(
+                FieldError(
+                    (*path, "ReferenceNbr"),
+                    f"{label} is closed: it has no open balance left to pay.",
+                )
+            )
             continue
         amount = row.setdefault("AmountPaid", balance)
         if amount > balance + CENT_TOLERANCE:
-            errors.append(FieldError((*path, "AmountPaid"), f"'AmountPaid' {amount} exceeds "
-                                     f"the open balance {balance:.2f} of {label}."))
+            errors.append(
+                FieldError(
+                    (*path, "AmountPaid"),
+                    f"'AmountPaid' {amount} exceeds the open balance {balance:.2f} of {label}.",
+                )
+            )
         row["Balance"] = round(balance - amount, 2)
         total += amount
     check.setdefault("PaymentAmount", round(total, 2))
@@ -139,14 +160,17 @@ def check_applications(check: dict[str, Any], bills: Table) -> list[FieldError]:
 def paid_by_checks(checks: Table, bill: dict[str, Any]) -> float:
     """What released checks have paid of ``bill`` (its Balance is Amount minus this)."""
     key = (str(bill.get("Type", "")).casefold(), str(bill.get("ReferenceNbr", "")).casefold())
-    return round(sum(
-        float(row.get("AmountPaid") or 0.0)
-        for check in checks.records.values()
-        if check.released and check.values.get("Status") not in FINAL_STATUSES
-        for row in check.values.get("Details") or []
-        if (str(row.get("DocType", "")).casefold(),
-            str(row.get("ReferenceNbr", "")).casefold()) == key
-    ), 2)
+    return round(
+        sum(
+            float(row.get("AmountPaid") or 0.0)
+            for check in checks.records.values()
+            if check.released and check.values.get("Status") not in FINAL_STATUSES
+            for row in check.values.get("Details") or []
+            if (str(row.get("DocType", "")).casefold(), str(row.get("ReferenceNbr", "")).casefold())
+            == key
+        ),
+        2,
+    )
 
 
 def release_errors(entity: str, values: dict[str, Any], label: str) -> list[FieldError]:
@@ -159,6 +183,11 @@ def release_errors(entity: str, values: dict[str, Any], label: str) -> list[Fiel
     if not rows:
         return [FieldError(("Details",), f"{label} has no lines to post.")]
     if abs(debit - credit) > CENT_TOLERANCE:
-        return [FieldError(("Details",), f"{label} is out of balance: debits {debit:.2f}, "
-                           f"credits {credit:.2f}; correct the lines before releasing it.")]
+        return [
+            FieldError(
+                ("Details",),
+                f"{label} is out of balance: debits {debit:.2f}, "
+                f"credits {credit:.2f}; correct the lines before releasing it.",
+            )
+        ]
     return []

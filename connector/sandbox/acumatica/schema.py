@@ -118,21 +118,45 @@ ENTITIES: Final[dict[str, EntityDef]] = {
         details="DocumentsToApply",
     ),
     "ItemClass": EntityDef(
-        "ItemClass", ("ClassID",), ("ClassID",), uppercase_keys=True,
-        defaults=(("StockItem", True), ("ItemType", "Finished Good"),
-                  ("ValuationMethod", "Average"), ("BaseUOM", "EA")),
+        "ItemClass",
+        ("ClassID",),
+        ("ClassID",),
+        uppercase_keys=True,
+        defaults=(
+            ("StockItem", True),
+            ("ItemType", "Finished Good"),
+            ("ValuationMethod", "Average"),
+            ("BaseUOM", "EA"),
+        ),
     ),
     "StockItem": EntityDef(
-        "StockItem", ("InventoryID",), ("InventoryID", "Description"), uppercase_keys=True,
-        defaults=(("ItemStatus", "Active"), ("ItemType", "Finished Good"),
-                  ("ValuationMethod", "Average"), ("BaseUOM", "EA"), ("SalesUOM", "EA"),
-                  ("PurchaseUOM", "EA")),
+        "StockItem",
+        ("InventoryID",),
+        ("InventoryID", "Description"),
+        uppercase_keys=True,
+        defaults=(
+            ("ItemStatus", "Active"),
+            ("ItemType", "Finished Good"),
+            ("ValuationMethod", "Average"),
+            ("BaseUOM", "EA"),
+            ("SalesUOM", "EA"),
+            ("PurchaseUOM", "EA"),
+        ),
     ),
     "NonStockItem": EntityDef(
-        "NonStockItem", ("InventoryID",), ("InventoryID", "Description"), uppercase_keys=True,
-        defaults=(("ItemStatus", "Active"), ("ItemType", "Non-Stock Item"),
-                  ("BaseUnit", "EA"), ("SalesUnit", "EA"), ("PurchaseUnit", "EA"),
-                  ("RequireReceipt", False), ("RequireShipment", False)),
+        "NonStockItem",
+        ("InventoryID",),
+        ("InventoryID", "Description"),
+        uppercase_keys=True,
+        defaults=(
+            ("ItemStatus", "Active"),
+            ("ItemType", "Non-Stock Item"),
+            ("BaseUnit", "EA"),
+            ("SalesUnit", "EA"),
+            ("PurchaseUnit", "EA"),
+            ("RequireReceipt", False),
+            ("RequireShipment", False),
+        ),
     ),
     "SalesOrder": EntityDef(
         "SalesOrder",
@@ -173,6 +197,7 @@ COMPANIES_STRUCTURE: Final = "CompaniesStructure"
 #: Account types the Account entity accepts.
 ACCOUNT_TYPES: Final = ("Asset", "Liability", "Income", "Expense")
 
+
 def _posting(*uses: str) -> dict[str, str]:
     """An item's posting fields (``SalesAccount``, ``SalesSubaccount``…) and what they name."""
     return {f"{use}{part}": part for use in uses for part in ("Account", "Subaccount")}
@@ -188,11 +213,19 @@ REFERENCES: Final[dict[str, dict[str, str]]] = {
         "CashAccount": CASH_ACCOUNT,
         "ReceivingBranch": BRANCH,
     },
-    "Bill": {"Vendor": "Vendor", "BranchID": BRANCH, "CashAccount": CASH_ACCOUNT,
-             "Terms": TERMS_ID},
+    "Bill": {
+        "Vendor": "Vendor",
+        "BranchID": BRANCH,
+        "CashAccount": CASH_ACCOUNT,
+        "Terms": TERMS_ID,
+    },
     "BillDetail": {"Account": "Account", "Subaccount": "Subaccount", "Branch": BRANCH},
-    "Invoice": {"Customer": "Customer", "LinkBranch": BRANCH, "LinkARAccount": "Account",
-                "Terms": TERMS_ID},
+    "Invoice": {
+        "Customer": "Customer",
+        "LinkBranch": BRANCH,
+        "LinkARAccount": "Account",
+        "Terms": TERMS_ID,
+    },
     "InvoiceDetail": {"Account": "Account", "Subaccount": "Subaccount", "Branch": BRANCH},
     "Payment": {
         "CustomerID": "Customer",
@@ -205,8 +238,11 @@ REFERENCES: Final[dict[str, dict[str, str]]] = {
     "SalesOrder": {"CustomerID": "Customer", "Branch": BRANCH},
     "SalesOrderDetail": {"InventoryID": ITEM, "Branch": BRANCH, "Account": "Account"},
     "JournalTransaction": {"BranchID": BRANCH},
-    "JournalTransactionDetail": {"Account": "Account", "Subaccount": "Subaccount",
-                                 "BranchID": BRANCH},
+    "JournalTransactionDetail": {
+        "Account": "Account",
+        "Subaccount": "Subaccount",
+        "BranchID": BRANCH,
+    },
     "Check": {"Vendor": "Vendor", "CashAccount": CASH_ACCOUNT},
 }
 

@@ -17,19 +17,50 @@ from connector.sandbox.acumatica.tenant import Tenant
 #: Seeded records are stamped from here on, one second apart; writes later are always newer.
 SEED_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
-DEFAULT_COUNTS = {"accounts": 25, "subaccounts": 12, "vendors": 50, "customers": 20,
-                  "stock_items": 20, "non_stock_items": 8}
+DEFAULT_COUNTS = {
+    "accounts": 25,
+    "subaccounts": 12,
+    "vendors": 50,
+    "customers": 20,
+    "stock_items": 20,
+    "non_stock_items": 8,
+}
 
 #: (ClassID, Description, stock item?): a trades business's item classes.
-ITEM_CLASSES = [("EQUIPMENT", "Installed equipment", True), ("PARTS", "Repair parts", True),
-                ("SERVICES", "Labor and service", False), ("FEES", "Fees and charges", False)]
-PART_NAMES = ["Capacitor 45/5 MFD", "Contactor 2-pole 40A", "Thermostat programmable",
-              "Condensate pump", "Igniter hot surface", "Flame sensor", "Blower motor 1/2 HP",
-              "Filter 16x25x1", "Refrigerant R-410A 25 lb", "Expansion valve 3 ton",
-              "Ball valve 3/4 in", "Water heater 50 gal", "Garbage disposal 3/4 HP",
-              "Breaker 20A single pole", "GFCI outlet 20A", "Surge protector whole home"]
-SERVICE_NAMES = ["Diagnostic visit", "Labor hour", "After-hours labor hour", "Trip charge",
-                 "Maintenance agreement visit", "Permit fee", "Disposal fee", "Drain cleaning"]
+ITEM_CLASSES = [
+    ("EQUIPMENT", "Installed equipment", True),
+    ("PARTS", "Repair parts", True),
+    ("SERVICES", "Labor and service", False),
+    ("FEES", "Fees and charges", False),
+]
+PART_NAMES = [
+    "Capacitor 45/5 MFD",
+    "Contactor 2-pole 40A",
+    "Thermostat programmable",
+    "Condensate pump",
+    "Igniter hot surface",
+    "Flame sensor",
+    "Blower motor 1/2 HP",
+    "Filter 16x25x1",
+    "Refrigerant R-410A 25 lb",
+    "Expansion valve 3 ton",
+    "Ball valve 3/4 in",
+    "Water heater 50 gal",
+    "Garbage disposal 3/4 HP",
+    "Breaker 20A single pole",
+    "GFCI outlet 20A",
+    "Surge protector whole home",
+]
+SERVICE_NAMES = [
+    "Diagnostic visit",
+    "Labor hour",
+    "After-hours labor hour",
+    "Trip charge",
+    "Maintenance agreement visit",
+    "Permit fee",
+    "Disposal fee",
+    "Drain cleaning",
+]
 
 #: (AccountCD, Description, Type, is a cash account); the accounts flows need come first.
 CHART_OF_ACCOUNTS = [
@@ -63,17 +94,70 @@ CHART_OF_ACCOUNTS = [
 ]
 BUSINESS_UNITS = ["HVAC", "PLUMB", "ELEC", "DRAIN", "REFR", "GEN"]
 FIELD_BRANCHES = ["NORTH", "SOUTH", "HQ"]
-VENDOR_FIRST = ["Ferguson", "Johnstone", "Watsco", "Lennox", "Carrier", "Trane", "Goodman",
-                "Rheem", "Grainger", "Hajoca", "Winsupply", "Apex", "Summit", "Keystone",
-                "Metro", "Valley", "Coastal", "Allied", "Pioneer", "Granite"]
-VENDOR_KIND = ["Supply", "HVAC Supply", "Plumbing Supply", "Electric", "Distributors",
-               "Parts Co.", "Wholesale"]
-CUSTOMER_NAMES = ["Smith", "Garcia", "Johnson", "Lee", "Patel", "Brown", "Nguyen", "Miller",
-                  "Davis", "Lopez", "Wilson", "Clark", "Young", "Hall", "Allen", "King"]
-CUSTOMER_KIND = ["Residence", "Apartments", "Dental Office", "Restaurant", "Property Mgmt",
-                 "Warehouse"]
-CITIES = [("Denver", "CO", "80202"), ("Aurora", "CO", "80012"), ("Boulder", "CO", "80301"),
-          ("Lakewood", "CO", "80226"), ("Golden", "CO", "80401")]
+VENDOR_FIRST = [
+    "Ferguson",
+    "Johnstone",
+    "Watsco",
+    "Lennox",
+    "Carrier",
+    "Trane",
+    "Goodman",
+    "Rheem",
+    "Grainger",
+    "Hajoca",
+    "Winsupply",
+    "Apex",
+    "Summit",
+    "Keystone",
+    "Metro",
+    "Valley",
+    "Coastal",
+    "Allied",
+    "Pioneer",
+    "Granite",
+]
+VENDOR_KIND = [
+    "Supply",
+    "HVAC Supply",
+    "Plumbing Supply",
+    "Electric",
+    "Distributors",
+    "Parts Co.",
+    "Wholesale",
+]
+CUSTOMER_NAMES = [
+    "Smith",
+    "Garcia",
+    "Johnson",
+    "Lee",
+    "Patel",
+    "Brown",
+    "Nguyen",
+    "Miller",
+    "Davis",
+    "Lopez",
+    "Wilson",
+    "Clark",
+    "Young",
+    "Hall",
+    "Allen",
+    "King",
+]
+CUSTOMER_KIND = [
+    "Residence",
+    "Apartments",
+    "Dental Office",
+    "Restaurant",
+    "Property Mgmt",
+    "Warehouse",
+]
+CITIES = [
+    ("Denver", "CO", "80202"),
+    ("Aurora", "CO", "80012"),
+    ("Boulder", "CO", "80301"),
+    ("Lakewood", "CO", "80226"),
+    ("Golden", "CO", "80401"),
+]
 STREETS = ["Main St", "Oak Ave", "Pine St", "Maple Dr", "Cedar Ln", "Elm St", "Lake Rd"]
 
 
@@ -103,12 +187,21 @@ def _id(rng: random.Random) -> str:
 
 def _accounts(rng: random.Random, count: int) -> list[dict[str, Any]]:
     chart = list(CHART_OF_ACCOUNTS)
-    chart += [(f"{69000 + n}", f"Miscellaneous Expense {n}", "Expense", False)
-              for n in range(1, max(0, count - len(chart)) + 1)]
+    chart += [
+        (f"{69000 + n}", f"Miscellaneous Expense {n}", "Expense", False)
+        for n in range(1, max(0, count - len(chart)) + 1)
+    ]
     return [
-        {"id": _id(rng), "AccountCD": code, "Description": description, "Type": kind,
-         "CashAccount": cash, "Active": True, "CurrencyID": "USD",
-         "AccountID": 1000 + index}
+        {
+            "id": _id(rng),
+            "AccountCD": code,
+            "Description": description,
+            "Type": kind,
+            "CashAccount": cash,
+            "Active": True,
+            "CurrencyID": "USD",
+            "AccountID": 1000 + index,
+        }
         for index, (code, description, kind, cash) in enumerate(chart[:count])
     ]
 
@@ -117,8 +210,13 @@ def _subaccounts(rng: random.Random, count: int) -> list[dict[str, Any]]:
     codes = [f"{unit}-{branch}" for branch in FIELD_BRANCHES for unit in BUSINESS_UNITS]
     codes += [f"MISC-{n:03d}" for n in range(1, max(0, count - len(codes)) + 1)]
     return [
-        {"id": _id(rng), "SubaccountCD": code, "Description": _describe_subaccount(code),
-         "Active": True, "SubaccountID": 2000 + index}
+        {
+            "id": _id(rng),
+            "SubaccountCD": code,
+            "Description": _describe_subaccount(code),
+            "Active": True,
+            "SubaccountID": 2000 + index,
+        }
         for index, code in enumerate(codes[:count])
     ]
 
@@ -153,9 +251,15 @@ def _partners(rng: random.Random, count: int, entity: str) -> list[dict[str, Any
             },
         }
         key = f"V{10001 + index}" if entity == "Vendor" else f"C{20001 + index}"
-        record: dict[str, Any] = {"id": _id(rng), f"{entity}ID": key, f"{entity}Name": name,
-                                  "Status": "Active", "MainContact": contact,
-                                  "CurrencyID": "USD", "Terms": "30D"}
+        record: dict[str, Any] = {
+            "id": _id(rng),
+            f"{entity}ID": key,
+            f"{entity}Name": name,
+            "Status": "Active",
+            "MainContact": contact,
+            "CurrencyID": "USD",
+            "Terms": "30D",
+        }
         if entity == "Vendor":
             record["VendorClass"] = "SUPPLIER"
         else:
@@ -166,9 +270,15 @@ def _partners(rng: random.Random, count: int, entity: str) -> list[dict[str, Any
 
 def _item_classes(rng: random.Random) -> list[dict[str, Any]]:
     return [
-        {"id": _id(rng), "ClassID": code, "Description": description, "StockItem": stock,
-         "ItemType": "Finished Good" if stock else "Non-Stock Item", "BaseUOM": "EA",
-         "ValuationMethod": "Average" if stock else None}
+        {
+            "id": _id(rng),
+            "ClassID": code,
+            "Description": description,
+            "StockItem": stock,
+            "ItemType": "Finished Good" if stock else "Non-Stock Item",
+            "BaseUOM": "EA",
+            "ValuationMethod": "Average" if stock else None,
+        }
         for code, description, stock in ITEM_CLASSES
     ]
 
@@ -181,21 +291,47 @@ def _items(
     for index in range(stock_count):
         name = PART_NAMES[index % len(PART_NAMES)]
         cost = round(rng.uniform(4, 900), 2)
-        items.append(("StockItem", {
-            "id": _id(rng), "InventoryID": f"P{30001 + index}",
-            "Description": name if index < len(PART_NAMES) else f"{name} ({index})",
-            "ItemClass": "EQUIPMENT" if cost > 300 else "PARTS", "ItemStatus": "Active",
-            "ItemType": "Finished Good", "BaseUOM": "EA", "SalesUOM": "EA", "PurchaseUOM": "EA",
-            "ValuationMethod": "Average", "LastCost": cost,
-            "DefaultPrice": round(cost * 1.6, 2), "InventoryAccount": "12000",
-            "COGSAccount": "50000", "SalesAccount": "41000"}))
+        items.append(
+            (
+                "StockItem",
+                {
+                    "id": _id(rng),
+                    "InventoryID": f"P{30001 + index}",
+                    "Description": name if index < len(PART_NAMES) else f"{name} ({index})",
+                    "ItemClass": "EQUIPMENT" if cost > 300 else "PARTS",
+                    "ItemStatus": "Active",
+                    "ItemType": "Finished Good",
+                    "BaseUOM": "EA",
+                    "SalesUOM": "EA",
+                    "PurchaseUOM": "EA",
+                    "ValuationMethod": "Average",
+                    "LastCost": cost,
+                    "DefaultPrice": round(cost * 1.6, 2),
+                    "InventoryAccount": "12000",
+                    "COGSAccount": "50000",
+                    "SalesAccount": "41000",
+                },
+            )
+        )
     for index in range(non_stock_count):
         name = SERVICE_NAMES[index % len(SERVICE_NAMES)]
-        items.append(("NonStockItem", {
-            "id": _id(rng), "InventoryID": f"S{40001 + index}",
-            "Description": name if index < len(SERVICE_NAMES) else f"{name} ({index})",
-            "ItemClass": "SERVICES", "ItemStatus": "Active", "ItemType": "Service",
-            "BaseUnit": "EA", "SalesUnit": "EA", "PurchaseUnit": "EA",
-            "DefaultPrice": float(rng.choice([49, 89, 129, 159, 199])),
-            "SalesAccount": "40000", "ExpenseAccount": "51000"}))
+        items.append(
+            (
+                "NonStockItem",
+                {
+                    "id": _id(rng),
+                    "InventoryID": f"S{40001 + index}",
+                    "Description": name if index < len(SERVICE_NAMES) else f"{name} ({index})",
+                    "ItemClass": "SERVICES",
+                    "ItemStatus": "Active",
+                    "ItemType": "Service",
+                    "BaseUnit": "EA",
+                    "SalesUnit": "EA",
+                    "PurchaseUnit": "EA",
+                    "DefaultPrice": float(rng.choice([49, 89, 129, 159, 199])),
+                    "SalesAccount": "40000",
+                    "ExpenseAccount": "51000",
+                },
+            )
+        )
     return items

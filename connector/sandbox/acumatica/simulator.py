@@ -106,7 +106,7 @@ class AcumaticaSimulator(AuthRoutes, EntityRoutes, Simulator):
         if not prefix:
             return request.path
         if request.path == prefix or request.path.startswith(f"{prefix}/"):
-            return request.path[len(prefix):] or "/"
+            return request.path[len(prefix) :] or "/"
         return None
 
     def is_write(self, request: web.Request) -> bool:
@@ -121,15 +121,20 @@ class AcumaticaSimulator(AuthRoutes, EntityRoutes, Simulator):
         return (self._local_path(request) or "") in _TOKEN_PATHS
 
     def too_many_requests(self, headers: dict[str, str]) -> web.Response:
-        return http_error(429, "The request was refused because of the limits of the license.",
-                          "Too many API requests; retry later.", headers=headers)
+        return http_error(
+            429,
+            "The request was refused because of the limits of the license.",
+            "Too many API requests; retry later.",
+            headers=headers,
+        )
 
     # -- routing ------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.Response:
         path = self._local_path(request)
         if path is None:
-            return no_route(request.path, f"The instance lives under "
-                            f"{self.knobs.instance_path()!r}.")
+            return no_route(
+                request.path, f"The instance lives under {self.knobs.instance_path()!r}."
+            )
         method = request.method
         if path == _TOKEN_PATHS[0] and method == "POST":
             return await self.token(request)
@@ -141,18 +146,21 @@ class AcumaticaSimulator(AuthRoutes, EntityRoutes, Simulator):
             return await self.logout(request)
         if path.rstrip("/") == "/entity" and method == "GET":
             # Served without a sign-in, like the real index: clients probe it before login.
-            return json_response(endpoint_list(self.knobs.endpoint_versions,
-                                               self.knobs.instance_path()))
+            return json_response(
+                endpoint_list(self.knobs.endpoint_versions, self.knobs.instance_path())
+            )
         parts = path.strip("/").split("/")
         if dac_odata.is_dac_path(parts):
             return self._dac_read(request, parts)
         if len(parts) < 4 or parts[0] != "entity":
-            return no_route(request.path, "Entity URLs look like "
-                            "/entity/Default/24.200.001/Bill.")
+            return no_route(request.path, "Entity URLs look like /entity/Default/24.200.001/Bill.")
         _, endpoint, version, entity, *rest = parts
         if endpoint != "Default" or version not in self.knobs.endpoint_versions:
-            return no_route(request.path, f"This instance serves endpoint Default, versions "
-                            f"{', '.join(self.knobs.endpoint_versions)}.")
+            return no_route(
+                request.path,
+                f"This instance serves endpoint Default, versions "
+                f"{', '.join(self.knobs.endpoint_versions)}.",
+            )
         branch = self.caller_branch(request)
         if isinstance(branch, web.Response):
             return branch

@@ -78,6 +78,7 @@ class TenantRules(msgspec.Struct, frozen=True):
     def is_manual(self, numbering_id: str) -> bool:
         """Whether the numbering sequence ``numbering_id`` takes numbers from the user."""
         return self.manual_numbering or numbering_id in self.manual_sequences
+
     reject_duplicate_vendor_ref: bool = False
     """AP preference "raise an error on duplicate vendor reference number"."""
     applications_require_release: bool = True
@@ -198,8 +199,13 @@ class Tenant:
         if record.released:
             raise Invalid([FieldError(("Status",), f"{label} is already released.")])
         if record.values.get("Hold"):
-            raise Invalid([FieldError(("Hold",), f"{label} is on hold; set Hold to false "
-                                      "before releasing it.")])
+            raise Invalid(
+                [
+                    FieldError(
+                        ("Hold",), f"{label} is on hold; set Hold to false before releasing it."
+                    )
+                ]
+            )
         problems = release_errors(entity, record.values, label)
         if problems:
             raise Invalid(problems)
@@ -277,8 +283,9 @@ class Tenant:
             elif name in references and isinstance(value, str) and value:
                 canonical = self._resolve(references[name], value)
                 if canonical is None:
-                    errors.append(FieldError((*path, name), _not_found(name, references[name],
-                                                                      value)))
+                    errors.append(
+                        FieldError((*path, name), _not_found(name, references[name], value))
+                    )
                 else:
                     plain[name] = canonical
         return errors
@@ -310,19 +317,30 @@ class Tenant:
                 patch[name] = patch[name].upper()
         kind = definition.type_field
         if definition.types and kind in patch and patch[kind] not in definition.types:
-            errors.append(FieldError((kind,), f"'{kind}' must be one of "
-                                     f"{', '.join(definition.types)}; got {patch[kind]!r}."))
+            errors.append(
+                FieldError(
+                    (kind,),
+                    f"'{kind}' must be one of {', '.join(definition.types)}; got {patch[kind]!r}.",
+                )
+            )
         if "id" in patch:
             existing = table.get(patch["id"])
             if existing is None:
                 raise NotFound(f"No {definition.name} has id {patch['id']}.")
             for name in definition.keys:
                 sent, stored = patch.get(name), existing.values.get(name)
-                if isinstance(sent, str) and isinstance(stored, str) and (
-                    sent.casefold() != stored.casefold()
+                if (
+                    isinstance(sent, str)
+                    and isinstance(stored, str)
+                    and (sent.casefold() != stored.casefold())
                 ):
-                    errors.append(FieldError((name,), f"'{name}' is a key and cannot be changed "
-                                             f"from {stored!r} by PUT; use the ChangeID action."))
+                    errors.append(
+                        FieldError(
+                            (name,),
+                            f"'{name}' is a key and cannot be changed "
+                            f"from {stored!r} by PUT; use the ChangeID action.",
+                        )
+                    )
             return existing
         if definition.types:
             patch.setdefault(kind, definition.types[0])
@@ -335,8 +353,9 @@ class Tenant:
         status = patch.get("Status")
         if allowed is not None and status is not None and status not in allowed:
             errors.append(
-                FieldError(("Status",), f"'{status}' is not a valid {entity} status: "
-                           f"{', '.join(allowed)}.")
+                FieldError(
+                    ("Status",), f"'{status}' is not a valid {entity} status: {', '.join(allowed)}."
+                )
             )
 
     def _apply_defaults(
@@ -360,8 +379,12 @@ class Tenant:
         if not rules.is_manual(sequence):
             values.pop(number, None)  # the numbering sequence assigns it on save
         elif not values.get(number):
-            errors.append(FieldError((number,), f"'{number}' cannot be empty: the numbering "
-                                     f"sequence {sequence} is manual."))
+            errors.append(
+                FieldError(
+                    (number,),
+                    f"'{number}' cannot be empty: the numbering sequence {sequence} is manual.",
+                )
+            )
         fields = fields_of(definition.name)
         if "Hold" in fields:
             values.setdefault("Hold", False)
@@ -388,19 +411,33 @@ class Tenant:
             if values.get(name) in (None, "")
         ]
         if definition.name == "Account" and values.get("Type") not in (None, *ACCOUNT_TYPES):
-            errors.append(FieldError(("Type",), f"'Type' must be one of "
-                                     f"{', '.join(ACCOUNT_TYPES)}; got {values['Type']!r}."))
+            errors.append(
+                FieldError(
+                    ("Type",),
+                    f"'Type' must be one of {', '.join(ACCOUNT_TYPES)}; got {values['Type']!r}.",
+                )
+            )
         if definition.name == "Bill" and rules.reject_duplicate_vendor_ref:
             errors.extend(self._duplicate_vendor_ref(values, existing))
         if definition.name == "Payment":
-            errors.extend(application_errors(values, self.tables["Invoice"], self.applications,
-                                             rules.applications_require_release))
+            errors.extend(
+                application_errors(
+                    values,
+                    self.tables["Invoice"],
+                    self.applications,
+                    rules.applications_require_release,
+                )
+            )
         if definition.name == "Check":
             errors.extend(check_applications(values, self.tables["Bill"]))
         if existing is not None and existing.values.get("Status") in FINAL_STATUSES:
             label = " ".join([definition.name, *self._keys(definition, existing.values)])
-            errors.append(FieldError(("Status",), f"{label} is {existing.values['Status']}; "
-                                     "it cannot be changed any more."))
+            errors.append(
+                FieldError(
+                    ("Status",),
+                    f"{label} is {existing.values['Status']}; it cannot be changed any more.",
+                )
+            )
         return errors
 
     def _duplicate_vendor_ref(
@@ -414,8 +451,13 @@ class Tenant:
                 continue
             if str(record.values.get("VendorRef", "")).casefold() == ref.casefold():
                 number = record.values.get("ReferenceNbr")
-                return [FieldError(("VendorRef",), f"Vendor {vendor} already has bill {number} "
-                                   f"with Vendor Ref. {ref!r}; update that bill instead.")]
+                return [
+                    FieldError(
+                        ("VendorRef",),
+                        f"Vendor {vendor} already has bill {number} "
+                        f"with Vendor Ref. {ref!r}; update that bill instead.",
+                    )
+                ]
         return []
 
     def _commit(
@@ -450,8 +492,10 @@ class Tenant:
         """A released check lowers the balance of every bill it pays (and may close it)."""
         bills = self.tables["Bill"]
         for row in check.values.get("Details") or []:
-            key = (str(row.get("DocType", "")).casefold(),
-                   str(row.get("ReferenceNbr", "")).casefold())
+            key = (
+                str(row.get("DocType", "")).casefold(),
+                str(row.get("ReferenceNbr", "")).casefold(),
+            )
             bill = bills.find(key)
             if bill is not None:
                 self._derive(ENTITIES["Bill"], bill)
@@ -489,5 +533,7 @@ class Tenant:
 
 def _not_found(field: str, target: str, value: str) -> str:
     what = {BRANCH: "branch", CASH_ACCOUNT: "cash account"}.get(target, target)
-    return (f"'{field}' cannot be found in the system. No {what} {value!r} exists; "
-            "create it first or correct the mapping.")
+    return (
+        f"'{field}' cannot be found in the system. No {what} {value!r} exists; "
+        "create it first or correct the mapping."
+    )

@@ -93,14 +93,17 @@ def decode(
                 FieldError(
                     here,
                     f"'{key}' is not a field of the {schema} entity of the Default endpoint; "
-                    "remove it (fields the contract lacks go under \"custom\").",
+                    'remove it (fields the contract lacks go under "custom").',
                 )
             )
         elif field.kind == "obj" and field.target is not None:
             if not isinstance(raw, dict) or "value" in raw:
                 errors.append(
-                    FieldError(here, f"'{key}' is a linked {field.target} entity: send an "
-                               "object of value objects, not a value.")
+                    FieldError(
+                        here,
+                        f"'{key}' is a linked {field.target} entity: send an "
+                        "object of value objects, not a value.",
+                    )
                 )
                 continue
             plain[key], sub_errors = decode(field.target, raw, here)
@@ -141,8 +144,11 @@ def _decode_scalar(
 ) -> None:
     if not isinstance(raw, dict):
         errors.append(
-            FieldError(here, f"'{key}' must be a value object like {{\"value\": ...}}; "
-                       f"a plain {type(raw).__name__} is not accepted.")
+            FieldError(
+                here,
+                f"'{key}' must be a value object like {{\"value\": ...}}; "
+                f"a plain {type(raw).__name__} is not accepted.",
+            )
         )
         return
     if "value" not in raw:
@@ -168,11 +174,13 @@ def _decode_meta(
         elif value is not None:
             plain["id"] = value
     elif key == "note" and raw is not None:
-        value, problem = (None, "must be a value object") if not isinstance(raw, dict) else (
-            coerce("str", raw.get("value"))
+        value, problem = (
+            (None, "must be a value object")
+            if not isinstance(raw, dict)
+            else (coerce("str", raw.get("value")))
         )
         if problem is not None:
-            errors.append(FieldError(here, f"'note' {problem}, like {{\"value\": \"text\"}}."))
+            errors.append(FieldError(here, f'\'note\' {problem}, like {{"value": "text"}}.'))
         elif value is not None:
             plain["note"] = value
     elif key == "delete":
@@ -244,8 +252,9 @@ class Shape:
     def _add_expand(self, schema: str, parts: list[str]) -> None:
         field = fields_of(schema).get(parts[0])
         if field is None or field.target is None:
-            raise ValueError(f"$expand names '{parts[0]}', which is not a linked entity or "
-                             f"detail of {schema}")
+            raise ValueError(
+                f"$expand names '{parts[0]}', which is not a linked entity or detail of {schema}"
+            )
         child = self.children.setdefault(parts[0], Shape())
         if len(parts) > 1:
             child._add_expand(field.target, parts[1:])

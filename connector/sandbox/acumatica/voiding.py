@@ -31,35 +31,51 @@ CARD_TRANSACTIONS = {
     "AUT": "Authorize Only", "AAC": "Authorize and Capture", "PAC": "Capture Authorized",
     "CDT": "Refund", "VDG": "Void",
 }  # fmt: skip
-_LINE_FIELDS = ("Account", "Subaccount", "Branch", "InventoryID", "TransactionDescription",
-                "Qty", "UnitCost", "ExtendedCost", "UOM")
+_LINE_FIELDS = (
+    "Account",
+    "Subaccount",
+    "Branch",
+    "InventoryID",
+    "TransactionDescription",
+    "Qty",
+    "UnitCost",
+    "ExtendedCost",
+    "UOM",
+)
 
 
 def reverse_bill(call: ActionCall) -> Record:
     doc_type = str(call.values.get("Type"))
     if not call.record.released:
-        raise call.refuse(f"{call.label} is not released; only a released document can be "
-                          "reversed (delete it instead).")
+        raise call.refuse(
+            f"{call.label} is not released; only a released document can be "
+            "reversed (delete it instead)."
+        )
     reversing = _REVERSING_TYPE.get(doc_type)
     if reversing is None:
         raise call.refuse(f"A {doc_type} cannot be reversed; reverse its application instead.")
-    lines = [{k: row[k] for k in _LINE_FIELDS if row.get(k) is not None}
-             for row in call.values.get("Details") or []]
+    lines = [
+        {k: row[k] for k in _LINE_FIELDS if row.get(k) is not None}
+        for row in call.values.get("Details") or []
+    ]
     patch: dict[str, Any] = {
-        "Type": reversing, "Vendor": call.values.get("Vendor"),
+        "Type": reversing,
+        "Vendor": call.values.get("Vendor"),
         "Description": f"Reversal of {doc_type} {call.values.get('ReferenceNbr')}",
         "Details": lines,
     }
     for name in ("BranchID", "Terms", "CurrencyID"):
         if call.values.get(name) is not None:
             patch[name] = call.values[name]
-    return call.tenant.upsert("Bill", patch, insert_only=True, update_only=False,
-                              branch=call.branch, rules=call.rules)
+    return call.tenant.upsert(
+        "Bill", patch, insert_only=True, update_only=False, branch=call.branch, rules=call.rules
+    )
 
 
 def release_retainage(call: ActionCall) -> Record:
-    raise call.refuse(f"{call.label} has no unreleased retainage: it was not entered with "
-                      "retainage.", "Amount")
+    raise call.refuse(
+        f"{call.label} has no unreleased retainage: it was not entered with retainage.", "Amount"
+    )
 
 
 def void_check(call: ActionCall) -> Record:
@@ -79,8 +95,11 @@ def _void(call: ActionCall, voiding_type: str) -> Record:
     amount = -float(call.values.get("PaymentAmount") or 0.0)
     values = {
         **{k: v for k, v in call.values.items() if not isinstance(v, list)},
-        "id": str(uuid.uuid4()), "Type": voiding_type, "Status": "Closed",
-        "PaymentAmount": amount, "Description": f"Void of {call.label}",
+        "id": str(uuid.uuid4()),
+        "Type": voiding_type,
+        "Status": "Closed",
+        "PaymentAmount": amount,
+        "Description": f"Void of {call.label}",
     }
     return call.tenant.insert_system_document(call.entity, values)
 
@@ -88,14 +107,18 @@ def _void(call: ActionCall, voiding_type: str) -> Record:
 def card_operation(call: ActionCall) -> Record:
     code = str(call.params.get("TranType") or "").upper()
     if code not in CARD_TRANSACTIONS:
-        raise call.refuse(f"'TranType' must be one of {', '.join(CARD_TRANSACTIONS)}; got "
-                          f"{call.params.get('TranType')!r}.", "PaymentMethod")
+        raise call.refuse(
+            f"'TranType' must be one of {', '.join(CARD_TRANSACTIONS)}; got "
+            f"{call.params.get('TranType')!r}.",
+            "PaymentMethod",
+        )
     number = call.params.get("TranNbr")
     if not number:
-        raise call.refuse("'TranNbr' cannot be empty: give the processing center's "
-                          "transaction number.", "PaymentMethod")
-    _record(call, code, str(number), call.params.get("AuthNumber"),
-            call.params.get("OrigTranNbr"))
+        raise call.refuse(
+            "'TranNbr' cannot be empty: give the processing center's transaction number.",
+            "PaymentMethod",
+        )
+    _record(call, code, str(number), call.params.get("AuthNumber"), call.params.get("OrigTranNbr"))
     if code == "VDG":
         return _void_card(call)
     if code in ("AAC", "PAC"):
@@ -106,8 +129,11 @@ def card_operation(call: ActionCall) -> Record:
 def capture(call: ActionCall) -> Record:
     rows = _transactions(call)
     authorized = [r for r in rows if r.get("TranType") == CARD_TRANSACTIONS["AUT"]]
-    captured = {r.get("OrigTranNbr") for r in rows if r.get("TranType") in (
-        CARD_TRANSACTIONS["PAC"], CARD_TRANSACTIONS["AAC"])}
+    captured = {
+        r.get("OrigTranNbr")
+        for r in rows
+        if r.get("TranType") in (CARD_TRANSACTIONS["PAC"], CARD_TRANSACTIONS["AAC"])
+    }
     pending = [r for r in authorized if r.get("TranNbr") not in captured]
     if not pending:
         raise call.refuse(f"{call.label} has no authorized card transaction to capture.")
@@ -143,8 +169,13 @@ def _transactions(call: ActionCall) -> list[dict[str, Any]]:
 
 
 def _record(call: ActionCall, code: str, number: str, auth: Any, original: Any) -> None:
-    _transactions(call).append({
-        "id": str(uuid.uuid4()), "TranType": CARD_TRANSACTIONS[code], "TranNbr": number,
-        "AuthNbr": auth, "OrigTranNbr": original,
-        "TranDate": datetime.now(UTC).replace(microsecond=0).isoformat(),
-    })
+    _transactions(call).append(
+        {
+            "id": str(uuid.uuid4()),
+            "TranType": CARD_TRANSACTIONS[code],
+            "TranNbr": number,
+            "AuthNbr": auth,
+            "OrigTranNbr": original,
+            "TranDate": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        }
+    )

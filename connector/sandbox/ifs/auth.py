@@ -108,13 +108,15 @@ class Iam:
 def discovery(base_url: str) -> web.Response:
     issuer = f"{base_url}/auth/realms/{REALM}"
     oidc = f"{issuer}/protocol/openid-connect"
-    return json_response({
-        "issuer": issuer,
-        "authorization_endpoint": f"{oidc}/auth",
-        "token_endpoint": f"{oidc}/token",
-        "revocation_endpoint": f"{oidc}/revoke",
-        "end_session_endpoint": f"{oidc}/logout",
-        "grant_types_supported": ["client_credentials", "password", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-        "scopes_supported": ["openid", "microprofile-jwt", "email", "profile", "audience"],
-    })
+    return json_response(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": f"{oidc}/auth",
+            "token_endpoint": f"{oidc}/token",
+            "revocation_endpoint": f"{oidc}/revoke",
+            "end_session_endpoint": f"{oidc}/logout",
+            "grant_types_supported": ["client_credentials", "password", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "scopes_supported": ["openid", "microprofile-jwt", "email", "profile", "audience"],
+        }
+    )

@@ -72,7 +72,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     while text[position:].strip():
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise QueryError(f"$filter cannot be parsed near '{text[position:position + 20]}'.")
+            raise QueryError(f"$filter cannot be parsed near '{text[position : position + 20]}'.")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()
@@ -193,7 +193,8 @@ class _Parser:
             attr = self.spec.attrs.get(text)
             if attr is None:
                 raise QueryError(
-                    f"'{text}' is not an attribute of {self.spec.entity}.", )
+                    f"'{text}' is not an attribute of {self.spec.entity}.",
+                )
             return (lambda row: row.get(text)), _EDM[attr.type]
         if kind == "string":
             value = text[1:-1].replace("''", "'")

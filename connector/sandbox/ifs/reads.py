@@ -29,8 +29,17 @@ from connector.sandbox.ifs.responses import bad_request
 from connector.sandbox.ifs.schema import EntitySet
 from connector.sandbox.ifs.store import Row, Store, Table
 
-_OPTIONS = {"$filter", "$select", "$expand", "$orderby", "$top", "$skip", "$count",
-            "$skiptoken", "$format"}
+_OPTIONS = {
+    "$filter",
+    "$select",
+    "$expand",
+    "$orderby",
+    "$top",
+    "$skip",
+    "$count",
+    "$skiptoken",
+    "$format",
+}
 
 
 def time_rules(knobs: IfsKnobs) -> TimeRules:
@@ -83,8 +92,11 @@ def list_rows(
         if "$filter" in query:
             predicate = compile_filter(spec, query["$filter"], time_rules(knobs))
             rows = [r for r in rows if predicate(r.values)]
-        order = parse_orderby(spec, query["$orderby"]) if "$orderby" in query else [
-            (key, False) for key in spec.keys]
+        order = (
+            parse_orderby(spec, query["$orderby"])
+            if "$orderby" in query
+            else [(key, False) for key in spec.keys]
+        )
         for name, descending in reversed(order):
             rows.sort(key=_by(name), reverse=descending)
         select = parse_select(spec, query["$select"]) if "$select" in query else None
@@ -95,9 +107,9 @@ def list_rows(
     except QueryError as exc:
         return bad_request(str(exc))
     count = len(rows)
-    rows = rows[skip:] if top is None else rows[skip:skip + top]
+    rows = rows[skip:] if top is None else rows[skip : skip + top]
     size = _page_size(request, knobs)
-    page = rows[token:token + size] if size else rows[token:]
+    page = rows[token : token + size] if size else rows[token:]
     body: dict[str, Any] = {
         "@odata.context": context_url(base_url, spec, f"({','.join(select)})" if select else ""),
     }
@@ -126,14 +138,20 @@ def _page_size(request: web.Request, knobs: IfsKnobs) -> int:
 
 
 def entity_response(
-    store: Store, table: Table, row: Row, knobs: IfsKnobs, base_url: str, request: web.Request,
+    store: Store,
+    table: Table,
+    row: Row,
+    knobs: IfsKnobs,
+    base_url: str,
+    request: web.Request,
     status: int = 200,
 ) -> web.Response:
     """One entity with ``@odata.context`` and (knob) an ETag header."""
     spec = table.spec
     try:
-        select = parse_select(spec, request.query["$select"]) if "$select" in request.query \
-            else None
+        select = (
+            parse_select(spec, request.query["$select"]) if "$select" in request.query else None
+        )
         expand = parse_expand(spec, request.query.get("$expand"))
     except QueryError as exc:
         return bad_request(str(exc))

@@ -63,8 +63,14 @@ def context_url(base_url: str, spec: EntitySet, suffix: str = "") -> str:
     return f"{base_url}{API_ROOT}/{spec.projection}.svc/$metadata#{spec.name}{suffix}"
 
 
-_EDM_TYPES = {"text": "Edm.String", "int": "Edm.Int64", "number": "Edm.Decimal",
-              "bool": "Edm.Boolean", "date": "Edm.Date", "timestamp": "Edm.DateTimeOffset"}
+_EDM_TYPES = {
+    "text": "Edm.String",
+    "int": "Edm.Int64",
+    "number": "Edm.Decimal",
+    "bool": "Edm.Boolean",
+    "date": "Edm.Date",
+    "timestamp": "Edm.DateTimeOffset",
+}
 
 
 def metadata(projection: str) -> str:

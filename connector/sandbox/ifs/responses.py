@@ -44,7 +44,9 @@ def not_allowed(message: str) -> web.Response:
 def deserialization_error(why: str, target: str | None = None) -> web.Response:
     """400 for a body that is not JSON, has no JSON content type, or misfits an attribute."""
     return odata_error(
-        400, "ODP_DESERIALIZATION_ERROR", f"Error while de-serializing contents. {why}",
+        400,
+        "ODP_DESERIALIZATION_ERROR",
+        f"Error while de-serializing contents. {why}",
         target=target,
     )
 

@@ -31,8 +31,10 @@ class BusinessError(Exception):
 
 def mandatory(entity: str, attribute: str) -> BusinessError:
     return BusinessError(
-        entity, "NULLVALUE",
-        f"Field [{attribute}] is mandatory for {entity} and requires a value.", attribute,
+        entity,
+        "NULLVALUE",
+        f"Field [{attribute}] is mandatory for {entity} and requires a value.",
+        attribute,
     )
 
 
@@ -46,14 +48,17 @@ def before_insert(store: Store, path: str, values: dict[str, Any], create_loads:
         add_load(store, load_id)
     elif load is None:
         raise BusinessError(
-            "ExtLoadInfo", "FND_RECORD_NOT_EXIST",
+            "ExtLoadInfo",
+            "FND_RECORD_NOT_EXIST",
             f"The External Load Information object {company}, {load_id} does not exist.",
             "LoadId",
         )
     elif load.values["ExtLoadState"] == "Updated":
         raise BusinessError(
-            "ExtTransactions", "LOADUPDATED",
-            f"Load {load_id} is already updated to vouchers; use a new load identity.", "LoadId",
+            "ExtTransactions",
+            "LOADUPDATED",
+            f"Load {load_id} is already updated to vouchers; use a new load identity.",
+            "LoadId",
         )
     check_coding(store, values)
     numbers = [key[2] for key in store.table(ROWS).rows if key[:2] == (company, load_id)]
@@ -67,15 +72,18 @@ def check_coding(store: Store, values: dict[str, Any]) -> None:
     account = values.get("Account")
     if (company, account) not in store.table("AccountsHandling/AccountSet").rows:
         raise BusinessError(
-            "Account", "FND_RECORD_NOT_EXIST",
-            f"The Account object {account} does not exist in company {company}.", "Account",
+            "Account",
+            "FND_RECORD_NOT_EXIST",
+            f"The Account object {account} does not exist in company {company}.",
+            "Account",
         )
     for letter in CODE_PARTS:
         code = values.get(f"Code{letter}")
         values_of_part = store.table(f"Code{letter}Handling/Code{letter}Set").rows
         if code and (company, code) not in values_of_part:
             raise BusinessError(
-                f"Code{letter}", "FND_RECORD_NOT_EXIST",
+                f"Code{letter}",
+                "FND_RECORD_NOT_EXIST",
                 f"The Code {letter} object {code} does not exist in company {company}.",
                 f"Code{letter}",
             )
@@ -86,11 +94,15 @@ def run_action(store: Store, path: str, row: Row, action: str) -> None:
     if path != LOADS:
         raise BusinessError("Fnd", "NOACTION", f"{action} is not an action of {path}.")
     load = row.values
-    rows = [r for key, r in store.table(ROWS).rows.items()
-            if key[:2] == (load["Company"], load["LoadId"]) and r.values["Objstate"] != "Updated"]
+    rows = [
+        r
+        for key, r in store.table(ROWS).rows.items()
+        if key[:2] == (load["Company"], load["LoadId"]) and r.values["Objstate"] != "Updated"
+    ]
     if not rows:
-        raise BusinessError("ExtLoadInfo", "NOROWS",
-                            f"Load {load['LoadId']} has no rows waiting to be updated.")
+        raise BusinessError(
+            "ExtLoadInfo", "NOROWS", f"Load {load['LoadId']} has no rows waiting to be updated."
+        )
     if action == "DoCheckTransactions":
         _check(store, rows)
         load["ExtLoadState"] = "Checked"
@@ -115,7 +127,8 @@ def _check(store: Store, rows: list[Row]) -> None:
     failed = [r for r in rows if r.values["LoadError"]]
     if failed:
         raise BusinessError(
-            "ExtTransactions", "CHECKERROR",
+            "ExtTransactions",
+            "CHECKERROR",
             f"{len(failed)} row(s) of the load failed the check; see LoadError on each row.",
         )
 
@@ -129,15 +142,25 @@ def _create_voucher(store: Store, load_id: str, rows: list[Row]) -> None:
     credit = sum(_amount(r.values, "Credit") for r in rows)
     if round(debit - credit, 2) != 0:
         raise BusinessError(
-            "Voucher", "NOTBALANCED",
+            "Voucher",
+            "NOTBALANCED",
             f"Load {load_id} is not balanced: debit {debit:.2f}, credit {credit:.2f}.",
         )
     first = rows[0].values
     head = create_voucher(
-        store, first.get("VoucherType") or "K", first.get("TransactionDate") or "2025-03-01",
+        store,
+        first.get("VoucherType") or "K",
+        first.get("TransactionDate") or "2025-03-01",
         f"External load {load_id}",
-        [(r.values["Account"], r.values.get("CodeB"), _amount(r.values, "Debet") or None,
-          _amount(r.values, "Credit") or None) for r in rows],
+        [
+            (
+                r.values["Account"],
+                r.values.get("CodeB"),
+                _amount(r.values, "Debet") or None,
+                _amount(r.values, "Credit") or None,
+            )
+            for r in rows
+        ],
     )
     for row in rows:
         row.values["Objstate"] = "Updated"

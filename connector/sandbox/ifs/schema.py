@@ -147,8 +147,9 @@ _PURCHASE_ORDER_LINES = EntitySet(
         "PlannedReceiptDate": _DATE,
         "Objstate": _STATE,
     },
-    references={"OrderNoRef": Reference("PurchaseOrderHandling/PurchaseOrderSet",
-                                        (("OrderNo", "OrderNo"),))},
+    references={
+        "OrderNoRef": Reference("PurchaseOrderHandling/PurchaseOrderSet", (("OrderNo", "OrderNo"),))
+    },
 )
 
 _SUPPLIERS = EntitySet(
@@ -195,8 +196,9 @@ _EXTERNAL_VOUCHERS = EntitySet(
         "Objstate": _STATE,
     },
     references={
-        "AccountRef": Reference("AccountsHandling/AccountSet",
-                                (("Company", "Company"), ("Account", "Account"))),
+        "AccountRef": Reference(
+            "AccountsHandling/AccountSet", (("Company", "Company"), ("Account", "Account"))
+        ),
         **{
             f"Code{letter}Ref": Reference(
                 f"Code{letter}Handling/Code{letter}Set",

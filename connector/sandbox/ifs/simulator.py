@@ -88,8 +88,9 @@ class IfsSimulator(Simulator):
         return request.method in ("POST", "PATCH", "DELETE") and not self.fault_exempt(request)
 
     def too_many_requests(self, headers: dict[str, str]) -> web.Response:
-        return odata_error(429, "ODP_TOO_MANY_REQUESTS", "Too many requests; retry later.",
-                           headers=headers)
+        return odata_error(
+            429, "ODP_TOO_MANY_REQUESTS", "Too many requests; retry later.", headers=headers
+        )
 
     # -- routing ------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.Response:
@@ -108,7 +109,7 @@ class IfsSimulator(Simulator):
         refused = self._gate(request)
         if refused is not None:
             return refused
-        projection, _, rest = path[len(root):].partition("/")
+        projection, _, rest = path[len(root) :].partition("/")
         if not projection.endswith(".svc") or projection[:-4] not in PROJECTIONS:
             return not_found(f"projection {projection}")
         return await self._projection(request, projection[:-4], rest)
@@ -131,13 +132,15 @@ class IfsSimulator(Simulator):
             return self.too_many_requests(headers)
         self._minute.add(now)
         if self.knobs.mi_modified_errors > 0:
-            fingerprint = hashlib.sha256(
-                f"{request.method} {request.path_qs}".encode()).hexdigest()
+            fingerprint = hashlib.sha256(f"{request.method} {request.path_qs}".encode()).hexdigest()
             if fingerprint not in self._mi_failed:
                 self._mi_failed.add(fingerprint)
                 self.knobs.mi_modified_errors -= 1
-                return odata_error(500, "MI_MODIFIED_ERROR",
-                                   "Metadata of the projection has been modified. Please retry.")
+                return odata_error(
+                    500,
+                    "MI_MODIFIED_ERROR",
+                    "Metadata of the projection has been modified. Please retry.",
+                )
         return None
 
     async def _projection(self, request: web.Request, projection: str, rest: str) -> web.Response:
@@ -179,7 +182,8 @@ class IfsSimulator(Simulator):
         except writes.Refused as exc:
             return exc.response
         response = reads.entity_response(
-            self.store, table, row, self.knobs, self.base_url, request, 201)
+            self.store, table, row, self.knobs, self.base_url, request, 201
+        )
         response.headers["Location"] = f"{self.base_url}{request.path}({_key_text(table, row)})"
         return response
 
@@ -197,8 +201,11 @@ class IfsSimulator(Simulator):
         refused = self._rights(spec, method)
         if refused is not None:
             return refused
-        if (method == "PATCH" and "If-Match" not in request.headers
-                and self.knobs.patch_without_if_match == "upsert"):
+        if (
+            method == "PATCH"
+            and "If-Match" not in request.headers
+            and self.knobs.patch_without_if_match == "upsert"
+        ):
             return await self._upsert(request, table, row, keys)
         refused = writes.precondition(request, row, self.knobs)
         if refused is not None:
@@ -224,7 +231,8 @@ class IfsSimulator(Simulator):
             if row is None:
                 row = writes.create(self.store, table, body | keys, self.knobs)
                 return reads.entity_response(
-                    self.store, table, row, self.knobs, self.base_url, request, 201)
+                    self.store, table, row, self.knobs, self.base_url, request, 201
+                )
             writes.update(self.store, table, row, body, self.knobs)
         except writes.Refused as exc:
             return exc.response
@@ -236,7 +244,11 @@ class IfsSimulator(Simulator):
         return reads.entity_response(self.store, table, row, self.knobs, self.base_url, request)
 
     async def _segment(
-        self, request: web.Request, table: Table, row: Row | None, keys: dict[str, Any],
+        self,
+        request: web.Request,
+        table: Table,
+        row: Row | None,
+        keys: dict[str, Any],
         segment: str,
     ) -> web.Response:
         spec = table.spec
@@ -250,7 +262,12 @@ class IfsSimulator(Simulator):
             wanted = {there: row.values.get(here) for here, there in array.keys}
             link = f"{target.spec.projection}.svc/{target.spec.name}"
             return reads.list_rows(
-                request, self.store, target, self.knobs, self.base_url, link,
+                request,
+                self.store,
+                target,
+                self.knobs,
+                self.base_url,
+                link,
                 scope=lambda values: all(values.get(k) == v for k, v in wanted.items()),
             )
         action = next((a for a in spec.actions if spec.action_name(a) == segment), None)
@@ -278,8 +295,10 @@ class IfsSimulator(Simulator):
     def state(self) -> dict[str, Any]:
         entities = {
             table.spec.name: [
-                {"@odata.etag": row.etag, **{k: wire_value(v, self.knobs)
-                                            for k, v in row.values.items()}}
+                {
+                    "@odata.etag": row.etag,
+                    **{k: wire_value(v, self.knobs) for k, v in row.values.items()},
+                }
                 for row in table.rows.values()
             ]
             for table in self.store.tables.values()

@@ -76,4 +76,3 @@ class Store:
     def touch(self, row: Row) -> None:
         """Record a write to ``row``: a new OBJVERSION, hence a new ETag."""
         row.objversion = self.next_version()
-

@@ -53,9 +53,7 @@ def check_value(name: str, attr: Attr, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueProblem(f"Attribute {name} expects Edm.String, got {value!r}.")
         if attr.max_length is not None and len(value) > attr.max_length:
-            raise ValueProblem(
-                f"Attribute {name} is longer than {attr.max_length} characters."
-            )
+            raise ValueProblem(f"Attribute {name} is longer than {attr.max_length} characters.")
         return value.upper() if attr.uppercase else value
     if kind == "bool":
         if not isinstance(value, bool):

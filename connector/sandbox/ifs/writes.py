@@ -34,8 +34,11 @@ class Refused(Exception):
 
 
 def business(error: rules.BusinessError, knobs: IfsKnobs) -> Refused:
-    return Refused(odata_error(knobs.business_error_status, knobs.business_error_code,
-                               str(error), target=error.target))
+    return Refused(
+        odata_error(
+            knobs.business_error_status, knobs.business_error_code, str(error), target=error.target
+        )
+    )
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
@@ -56,13 +59,17 @@ def _checked(spec: EntitySet, body: dict[str, Any], *, creating: bool) -> dict[s
     for name, value in body.items():
         attr = spec.attrs.get(name)
         if attr is None:
-            raise Refused(deserialization_error(
-                f"{name} is not an attribute of {spec.entity}.", target=name))
+            raise Refused(
+                deserialization_error(f"{name} is not an attribute of {spec.entity}.", target=name)
+            )
         allowed = attr.insertable if creating else attr.editable and name not in spec.keys
         if not allowed and value is not None:
             verb = "inserted" if creating else "updated"
-            raise Refused(deserialization_error(
-                f"Attribute {name} of {spec.entity} cannot be {verb}.", target=name))
+            raise Refused(
+                deserialization_error(
+                    f"Attribute {name} of {spec.entity} cannot be {verb}.", target=name
+                )
+            )
         try:
             values[name] = check_value(name, attr, value)
         except ValueProblem as exc:
@@ -92,10 +99,16 @@ def create(store: Store, table: Table, body: dict[str, Any], knobs: IfsKnobs) ->
     except rules.BusinessError as exc:
         raise business(exc, knobs) from None
     if table.key_of(values) in table.rows:
-        raise business(rules.BusinessError(
-            spec.entity, "FND_RECORD_EXIST",
-            f"The {spec.entity} object {', '.join(map(str, table.key_of(values)))} already "
-            "exists.", ora=20112), knobs)
+        raise business(
+            rules.BusinessError(
+                spec.entity,
+                "FND_RECORD_EXIST",
+                f"The {spec.entity} object {', '.join(map(str, table.key_of(values)))} already "
+                "exists.",
+                ora=20112,
+            ),
+            knobs,
+        )
     return store.insert(spec.path, values)
 
 
@@ -104,9 +117,14 @@ def update(store: Store, table: Table, row: Row, body: dict[str, Any], knobs: If
     values = _checked(spec, body, creating=False)
     if spec.entity == "ExtTransactions":
         if row.values.get("Objstate") == "Updated":
-            raise business(rules.BusinessError(
-                "ExtTransactions", "UPDATED",
-                "The row is already updated to a voucher and cannot be changed."), knobs)
+            raise business(
+                rules.BusinessError(
+                    "ExtTransactions",
+                    "UPDATED",
+                    "The row is already updated to a voucher and cannot be changed.",
+                ),
+                knobs,
+            )
         try:
             rules.check_coding(store, row.values | values)
         except rules.BusinessError as exc:
@@ -119,11 +137,15 @@ def precondition(request: web.Request, row: Row | None, knobs: IfsKnobs) -> web.
     """None when the request may change ``row``; else the 428 or 412 to answer."""
     wanted = request.headers.get("If-Match")
     if wanted is None:
-        return odata_error(knobs.missing_precondition_status, "ODP_MISSING_PRECONDITION",
-                           "If-Match header is required for this request.")
+        return odata_error(
+            knobs.missing_precondition_status,
+            "ODP_MISSING_PRECONDITION",
+            "If-Match header is required for this request.",
+        )
     if wanted.strip() == "*" or row is None:
         return None
     if row.etag not in (tag.strip() for tag in wanted.split(",")):
-        return odata_error(412, knobs.precondition_failed_code,
-                           "The entity was modified by another user.")
+        return odata_error(
+            412, knobs.precondition_failed_code, "The entity was modified by another user."
+        )
     return None

@@ -16,6 +16,11 @@
 - ``POST`` creates (201; an existing key is 409; an unknown reference is 422; document
   numbers of ``Invoices`` are the server's). ``PATCH`` needs ``If-Match`` (428 without it,
   412 when stale; ``*`` matches anything).
+- Documents in one request, each a knob (:class:`LnSeed`): a **deep insert** (``POST
+  Invoices``/``Orders`` with the lines nested in ``LineRefs``; atomic; 201 with the lines,
+  or 204 on ``Prefer: return=minimal``; 501 when not offered) and a JSON **``$batch``**
+  (:mod:`.ln_batch`). ``POST {Header}({key})/LineRefs`` creates a line under a header.
+  ``GET {service}/$metadata`` (:mod:`.ln_metadata`) announces which of the two is offered.
 - Errors: the OData shape ``{"error": {"code", "message", "details", "innererror"}}`` as
   the per-service API reference documents it, or — ``error_style: "ln"`` — the top-level
   ``{"Code", "Message", "Details", "InnerError"}`` of the LN REST administration guide's
@@ -39,6 +44,9 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from connector.sandbox.infor.ln_batch import run_batch
+from connector.sandbox.infor.ln_call import Call
+from connector.sandbox.infor.ln_metadata import metadata
 from connector.sandbox.infor.ln_schema import (
     ENTITY_SETS,
     MODIFIED,
@@ -84,6 +92,15 @@ class LnSeed(msgspec.Struct, forbid_unknown_fields=True):
     error_style: str = "odata"
     #: The LN service user's default company (used when the header is left out).
     default_company: int = 200
+    #: Accept a header POSTed with its lines nested in ``LineRefs`` (OData deep insert) and
+    #: say so in ``$metadata``. Off by default: Infor's per-service LN API reference
+    #: documents one create per entity set and ``LineRefs`` only under ``$expand``; no Infor
+    #: page found says LN takes a deep insert, so it is not assumed.
+    deep_insert: bool = False
+    #: Serve ``{service}/$batch`` in the JSON format of OData 4.01 (atomicity groups,
+    #: ``Content-ID`` references) and say so in ``$metadata``. Off by default: no Infor page
+    #: found documents a ``$batch`` endpoint for the LN services.
+    batch: bool = False
 
 
 @dataclass
@@ -120,7 +137,8 @@ class LnApp:
 
     def seed(self, params: dict[str, Any]) -> dict[str, Any]:
         """``{"seed", "company", "suppliers", "items", "page_size", "error_style",
-        "default_company"}``: replace the data with a deterministic set and set the knobs."""
+        "default_company", "deep_insert", "batch"}``: replace the data with a deterministic
+        set and set the knobs."""
         try:
             settings = msgspec.convert(params, LnSeed)
         except msgspec.ValidationError as exc:
@@ -173,42 +191,54 @@ class LnApp:
         }
 
     async def handle(self, request: web.Request, segments: list[str]) -> web.StreamResponse:
+        return await self.answer(await Call.of(request, segments), segments)
+
+    async def answer(self, call: Call, segments: list[str]) -> web.Response:
+        """The response to one request (alone or from a ``$batch``); errors in LN's shape."""
         try:
-            return await self._handle(request, segments)
+            return await self._handle(call, segments)
         except LnError as error:
-            return self._error(error, request)
+            return self._error(error, call)
 
     # -- requests -----------------------------------------------------------------------
-    async def _handle(self, request: web.Request, segments: list[str]) -> web.Response:
-        if tuple(segments[:3]) != PREFIX or len(segments) != 5:
+    async def _handle(self, call: Call, segments: list[str]) -> web.Response:
+        if tuple(segments[:3]) != PREFIX or len(segments) not in (5, 6):
             raise LnError(404, "NotFound", f"No LN REST resource at /{'/'.join(segments)}")
         service, target = segments[3], segments[4]
         if service not in services():
             raise LnError(404, "NotFound", f"Service {service} does not exist or is not active")
+        if len(segments) == 5 and target == "$metadata" and call.method == "GET":
+            return _json(metadata(service, self.settings.deep_insert, self.settings.batch))
+        if len(segments) == 5 and target == "$batch" and self.settings.batch:
+            if call.method != "POST":
+                raise LnError(405, "MethodNotAllowed", "$batch takes POST only")
+            return await run_batch(self, call, service)
         match = _SET_AND_KEY.match(target)
         entity_set = find_set(service, match.group("set")) if match else None
         if match is None or entity_set is None:
             raise LnError(404, "NotFound", f"Service {service} has no entity set {target!r}")
-        accept = request.headers.get("Accept", "application/json")
+        accept = call.headers.get("Accept", "application/json")
         if "json" not in accept and "*/*" not in accept:
             raise LnError(406, "NotAcceptable", f"Accept {accept!r}: only application/json")
-        number, company = self._company(request, service)
+        number, company = self._company(call, service)
         raw_key = match.group("key")
         key = _parse_key(entity_set, raw_key) if raw_key is not None else None
+        if len(segments) == 6:
+            return await self._create_under(call, entity_set, company, number, key, segments[5])
         if key is None:
-            if request.method == "GET":
-                return self._collection(request, entity_set, company, number)
-            if request.method == "POST":
-                return await self._create(request, entity_set, company, number)
+            if call.method == "GET":
+                return self._collection(call, entity_set, company, number)
+            if call.method == "POST":
+                return await self._create(call, entity_set, company, number)
         else:
-            if request.method == "GET":
-                return self._entity(request, entity_set, company, number, key)
-            if request.method == "PATCH":
-                return await self._patch(request, entity_set, company, number, key)
-        raise LnError(405, "MethodNotAllowed", f"{request.method} is not supported on {target}")
+            if call.method == "GET":
+                return self._entity(call, entity_set, company, number, key)
+            if call.method == "PATCH":
+                return await self._patch(call, entity_set, company, number, key)
+        raise LnError(405, "MethodNotAllowed", f"{call.method} is not supported on {target}")
 
-    def _company(self, request: web.Request, service: str) -> tuple[int, Company]:
-        header = request.headers.get("X-Infor-LnCompany", "").strip()
+    def _company(self, call: Call, service: str) -> tuple[int, Company]:
+        header = call.headers.get("X-Infor-LnCompany", "").strip()
         if not header:
             number = self.settings.default_company
         elif not header.isdigit() or int(header) > 9999:
@@ -225,9 +255,9 @@ class LnApp:
         return number, company
 
     def _collection(
-        self, request: web.Request, entity_set: EntitySet, company: Company, number: int
+        self, call: Call, entity_set: EntitySet, company: Company, number: int
     ) -> web.Response:
-        query = request.query
+        query = call.query
         for name in query:
             if name.startswith("$") and name not in QUERY_OPTIONS:
                 raise LnError(400, "BadRequest", f"The query option {name} is not supported")
@@ -246,12 +276,12 @@ class LnApp:
         offset = _non_negative(query, "$skiptoken") or 0
         end = len(rows) if top is None else min(len(rows), top)
         page_size = self.settings.page_size
-        preferred = re.search(r"odata\.maxpagesize=(\d+)", request.headers.get("Prefer", ""))
+        preferred = re.search(r"odata\.maxpagesize=(\d+)", call.headers.get("Prefer", ""))
         if preferred:
             page_size = max(1, min(page_size, int(preferred.group(1))))
         page = rows[offset : min(end, offset + page_size)]
         select = _select(query.get("$select"), entity_set)
-        body: dict[str, Any] = {"@odata.context": _context(request, entity_set)}
+        body: dict[str, Any] = {"@odata.context": _context(call, entity_set)}
         if query.get("$count") == "true":
             body["@odata.count"] = total
         expand = _expand(query.get("$expand"), entity_set)
@@ -272,7 +302,7 @@ class LnApp:
         if offset + len(page) < end:
             params = {k: v for k, v in query.items() if k != "$skiptoken"}
             params["$skiptoken"] = str(offset + len(page))
-            body["@odata.nextLink"] = str(request.url.with_query(params))
+            body["@odata.nextLink"] = str(call.url.with_query(params))
         return _json(body)
 
     def _expanded(
@@ -298,7 +328,7 @@ class LnApp:
         return body
 
     def _entity(
-        self, request: web.Request, entity_set: EntitySet, company: Company, number: int, key: Key
+        self, call: Call, entity_set: EntitySet, company: Company, number: int, key: Key
     ) -> web.Response:
         row = company.table(entity_set).get(key)
         if row is None:
@@ -306,45 +336,163 @@ class LnApp:
                 404, "NotFound", f"{entity_set.name}{_show(entity_set, key)} does not exist"
             )
         body = _render(entity_set, row, number)
-        body = {"@odata.context": _context(request, entity_set) + "/$entity", **body}
+        body = {"@odata.context": _context(call, entity_set) + "/$entity", **body}
+        expand = _expand(call.query.get("$expand"), entity_set)
         return _json(
-            _project(body, _select(request.query.get("$select"), entity_set)),
+            self._expanded(
+                _project(body, _select(call.query.get("$select"), entity_set)),
+                entity_set,
+                row.values,
+                company,
+                number,
+                expand,
+            ),
             200,
             body["@odata.etag"],
         )
 
     async def _create(
-        self, request: web.Request, entity_set: EntitySet, company: Company, number: int
+        self,
+        call: Call,
+        entity_set: EntitySet,
+        company: Company,
+        number: int,
+        parent: dict[str, Any] | None = None,
     ) -> web.Response:
-        values = await _body(request, entity_set, creating=True)
+        """POST to an entity set, or (``parent``) to a header's ``LineRefs``. A body holding
+        ``LineRefs`` is a **deep insert**: the header and all its lines are checked first
+        and stored together, or nothing is stored (OData 4.01 Part 1, §11.4.2.2)."""
+        raw = _decode_object(call)
+        nested = raw.pop(LINE_REFS, None)
+        child = _child_of(entity_set)
+        if nested is not None and child is None:
+            raise LnError(
+                400,
+                "BadRequest",
+                f"Could not find a property named '{LINE_REFS}' on {entity_set.name}",
+            )
+        if nested is not None and not self.settings.deep_insert:
+            raise LnError(
+                501,
+                "NotImplemented",
+                f"Deep insert is not supported: create the {entity_set.name} entity first, "
+                f"then its {child.name if child else LINE_REFS} one by one",
+            )
+        values = _values(raw, entity_set)
+        if parent is not None:
+            _inherit(entity_set, values, parent)
+        header = self._prepared(entity_set, company, values, document=company.next_document)
+        rows = [(entity_set, header)]
+        if nested is not None and child is not None:
+            if not isinstance(nested, list):
+                raise LnError(400, "BadRequest", f"{LINE_REFS} must be a JSON array")
+            seen: set[Key] = set()
+            for index, item in enumerate(nested):
+                if not isinstance(item, dict):
+                    raise LnError(400, "BadRequest", f"{LINE_REFS}[{index}] must be an object")
+                line = _values(item, child)
+                _inherit(child, line, header)
+                line = self._prepared(child, company, line, parent_pending=True)
+                key = _key_of(child, line)
+                if key in seen:
+                    raise LnError(
+                        400,
+                        "BadRequest",
+                        f"{LINE_REFS}[{index}]: {child.name}{_show(child, key)}"
+                        " appears twice in the request",
+                    )
+                seen.add(key)
+                rows.append((child, line))
+        if entity_set.numbered:
+            company.next_document += 1
+        stored = [(target, self._store(target, company, vals)) for target, vals in rows]
+        body = {
+            "@odata.context": _context(call, entity_set) + "/$entity",
+            **_render(entity_set, stored[0][1], number),
+        }
+        if nested is not None and child is not None:
+            body[LINE_REFS] = [_render(child, row, number) for _, row in stored[1:]]
+        location = f"{call.service_root}/{entity_set.name}{_key_path(entity_set, header)}"
+        if "return=minimal" in call.headers.get("Prefer", ""):
+            return web.Response(
+                status=204,
+                headers={
+                    "OData-Version": "4.0",
+                    "Location": location,
+                    "OData-EntityId": location,
+                    "Preference-Applied": "return=minimal",
+                    "ETag": body["@odata.etag"],
+                },
+            )
+        response = _json(body, 201, body["@odata.etag"])
+        response.headers["Location"] = location
+        if "return=representation" in call.headers.get("Prefer", ""):
+            response.headers["Preference-Applied"] = "return=representation"
+        return response
+
+    async def _create_under(
+        self,
+        call: Call,
+        entity_set: EntitySet,
+        company: Company,
+        number: int,
+        key: Key | None,
+        navigation: str,
+    ) -> web.Response:
+        """``POST {Header}({key})/LineRefs``: a line created under an existing header, which
+        gives the line its header's key (how a batch adds lines to a header it just made)."""
+        child = _child_of(entity_set)
+        if key is None or navigation != LINE_REFS or child is None:
+            raise LnError(
+                404, "NotFound", f"{entity_set.name} has no navigation property {navigation!r}"
+            )
+        if call.method != "POST":
+            raise LnError(
+                405, "MethodNotAllowed", f"{call.method} is not supported on {navigation}"
+            )
+        row = company.table(entity_set).get(key)
+        if row is None:
+            raise LnError(
+                404, "NotFound", f"{entity_set.name}{_show(entity_set, key)} does not exist"
+            )
+        return await self._create(call, child, company, number, parent=row.values)
+
+    def _prepared(
+        self,
+        entity_set: EntitySet,
+        company: Company,
+        values: dict[str, Any],
+        *,
+        document: int | None = None,
+        parent_pending: bool = False,
+    ) -> dict[str, Any]:
+        """``values`` completed and checked, nothing stored: defaults, required properties,
+        the server's document number, references and a free key (409 when taken)."""
         for name, prop in entity_set.props.items():
             if prop.default is not None:
                 values.setdefault(name, prop.default)
             if prop.required and name not in values:
                 raise LnError(400, "BadRequest", f"Property {name} is required")
-        if entity_set.numbered:
-            values[entity_set.numbered] = company.next_document
-            company.next_document += 1
-        self._check_references(entity_set, company, values)
+        if entity_set.numbered and document is not None:
+            values[entity_set.numbered] = document
+        self._check_references(entity_set, company, values, parent_pending=parent_pending)
         key = _key_of(entity_set, values)
-        table = company.table(entity_set)
-        if key in table:
+        if key in company.table(entity_set):
             raise LnError(
                 409, "Conflict", f"{entity_set.name}{_show(entity_set, key)} already exists"
             )
+        return values
+
+    def _store(self, entity_set: EntitySet, company: Company, values: dict[str, Any]) -> Row:
         values[MODIFIED] = self._tick()
         row = Row(values)
-        table[key] = row
-        body = {
-            "@odata.context": _context(request, entity_set) + "/$entity",
-            **_render(entity_set, row, number),
-        }
-        return _json(body, 201, body["@odata.etag"])
+        company.table(entity_set)[_key_of(entity_set, values)] = row
+        return row
 
     async def _patch(
-        self, request: web.Request, entity_set: EntitySet, company: Company, number: int, key: Key
+        self, call: Call, entity_set: EntitySet, company: Company, number: int, key: Key
     ) -> web.Response:
-        condition = request.headers.get("If-Match")
+        condition = call.headers.get("If-Match")
         if condition is None:
             raise LnError(
                 428,
@@ -365,7 +513,7 @@ class LnApp:
                 "Record modified by other user",
                 [f"Server etag '{current}' differs from client etag '{condition}'"],
             )
-        values = await _body(request, entity_set, creating=False)
+        values = _values(_decode_object(call), entity_set)
         for name in entity_set.keys:
             if name in values and values[name] != row.values[name]:
                 raise LnError(400, "BadRequest", f"Key property {name} cannot be changed")
@@ -374,13 +522,18 @@ class LnApp:
         row.values[MODIFIED] = self._tick()
         row.version += 1
         body = {
-            "@odata.context": _context(request, entity_set) + "/$entity",
+            "@odata.context": _context(call, entity_set) + "/$entity",
             **_render(entity_set, row, number),
         }
         return _json(body, 200, body["@odata.etag"])
 
     def _check_references(
-        self, entity_set: EntitySet, company: Company, values: dict[str, Any]
+        self,
+        entity_set: EntitySet,
+        company: Company,
+        values: dict[str, Any],
+        *,
+        parent_pending: bool = False,
     ) -> None:
         for ref in entity_set.references:
             value = values.get(ref.prop)
@@ -388,7 +541,7 @@ class LnApp:
                 raise LnError(
                     422, "ERROR:tcmcs0004", f"{ref.prop} {value!r} not found in {ref.entity_set}"
                 )
-        if entity_set.parent is not None:
+        if entity_set.parent is not None and not parent_pending:
             parent_name, parent_keys = entity_set.parent
             parent_key = tuple(values.get(k) for k in parent_keys)
             if parent_key not in company.table(_set(parent_name)):
@@ -406,12 +559,12 @@ class LnApp:
         self._clock = max(now, self._clock + timedelta(milliseconds=1))
         return self._clock
 
-    def _error(self, error: LnError, request: web.Request) -> web.Response:
+    def _error(self, error: LnError, call: Call) -> web.Response:
         details = [{"code": "ERROR:", "message": text} for text in error.details]
         inner = {
             "StatusCode": error.status,
-            "TenantId": request.match_info.get("tenant", ""),
-            "Company": request.headers.get("X-Infor-LnCompany", ""),
+            "TenantId": call.tenant,
+            "Company": call.headers.get("X-Infor-LnCompany", ""),
         }
         if self.settings.error_style == "ln":
             body: dict[str, Any] = {
@@ -448,9 +601,8 @@ def _json(body: Any, status: int = 200, etag: str | None = None) -> web.Response
     )
 
 
-def _context(request: web.Request, entity_set: EntitySet) -> str:
-    base = str(request.url.with_query(None)).rsplit("/", 1)[0]
-    return f"{base}/$metadata#{entity_set.name}"
+def _context(call: Call, entity_set: EntitySet) -> str:
+    return f"{call.service_root}/$metadata#{entity_set.name}"
 
 
 def _etag(entity_set: EntitySet, row: Row, number: int) -> str:
@@ -574,19 +726,53 @@ def _parse_key(entity_set: EntitySet, text: str) -> Key:
     return tuple(named[k] for k in entity_set.keys)
 
 
-async def _body(request: web.Request, entity_set: EntitySet, *, creating: bool) -> dict[str, Any]:
-    if "json" not in request.content_type:
+def _decode_object(call: Call) -> dict[str, Any]:
+    if "json" not in call.content_type:
         raise LnError(
             415,
             "UnsupportedMediaType",
-            f"Content-Type {request.content_type!r}: send application/json",
+            f"Content-Type {call.content_type!r}: send application/json",
         )
     try:
-        body = _DECODER.decode(await request.read())
+        body = _DECODER.decode(call.body)
     except msgspec.DecodeError:
         raise LnError(400, "BadRequest", "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise LnError(400, "BadRequest", "The request body must be a JSON object")
+    return body
+
+
+def _child_of(entity_set: EntitySet) -> EntitySet | None:
+    """The line set whose ``LineRefs`` navigation leads from ``entity_set``, if any."""
+    return next((s for s in ENTITY_SETS if s.parent and s.parent[0] == entity_set.name), None)
+
+
+def _inherit(child: EntitySet, values: dict[str, Any], header: dict[str, Any]) -> None:
+    """Give a line its header's key (a nested or navigation-created line may leave it out)."""
+    for name in child.parent[1] if child.parent is not None else ():
+        given = values.get(name)
+        if given is not None and given != header.get(name):
+            raise LnError(
+                400,
+                "BadRequest",
+                f"Property {name}: {given!r} differs from the header's {header.get(name)!r}",
+            )
+        values[name] = header.get(name)
+
+
+def _key_path(entity_set: EntitySet, values: dict[str, Any]) -> str:
+    """``(PurchaseOrder='PO1')`` / ``(TransactionType='PIN',Document=1000001)``."""
+
+    def text(value: Any) -> str:
+        return "'" + value.replace("'", "''") + "'" if isinstance(value, str) else str(value)
+
+    if len(entity_set.keys) == 1:
+        return f"({text(values[entity_set.keys[0]])})"
+    return "(" + ",".join(f"{k}={text(values[k])}" for k in entity_set.keys) + ")"
+
+
+def _values(body: dict[str, Any], entity_set: EntitySet) -> dict[str, Any]:
+    """The body's properties of ``entity_set``, typed and checked (400 on anything else)."""
     values: dict[str, Any] = {}
     for name, value in body.items():
         if name.startswith("@odata."):

@@ -55,7 +55,7 @@ def is_metadata(segments: list[str]) -> bool:
 
 def metadata_response(registry: Registry, knobs: InforKnobs, segments: list[str]) -> web.Response:
     """The answer to ``GET`` on a metadata path (``segments`` start with the prefix)."""
-    rest = segments[len(METADATA_PREFIX):]
+    rest = segments[len(METADATA_PREFIX) :]
     if not rest:
         programs = [p for p in registry.programs() if registry.of_program(p, knobs)]
         return json_response({"programs": [_program_row(p) for p in programs]})
@@ -68,8 +68,10 @@ def metadata_response(registry: Registry, knobs: InforKnobs, segments: list[str]
         return json_response(body)
     trn = registry.find(program, rest[1], knobs) if len(rest) == 2 else None
     if trn is None:
-        return _not_found(f"Transaction {'/'.join(rest[1:])} does not exist in program "
-                          f"{program}; GET …/v2/metadata/{program} lists them")
+        return _not_found(
+            f"Transaction {'/'.join(rest[1:])} does not exist in program "
+            f"{program}; GET …/v2/metadata/{program} lists them"
+        )
     return json_response(_transaction(trn))
 
 

@@ -51,6 +51,7 @@ from connector.sandbox.infor.metadata import is_metadata, metadata_response
 from connector.sandbox.infor.mi import (
     CallOptions,
     Registry,
+    Transaction,
     run,
     transaction_not_found,
 )
@@ -324,8 +325,15 @@ class InforSimulator(Simulator):
         options = call_options(
             path.matrix, request.query, query_maxrecs=knobs.query_maxrecs_honoured
         )
+        self._ran(trn)
         result = run(self.db, knobs, trn, input_fields(request.query), options)
         return json_response(envelope([result], False, knobs))
+
+    def _ran(self, trn: Transaction) -> None:
+        """Count a transaction run, in all and by ``PGM/TRN``: a bulk request runs many, so
+        the HTTP request count alone does not say how much a client asked of M3."""
+        for key in ("mi_transactions", f"{trn.program}/{trn.name}"):
+            self.counters[key] = self.counters.get(key, 0) + 1
 
     async def _bulk(self, request: web.Request, path: GatewayPath) -> web.Response:
         knobs = self.infor_knobs
@@ -371,6 +379,7 @@ class InforSimulator(Simulator):
         trn = self.registry.find(program, name, knobs) if isinstance(name, str) else None
         if trn is None or record is None:
             return transaction_not_found(program, str(name), knobs)
+        self._ran(trn)
         own = dataclasses.replace(options)
         columns = entry.get("selectedColumns")
         if isinstance(columns, list):

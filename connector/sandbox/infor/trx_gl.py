@@ -19,8 +19,10 @@ from connector.sandbox.infor.mi import Inputs, MIContext, Transaction, nok
 
 AITS = names("AIT1 AIT2 AIT3 AIT4 AIT5 AIT6 AIT7")
 # Fields only this program answers; registered here so the shared catalog stays as it is.
-for _extra in (Field("JSNO", "N", 10, 0, "Journal sequence number"),
-               Field("TRCD", "N", 2, 0, "Transaction code")):
+for _extra in (
+    Field("JSNO", "N", 10, 0, "Journal sequence number"),
+    Field("TRCD", "N", 2, 0, "Transaction code"),
+):
     FIELDS.setdefault(_extra.name, _extra)
 TRCD_SUPPLIER, TRCD_COST, TRCD_VAT = "40", "41", "50"
 
@@ -38,19 +40,36 @@ def _lst_voucher_lines(ctx: MIContext, inp: Inputs) -> list[Row]:
     yea4, vser, vono = inp.get("YEA4"), inp.get("VSER"), str(inp.integer("VONO"))
     for voucher in ctx.db.vouchers:
         if (voucher.cono, voucher.divi, voucher.yea4, voucher.vono) != (
-            ctx.cono, divi, yea4, vono
+            ctx.cono,
+            divi,
+            yea4,
+            vono,
         ) or (vser and voucher.vser != vser):
             continue
-        head = {"DIVI": divi, "YEA4": yea4, "VSER": voucher.vser, "VONO": vono,
-                "ACDT": voucher.head.get("ACDT", "")}
+        head = {
+            "DIVI": divi,
+            "YEA4": yea4,
+            "VSER": voucher.vser,
+            "VONO": vono,
+            "ACDT": voucher.head.get("ACDT", ""),
+        }
         return [
-            head | {name: line.get(name, "") for name in AITS}
-            | {"NLAM": line.get("NLAM", "0"), "VTXT": line.get("VTXT", ""),
-               "JSNO": str(index + 1), "TRCD": _transaction_code(voucher, index, line)}
+            head
+            | {name: line.get(name, "") for name in AITS}
+            | {
+                "NLAM": line.get("NLAM", "0"),
+                "VTXT": line.get("VTXT", ""),
+                "JSNO": str(index + 1),
+                "TRCD": _transaction_code(voucher, index, line),
+            }
             for index, line in enumerate(voucher.lines)
         ]
-    raise nok("WVO0203", "VONO", f"Voucher {vser or '*'}/{vono} of {yea4} does not exist in "
-              f"company {ctx.cono} division {divi}")
+    raise nok(
+        "WVO0203",
+        "VONO",
+        f"Voucher {vser or '*'}/{vono} of {yea4} does not exist in "
+        f"company {ctx.cono} division {divi}",
+    )
 
 
 def gl_transactions() -> list[Transaction]:

@@ -89,8 +89,10 @@ class OAuth:
         if request.content_type != "application/x-www-form-urlencoded":
             return self._refuse("token request body is not form-encoded")
         form = {key: str(value) for key, value in (await request.post()).items()}
-        if not (_same(form.get("client_id", ""), CLIENT_ID)
-                and _same(form.get("client_secret", ""), CLIENT_SECRET)):
+        if not (
+            _same(form.get("client_id", ""), CLIENT_ID)
+            and _same(form.get("client_secret", ""), CLIENT_SECRET)
+        ):
             return self._refuse("unknown client_id or wrong client_secret")
         grant = form.get("grant_type", "")
         refresh: str | None = None
@@ -117,8 +119,12 @@ class OAuth:
         else:
             return self._refuse(f"unsupported grant_type {grant!r}")
         access, expires_in = self._access_for(user, knobs)
-        body: dict[str, object] = {"access_token": access, "scope": "useraccount",
-                                   "token_type": "Bearer", "expires_in": expires_in}
+        body: dict[str, object] = {
+            "access_token": access,
+            "scope": "useraccount",
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+        }
         if refresh is not None:
             body["refresh_token"] = refresh
         return json_response(body)

@@ -21,8 +21,22 @@ from connector.sandbox.servicenow.schema import NUMERIC, Table
 Record = dict[str, str]
 
 # Longest operators first, so ">=" is not read as ">" followed by "=…".
-_OPERATORS = ("NOT LIKE", "NOT IN", "STARTSWITH", "ENDSWITH", "ISNOTEMPTY", "ISEMPTY",
-              "LIKE", "IN", "!=", ">=", "<=", "=", ">", "<")
+_OPERATORS = (
+    "NOT LIKE",
+    "NOT IN",
+    "STARTSWITH",
+    "ENDSWITH",
+    "ISNOTEMPTY",
+    "ISEMPTY",
+    "LIKE",
+    "IN",
+    "!=",
+    ">=",
+    "<=",
+    "=",
+    ">",
+    "<",
+)
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
@@ -62,10 +76,10 @@ def parse(text: str, table: Table) -> Query:
             joins_previous = raw.startswith("OR") and not raw.startswith("ORDERBY")
             chunk = raw[2:] if joins_previous else raw
             if chunk.startswith("ORDERBYDESC"):
-                order.append(Order(chunk[len("ORDERBYDESC"):], True))
+                order.append(Order(chunk[len("ORDERBYDESC") :], True))
                 continue
             if chunk.startswith("ORDERBY"):
-                order.append(Order(chunk[len("ORDERBY"):], False))
+                order.append(Order(chunk[len("ORDERBY") :], False))
                 continue
             term = _term(chunk, known)
             if term is None or term.field not in known:
@@ -84,18 +98,18 @@ def _term(chunk: str, known: set[str]) -> Term | None:
     # Operators such as LIKE or IN are letters too, so the field is the longest known column
     # the term starts with and that an operator follows; failing that, an unknown field.
     for field in sorted((f for f in known if chunk.startswith(f)), key=len, reverse=True):
-        term = _operator(field, chunk[len(field):])
+        term = _operator(field, chunk[len(field) :])
         if term is not None:
             return term
     match = _FIELD.match(chunk)
     # An unknown field: parse() drops the term (or, with the knob, matches nothing).
-    return Term(match.group(0), "", chunk[match.end():]) if match else None
+    return Term(match.group(0), "", chunk[match.end() :]) if match else None
 
 
 def _operator(field: str, rest: str) -> Term | None:
     for operator in _OPERATORS:
         if rest.startswith(operator):
-            return Term(field, operator, rest[len(operator):])
+            return Term(field, operator, rest[len(operator) :])
     return None
 
 
@@ -129,8 +143,12 @@ def _holds(term: Term, record: Record, table: Table) -> bool:
     compare = _comparator(table.kind(term.field) == NUMERIC)
     result = compare(actual, wanted)
     return {
-        "=": result == 0, "!=": result != 0, ">": result > 0, ">=": result >= 0,
-        "<": result < 0, "<=": result <= 0,
+        "=": result == 0,
+        "!=": result != 0,
+        ">": result > 0,
+        ">=": result >= 0,
+        "<": result < 0,
+        "<=": result <= 0,
     }[op]
 
 

@@ -31,8 +31,9 @@ def invalid_table(table: str) -> web.Response:
     return sn_error(400, f"Invalid table {table}", f"Table {table} does not exist")
 
 
-def no_record(detail: str = "Record doesn't exist or ACL restricts the record retrieval"
-              ) -> web.Response:
+def no_record(
+    detail: str = "Record doesn't exist or ACL restricts the record retrieval",
+) -> web.Response:
     return sn_error(404, "No Record found", detail)
 
 

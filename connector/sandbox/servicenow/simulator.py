@@ -88,11 +88,16 @@ class ServiceNowSimulator(TableRoutes, ImportRoutes, Simulator):
 
     def is_write(self, request: web.Request) -> bool:
         return request.method in ("POST", "PUT", "PATCH", "DELETE") and (
-            request.path.startswith("/api/"))
+            request.path.startswith("/api/")
+        )
 
     def too_many_requests(self, headers: dict[str, str]) -> web.Response:
-        return sn_error(429, "Rate limit exceeded", "Rate limit of requests per hour exceeded; "
-                        "retry after the Retry-After seconds", headers)
+        return sn_error(
+            429,
+            "Rate limit exceeded",
+            "Rate limit of requests per hour exceeded; retry after the Retry-After seconds",
+            headers,
+        )
 
     # -- routing ------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -133,17 +138,25 @@ class ServiceNowSimulator(TableRoutes, ImportRoutes, Simulator):
         if not accept:
             return sn_error(400, "Missing Accept header", "Send Accept: application/json")
         if not any(kind in accept for kind in ("application/json", "*/*", "application/*")):
-            return sn_error(406, "Not Acceptable", f"Accept {accept!r} is not supported; send "
-                            "Accept: application/json")
+            return sn_error(
+                406,
+                "Not Acceptable",
+                f"Accept {accept!r} is not supported; send Accept: application/json",
+            )
         if request.method in ("POST", "PUT", "PATCH"):
             content_type = request.headers.get("Content-Type")
             if not content_type:
-                return sn_error(400, "Missing Content-Type header",
-                                "Send Content-Type: application/json with a request body")
+                return sn_error(
+                    400,
+                    "Missing Content-Type header",
+                    "Send Content-Type: application/json with a request body",
+                )
             if request.content_type != "application/json":
-                return sn_error(415, "Unsupported Media Type",
-                                f"Content-Type {request.content_type} is not supported; send "
-                                "application/json")
+                return sn_error(
+                    415,
+                    "Unsupported Media Type",
+                    f"Content-Type {request.content_type} is not supported; send application/json",
+                )
         return None
 
     def _table_named(self, name: str) -> Table | None:
@@ -157,8 +170,9 @@ class ServiceNowSimulator(TableRoutes, ImportRoutes, Simulator):
             return None
         return table
 
-    async def _table(self, request: web.Request, version: str, name: str, rest: list[str],
-                     user: str) -> web.Response:
+    async def _table(
+        self, request: web.Request, version: str, name: str, rest: list[str], user: str
+    ) -> web.Response:
         table = self._table_named(name)
         if table is None:
             return invalid_table(name)
@@ -183,8 +197,9 @@ class ServiceNowSimulator(TableRoutes, ImportRoutes, Simulator):
                 return await self.table_delete(table, rest[0])
         return sn_error(405, "Method not Supported", f"{method} is not supported on this path")
 
-    async def _import(self, request: web.Request, name: str, rest: list[str], user: str
-                      ) -> web.Response:
+    async def _import(
+        self, request: web.Request, name: str, rest: list[str], user: str
+    ) -> web.Response:
         table = self._table_named(name)
         if table is None or table.name not in STAGING:
             return invalid_table(name)
@@ -197,31 +212,35 @@ class ServiceNowSimulator(TableRoutes, ImportRoutes, Simulator):
             return await self.import_one(request, staging, user)
         if request.method == "GET" and rest:
             return await self.import_get(staging, rest[0])
-        return sn_error(405, "Method not Supported", f"{request.method} is not supported on "
-                        "this path")
+        return sn_error(
+            405, "Method not Supported", f"{request.method} is not supported on this path"
+        )
 
     def _rate_limit(self, user: str, table: str, headers: dict[str, str]) -> web.Response | None:
         knobs = self.knobs
         if not knobs.rate_limit_per_hour:
             return None
-        if knobs.rate_limit_user not in (None, user) or knobs.rate_limit_table not in (None,
-                                                                                        table):
+        if knobs.rate_limit_user not in (None, user) or knobs.rate_limit_table not in (None, table):
             return None
         window = self._hour.setdefault(user, SlidingWindow(3600.0))
         now = monotonic()
         wait = window.seconds_until_free(now)
-        headers.update({
-            "X-RateLimit-Limit": str(knobs.rate_limit_per_hour),
-            "X-RateLimit-Reset": str(int(time.time() + (wait or 3600.0))),
-            "X-RateLimit-Rule": RATE_RULE_ID,
-        })
+        headers.update(
+            {
+                "X-RateLimit-Limit": str(knobs.rate_limit_per_hour),
+                "X-RateLimit-Reset": str(int(time.time() + (wait or 3600.0))),
+                "X-RateLimit-Rule": RATE_RULE_ID,
+            }
+        )
         if window.count(now) >= knobs.rate_limit_per_hour:
             self.counters["served_429"] += 1
             scope = f" for table {knobs.rate_limit_table}" if knobs.rate_limit_table else ""
-            return sn_error(429, "Rate limit exceeded",
-                            f"Rate limit of {knobs.rate_limit_per_hour} requests per hour"
-                            f"{scope} exceeded",
-                            headers | {"Retry-After": str(max(1, int(wait + 0.999)))})
+            return sn_error(
+                429,
+                "Rate limit exceeded",
+                f"Rate limit of {knobs.rate_limit_per_hour} requests per hour{scope} exceeded",
+                headers | {"Retry-After": str(max(1, int(wait + 0.999)))},
+            )
         window.add(now)
         return None
 
@@ -234,8 +253,11 @@ class ServiceNowSimulator(TableRoutes, ImportRoutes, Simulator):
             "s2p_plugin_active": self.knobs.s2p_plugin_active,
             "counts": {name: len(table) for name, table in rows.items()},
             "entities": {name: list(table.values()) for name, table in rows.items()},
-            "tokens": {"active": self.oauth.active(), "refused": self.oauth.refused,
-                       "refusal_log": list(self.oauth.log)},
+            "tokens": {
+                "active": self.oauth.active(),
+                "refused": self.oauth.refused,
+                "refusal_log": list(self.oauth.log),
+            },
         }
 
     def seed(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -246,8 +268,9 @@ class ServiceNowSimulator(TableRoutes, ImportRoutes, Simulator):
             return {"error": f"seed body rejected: {exc}"}
         self.cancel_pending_transforms()
         self.instance = Instance()
-        return {"seeded": seed_instance(self.instance, parsed.seed, parsed.counts,
-                                        parsed.per_second)}
+        return {
+            "seeded": seed_instance(self.instance, parsed.seed, parsed.counts, parsed.per_second)
+        }
 
     def reset(self) -> None:
         self._fresh()

@@ -56,19 +56,22 @@ class Instance:
         record.update({k: v for k, v in values.items() if k in table.columns})
         if table.number_prefix and "number" in table.columns and not record.get("number"):
             record["number"] = self.next_number(table.number_prefix)
-        record.update({
-            "sys_id": sys_id or new_sys_id(),
-            "sys_created_on": when,
-            "sys_updated_on": when,
-            "sys_created_by": user,
-            "sys_updated_by": user,
-            "sys_mod_count": "0",
-        })
+        record.update(
+            {
+                "sys_id": sys_id or new_sys_id(),
+                "sys_created_on": when,
+                "sys_updated_on": when,
+                "sys_created_by": user,
+                "sys_updated_by": user,
+                "sys_mod_count": "0",
+            }
+        )
         self.rows[table.name][record["sys_id"]] = record
         return record
 
-    def update(self, table: Table, record: Record, values: Mapping[str, str], *,
-               user: str) -> Record:
+    def update(
+        self, table: Table, record: Record, values: Mapping[str, str], *, user: str
+    ) -> Record:
         changes = {k: v for k, v in values.items() if k in table.columns and k not in SYS_FIELDS}
         record.update(changes)
         record["sys_mod_count"] = str(int(record["sys_mod_count"]) + 1)

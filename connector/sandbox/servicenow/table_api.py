@@ -75,14 +75,18 @@ class TableRoutes:
             matched = sort([r for r in rows if matches(query, r, table)], query.order, table)
         limit = max(1, _int(request.query.get("sysparm_limit"), DEFAULT_LIMIT))
         offset = max(0, _int(request.query.get("sysparm_offset"), 0))
-        page = [r for r in matched[offset:offset + limit] if not self.hidden_by_acl(r)]
+        page = [r for r in matched[offset : offset + limit] if not self.hidden_by_acl(r)]
         view = View.of(request, self.base_url)
         result = [render(r, table, view, self.instance) for r in page]
         if not result and version == "v1":
-            return no_record("Records matching query not found. Check query parameter or "
-                             "offset parameter")
-        total = len(matched) if self.knobs.total_count_includes_hidden else sum(
-            1 for r in matched if not self.hidden_by_acl(r))
+            return no_record(
+                "Records matching query not found. Check query parameter or offset parameter"
+            )
+        total = (
+            len(matched)
+            if self.knobs.total_count_includes_hidden
+            else sum(1 for r in matched if not self.hidden_by_acl(r))
+        )
         headers: dict[str, str] = {}
         if request.query.get("sysparm_no_count", "false").lower() != "true":
             headers["X-Total-Count"] = str(total)
@@ -95,8 +99,9 @@ class TableRoutes:
         params = dict(request.query)
 
         def at(position: int) -> str:
-            url = base.with_query(params | {"sysparm_limit": str(limit),
-                                            "sysparm_offset": str(position)})
+            url = base.with_query(
+                params | {"sysparm_limit": str(limit), "sysparm_offset": str(position)}
+            )
             return str(url)
 
         # Page one's "prev" really does point at a negative offset.
@@ -117,33 +122,49 @@ class TableRoutes:
     async def table_insert(self, request: web.Request, table: Table, user: str) -> web.Response:
         body = await read_json(request)
         if not isinstance(body, dict):
-            return sn_error(400, "Exception while reading request", "The payload is not valid "
-                            "JSON: send one JSON object of column names and string values")
+            return sn_error(
+                400,
+                "Exception while reading request",
+                "The payload is not valid "
+                "JSON: send one JSON object of column names and string values",
+            )
         values = {k: v for k, v in as_strings(body).items() if k not in SYS_FIELDS}
         if table.outbound and values.setdefault("integration_status", "new") != "new":
-            return sn_error(403, "Operation Failed", "Data policy: a new outbound row starts "
-                            "with integration_status new")
+            return sn_error(
+                403,
+                "Operation Failed",
+                "Data policy: a new outbound row starts with integration_status new",
+            )
         record = self.instance.insert(table, values, user=user)
         view = View.of(request, self.base_url)
         return json_response({"result": render(record, table, view, self.instance)}, 201)
 
-    async def table_update(self, request: web.Request, table: Table, sys_id: str,
-                           user: str) -> web.Response:
+    async def table_update(
+        self, request: web.Request, table: Table, sys_id: str, user: str
+    ) -> web.Response:
         record = self.instance.get(table.name, sys_id)
         if record is None or self.hidden_by_acl(record):
             return no_record()
         body = await read_json(request)
         if not isinstance(body, dict):
-            return sn_error(400, "Exception while reading request", "The payload is not valid "
-                            "JSON: send one JSON object of column names and string values")
+            return sn_error(
+                400,
+                "Exception while reading request",
+                "The payload is not valid "
+                "JSON: send one JSON object of column names and string values",
+            )
         values = as_strings(body)
         if table.outbound and "integration_status" in values:
             old, new = record["integration_status"], values["integration_status"]
             if new != old and new not in OUTBOUND_STATES.get(old, set()):
                 allowed = sorted(OUTBOUND_STATES.get(old, set())) or ["nothing"]
-                return sn_error(403, "Operation Failed", f"Business rule: integration_status "
-                                f"of {table.name} {sys_id} cannot go from {old} to {new}; "
-                                f"from {old} it may go to {', '.join(allowed)}")
+                return sn_error(
+                    403,
+                    "Operation Failed",
+                    f"Business rule: integration_status "
+                    f"of {table.name} {sys_id} cannot go from {old} to {new}; "
+                    f"from {old} it may go to {', '.join(allowed)}",
+                )
         self.instance.update(table, record, values, user=user)
         view = View.of(request, self.base_url)
         return json_response({"result": render(record, table, view, self.instance)})

@@ -24,8 +24,9 @@ class Outcome:
     message: str = ""
 
 
-def transform(instance: Instance, staging: Staging, row: Record, coalesce: list[str],
-              user: str) -> Outcome:
+def transform(
+    instance: Instance, staging: Staging, row: Record, coalesce: list[str], user: str
+) -> Outcome:
     """Run the map on ``row`` (already stored in the staging table) and record the outcome."""
     outcome = _apply(instance, staging, row, coalesce, user)
     row["sys_import_state"] = outcome.status
@@ -37,34 +38,48 @@ def transform(instance: Instance, staging: Staging, row: Record, coalesce: list[
     return outcome
 
 
-def _apply(instance: Instance, staging: Staging, row: Record, coalesce: list[str],
-           user: str) -> Outcome:
+def _apply(
+    instance: Instance, staging: Staging, row: Record, coalesce: list[str], user: str
+) -> Outcome:
     missing = [c for c in staging.mandatory if not row.get(c)]
     if missing:
         named = ", ".join(f"{staging.columns[c][0]} ({c})" for c in missing)
         return Outcome("error", None, f"Mandatory field(s) missing: {named}")
-    values = {target: row[column] for column, (_, target) in staging.columns.items()
-              if target is not None and row.get(column)}
+    values = {
+        target: row[column]
+        for column, (_, target) in staging.columns.items()
+        if target is not None and row.get(column)
+    }
     for column, (table, lookups) in staging.resolve.items():
         if not row.get(column):
             continue
-        found = next((r for r in instance.table_rows(table)
-                      if any(r.get(key) == row[column] for key in lookups)), None)
+        found = next(
+            (
+                r
+                for r in instance.table_rows(table)
+                if any(r.get(key) == row[column] for key in lookups)
+            ),
+            None,
+        )
         if found is None:
-            return Outcome("error", None, f"{staging.columns[column][0]} {row[column]!r} matches "
-                           f"no {table} record by {' or '.join(lookups)}; load it first")
+            return Outcome(
+                "error",
+                None,
+                f"{staging.columns[column][0]} {row[column]!r} matches "
+                f"no {table} record by {' or '.join(lookups)}; load it first",
+            )
         values[staging.columns[column][1] or column] = found["sys_id"]
     if staging.parent is not None:
         target_column, table, pairs = staging.parent
         parent = instance.find(table, **{key: row.get(col, "") for col, key in pairs})
         if parent is None:
             keys = ", ".join(f"{col}={row.get(col, '')!r}" for col, _ in pairs)
-            return Outcome("error", None, f"no {table} header with {keys}; import the header "
-                           "first")
+            return Outcome("error", None, f"no {table} header with {keys}; import the header first")
         values[target_column] = parent["sys_id"]
     if staging.target == "sn_fin_supplier":
         company = instance.find("core_company", name=row["company"]) or instance.insert(
-            TABLES["core_company"], {"name": row["company"], "vendor": "true"}, user=user)
+            TABLES["core_company"], {"name": row["company"], "vendor": "true"}, user=user
+        )
         values["company"] = company["sys_id"]
         values.setdefault("name", row["company"])
     if staging.target == "sn_shop_invoice":
@@ -73,8 +88,11 @@ def _apply(instance: Instance, staging: Staging, row: Record, coalesce: list[str
     if coalesce:
         match = {staging.columns[c][1] or c: row.get(c, "") for c in coalesce}
         if not all(match.values()):
-            return Outcome("skipped", None, "coalesce value missing: "
-                           f"{', '.join(k for k, v in match.items() if not v)}")
+            return Outcome(
+                "skipped",
+                None,
+                f"coalesce value missing: {', '.join(k for k, v in match.items() if not v)}",
+            )
         existing = instance.find(staging.target, **match)
         if existing is not None:
             if all(existing.get(k) == v for k, v in values.items()):

@@ -26,8 +26,20 @@ from connector.sandbox.syspro.xmlio import child, text
 ROOT = "SetupApSupplier"
 #: Fields an Add or Update may set (anything else in the item is ignored, as SYSPRO does).
 FIELDS = (
-    "SupplierName", "SupShortName", "Branch", "TermsCode", "Currency", "SupAddr1", "SupAddr2",
-    "SupAddr3", "SupAddr4", "SupAddr5", "SupPostalCode", "Email", "OnHold", "SupplierClass",
+    "SupplierName",
+    "SupShortName",
+    "Branch",
+    "TermsCode",
+    "Currency",
+    "SupAddr1",
+    "SupAddr2",
+    "SupAddr3",
+    "SupAddr4",
+    "SupAddr5",
+    "SupPostalCode",
+    "Email",
+    "OnHold",
+    "SupplierClass",
     "DefTaxCode",
 )
 
@@ -46,12 +58,17 @@ def supplier_checker(action: Literal["add", "update", "delete"]) -> Checker:
         elif action != "add" and existing is None:
             result.error("Supplier", code, NOT_ON_FILE, f"Supplier '{code}' not found")
         elif action == "delete" and company.find("ApInvoice", Supplier=code) is not None:
-            result.error("Supplier", code, INVALID_VALUE,
-                         f"Supplier '{code}' has invoices and cannot be deleted")
+            result.error(
+                "Supplier",
+                code,
+                INVALID_VALUE,
+                f"Supplier '{code}' has invoices and cannot be deleted",
+            )
         values = {name: text(item, name) for name in FIELDS if child(item, name) is not None}
         if action == "add" and not values.get("SupplierName"):
-            result.error("SupplierName", "", MANDATORY,
-                         "XML element 'SupplierName' cannot be spaces")
+            result.error(
+                "SupplierName", "", MANDATORY, "XML element 'SupplierName' cannot be spaces"
+            )
         currency = values.get("Currency")
         if currency and currency not in CURRENCIES:
             result.error("Currency", currency, NOT_ON_FILE, f"Currency '{currency}' not found")

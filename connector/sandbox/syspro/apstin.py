@@ -40,14 +40,22 @@ def check_invoice(ctx: Context, item: ET.Element) -> Checked:
     mandatory(result, item, "Invoice")
     code = text(item, "TransactionCode").upper() or "I"
     if code not in TRANSACTION_CODES:
-        result.error("TransactionCode", code, INVALID_VALUE,
-                     f"Transaction code '{code}' is invalid; use I, A, C or D")
+        result.error(
+            "TransactionCode",
+            code,
+            INVALID_VALUE,
+            f"Transaction code '{code}' is invalid; use I, A, C or D",
+        )
     if supplier and company.find("ApSupplier", Supplier=supplier) is None:
         result.error("Supplier", supplier, NOT_ON_FILE, f"Supplier '{supplier}' not found")
     elif supplier and invoice and code == "I" and ctx.knobs.duplicate_invoice == "reject":
         if company.find("ApInvoice", Supplier=supplier, Invoice=invoice) is not None:
-            result.error("Invoice", invoice, ALREADY_EXISTS,
-                         f"Invoice '{invoice}' already exists for supplier '{supplier}'")
+            result.error(
+                "Invoice",
+                invoice,
+                ALREADY_EXISTS,
+                f"Invoice '{invoice}' already exists for supplier '{supplier}'",
+            )
     invoice_date = date_field(result, item, "InvoiceDate")
     due_date = date_field(result, item, "DueDate")
     value = decimal_field(result, item, "TransactionValue")
@@ -60,30 +68,51 @@ def check_invoice(ctx: Context, item: ET.Element) -> Checked:
             result.error("LedgerCode", ledger, NOT_ON_FILE, f"Ledger code '{ledger}' not found")
         distributed += decimal_field(result, line, "LedgerValue")
     if lines and ctx.knobs.require_balanced_distribution and distributed != value - tax:
-        result.error("TransactionValue", str(value), INVALID_VALUE,
-                     f"Distribution total {distributed} does not equal the invoice value "
-                     f"excluding tax {value - tax}")
+        result.error(
+            "TransactionValue",
+            str(value),
+            INVALID_VALUE,
+            f"Distribution total {distributed} does not equal the invoice value "
+            f"excluding tax {value - tax}",
+        )
     if ctx.knobs.require_grn_matching and not children(item, "GrnDetails"):
         result.error("GrnDetails", "", INVALID_VALUE, "GRN matching is required for invoices")
     period = _period(ctx, invoice_date)
     if f"{period.year:04d}-{period.month:02d}" in ctx.knobs.closed_periods:
-        result.error("InvoiceDate", text(item, "InvoiceDate"), INVALID_VALUE,
-                     f"AP period {period.year}/{period.month:02d} is closed")
+        result.error(
+            "InvoiceDate",
+            text(item, "InvoiceDate"),
+            INVALID_VALUE,
+            f"AP period {period.year}/{period.month:02d} is closed",
+        )
 
     def apply() -> list[tuple[str, str]]:
         posted = ctx.company_date
         journal = company.journal("AP")
-        company.insert("ApInvoice", {
-            "Supplier": supplier, "Invoice": invoice, "TrnType": code,
-            "Branch": text(item, "Branch"),
-            "InvoiceDate": (invoice_date or posted).isoformat(),
-            "DueDate": (due_date or invoice_date or posted).isoformat(),
-            "PostDate": posted.isoformat(), "OrigInvValue": value, "TaxCode": text(item, "TaxCode"),
-            "TaxValue": tax, "Reference": text(item, "TransactionReference"), "Journal": journal,
-            "TrnYear": period.year, "TrnMonth": period.month,
-        })
-        return [("Journal", str(journal)), ("TrnYear", str(period.year)),
-                ("TrnMonth", str(period.month))]
+        company.insert(
+            "ApInvoice",
+            {
+                "Supplier": supplier,
+                "Invoice": invoice,
+                "TrnType": code,
+                "Branch": text(item, "Branch"),
+                "InvoiceDate": (invoice_date or posted).isoformat(),
+                "DueDate": (due_date or invoice_date or posted).isoformat(),
+                "PostDate": posted.isoformat(),
+                "OrigInvValue": value,
+                "TaxCode": text(item, "TaxCode"),
+                "TaxValue": tax,
+                "Reference": text(item, "TransactionReference"),
+                "Journal": journal,
+                "TrnYear": period.year,
+                "TrnMonth": period.month,
+            },
+        )
+        return [
+            ("Journal", str(journal)),
+            ("TrnYear", str(period.year)),
+            ("TrnMonth", str(period.month)),
+        ]
 
     result.apply = apply
     return result

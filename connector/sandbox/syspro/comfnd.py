@@ -36,8 +36,7 @@ def run_query(company: Company, query: ET.Element) -> tuple[str, list[ET.Element
     schema = TABLES[table]
     columns = [(c.text or "").strip() for c in children(child(query, "Columns"), "Column")]
     order_by = [
-        _column(table, (c.text or "").strip())
-        for c in children(child(query, "OrderBy"), "Column")
+        _column(table, (c.text or "").strip()) for c in children(child(query, "OrderBy"), "Column")
     ]
     predicate = _where(table, child(query, "Where"))
     rows = [row for row in company.tables[table] if predicate(row)]

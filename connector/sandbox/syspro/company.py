@@ -20,35 +20,81 @@ Row = dict[str, Any]
 #: Columns of every table the simulator serves, in the order COMFND and OData list them.
 TABLES: dict[str, dict[str, ColumnType]] = {
     "ApSupplier": {
-        "Supplier": "str", "SupplierName": "str", "SupShortName": "str", "Branch": "str",
-        "TermsCode": "str", "Currency": "str", "SupAddr1": "str", "SupAddr2": "str",
-        "SupAddr3": "str", "SupAddr4": "str", "SupAddr5": "str", "SupPostalCode": "str",
-        "Email": "str", "OnHold": "str", "SupplierClass": "str", "DefTaxCode": "str",
+        "Supplier": "str",
+        "SupplierName": "str",
+        "SupShortName": "str",
+        "Branch": "str",
+        "TermsCode": "str",
+        "Currency": "str",
+        "SupAddr1": "str",
+        "SupAddr2": "str",
+        "SupAddr3": "str",
+        "SupAddr4": "str",
+        "SupAddr5": "str",
+        "SupPostalCode": "str",
+        "Email": "str",
+        "OnHold": "str",
+        "SupplierClass": "str",
+        "DefTaxCode": "str",
         "TimeStamp": "int",
     },
     "ApInvoice": {
-        "Supplier": "str", "Invoice": "str", "TrnType": "str", "Branch": "str",
-        "InvoiceDate": "date", "DueDate": "date", "PostDate": "date", "OrigInvValue": "decimal",
-        "TaxCode": "str", "TaxValue": "decimal", "Reference": "str", "Journal": "int",
-        "TrnYear": "int", "TrnMonth": "int", "TimeStamp": "int",
+        "Supplier": "str",
+        "Invoice": "str",
+        "TrnType": "str",
+        "Branch": "str",
+        "InvoiceDate": "date",
+        "DueDate": "date",
+        "PostDate": "date",
+        "OrigInvValue": "decimal",
+        "TaxCode": "str",
+        "TaxValue": "decimal",
+        "Reference": "str",
+        "Journal": "int",
+        "TrnYear": "int",
+        "TrnMonth": "int",
+        "TimeStamp": "int",
     },
     "GenMaster": {"GlCode": "str", "Description": "str", "AccountType": "str", "TimeStamp": "int"},
     "InvMaster": {"StockCode": "str", "Description": "str", "StockUom": "str", "TimeStamp": "int"},
     "InvWarehouse": {
-        "StockCode": "str", "Warehouse": "str", "QtyOnHand": "decimal", "TimeStamp": "int",
+        "StockCode": "str",
+        "Warehouse": "str",
+        "QtyOnHand": "decimal",
+        "TimeStamp": "int",
     },
     "InvMovements": {
-        "StockCode": "str", "Warehouse": "str", "EntryDate": "date", "TrnQty": "decimal",
-        "Reference": "str", "Notation": "str", "LedgerCode": "str", "Journal": "int",
-        "GlJournal": "int", "MovementType": "str", "TrnType": "str", "TimeStamp": "int",
+        "StockCode": "str",
+        "Warehouse": "str",
+        "EntryDate": "date",
+        "TrnQty": "decimal",
+        "Reference": "str",
+        "Notation": "str",
+        "LedgerCode": "str",
+        "Journal": "int",
+        "GlJournal": "int",
+        "MovementType": "str",
+        "TrnType": "str",
+        "TimeStamp": "int",
     },
     "PorMasterHdr": {
-        "PurchaseOrder": "str", "Supplier": "str", "OrderDate": "date", "Warehouse": "str",
-        "OrderStatus": "str", "Reference": "str", "TimeStamp": "int",
+        "PurchaseOrder": "str",
+        "Supplier": "str",
+        "OrderDate": "date",
+        "Warehouse": "str",
+        "OrderStatus": "str",
+        "Reference": "str",
+        "TimeStamp": "int",
     },
     "PorMasterDetail": {
-        "PurchaseOrder": "str", "Line": "int", "MStockCode": "str", "MWarehouse": "str",
-        "MOrderQty": "decimal", "MPrice": "decimal", "MGlCode": "str", "TimeStamp": "int",
+        "PurchaseOrder": "str",
+        "Line": "int",
+        "MStockCode": "str",
+        "MWarehouse": "str",
+        "MOrderQty": "decimal",
+        "MPrice": "decimal",
+        "MGlCode": "str",
+        "TimeStamp": "int",
     },
 }
 
@@ -120,24 +166,39 @@ def reference_company() -> Company:
     for code, name in (("0001", "Bike Parts Wholesale"), ("0002", "Camping Supplies Ltd")):
         company.insert(
             "ApSupplier",
-            {"Supplier": code, "SupplierName": name, "SupShortName": name[:20].upper(),
-             "Branch": "10", "TermsCode": "30", "Currency": "$", "OnHold": "N",
-             "SupplierClass": "LOC", "DefTaxCode": "A"},
+            {
+                "Supplier": code,
+                "SupplierName": name,
+                "SupShortName": name[:20].upper(),
+                "Branch": "10",
+                "TermsCode": "30",
+                "Currency": "$",
+                "OnHold": "N",
+                "SupplierClass": "LOC",
+                "DefTaxCode": "A",
+            },
         )
     for code, description, kind in (
-        ("10-1000", "Bank", "A"), ("20-1000", "Accounts payable control", "L"),
-        ("40-1100", "Sales", "R"), ("50-2000", "Cost of sales", "E"),
-        ("60-3000", "Field service expenses", "E"), ("60-3100", "Vehicle expenses", "E"),
+        ("10-1000", "Bank", "A"),
+        ("20-1000", "Accounts payable control", "L"),
+        ("40-1100", "Sales", "R"),
+        ("50-2000", "Cost of sales", "E"),
+        ("60-3000", "Field service expenses", "E"),
+        ("60-3100", "Vehicle expenses", "E"),
         ("10-3000", "Inventory adjustments", "A"),
     ):
-        company.insert("GenMaster", {"GlCode": code, "Description": description,
-                                     "AccountType": kind})
+        company.insert(
+            "GenMaster", {"GlCode": code, "Description": description, "AccountType": kind}
+        )
     for code, description in (("A100", "Compressor 2 ton"), ("B200", "Copper line set 3/8")):
-        company.insert("InvMaster", {"StockCode": code, "Description": description,
-                                     "StockUom": "EA"})
+        company.insert(
+            "InvMaster", {"StockCode": code, "Description": description, "StockUom": "EA"}
+        )
         for warehouse in ("FG", "RM"):
-            company.insert("InvWarehouse", {"StockCode": code, "Warehouse": warehouse,
-                                            "QtyOnHand": Decimal(100)})
+            company.insert(
+                "InvWarehouse",
+                {"StockCode": code, "Warehouse": warehouse, "QtyOnHand": Decimal(100)},
+            )
     return company
 
 
@@ -151,41 +212,76 @@ def seeded_company(seed: int, counts: dict[str, int]) -> Company:
     for n in range(counts.get("suppliers", 0)):
         code = f"S{n + 1:05d}"
         name = f"{rng.choice(PLACES)} {rng.choice(TRADES)} {n + 1}"
-        company.insert("ApSupplier", {"Supplier": code, "SupplierName": name,
-                                      "SupShortName": name[:20].upper(), "Branch": "10",
-                                      "TermsCode": rng.choice(TERMS_CODES), "Currency": "$",
-                                      "OnHold": "N", "SupplierClass": "LOC", "DefTaxCode": "A"})
+        company.insert(
+            "ApSupplier",
+            {
+                "Supplier": code,
+                "SupplierName": name,
+                "SupShortName": name[:20].upper(),
+                "Branch": "10",
+                "TermsCode": rng.choice(TERMS_CODES),
+                "Currency": "$",
+                "OnHold": "N",
+                "SupplierClass": "LOC",
+                "DefTaxCode": "A",
+            },
+        )
     for n in range(counts.get("stock", 0)):
         code = f"P{n + 1:05d}"
-        company.insert("InvMaster", {"StockCode": code, "Description": f"Part {n + 1}",
-                                     "StockUom": "EA"})
-        company.insert("InvWarehouse", {"StockCode": code, "Warehouse": "FG",
-                                        "QtyOnHand": Decimal(rng.randint(0, 500))})
+        company.insert(
+            "InvMaster", {"StockCode": code, "Description": f"Part {n + 1}", "StockUom": "EA"}
+        )
+        company.insert(
+            "InvWarehouse",
+            {"StockCode": code, "Warehouse": "FG", "QtyOnHand": Decimal(rng.randint(0, 500))},
+        )
     suppliers = [row["Supplier"] for row in company.tables["ApSupplier"]]
     base = dt.date(2024, 1, 1)
     for n in range(counts.get("invoices", 0)):
         day = base + dt.timedelta(days=rng.randint(0, 180))
         value = Decimal(rng.randint(1000, 500000)) / 100
-        company.insert("ApInvoice", {
-            "Supplier": rng.choice(suppliers), "Invoice": f"SEED-{n + 1:06d}", "TrnType": "I",
-            "Branch": "10", "InvoiceDate": day.isoformat(),
-            "DueDate": (day + dt.timedelta(days=30)).isoformat(), "PostDate": day.isoformat(),
-            "OrigInvValue": value, "Journal": company.journal("AP"), "TrnYear": day.year,
-            "TrnMonth": day.month,
-        })
+        company.insert(
+            "ApInvoice",
+            {
+                "Supplier": rng.choice(suppliers),
+                "Invoice": f"SEED-{n + 1:06d}",
+                "TrnType": "I",
+                "Branch": "10",
+                "InvoiceDate": day.isoformat(),
+                "DueDate": (day + dt.timedelta(days=30)).isoformat(),
+                "PostDate": day.isoformat(),
+                "OrigInvValue": value,
+                "Journal": company.journal("AP"),
+                "TrnYear": day.year,
+                "TrnMonth": day.month,
+            },
+        )
     stock = [row["StockCode"] for row in company.tables["InvMaster"]]
     for _ in range(counts.get("purchase_orders", 0)):
         day = base + dt.timedelta(days=rng.randint(0, 180))
         number = company.purchase_order_number()
-        company.insert("PorMasterHdr", {
-            "PurchaseOrder": number, "Supplier": rng.choice(suppliers),
-            "OrderDate": day.isoformat(), "Warehouse": "FG", "OrderStatus": "1",
-        })
+        company.insert(
+            "PorMasterHdr",
+            {
+                "PurchaseOrder": number,
+                "Supplier": rng.choice(suppliers),
+                "OrderDate": day.isoformat(),
+                "Warehouse": "FG",
+                "OrderStatus": "1",
+            },
+        )
         # An order as PORTOI leaves it: one to three stock lines.
         for line, code in enumerate(rng.sample(stock, min(len(stock), rng.randint(1, 3))), 1):
-            company.insert("PorMasterDetail", {
-                "PurchaseOrder": number, "Line": line, "MStockCode": code, "MWarehouse": "FG",
-                "MOrderQty": Decimal(rng.randint(1, 20)),
-                "MPrice": Decimal(rng.randint(500, 50000)) / 100, "MGlCode": "",
-            })
+            company.insert(
+                "PorMasterDetail",
+                {
+                    "PurchaseOrder": number,
+                    "Line": line,
+                    "MStockCode": code,
+                    "MWarehouse": "FG",
+                    "MOrderQty": Decimal(rng.randint(1, 20)),
+                    "MPrice": Decimal(rng.randint(500, 50000)) / 100,
+                    "MGlCode": "",
+                },
+            )
     return company

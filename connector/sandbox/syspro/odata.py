@@ -29,7 +29,10 @@ from connector.sandbox.syspro.sessions import Logins
 
 ODATA_BASE = "/SYSPRO8Odata/SYSPROOData"
 EDM_TYPES: dict[ColumnType, str] = {
-    "str": "Edm.String", "date": "Edm.DateTimeOffset", "decimal": "Edm.Decimal", "int": "Edm.Int64",
+    "str": "Edm.String",
+    "date": "Edm.DateTimeOffset",
+    "decimal": "Edm.Decimal",
+    "int": "Edm.Int64",
 }
 Predicate = Callable[[Row], bool]
 QUERY_OPTIONS = frozenset({"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$format"})
@@ -45,8 +48,12 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
 }
 
 
@@ -106,14 +113,16 @@ def entity_set(
         # Nulls first (SQL Server's order); a None never meets a value of the column's type.
         rows = sorted(
             rows,
-            key=lambda row: (row[column] is not None, _typed(row[column], columns[column])
-                             if row[column] is not None else 0),
+            key=lambda row: (
+                row[column] is not None,
+                _typed(row[column], columns[column]) if row[column] is not None else 0,
+            ),
             reverse=descending,
         )
     skip = _count(query, "$skip", 0)
     top = _count(query, "$top", len(rows))
     take = min(top, max(1, row_cap))
-    page = rows[skip: skip + take]
+    page = rows[skip : skip + take]
     selected = _select(table, query.get("$select", ""))
     body: dict[str, Any] = {
         "@odata.context": f"{base_url}{ODATA_BASE}/$metadata#{table}",
@@ -183,7 +192,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     while text[position:].strip():
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise ODataError(f"$filter cannot be parsed near {text[position:position + 20]!r}")
+            raise ODataError(f"$filter cannot be parsed near {text[position : position + 20]!r}")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()
@@ -236,8 +245,8 @@ class _FilterParser:
             raise ODataError(f"$filter operator {operator!r} is not supported")
         literal = _literal(self._take(), TABLES[self.table][column], column)
         kind_of = TABLES[self.table][column]
-        return lambda row: row[column] is not None and compare(
-            _typed(row[column], kind_of), literal
+        return lambda row: (
+            row[column] is not None and compare(_typed(row[column], kind_of), literal)
         )
 
 

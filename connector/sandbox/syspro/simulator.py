@@ -141,9 +141,9 @@ class SysproSimulator(Simulator):
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         if path.lower().startswith(ENET_BASE.lower() + "/"):
-            return await self._enet(request, path[len(ENET_BASE) + 1:].strip("/").lower())
+            return await self._enet(request, path[len(ENET_BASE) + 1 :].strip("/").lower())
         if path.lower().startswith(ODATA_BASE.lower()):
-            return self._odata(request, path[len(ODATA_BASE):].strip("/"))
+            return self._odata(request, path[len(ODATA_BASE) :].strip("/"))
         return web.Response(status=404, text="Endpoint not found.")
 
     async def _enet(self, request: web.Request, operation: str) -> web.StreamResponse:
@@ -183,10 +183,12 @@ class SysproSimulator(Simulator):
     def _profile(self, session: Session) -> bytes:
         profile = ET.Element("GetLogonProfile")
         for name, value in (
-            ("CompanyName", COMPANY_NAME), ("CompanyId", self.logins.company),
+            ("CompanyName", COMPANY_NAME),
+            ("CompanyId", self.logins.company),
             ("OperatorCode", session.operator),
             ("CompanyDate", self._context(None).company_date.isoformat()),
-            ("DefaultApBranch", "10"), ("LocalCurrencyCode", "$"),
+            ("DefaultApBranch", "10"),
+            ("LocalCurrencyCode", "$"),
         ):
             leaf(profile, name, value)
         return render("getlogonprofile", list(profile))
@@ -257,22 +259,30 @@ class SysproSimulator(Simulator):
     # -- OData --------------------------------------------------------------------------
     def _odata(self, request: web.Request, tail: str) -> web.Response:
         if not authorized(request, self.logins):
-            return odata_error(401, "Authorization has been denied for this request.",
-                               {"WWW-Authenticate": 'Basic realm="SYSPRO OData"'})
+            return odata_error(
+                401,
+                "Authorization has been denied for this request.",
+                {"WWW-Authenticate": 'Basic realm="SYSPRO OData"'},
+            )
         if request.method not in ("GET", "HEAD"):
             return odata_error(405, "The OData service is read-only.", {"Allow": "GET"})
         if tail == "$metadata":
             return metadata()
         if tail == "":
-            return json_response({"value": [{"name": t, "url": t}
-                                            for t in self.company.tables]})
+            return json_response({"value": [{"name": t, "url": t} for t in self.company.tables]})
         table = next((t for t in self.company.tables if t.lower() == tail.lower()), None)
         if table is None:
             return odata_error(404, f"No entity set named '{tail}'.")
         knobs = self.syspro_knobs
         try:
-            return entity_set(request, self.company, table, self.base_url,
-                              knobs.odata_row_cap, knobs.odata_next_link)
+            return entity_set(
+                request,
+                self.company,
+                table,
+                self.base_url,
+                knobs.odata_row_cap,
+                knobs.odata_next_link,
+            )
         except ODataError as error:
             return odata_error(400, str(error))
 

@@ -70,8 +70,9 @@ def text(element: ET.Element | None, name: str) -> str:
 
 def render(root: str, body: list[ET.Element]) -> bytes:
     """A complete XMLOUT document in Windows-1252."""
-    attributes = " ".join(f"{name}='{escape(value, {chr(39): '&apos;'})}'"
-                          for name, value in ROOT_ATTRIBUTES)
+    attributes = " ".join(
+        f"{name}='{escape(value, {chr(39): '&apos;'})}'" for name, value in ROOT_ATTRIBUTES
+    )
     inner = "\n".join(ET.tostring(element, encoding="unicode") for element in body)
     document = (
         '<?xml version="1.0" encoding="Windows-1252"?>\n'

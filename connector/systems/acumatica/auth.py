@@ -181,7 +181,6 @@ class TokenGrants:
         )
 
 
-
 # -- cookie sessions ----------------------------------------------------------------------
 class LoginBody(msgspec.Struct, frozen=True, omit_defaults=True):
     name: str

@@ -72,7 +72,8 @@ def open_connection(
     session = make_session(timeout_s=config.timeout_s)
     key = f"ifs:{url}:{secret_fingerprint(client.client_id)}"
     limiter = limiters.get(
-        key, lambda: RateLimiter(config.requests_per_minute, 60.0, name=f"ifs {host}"))
+        key, lambda: RateLimiter(config.requests_per_minute, 60.0, name=f"ifs {host}")
+    )
     iam_http = HttpClient(
         f"{SYSTEM} iam",
         session,

@@ -54,13 +54,16 @@ class TokenGrants:
     async def __call__(self, previous: Token | None) -> Token:
         if previous is not None and previous.refresh_token:
             answer = await self._grant(
-                {"grant_type": "refresh_token", "refresh_token": previous.refresh_token})
+                {"grant_type": "refresh_token", "refresh_token": previous.refresh_token}
+            )
             if isinstance(answer, Token):
                 return answer
             if answer.error != "invalid_grant":
                 raise self._refusal("refresh_token", answer)
-            log.info("ifs %s: refresh token no longer active; using client credentials",
-                     self._client.token_url)
+            log.info(
+                "ifs %s: refresh token no longer active; using client credentials",
+                self._client.token_url,
+            )
         answer = await self._grant({"grant_type": "client_credentials", "scope": SCOPE})
         if isinstance(answer, OAuthError):
             raise self._refusal("client_credentials", answer)
@@ -107,4 +110,3 @@ class TokenGrants:
             system=SYSTEM,
             code=answer.error or "oauth_error",
         )
-

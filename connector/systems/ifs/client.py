@@ -62,4 +62,5 @@ class IfsClient(NaturalKeyLookups, EtagWrites):
         raise ConfigurationError(
             f"IFS company {self.company!r} has no accounts visible to the IAM client's user: "
             "check `company` in the config and the user's company permissions",
-            system=SYSTEM)
+            system=SYSTEM,
+        )

@@ -60,7 +60,9 @@ class NaturalKeyLookups(ProjectionReads):
         label = f"{name}Set list"
         url: URL | None = URL(f"{self.api_root}/{name}Handling.svc/{name}Set", encoded=True)
         query: dict[str, str] | None = {
-            "$filter": f"Company eq {literal(company or self.company)}", "$orderby": name}
+            "$filter": f"Company eq {literal(company or self.company)}",
+            "$orderby": name,
+        }
         found: list[m.CodePartValue] = []
         while url is not None:
             response = await self._transport.read(url, label, params=query)
@@ -68,8 +70,7 @@ class NaturalKeyLookups(ProjectionReads):
                 raise self._list_refused(response, label)
             page = decode(response, m.Page, label)
             found.extend(decode_raw(response, raw, m.CodePartValue, label) for raw in page.value)
-            url = URL(f"{self.api_root}/{page.next_link}", encoded=True) if page.next_link \
-                else None
+            url = URL(f"{self.api_root}/{page.next_link}", encoded=True) if page.next_link else None
             query = None
         return found
 
@@ -81,8 +82,9 @@ class NaturalKeyLookups(ProjectionReads):
     ) -> list[m.ExternalVoucherRow]:
         """The external voucher rows posted under ``load_id`` (the natural key the connector
         derives from the source document), in record order; empty when there are none."""
-        condition = (f"Company eq {literal(company or self.company)} "
-                     f"and LoadId eq {literal(load_id)}")
+        condition = (
+            f"Company eq {literal(company or self.company)} and LoadId eq {literal(load_id)}"
+        )
         return await self.list(m.ExternalVoucherRow, filter=condition)
 
     async def voucher_rows_dated(
@@ -90,10 +92,12 @@ class NaturalKeyLookups(ProjectionReads):
     ) -> list[m.ExternalVoucherRow]:
         """The external voucher rows dated (``TransactionDate``) ``start``..``end`` whose load
         id starts with ``prefix`` — every load the connector posted in a period, in pages."""
-        condition = (f"Company eq {literal(company or self.company)} "
-                     f"and startswith(LoadId,{literal(prefix)}) "
-                     f"and TransactionDate ge {literal(start)} "
-                     f"and TransactionDate le {literal(end)}")
+        condition = (
+            f"Company eq {literal(company or self.company)} "
+            f"and startswith(LoadId,{literal(prefix)}) "
+            f"and TransactionDate ge {literal(start)} "
+            f"and TransactionDate le {literal(end)}"
+        )
         return await self.list(m.ExternalVoucherRow, filter=condition)
 
 

@@ -182,7 +182,12 @@ class VoucherRow(Entity, kw_only=True, frozen=True):
     projection: ClassVar[str] = "VoucherRowsAnalysis"
     entity_set: ClassVar[str] = "VoucherRowSet"
     keys: ClassVar[tuple[str, ...]] = (
-        "Company", "AccountingYear", "VoucherType", "VoucherNo", "RowNo")
+        "Company",
+        "AccountingYear",
+        "VoucherType",
+        "VoucherNo",
+        "RowNo",
+    )
     window_field: ClassVar[str | None] = "VoucherDate"
 
     company: str

@@ -76,10 +76,14 @@ def refusal(response: HttpResponse, record: str, *, write: bool) -> ConnectorErr
             return InDoubtError(
                 f"{where} → HTTP {response.status} without an explanation, so {record} may have "
                 "been written: look it up by its natural key before writing it again",
-                system=SYSTEM, record=record)
+                system=SYSTEM,
+                record=record,
+            )
         return UnavailableError(
             f"{where} → HTTP {response.status} without an explanation; try again later",
-            system=SYSTEM, record=record)
+            system=SYSTEM,
+            record=record,
+        )
     said = " ".join((error.message if error and error.message else "no reason given").split())
     field = blamed_field(error) if error is not None else None
     about = f" (attribute {field})" if field else ""
@@ -88,6 +92,8 @@ def refusal(response: HttpResponse, record: str, *, write: bool) -> ConnectorErr
         f"{f', {error.code}' if error and error.code else ''}): {said}. Fix the value in the "
         "source record or the mapping that produces it (or create the record it refers to in "
         "IFS first), then replay it.",
-        system=SYSTEM, record=record, field=field,
+        system=SYSTEM,
+        record=record,
+        field=field,
         code=(error.code if error and error.code else f"http_{response.status}"),
     )

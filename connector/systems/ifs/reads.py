@@ -71,7 +71,8 @@ class ProjectionReads:
         key attributes (the models need them).
         """
         params: dict[str, str] = {
-            "$orderby": ",".join(orderby) if orderby else ",".join(entity.keys)}
+            "$orderby": ",".join(orderby) if orderby else ",".join(entity.keys)
+        }
         condition = and_all([filter, self._window(entity, since)])
         if condition:
             params["$filter"] = condition
@@ -93,8 +94,7 @@ class ProjectionReads:
             seen.update(row.keyref for row in fresh)
             if fresh:
                 yield fresh
-            url = URL(f"{self.api_root}/{page.next_link}", encoded=True) if page.next_link \
-                else None
+            url = URL(f"{self.api_root}/{page.next_link}", encoded=True) if page.next_link else None
             query = None
 
     async def list(
@@ -152,8 +152,9 @@ class ProjectionReads:
         if since is None:
             return None
         if entity.window_field is None:
-            raise ValueError(f"{entity.entity_set} has no date to read a window on; "
-                             "read it whole instead")
+            raise ValueError(
+                f"{entity.entity_set} has no date to read a window on; read it whole instead"
+            )
         # Window fields are Edm.Date: IFS refuses to compare one with a timestamp literal.
         day = since.date() if isinstance(since, dt.datetime) else since
         return f"{entity.window_field} ge {literal(day)}"
@@ -163,7 +164,10 @@ class ProjectionReads:
             return ConfigurationError(
                 f"{response.method} {response.path} for {label} → HTTP 404: this IFS "
                 "environment does not serve the projection; check `url` and that the "
-                "projection is granted to the IAM client's user", system=SYSTEM, record=label)
+                "projection is granted to the IAM client's user",
+                system=SYSTEM,
+                record=label,
+            )
         return refusal(response, label, write=False)
 
 
@@ -189,4 +193,8 @@ def _unexpected(
     return RejectedError(
         f"unexpected response to {response.method} {response.path} (HTTP {response.status}) "
         f"for {label}: {exc}; the answer does not match the connector's model of IFS: report "
-        "it with this message", system=SYSTEM, record=label, code="unexpected_response")
+        "it with this message",
+        system=SYSTEM,
+        record=label,
+        code="unexpected_response",
+    )

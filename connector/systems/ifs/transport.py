@@ -45,29 +45,52 @@ class Transport:
         return await self._send("GET", url, label, params=params, write=False, ok=_READ_OK)
 
     async def write(
-        self, method: str, url: URL, label: str, *, json: bytes | None = None,
+        self,
+        method: str,
+        url: URL,
+        label: str,
+        *,
+        json: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        return await self._send(method, url, label, json=json, headers=headers, write=True,
-                                ok=_WRITE_OK)
+        return await self._send(
+            method, url, label, json=json, headers=headers, write=True, ok=_WRITE_OK
+        )
 
     async def _send(
-        self, method: str, url: URL, label: str, *, write: bool, ok: Collection[int],
-        params: Mapping[str, str] | None = None, json: bytes | None = None,
+        self,
+        method: str,
+        url: URL,
+        label: str,
+        *,
+        write: bool,
+        ok: Collection[int],
+        params: Mapping[str, str] | None = None,
+        json: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         """One request, sent again once after MI_MODIFIED_ERROR or a redirect to /auth/."""
         metadata_retried = redirect_retried = False
         while True:
             response = await self._http.request(
-                method, url, params=params, json=json, headers=headers, idempotent=not write,
-                record=label, ok_statuses=ok)
+                method,
+                url,
+                params=params,
+                json=json,
+                headers=headers,
+                idempotent=not write,
+                record=label,
+                ok_statuses=ok,
+            )
             if is_metadata_changed(response):
                 if metadata_retried:
                     raise UnavailableError(
                         f"{method} {url.path} for {label}: IFS answered MI_MODIFIED_ERROR twice "
                         "(projection metadata keeps changing, e.g. during a deployment); the "
-                        "record is tried again later", system=SYSTEM, record=label)
+                        "record is tried again later",
+                        system=SYSTEM,
+                        record=label,
+                    )
                 # IFS refused before running anything: the same request is safe once more.
                 metadata_retried = True
                 log.info("ifs %s: projection metadata changed; sending the request again", label)
@@ -85,12 +108,18 @@ class Transport:
             raise ConfigurationError(
                 f"{response.method} {response.path} for {label} → HTTP {response.status} "
                 "redirecting away from the API; redirects are never followed with credentials: "
-                "check `url` of the IFS system in the config", system=SYSTEM, record=label)
+                "check `url` of the IFS system in the config",
+                system=SYSTEM,
+                record=label,
+            )
         if retried or self._tokens is None:
             raise AuthError(
                 f"{response.method} {response.path} for {label}: IFS sent the request to its "
                 "sign-in page again after a token refresh; check the IAM client's service user "
-                "and its permission sets", system=SYSTEM, record=label)
+                "and its permission sets",
+                system=SYSTEM,
+                record=label,
+            )
         # A redirect to sign in is IFS's way of saying 401 on some set-ups (sheet §1).
         await self._tokens.invalidate(await self._tokens.get())
         return True

@@ -34,7 +34,8 @@ class EtagWrites(ProjectionReads):
         ``InDoubtError``, to be settled by the natural-key look-up.
         """
         response = await self._transport.write(
-            "POST", self.set_url(entity), record, json=msgspec.json.encode(body))
+            "POST", self.set_url(entity), record, json=msgspec.json.encode(body)
+        )
         if response.status != 201 and response.status != 200:
             raise refusal(response, record, write=True)
         return decode(response, entity, record)
@@ -59,8 +60,9 @@ class EtagWrites(ProjectionReads):
         url = self.row_url(entity, keys)
         current = etag or (await self._require(entity, keys, label)).etag
         for attempt in (1, 2):
-            response = await self._transport.write("PATCH", url, label, json=body,
-                                         headers={"If-Match": current})
+            response = await self._transport.write(
+                "PATCH", url, label, json=body, headers={"If-Match": current}
+            )
             if response.status == 200:
                 return decode(response, entity, label)
             if response.status == 204:
@@ -81,12 +83,14 @@ class EtagWrites(ProjectionReads):
         """
         label = f"{action} on {entity.entity_set}({', '.join(map(str, keys))})"
         name = entity.entity_type or entity.__name__
-        url = URL(f"{self.row_url(entity, keys)}/IfsApp.{entity.projection}.{name}_{action}",
-                  encoded=True)
+        url = URL(
+            f"{self.row_url(entity, keys)}/IfsApp.{entity.projection}.{name}_{action}", encoded=True
+        )
         current = etag or (await self._require(entity, keys, label)).etag
         for attempt in (1, 2):
             response = await self._transport.write(
-                "POST", url, label, headers={"If-Match": current})
+                "POST", url, label, headers={"If-Match": current}
+            )
             if response.status in (200, 204):
                 return
             if response.status != 412:
@@ -106,13 +110,17 @@ class EtagWrites(ProjectionReads):
             raise ConflictError(
                 f"{label} changed in IFS again while the connector re-applied its change "
                 "(412 twice): someone is editing it now; the record is retried on the next run",
-                system=SYSTEM, record=label)
+                system=SYSTEM,
+                record=label,
+            )
         fresh = await self._require(entity, keys, label)
         if still_applies is not None and not still_applies(fresh):
             raise ConflictError(
                 f"{label} was changed in IFS since it was read, and the connector's change no "
                 "longer applies to the new version: review the row in IFS",
-                system=SYSTEM, record=label)
+                system=SYSTEM,
+                record=label,
+            )
         log.info("ifs %s: ETag was stale (412); re-read and sending the change once more", label)
         return fresh.etag
 
@@ -122,5 +130,8 @@ class EtagWrites(ProjectionReads):
             raise RejectedError(
                 f"{label} does not exist in IFS (any more): it was deleted or never created; "
                 "look it up by its natural key and replay the record",
-                system=SYSTEM, record=label, code="ODP_RESOURCE_NOTFOUND")
+                system=SYSTEM,
+                record=label,
+                code="ODP_RESOURCE_NOTFOUND",
+            )
         return row

@@ -53,7 +53,7 @@ def open_connection(
     if config.product == "m3" and not config.division:
         raise ConfigurationError(
             f"the Infor system logging in with credential {config.credential!r} is M3 but "
-            "has no division: add division = \"<DIVI>\" to its [systems.…] table (M3 "
+            'has no division: add division = "<DIVI>" to its [systems.…] table (M3 '
             "needs it on every call)"
         )
     if config.product == "syteline" and not config.mongoose_config:

@@ -8,6 +8,7 @@ The M3 client is split by concern (suppliers and items in ``client.py``, purchas
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 
 from connector.errors import RejectedError
 from connector.systems.infor.mi import MIClient, Row
@@ -28,6 +29,13 @@ class M3Calls:
     @property
     def division(self) -> str:
         return self.mi.division
+
+    def document(self) -> AbstractContextManager[None]:
+        """Open around one document's look-up or write: with the coalescer on, its calls
+        and those of the other documents in progress share requests step by step (see
+        :meth:`~connector.systems.infor.mi.Coalescer.participant`)."""
+        coalescer = self.mi.coalescer
+        return coalescer.participant() if coalescer is not None else nullcontext()
 
     # -- helpers ------------------------------------------------------------------------
     async def _get(

@@ -132,7 +132,10 @@ class M3Client(InvoiceBatches, PurchaseOrders):
     async def update_supplier(self, suno: str, fields: Mapping[str, str]) -> None:
         """CRS620MI/UpdSupplier: change the given fields of supplier ``suno`` only."""
         await self.mi.call(
-            "CRS620MI", "UpdSupplier", {"SUNO": suno, **fields}, write=True,
+            "CRS620MI",
+            "UpdSupplier",
+            {"SUNO": suno, **fields},
+            write=True,
             record=f"supplier {suno}",
         )
 

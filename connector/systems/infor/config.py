@@ -51,12 +51,21 @@ class InforSystem(SystemConfigBase, frozen=True, tag="infor"):
     whatever is asked), SyteLine ``recordCap``, FSM ``_limit``; LN sets its own page size."""
 
     coalesce_ms: Annotated[float, Meta(ge=0, le=1000)] = 100.0
-    """M3 only. Longest wait (ms) of an MI call for other loader workers' calls, to go with them as
-    one bulk request; 0 sends every call alone. A call waits only while other requests are
-    in the air (their callers come back to the same step together), so a lone worker never
-    waits; against an M3 round trip of a hundred milliseconds or more, the request budget
-    goes about twice as far."""
+    """M3 only. Longest wait (ms) of an MI call for other loader workers' calls, to go with
+    them as one bulk request; 0 sends every call alone. AP documents in progress wait for each
+    other step by step (the wait restarts on every answer, so it bounds a worker that
+    stops calling, not M3's round trip); other calls wait only while requests are in the
+    air, so a lone worker never waits. With four workers an invoice of 100 lines costs
+    about 1.3 requests instead of 4.7, whatever M3's latency."""
 
     cost_center_ait: Annotated[int, Meta(ge=1, le=7)] = 2
     """M3 only. Which accounting dimension (AIT1..AIT7) holds the cost center in this
     company."""
+
+    ln_write_mode: Literal["auto", "deep", "batch", "single"] = "auto"
+    """LN only. How a document (AP invoice, PO) is written with its lines: ``deep`` one POST
+    with the lines nested (OData deep insert), ``batch`` one ``$batch`` request holding the
+    header and its lines as one atomic group, ``single`` one POST per header and per line.
+    ``auto`` reads each service's ``$metadata`` once per connection and uses deep insert or
+    ``$batch`` where the service announces it (Capabilities vocabulary), else ``single``.
+    A service that answers 501 to either falls back to ``single`` for the connection."""

@@ -6,7 +6,9 @@ table by ``LMDT`` (sheet §3): ``… from FAPIBH where E5CONO = C and E5DIVI = D
 and E5LMDT >= yyyyMMdd and E5INBN > last``. EXPORTMI answers rows in the table's primary
 key order (CONO, DIVI, INBN) and caps them like any list, so the scan restarts after the
 last INBN read and ends only on a page that brings nothing new. It does not apply the
-session company: the query names CONO and DIVI itself.
+session company: the query names CONO and DIVI itself. Reconciliation reads the same table
+by invoice date and by the prefix of the correlation id we stamp (``CORI``), so a period's
+documents of ours cost a page or two, not a look-up each (:func:`stamped_invoices`).
 
 The coding of a posted invoice (account, cost center) is not on its batch lines but on its
 voucher: ``GLS200MI/LstVoucherLines`` (DIVI, YEA4, VONO), whose cost lines (``TRCD`` 41)
@@ -22,7 +24,7 @@ import msgspec
 from connector.errors import SourceDataError
 from connector.systems.infor.client import M3Client
 from connector.systems.infor.mi import MAX_ROWS_PER_CALL
-from connector.systems.infor.models import convert
+from connector.systems.infor.models import IBTP_RECODE, convert
 
 #: FAPIBH columns read for each posted invoice, in REPL order (without the E5 prefix).
 #: The supplier invoice number, free text that may hold the separator, comes last: whatever
@@ -31,6 +33,9 @@ HEAD_COLUMNS = (
     "DIVI", "INBN", "SUNO", "SPYN", "IVDT", "CUAM", "CUCD", "PUNO",
     "YEA4", "VSER", "VONO", "LMDT", "LMTS", "SINO",
 )  # fmt: skip
+#: FAPIBH columns read for reconciliation. The CORI before the free-text SINO is one of
+#: ours (``st:bill:<id>``, filtered by its prefix), which never holds the separator.
+STAMPED_COLUMNS = ("INBN", "IVDT", "CUAM", "SUNO", "CORI", "SINO")
 #: The batch status of a posted (validated) batch.
 POSTED = "90"
 #: GL transaction code of a cost line of a supplier invoice voucher.
@@ -55,6 +60,17 @@ class PostedInvoice(msgspec.Struct, frozen=True, kw_only=True):
     VONO: str = ""
     LMDT: str = ""
     LMTS: str = ""
+
+
+class StampedInvoice(msgspec.Struct, frozen=True, kw_only=True):
+    """A posted invoice batch of ours: its number, date, amount and correlation id."""
+
+    INBN: str
+    IVDT: str
+    CUAM: str
+    SUNO: str
+    CORI: str
+    SINO: str
 
 
 class VoucherLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,14 +106,48 @@ async def posted_invoices(
 ) -> AsyncIterator[PostedInvoice]:
     """Posted invoices of the client's company and division changed on or after
     ``changed_since`` (yyyyMMdd; None = all), in INBN order. See the module docstring."""
+    where = [f"E5LMDT >= {changed_since}"] if changed_since else []
+    async for values in _posted_heads(m3, HEAD_COLUMNS, where):
+        yield PostedInvoice(**values)
+
+
+async def stamped_invoices(
+    m3: M3Client, cori_prefix: str, first_day: str, last_day: str
+) -> AsyncIterator[StampedInvoice]:
+    """Posted invoice batches whose correlation id (CORI) starts with ``cori_prefix`` and
+    whose invoice date (IVDT) is ``first_day``..``last_day`` (yyyyMMdd, inclusive), in INBN
+    order: one paged read of a period's documents of ours, for reconciliation.
+
+    The prefix is a half-open text range (``E5CORI >= 'st:bill:' and E5CORI < 'st:bill;'``),
+    plain SQL comparison that every EXPORTMI grid runs; rows are checked against the prefix
+    again here, in case a database collation orders the range otherwise. Recode batches are
+    left out: they move amounts of a voucher already counted, whatever CORI M3 gives them."""
+    upper = cori_prefix[:-1] + chr(ord(cori_prefix[-1]) + 1)
+    where = [
+        f"E5IVDT >= {first_day}",
+        f"E5IVDT <= {last_day}",
+        f"E5CORI >= '{cori_prefix}'",
+        f"E5CORI < '{upper}'",
+        f"E5IBTP <> '{IBTP_RECODE}'",
+    ]
+    async for values in _posted_heads(m3, STAMPED_COLUMNS, where):
+        if values["CORI"].startswith(cori_prefix):
+            yield StampedInvoice(**values)
+
+
+async def _posted_heads(
+    m3: M3Client, columns: tuple[str, ...], conditions: list[str]
+) -> AsyncIterator[dict[str, str]]:
+    """FAPIBH rows of posted batches of the client's company and division meeting
+    ``conditions``, as column → value, read in INBN order by restarting after the last INBN
+    (``columns`` must hold INBN)."""
     where = [f"E5CONO = {m3.company}", f"E5DIVI = '{m3.division}'", f"E5SUPA = {POSTED}"]
-    if changed_since:
-        where.append(f"E5LMDT >= {changed_since}")
-    columns = ", ".join(f"E5{c}" for c in HEAD_COLUMNS)
+    where += conditions
+    selected = ", ".join(f"E5{c}" for c in columns)
     after = ""
     while True:
         restart = [f"E5INBN > {after}"] if after else []
-        query = f"{columns} from FAPIBH where {' and '.join(where + restart)}"
+        query = f"{selected} from FAPIBH where {' and '.join(where + restart)}"
         rows = await m3.mi.call(
             "EXPORTMI",
             "Select",
@@ -108,12 +158,12 @@ async def posted_invoices(
         )
         fresh = 0
         for row in rows:
-            head = _head(row.get("REPL", ""))
-            if after and int(head.INBN or "0") <= int(after):
+            values = _columns(row.get("REPL", ""), columns)
+            if after and int(values["INBN"] or "0") <= int(after):
                 continue  # a grid that ignores the restart condition must not loop
             fresh += 1
-            after = head.INBN
-            yield head
+            after = values["INBN"]
+            yield values
         if fresh == 0:
             return
 
@@ -152,9 +202,11 @@ async def find_posted_invoice(m3: M3Client, suno: str, sino: str) -> PostedInvoi
     return convert(rows[0], PostedInvoice) if rows else None
 
 
-def _head(repl: str) -> PostedInvoice:
+def _columns(repl: str, columns: tuple[str, ...]) -> dict[str, str]:
+    """One REPL string as column → value; the last column (free text that may hold the
+    separator) takes whatever follows the others' separators."""
     values = repl.split(SEPARATOR)
-    count = len(HEAD_COLUMNS)
+    count = len(columns)
     if len(values) < count:
         raise SourceDataError(
             f"EXPORTMI answered a FAPIBH row with {len(values)} values for {count} columns "
@@ -162,4 +214,4 @@ def _head(repl: str) -> PostedInvoice:
             record="posted invoice",
         )
     values = values[: count - 1] + [SEPARATOR.join(values[count - 1 :])]
-    return PostedInvoice(**dict(zip(HEAD_COLUMNS, (v.strip() for v in values), strict=True)))
+    return dict(zip(columns, (v.strip() for v in values), strict=True))

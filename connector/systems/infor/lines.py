@@ -113,6 +113,9 @@ class FoundInvoice(msgspec.Struct, frozen=True, kw_only=True):
     line_count: int
     invoice_date: str = ""
     version: str = ""
+    #: Our correlation id as the line stores it (``LineInvoice.reference``); "" on an
+    #: invoice keyed by hand, or where the line answer did not carry it.
+    reference: str = ""
 
 
 class LineOrderLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -183,7 +186,8 @@ class InforLine(Protocol):
         ...
 
     def invoices(self, date_from: str, date_to: str) -> AsyncIterator[FoundInvoice]:
-        """AP invoices dated in [from, to] (YYYY-MM-DD), for reconciliation."""
+        """AP invoices dated in [from, to] (YYYY-MM-DD), each with its ``reference``, for
+        reconciliation."""
         ...
 
     async def find_order(self, number: str) -> FoundOrder | None: ...

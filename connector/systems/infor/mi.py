@@ -19,7 +19,9 @@ Facts this module encodes (sheet ``infor.md`` §2–§6):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import msgspec
@@ -166,7 +168,6 @@ class MIClient:
             raise classify(program, transaction, result, record, self.company)
         return [_trim(row) for row in result.records or []]
 
-
     async def bulk(
         self,
         program: str,
@@ -259,6 +260,20 @@ class MIClient:
         return out
 
 
+#: Rounds a document's call may wait for documents a step behind it (see ``Coalescer``).
+MAX_HOLDS = 3
+
+
+@dataclass
+class _Document:
+    """A participant's progress: the calls it has made so far in its current document."""
+
+    steps: int = 0
+
+
+_document: ContextVar[_Document | None] = ContextVar("m3_document", default=None)
+
+
 class NotRunError(RejectedError):
     """A transaction of a bulk request M3 did not run: nothing happened, send it again."""
 
@@ -269,6 +284,12 @@ class _Waiting:
     inputs: Mapping[str, str]
     record: str
     answer: asyncio.Future[list[Row]]
+    #: Which ``call_many`` queued it (one caller may queue many transactions).
+    caller: int
+    #: Its document's step (calls made before it in the document); None outside one.
+    step: int | None = None
+    #: Rounds it has waited for documents behind it.
+    held: int = 0
 
 
 class Coalescer:
@@ -280,10 +301,24 @@ class Coalescer:
     if it had called alone. Waiting is only worth it while other callers' requests are in
     the air (they come back to their next step together): with none in flight, whatever is
     queued goes at once; otherwise a call waits for them at most ``linger_s``, or until
-    ``max_size`` transactions are queued. Reads and writes never share a request: a read may
-    be retried, a write never. A request that fails as a whole fails every caller in it the
-    same way (a write's timeout leaves each of its documents in doubt, settled by each one's
-    lookup). A transaction M3 did not run (a stopped bulk) is sent again alone.
+    ``max_size`` transactions are queued.
+
+    Callers that say they are working on a document (:meth:`participant`) make that rule a
+    barrier: while any are, queued calls go once **every** such document has a call queued
+    (or ``linger_s`` passed with no request in the air: a document waiting for M3's answer
+    is not one that stopped calling), whatever is in flight. "Nothing in the air" is a
+    poor signal when M3 answers in a millisecond: a document between two calls (reading our
+    own ledger) is not in the air, and its next call would miss the request the others
+    share. Documents then move through their steps together, and each request carries one
+    step of every document, whether M3 answers in 1 ms or 300. A document that fell a step
+    behind (it started late, its step took longer) is let catch up: the calls of documents
+    further on wait for it, up to :data:`MAX_HOLDS` rounds, so that the next request carries
+    the step of all of them again instead of two requests carrying half each forever.
+
+    Reads and writes never share a request: a read may be retried, a write never. A request
+    that fails as a whole fails every caller in it the same way (a write's timeout leaves
+    each of its documents in doubt, settled by each one's lookup). A transaction M3 did not
+    run (a stopped bulk) is sent again alone.
     """
 
     def __init__(self, mi: MIClient, linger_s: float, max_size: int = 500) -> None:
@@ -296,6 +331,26 @@ class Coalescer:
         #: Requests sent and not yet answered.
         self._in_flight = 0
         self._check_scheduled = False
+        #: Documents being worked on (see :meth:`participant`), and the callers with
+        #: transactions queued and not yet sent.
+        self._participants = 0
+        self._queued_callers = 0
+        self._callers = 0
+
+    @contextmanager
+    def participant(self) -> Iterator[None]:
+        """While open, the caller counts as a document whose next call the others wait for
+        (see the class docstring). Open it around one document's look-up or write only: a
+        participant that stops calling holds every round up to ``linger_s``."""
+        self._participants += 1
+        token = _document.set(_Document())
+        try:
+            yield
+        finally:
+            _document.reset(token)
+            self._participants -= 1
+            # The others may have been waiting only for this one.
+            self._schedule_check(asyncio.get_running_loop())
 
     async def call(
         self,
@@ -323,17 +378,24 @@ class Coalescer:
         """Several transactions of one caller (a document's lines); each one's answer."""
         loop = asyncio.get_running_loop()
         key = (program, write)
+        self._callers += 1
+        document = _document.get()
+        step = None
+        if document is not None:
+            step = document.steps
+            document.steps += 1
         entries = [
-            _Waiting(name, dict(inputs), record, loop.create_future())
+            _Waiting(name, dict(inputs), record, loop.create_future(), self._callers, step)
             for name, inputs, record in transactions
         ]
         waiting = self._waiting.setdefault(key, [])
         waiting.extend(entries)
+        self._queued_callers += 1
         if len(waiting) >= self.max_size:
             self._start(key)
         else:
             if key not in self._timers:
-                self._timers[key] = loop.call_later(self.linger_s, self._start, key)
+                self._timers[key] = loop.call_later(self.linger_s, self._expire, key)
             self._schedule_check(loop)
         answers: list[list[Row] | Exception] = []
         for entry in entries:
@@ -352,8 +414,25 @@ class Coalescer:
 
     def _check(self) -> None:
         self._check_scheduled = False
-        if self._in_flight == 0:
+        if self._participants:
+            # The barrier: send once every document has its next call queued.
+            ready = self._queued_callers >= self._participants
+        else:
+            ready = self._in_flight == 0
+        if not ready:
+            return
+        if not self._participants:
             for key in list(self._waiting):
+                self._start(key)
+            return
+        steps = [w.step for batch in self._waiting.values() for w in batch if w.step is not None]
+        behind = min(steps, default=0)
+        for key, batch in list(self._waiting.items()):
+            ahead = all(w.step is not None and w.step > behind for w in batch)
+            if ahead and all(w.held < MAX_HOLDS for w in batch):
+                for waiting in batch:
+                    waiting.held += 1
+            else:
                 self._start(key)
 
     def _start(self, key: tuple[str, bool]) -> None:
@@ -362,6 +441,7 @@ class Coalescer:
             timer.cancel()
         batch = self._waiting.pop(key, None)
         if batch:
+            self._queued_callers -= len({waiting.caller for waiting in batch})
             self._in_flight += 1
             task = asyncio.create_task(self._send(key, batch))
             self._tasks.add(task)
@@ -372,7 +452,27 @@ class Coalescer:
             await self._answer(key, batch)
         finally:
             self._in_flight -= 1
-            self._schedule_check(asyncio.get_running_loop())
+            loop = asyncio.get_running_loop()
+            if self._participants:
+                # Under the barrier ``linger_s`` bounds the wait for a document that makes no
+                # call, not for M3's answers: every answer restarts it.
+                for waiting_key in list(self._timers):
+                    self._timers.pop(waiting_key).cancel()
+                    self._timers[waiting_key] = loop.call_later(
+                        self.linger_s, self._expire, waiting_key
+                    )
+            self._schedule_check(loop)
+
+    def _expire(self, key: tuple[str, bool]) -> None:
+        """``linger_s`` passed for ``key``'s calls: send them, unless documents are waiting
+        for M3 (an answer is coming, and it restarts the wait): a round trip longer than
+        ``linger_s`` must not split the step the documents share."""
+        self._timers.pop(key, None)
+        if self._participants and self._in_flight:
+            loop = asyncio.get_running_loop()
+            self._timers[key] = loop.call_later(self.linger_s, self._expire, key)
+            return
+        self._start(key)
 
     async def _answer(self, key: tuple[str, bool], batch: list[_Waiting]) -> None:
         program, write = key

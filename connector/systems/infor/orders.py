@@ -99,4 +99,3 @@ class PurchaseOrders(M3Calls):
         await self.mi.call(
             "PPS200MI", "AddLine", {"PUNO": puno, **fields}, write=True, record=record
         )
-

@@ -35,8 +35,15 @@ from connector.systems.servicenow.models import Watermark
 from connector.systems.servicenow.problems import SYSTEM
 from connector.vault import Credential
 
-__all__ = ["KINDS", "Imported", "ServiceNowClient", "ServiceNowConnection", "ServiceNowSystem",
-           "Watermark", "open_connection"]
+__all__ = [
+    "KINDS",
+    "Imported",
+    "ServiceNowClient",
+    "ServiceNowConnection",
+    "ServiceNowSystem",
+    "Watermark",
+    "open_connection",
+]
 
 #: The budget used when no hourly rule is known: never the bottleneck, but finite so a
 #: runaway loop cannot hammer the instance.
@@ -81,43 +88,73 @@ def open_connection(
     if credential.kind not in KINDS:
         raise ConfigurationError(
             f"credential {credential.name!r} is of kind {credential.kind!r}; a ServiceNow "
-            f"system needs one of {', '.join(KINDS)}", system=SYSTEM)
+            f"system needs one of {', '.join(KINDS)}",
+            system=SYSTEM,
+        )
     instance_url = _instance_url(config, credential)
     host = URL(instance_url).host or instance_url
     session = make_session(timeout_s=config.timeout_s)
-    who = secret_fingerprint(credential.fields.get("client_id")
-                             or credential.fields.get("username", credential.name))
+    who = secret_fingerprint(
+        credential.fields.get("client_id") or credential.fields.get("username", credential.name)
+    )
     if config.requests_per_hour:
         rate, period = float(config.requests_per_hour), 3600.0
     else:
         rate, period = float(UNBUDGETED_REQUESTS_PER_SECOND), 1.0
     limiter = limiters.get(
         f"servicenow:{instance_url}:{who}",
-        lambda: RateLimiter(rate, period, max_concurrent=config.max_concurrent,
-                            name=f"servicenow {host}"),
+        lambda: RateLimiter(
+            rate, period, max_concurrent=config.max_concurrent, name=f"servicenow {host}"
+        ),
     )
     policy = retry if retry is not None else RetryPolicy()
     tokens: TokenCache | None = None
     if credential.kind == BASIC_KIND:
-        http = HttpClient(SYSTEM, session, limiter=limiter, tokens=None, auth_headers=None,
-                          static_headers=basic_header(credential), retry=policy)
+        http = HttpClient(
+            SYSTEM,
+            session,
+            limiter=limiter,
+            tokens=None,
+            auth_headers=None,
+            static_headers=basic_header(credential),
+            retry=policy,
+        )
     else:
         token_http = HttpClient(
-            f"{SYSTEM} oauth", session,
-            limiter=limiters.get(f"servicenow-oauth:{instance_url}", lambda: RateLimiter(
-                TOKEN_REQUESTS_PER_SECOND, 1.0, name=f"servicenow oauth {host}")),
-            tokens=None, auth_headers=None, retry=policy)
-        tokens = TokenCache(TokenGrants(token_http, instance_url, OAuthClient.of(credential)),
-                            refresh_margin_s=config.token_refresh_margin_s,
-                            name=f"servicenow {host}")
+            f"{SYSTEM} oauth",
+            session,
+            limiter=limiters.get(
+                f"servicenow-oauth:{instance_url}",
+                lambda: RateLimiter(
+                    TOKEN_REQUESTS_PER_SECOND, 1.0, name=f"servicenow oauth {host}"
+                ),
+            ),
+            tokens=None,
+            auth_headers=None,
+            retry=policy,
+        )
+        tokens = TokenCache(
+            TokenGrants(token_http, instance_url, OAuthClient.of(credential)),
+            refresh_margin_s=config.token_refresh_margin_s,
+            name=f"servicenow {host}",
+        )
         http = HttpClient(
-            SYSTEM, session, limiter=limiter, tokens=tokens,
+            SYSTEM,
+            session,
+            limiter=limiter,
+            tokens=tokens,
             auth_headers=lambda token: {"Authorization": f"Bearer {token.access_token}"},
-            retry=policy)
-    client = ServiceNowClient(http, instance_url=instance_url, erp_source=config.erp_source,
-                              page_size=config.page_size, credential_name=credential.name,
-                              basic=credential.kind == BASIC_KIND,
-                              requests_per_hour=config.requests_per_hour)
+            retry=policy,
+        )
+    client = ServiceNowClient(
+        http,
+        instance_url=instance_url,
+        erp_source=config.erp_source,
+        page_size=config.page_size,
+        credential_name=credential.name,
+        basic=credential.kind == BASIC_KIND,
+        requests_per_hour=config.requests_per_hour,
+    )
     return ServiceNowConnection(client, session, tokens, limiter, config)
 
 
@@ -127,13 +164,15 @@ def _instance_url(config: ServiceNowSystem, credential: Credential) -> str:
         raise ConfigurationError(
             f"no ServiceNow instance URL: set `instance_url` in the config or store it in "
             f"credential {credential.name!r} (e.g. https://acme.service-now.com)",
-            system=SYSTEM)
+            system=SYSTEM,
+        )
     parsed = URL(url)
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ConfigurationError(
             f"the ServiceNow instance URL of credential {credential.name!r} or the config is "
             "not an absolute http(s) URL; set it like https://acme.service-now.com",
-            system=SYSTEM)
+            system=SYSTEM,
+        )
     return url.rstrip("/")
 
 

@@ -56,8 +56,12 @@ class OAuthClient:
     @classmethod
     def of(cls, credential: Credential) -> OAuthClient:
         refresh = credential.secret("refresh_token") if credential.kind == REFRESH_KIND else None
-        return cls(credential.name, credential.secret("client_id"),
-                   credential.secret("client_secret"), refresh)
+        return cls(
+            credential.name,
+            credential.secret("client_id"),
+            credential.secret("client_secret"),
+            refresh,
+        )
 
 
 def basic_header(credential: Credential) -> dict[str, str]:
@@ -99,17 +103,23 @@ class TokenGrants:
 
     def _refusal(self, grant: str, answer: str) -> AuthError:
         name = self._client.credential_name
-        where = (f"ServiceNow at {self._instance_url} refused the {grant} grant of credential "
-                 f"{name!r} ({answer}; the instance logs the cause in its system log)")
+        where = (
+            f"ServiceNow at {self._instance_url} refused the {grant} grant of credential "
+            f"{name!r} ({answer}; the instance logs the cause in its system log)"
+        )
         if grant == "refresh_token":
-            advice = ("Check client_id and client_secret against the OAuth application "
-                      "registry; the refresh token may have expired (100 days by default) or "
-                      "been revoked: sign in through the authorization-code flow again and "
-                      f"store the new one with `ml-connector creds set {name} --kind "
-                      f"{REFRESH_KIND}`.")
+            advice = (
+                "Check client_id and client_secret against the OAuth application "
+                "registry; the refresh token may have expired (100 days by default) or "
+                "been revoked: sign in through the authorization-code flow again and "
+                f"store the new one with `ml-connector creds set {name} --kind "
+                f"{REFRESH_KIND}`."
+            )
         else:
-            advice = ("Check client_id and client_secret against the OAuth application "
-                      "registry, that the instance allows the grant "
-                      "(glide.oauth.inbound.client.credential.grant_type.enabled=true) and "
-                      "that the registry names an OAuth Application User.")
+            advice = (
+                "Check client_id and client_secret against the OAuth application "
+                "registry, that the instance allows the grant "
+                "(glide.oauth.inbound.client.credential.grant_type.enabled=true) and "
+                "that the registry names an OAuth Application User."
+            )
         return AuthError(f"{where}. {advice}", system=SYSTEM)

@@ -141,16 +141,23 @@ class _InstanceCalls:
 
     @staticmethod
     def _read_params(model: type[Record]) -> dict[str, str]:
-        return {"sysparm_fields": ",".join(model.field_names()),
-                "sysparm_display_value": "false", "sysparm_exclude_reference_link": "true"}
+        return {
+            "sysparm_fields": ",".join(model.field_names()),
+            "sysparm_display_value": "false",
+            "sysparm_exclude_reference_link": "true",
+        }
 
-    async def _page(self, model: type[R], query: str, limit: int, offset: int
-                    ) -> tuple[builtins.list[R], bool]:
-        params = self._read_params(model) | {"sysparm_query": query,
-                                             "sysparm_limit": str(limit),
-                                             "sysparm_offset": str(offset)}
-        response = await self._get(self._table_url(model.TABLE), params, model.TABLE,
-                                   f"{model.TABLE} page")
+    async def _page(
+        self, model: type[R], query: str, limit: int, offset: int
+    ) -> tuple[builtins.list[R], bool]:
+        params = self._read_params(model) | {
+            "sysparm_query": query,
+            "sysparm_limit": str(limit),
+            "sysparm_offset": str(offset),
+        }
+        response = await self._get(
+            self._table_url(model.TABLE), params, model.TABLE, f"{model.TABLE} page"
+        )
         if response.status == 404:
             return [], False
         rows = [msgspec.json.decode(raw, type=model) for raw in response.json(Result).result]
@@ -161,21 +168,35 @@ class _InstanceCalls:
         # token the HTTP kit must see it to refresh once.
         return frozenset(extra) | ({401} if self._basic else frozenset())
 
-    async def _get(self, url: str, params: Mapping[str, str], table: str, record: str
-                   ) -> HttpResponse:
-        response = await self.http.request("GET", url, params=params, headers=ACCEPT,
-                                           idempotent=True, record=record,
-                                           ok_statuses=self._statuses(200, 400, 403, 404))
+    async def _get(
+        self, url: str, params: Mapping[str, str], table: str, record: str
+    ) -> HttpResponse:
+        response = await self.http.request(
+            "GET",
+            url,
+            params=params,
+            headers=ACCEPT,
+            idempotent=True,
+            record=record,
+            ok_statuses=self._statuses(200, 400, 403, 404),
+        )
         return self._checked(response, table, record, f"read {table}", READ_ROLES)
 
     async def _write(self, url: str, body: bytes, table: str, record: str) -> HttpResponse:
-        response = await self.http.request("POST", url, json=body, headers=ACCEPT,
-                                           idempotent=False, record=record,
-                                           ok_statuses=self._statuses(200, 201, 400, 403))
+        response = await self.http.request(
+            "POST",
+            url,
+            json=body,
+            headers=ACCEPT,
+            idempotent=False,
+            record=record,
+            ok_statuses=self._statuses(200, 201, 400, 403),
+        )
         return self._checked(response, table, record, f"import into {table}", IMPORT_ROLES)
 
-    def _checked(self, response: HttpResponse, table: str, record: str, action: str,
-                 roles: tuple[str, ...]) -> HttpResponse:
+    def _checked(
+        self, response: HttpResponse, table: str, record: str, action: str, roles: tuple[str, ...]
+    ) -> HttpResponse:
         self._note_rate_rule(response)
         if response.status in (200, 201) and is_html(response):
             raise hibernating(response, self.instance_url)
@@ -204,25 +225,119 @@ class _InstanceCalls:
             "servicenow %s: the instance applies a rate-limit rule of %d requests per hour "
             "(rule %s) but the connector paces to %s; set requests_per_hour = %d for this "
             "system so it never waits out a 429 of up to an hour",
-            self.instance_url, limit, response.headers.get("X-RateLimit-Rule", "?"),
+            self.instance_url,
+            limit,
+            response.headers.get("X-RateLimit-Rule", "?"),
             f"{self._requests_per_hour} per hour" if self._requests_per_hour else "no budget",
-            limit)
+            limit,
+        )
 
     def _basic_refused(self, response: HttpResponse, record: str) -> AuthError:
         name = self._credential
         if response.headers.get("X-MFA_TOKEN") == "invalid":
-            hint = ("the user needs multi-factor authentication, which Basic auth cannot "
-                    "give: use a web-service-only user, or an OAuth credential")
+            hint = (
+                "the user needs multi-factor authentication, which Basic auth cannot "
+                "give: use a web-service-only user, or an OAuth credential"
+            )
         else:
-            hint = ("check username and password; hardened instances also refuse Basic auth "
-                    "for users who can sign in interactively: use a web-service-only user")
-        return AuthError(f"{response.method} {response.path} → HTTP 401 ({said(response)}): "
-                         f"ServiceNow refused the Basic auth of credential {name!r}; {hint}",
-                         system=SYSTEM, record=record)
+            hint = (
+                "check username and password; hardened instances also refuse Basic auth "
+                "for users who can sign in interactively: use a web-service-only user"
+            )
+        return AuthError(
+            f"{response.method} {response.path} → HTTP 401 ({said(response)}): "
+            f"ServiceNow refused the Basic auth of credential {name!r}; {hint}",
+            system=SYSTEM,
+            record=record,
+        )
 
 
+class _Lookups(_InstanceCalls):
+    """Single rows by sys_id or by their natural key (what every target's ``find`` asks)."""
 
-class ServiceNowClient(_InstanceCalls):
+    async def query(
+        self, model: type[R], equal: Mapping[str, str], *, limit: int = LOOKUP_LIMIT
+    ) -> builtins.list[R]:
+        """Rows of ``model`` whose fields equal ``equal`` (one live query, ordered by sys_id)."""
+        terms = [*encoded.all_equal(model, equal), *encoded.order_by(model, "sys_id")]
+        rows, _ = await self._page(model, encoded.join(terms), limit, 0)
+        return rows
+
+    async def get(self, model: type[R], sys_id: str) -> R | None:
+        """One row by sys_id, or None when it does not exist or the ACL hides it."""
+        response = await self._get(
+            f"{self._table_url(model.TABLE)}/{sys_id}",
+            self._read_params(model),
+            model.TABLE,
+            f"{model.TABLE} {sys_id}",
+        )
+        if response.status == 404:
+            return None
+        return msgspec.json.decode(response.json(_One).result, type=model)
+
+    # -- natural keys ---------------------------------------------------------------------
+    async def find_invoice(
+        self, external_invoice_number: str, *, supplier_sys_id: str | None = None
+    ) -> Invoice | None:
+        """The invoice with this supplier invoice number from our ERP source (and supplier)."""
+        key = {"external_invoice_number": external_invoice_number, "erp_source": self.erp_source}
+        if supplier_sys_id is not None:
+            key["supplier"] = supplier_sys_id
+        return await self._find_one(Invoice, key, f"invoice {external_invoice_number}")
+
+    async def find_purchase_order(self, erp_po_number: str) -> PurchaseOrder | None:
+        return await self._find_one(
+            PurchaseOrder,
+            {"erp_po_number": erp_po_number, "erp_source": self.erp_source},
+            f"purchase order {erp_po_number}",
+        )
+
+    async def find_supplier(self, erp_supplier_id: str) -> Supplier | None:
+        return await self._find_one(
+            Supplier,
+            {"erp_supplier_id": erp_supplier_id, "erp_source": self.erp_source},
+            f"supplier {erp_supplier_id}",
+        )
+
+    async def find_supplier_named(self, name: str) -> Supplier | None:
+        """The supplier by name: what invoice and PO imports refer to."""
+        return await self._find_one(
+            Supplier, {"name": name, "erp_source": self.erp_source}, f"supplier {name!r}"
+        )
+
+    async def find_gl_account(self, number: str) -> GlAccount | None:
+        return await self._find_one(
+            GlAccount, {"number": number, "erp_source": self.erp_source}, f"GL account {number}"
+        )
+
+    async def find_cost_center(self, code: str) -> CostCenter | None:
+        return await self._find_one(
+            CostCenter, {"code": code, "erp_source": self.erp_source}, f"cost center {code}"
+        )
+
+    async def invoice_lines(self, invoice_sys_id: str) -> builtins.list[InvoiceLine]:
+        """The lines of one invoice (to tell a complete invoice from one cut short)."""
+        return await self.query(InvoiceLine, {"invoice": invoice_sys_id}, limit=10000)
+
+    async def purchase_order_lines(self, po_sys_id: str) -> builtins.list[PurchaseOrderLine]:
+        return await self.query(PurchaseOrderLine, {"purchase_order": po_sys_id}, limit=10000)
+
+    async def _find_one(self, model: type[R], key: Mapping[str, str], label: str) -> R | None:
+        rows = await self.query(model, key)
+        if len(rows) > 1:
+            ids = ", ".join(row.sys_id for row in rows)
+            raise RejectedError(
+                f"{len(rows)} {model.TABLE} records match {label} from ERP source "
+                f"{self.erp_source} ({ids}): a replay without coalesce duplicated it. Keep one "
+                "in ServiceNow, delete the others, then replay the record",
+                system=SYSTEM,
+                record=label,
+                code="duplicate_target",
+            )
+        return rows[0] if rows else None
+
+
+class ServiceNowClient(_Lookups):
     """Calls to one instance; see the module docstring for the contract.
 
     ``erp_source`` is written by the flows on every import and added to every lookup.
@@ -236,9 +351,12 @@ class ServiceNowClient(_InstanceCalls):
     # -- checks ---------------------------------------------------------------------------
     async def check_plugin(self) -> None:
         """Raise ConfigurationError unless the S2P tables exist and the user may read them."""
-        await self._get(f"{self._table_url(S2P_PROBE_TABLE)}",
-                        {"sysparm_limit": "1", "sysparm_fields": "sys_id"},
-                        S2P_PROBE_TABLE, "Source-to-Pay check")
+        await self._get(
+            f"{self._table_url(S2P_PROBE_TABLE)}",
+            {"sysparm_limit": "1", "sysparm_fields": "sys_id"},
+            S2P_PROBE_TABLE,
+            "Source-to-Pay check",
+        )
 
     # -- reads ----------------------------------------------------------------------------
     async def changed_since(
@@ -266,12 +384,18 @@ class ServiceNowClient(_InstanceCalls):
         offset = 0
         while True:
             if same_second:
-                terms = [encoded.term(model, "sys_updated_on", "=", cursor.updated_on),
-                         encoded.term(model, "sys_id", ">", cursor.sys_id),
-                         *filters, *encoded.order_by(model, "sys_id")]
+                terms = [
+                    encoded.term(model, "sys_updated_on", "=", cursor.updated_on),
+                    encoded.term(model, "sys_id", ">", cursor.sys_id),
+                    *filters,
+                    *encoded.order_by(model, "sys_id"),
+                ]
             else:
-                terms = [encoded.term(model, "sys_updated_on", ">", cursor.updated_on),
-                         *filters, *encoded.order_by(model, "sys_updated_on", "sys_id")]
+                terms = [
+                    encoded.term(model, "sys_updated_on", ">", cursor.updated_on),
+                    *filters,
+                    *encoded.order_by(model, "sys_updated_on", "sys_id"),
+                ]
             rows, more = await self._page(model, encoded.join(terms), limit, offset)
             if rows:
                 yield rows
@@ -284,22 +408,18 @@ class ServiceNowClient(_InstanceCalls):
             else:
                 return
 
-    async def query(self, model: type[R], equal: Mapping[str, str], *,
-                    limit: int = LOOKUP_LIMIT) -> builtins.list[R]:
-        """Rows of ``model`` whose fields equal ``equal`` (one live query, ordered by sys_id)."""
-        terms = [*encoded.all_equal(model, equal), *encoded.order_by(model, "sys_id")]
-        rows, _ = await self._page(model, encoded.join(terms), limit, 0)
-        return rows
-
-    async def invoices_dated(self, start: str, end: str, source_prefix: str
-                             ) -> builtins.list[Invoice]:
+    async def invoices_dated(
+        self, start: str, end: str, source_prefix: str
+    ) -> builtins.list[Invoice]:
         """Invoices of our ERP source dated ``start``..``end`` (``yyyy-MM-dd``) whose external
         invoice source starts with ``source_prefix``, every page of them."""
-        terms = [*encoded.all_equal(Invoice, {"erp_source": self.erp_source}),
-                 encoded.term(Invoice, "external_invoice_source", "STARTSWITH", source_prefix),
-                 encoded.term(Invoice, "invoice_date", ">=", start),
-                 encoded.term(Invoice, "invoice_date", "<=", end),
-                 *encoded.order_by(Invoice, "sys_id")]
+        terms = [
+            *encoded.all_equal(Invoice, {"erp_source": self.erp_source}),
+            encoded.term(Invoice, "external_invoice_source", "STARTSWITH", source_prefix),
+            encoded.term(Invoice, "invoice_date", ">=", start),
+            encoded.term(Invoice, "invoice_date", "<=", end),
+            *encoded.order_by(Invoice, "sys_id"),
+        ]
         found: builtins.list[Invoice] = []
         offset = 0
         while True:
@@ -311,98 +431,53 @@ class ServiceNowClient(_InstanceCalls):
                 return found
             offset += self.page_size
 
-    async def get(self, model: type[R], sys_id: str) -> R | None:
-        """One row by sys_id, or None when it does not exist or the ACL hides it."""
-        response = await self._get(f"{self._table_url(model.TABLE)}/{sys_id}",
-                                   self._read_params(model), model.TABLE,
-                                   f"{model.TABLE} {sys_id}")
-        if response.status == 404:
-            return None
-        return msgspec.json.decode(response.json(_One).result, type=model)
-
-    # -- natural keys ---------------------------------------------------------------------
-    async def find_invoice(self, external_invoice_number: str, *,
-                           supplier_sys_id: str | None = None) -> Invoice | None:
-        """The invoice with this supplier invoice number from our ERP source (and supplier)."""
-        key = {"external_invoice_number": external_invoice_number,
-               "erp_source": self.erp_source}
-        if supplier_sys_id is not None:
-            key["supplier"] = supplier_sys_id
-        return await self._find_one(Invoice, key, f"invoice {external_invoice_number}")
-
-    async def find_purchase_order(self, erp_po_number: str) -> PurchaseOrder | None:
-        return await self._find_one(PurchaseOrder, {
-            "erp_po_number": erp_po_number, "erp_source": self.erp_source},
-            f"purchase order {erp_po_number}")
-
-    async def find_supplier(self, erp_supplier_id: str) -> Supplier | None:
-        return await self._find_one(Supplier, {
-            "erp_supplier_id": erp_supplier_id, "erp_source": self.erp_source},
-            f"supplier {erp_supplier_id}")
-
-    async def find_supplier_named(self, name: str) -> Supplier | None:
-        """The supplier by name: what invoice and PO imports refer to."""
-        return await self._find_one(Supplier, {"name": name, "erp_source": self.erp_source},
-                                    f"supplier {name!r}")
-
-    async def find_gl_account(self, number: str) -> GlAccount | None:
-        return await self._find_one(GlAccount, {
-            "number": number, "erp_source": self.erp_source}, f"GL account {number}")
-
-    async def find_cost_center(self, code: str) -> CostCenter | None:
-        return await self._find_one(CostCenter, {
-            "code": code, "erp_source": self.erp_source}, f"cost center {code}")
-
-    async def invoice_lines(self, invoice_sys_id: str) -> builtins.list[InvoiceLine]:
-        """The lines of one invoice (to tell a complete invoice from one cut short)."""
-        return await self.query(InvoiceLine, {"invoice": invoice_sys_id}, limit=10000)
-
-    async def purchase_order_lines(self, po_sys_id: str) -> builtins.list[PurchaseOrderLine]:
-        return await self.query(PurchaseOrderLine, {"purchase_order": po_sys_id}, limit=10000)
-
-    async def _find_one(self, model: type[R], key: Mapping[str, str], label: str) -> R | None:
-        rows = await self.query(model, key)
-        if len(rows) > 1:
-            ids = ", ".join(row.sys_id for row in rows)
-            raise RejectedError(
-                f"{len(rows)} {model.TABLE} records match {label} from ERP source "
-                f"{self.erp_source} ({ids}): a replay without coalesce duplicated it. Keep one "
-                "in ServiceNow, delete the others, then replay the record",
-                system=SYSTEM, record=label, code="duplicate_target")
-        return rows[0] if rows else None
-
     # -- imports --------------------------------------------------------------------------
     async def import_row(self, row: StagingRow) -> Imported:
         """Insert one staging row; the transform runs before the answer. A row the transform
         refused (missing mandatory field, unknown supplier…) raises RejectedError quoting
         the instance; an unknown outcome raises InDoubtError (settle it with ``find_*``)."""
         label = row.describe()
-        response = await self._write(f"{self.instance_url}/api/now/import/{row.STAGING}",
-                                     msgspec.json.encode(row), row.STAGING, label)
+        response = await self._write(
+            f"{self.instance_url}/api/now/import/{row.STAGING}",
+            msgspec.json.encode(row),
+            row.STAGING,
+            label,
+        )
         try:
             body = response.json(ImportResponse)
         except RejectedError as exc:
             # The instance accepted the row but its answer is unreadable: the target may
             # exist, so this is settled by a lookup, never by sending the row again.
-            raise InDoubtError(f"the import of {label} into {row.STAGING} answered HTTP "
-                               f"{response.status} in a shape the connector cannot read "
-                               f"({exc.message}); look the record up by its natural key "
-                               "before importing it again", system=SYSTEM, record=label
-                               ) from exc
+            raise InDoubtError(
+                f"the import of {label} into {row.STAGING} answered HTTP "
+                f"{response.status} in a shape the connector cannot read "
+                f"({exc.message}); look the record up by its natural key "
+                "before importing it again",
+                system=SYSTEM,
+                record=label,
+            ) from exc
         if not body.result:
-            raise RejectedError(f"the import into {row.STAGING} answered no result row; "
-                                "report it with this message", system=SYSTEM, record=label,
-                                code="unexpected_response")
+            raise RejectedError(
+                f"the import into {row.STAGING} answered no result row; "
+                "report it with this message",
+                system=SYSTEM,
+                record=label,
+                code="unexpected_response",
+            )
         result = body.result[0]
         if result.status in ("inserted", "updated", "ignored"):
-            return Imported(result.status, result.sys_id, result.table, result.display_value,
-                            body.import_set)
+            return Imported(
+                result.status, result.sys_id, result.table, result.display_value, body.import_set
+            )
         raise RejectedError(
             f"the transform map {result.transform_map or row.STAGING} refused {label}: "
             f"{result.status}, "
             f"{clause(result.error_message or result.status_message or 'no reason')}. "
             "Fix the record (or load what it refers to first), then replay it",
-            system=SYSTEM, record=label, code=f"import_{result.status}")
+            system=SYSTEM,
+            record=label,
+            code=f"import_{result.status}",
+        )
 
     async def import_rows(self, rows: Sequence[StagingRow]) -> str:
         """Insert rows of one staging table with ``insertMultiple``; they are transformed
@@ -411,35 +486,53 @@ class ServiceNowClient(_InstanceCalls):
         if len(staging) != 1:
             raise ValueError("import_rows takes rows of exactly one staging table")
         (table,) = staging
-        records = [{row.LABELS.get(k, k): v for k, v in msgspec.to_builtins(row).items()}
-                   for row in rows]
+        records = [
+            {row.LABELS.get(k, k): v for k, v in msgspec.to_builtins(row).items()} for row in rows
+        ]
         response = await self._write(
             f"{self.instance_url}/api/now/import/{table}/insertMultiple",
-            msgspec.json.encode({"records": records}), table, f"{len(rows)} rows of {table}")
+            msgspec.json.encode({"records": records}),
+            table,
+            f"{len(rows)} rows of {table}",
+        )
         return response.json(MultiImportResponse).import_set_id
 
-    async def import_set_rows(self, staging: type[StagingRow], import_set_id: str, *,
-                              wait_s: float = 60.0, poll_s: float = 0.5
-                              ) -> builtins.list[StagingState]:
+    async def import_set_rows(
+        self,
+        staging: type[StagingRow],
+        import_set_id: str,
+        *,
+        wait_s: float = 60.0,
+        poll_s: float = 0.5,
+    ) -> builtins.list[StagingState]:
         """The staging rows of one import set once none is still pending (read through the
         Table API); TimeoutError_ if the set is not transformed within ``wait_s``."""
         url = self._table_url(staging.STAGING)
         fields = ",".join(StagingState.__struct_fields__)
-        params = {"sysparm_query": f"sys_import_set={import_set_id}^ORDERBYsys_created_on",
-                  "sysparm_fields": fields, "sysparm_exclude_reference_link": "true",
-                  "sysparm_display_value": "false"}
+        params = {
+            "sysparm_query": f"sys_import_set={import_set_id}^ORDERBYsys_created_on",
+            "sysparm_fields": fields,
+            "sysparm_exclude_reference_link": "true",
+            "sysparm_display_value": "false",
+        }
         with anyio.move_on_after(wait_s):
             while True:
-                response = await self._get(url, params, staging.STAGING,
-                                           f"import set {import_set_id}")
-                states = [msgspec.json.decode(raw, type=StagingState)
-                          for raw in response.json(Result).result]
+                response = await self._get(
+                    url, params, staging.STAGING, f"import set {import_set_id}"
+                )
+                states = [
+                    msgspec.json.decode(raw, type=StagingState)
+                    for raw in response.json(Result).result
+                ]
                 if states and all(s.sys_import_state not in ("", "pending") for s in states):
                     return states
                 await anyio.sleep(poll_s)
-        raise TimeoutError_(f"import set {import_set_id} of {staging.STAGING} was not "
-                            f"transformed within {wait_s:.0f}s; read it again later",
-                            system=SYSTEM, record=f"import set {import_set_id}")
+        raise TimeoutError_(
+            f"import set {import_set_id} of {staging.STAGING} was not "
+            f"transformed within {wait_s:.0f}s; read it again later",
+            system=SYSTEM,
+            record=f"import set {import_set_id}",
+        )
 
 
 class _One(msgspec.Struct, frozen=True):

@@ -18,13 +18,17 @@ from connector.systems.servicenow.problems import SYSTEM
 def term(model: type[Record], field: str, operator: str, value: str) -> str:
     """``field<operator>value`` after checking the field exists on ``model``."""
     if field not in model.field_names():
-        raise ValueError(f"{model.__name__} ({model.TABLE}) has no field {field!r}; the "
-                         "instance would drop this term and match every row")
+        raise ValueError(
+            f"{model.__name__} ({model.TABLE}) has no field {field!r}; the "
+            "instance would drop this term and match every row"
+        )
     if "^" in value:
         raise SourceDataError(
             f"value {value!r} for {model.TABLE}.{field} contains '^', which an encoded query "
             "cannot carry: correct the value in the source system",
-            system=SYSTEM, field=field)
+            system=SYSTEM,
+            field=field,
+        )
     return f"{field}{operator}{value}"
 
 

@@ -140,11 +140,17 @@ class StagingRow(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 class InvoiceImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
     STAGING: ClassVar[str] = "sn_spend_intg_imp_invoice"
     LABELS: ClassVar[dict[str, str]] = {
-        "erp_source": "ERP source", "external_invoice_number": "External invoice number",
-        "external_invoice_source": "External invoice source", "invoice_date": "Invoice date",
-        "other_charges": "Other charges", "subtotal": "Subtotal", "supplier": "Supplier",
+        "erp_source": "ERP source",
+        "external_invoice_number": "External invoice number",
+        "external_invoice_source": "External invoice source",
+        "invoice_date": "Invoice date",
+        "other_charges": "Other charges",
+        "subtotal": "Subtotal",
+        "supplier": "Supplier",
         "supplier_invoice_number": "Supplier invoice number",
-        "purchase_order": "Purchase order", "currency": "Currency"}
+        "purchase_order": "Purchase order",
+        "currency": "Currency",
+    }
     erp_source: str
     external_invoice_number: str
     external_invoice_source: str
@@ -166,12 +172,18 @@ class InvoiceImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
 class InvoiceLineImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
     STAGING: ClassVar[str] = "sn_spend_intg_imp_invoice_line"
     LABELS: ClassVar[dict[str, str]] = {
-        "erp_source": "ERP source", "external_invoice_number": "External invoice number",
+        "erp_source": "ERP source",
+        "external_invoice_number": "External invoice number",
         "external_invoice_source": "External invoice source",
-        "erp_line_number": "ERP line number", "line_description": "Line description",
-        "cost_center": "Cost center", "gl_account": "GL account",
-        "line_quantity": "Line quantity", "line_unit_price": "Line unit price",
-        "subtotal": "Subtotal", "currency": "Currency"}
+        "erp_line_number": "ERP line number",
+        "line_description": "Line description",
+        "cost_center": "Cost center",
+        "gl_account": "GL account",
+        "line_quantity": "Line quantity",
+        "line_unit_price": "Line unit price",
+        "subtotal": "Subtotal",
+        "currency": "Currency",
+    }
     erp_source: str
     #: Links the line to its header (imported first).
     external_invoice_number: str
@@ -193,10 +205,14 @@ class InvoiceLineImport(StagingRow, frozen=True, kw_only=True, omit_defaults=Tru
 class PurchaseOrderImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
     STAGING: ClassVar[str] = "sn_fcms_intg_imp_order"
     LABELS: ClassVar[dict[str, str]] = {
-        "erp_po_number": "ERP PO number", "erp_source": "ERP source",
-        "supplier_company_name": "Supplier company name", "po_amount": "PO amount",
-        "po_amount_currency": "PO amount currency", "legal_entity": "Legal entity",
-        "cost_center": "Cost center"}
+        "erp_po_number": "ERP PO number",
+        "erp_source": "ERP source",
+        "supplier_company_name": "Supplier company name",
+        "po_amount": "PO amount",
+        "po_amount_currency": "PO amount currency",
+        "legal_entity": "Legal entity",
+        "cost_center": "Cost center",
+    }
     erp_po_number: str
     erp_source: str
     supplier_company_name: str = ""
@@ -212,9 +228,12 @@ class PurchaseOrderImport(StagingRow, frozen=True, kw_only=True, omit_defaults=T
 class PurchaseOrderLineImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
     STAGING: ClassVar[str] = "sn_fcms_intg_imp_order_line"
     LABELS: ClassVar[dict[str, str]] = {
-        "erp_source": "ERP source", "erp_po_number": "ERP PO number",
-        "erp_po_line_number": "ERP PO line number", "quantity": "Quantity",
-        "unit_price": "Unit price"}
+        "erp_source": "ERP source",
+        "erp_po_number": "ERP PO number",
+        "erp_po_line_number": "ERP PO line number",
+        "quantity": "Quantity",
+        "unit_price": "Unit price",
+    }
     erp_source: str
     erp_po_number: str
     erp_po_line_number: str
@@ -228,7 +247,10 @@ class PurchaseOrderLineImport(StagingRow, frozen=True, kw_only=True, omit_defaul
 class SupplierImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
     STAGING: ClassVar[str] = "sn_fcms_intg_imp_supplier"
     LABELS: ClassVar[dict[str, str]] = {
-        "company": "Company", "erp_source": "ERP source", "erp_supplier_id": "ERP supplier ID"}
+        "company": "Company",
+        "erp_source": "ERP source",
+        "erp_supplier_id": "ERP supplier ID",
+    }
     #: The supplier's company name; it becomes the supplier's name, which invoices refer to.
     company: str
     erp_source: str
@@ -243,8 +265,12 @@ class SupplierImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
 class GlAccountImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
     STAGING: ClassVar[str] = "sn_fcms_intg_gl_account_stage"
     LABELS: ClassVar[dict[str, str]] = {
-        "number": "Number", "account_name": "Account name", "entity": "Entity", "type": "Type",
-        "erp_source": "ERP source"}
+        "number": "Number",
+        "account_name": "Account name",
+        "entity": "Entity",
+        "type": "Type",
+        "erp_source": "ERP source",
+    }
     number: str
     account_name: str
     entity: str
@@ -258,8 +284,13 @@ class GlAccountImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True)
 class CostCenterImport(StagingRow, frozen=True, kw_only=True, omit_defaults=True):
     STAGING: ClassVar[str] = "sn_fcms_intg_imp_cost_center"
     LABELS: ClassVar[dict[str, str]] = {
-        "code": "Code", "name": "Name", "legal_entity": "Legal entity",
-        "valid_from": "Valid from", "valid_to": "Valid to", "erp_source": "ERP source"}
+        "code": "Code",
+        "name": "Name",
+        "legal_entity": "Legal entity",
+        "valid_from": "Valid from",
+        "valid_to": "Valid to",
+        "erp_source": "ERP source",
+    }
     code: str
     name: str
     legal_entity: str

@@ -68,8 +68,9 @@ def plugin_missing(response: HttpResponse, table: str, instance_url: str) -> Con
     )
 
 
-def missing_role(response: HttpResponse, action: str, roles: tuple[str, ...],
-                 credential: str, record: str | None) -> ConfigurationError:
+def missing_role(
+    response: HttpResponse, action: str, roles: tuple[str, ...], credential: str, record: str | None
+) -> ConfigurationError:
     return ConfigurationError(
         f"{response.method} {response.path} → HTTP 403 ({said(response)}): the user of "
         f"credential {credential!r} may not {action}; grant it one of the roles "

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -137,7 +139,13 @@ async def _read_body(request: web.Request, limit: int) -> bytes | None:
 
 
 def _reply(status: int, message: str) -> web.Response:
-    return web.json_response({"status": message}, status=status)
+    return web.Response(body=_body(message), status=status, content_type="application/json")
+
+
+@functools.cache
+def _body(message: str) -> bytes:
+    """The reply body for ``message`` (a handful of fixed texts), encoded once."""
+    return json.dumps({"status": message}).encode()
 
 
 def receiver(context: WebhookContext) -> Handler | None:

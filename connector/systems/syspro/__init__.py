@@ -90,9 +90,7 @@ def open_connection(
     session = make_session(timeout_s=config.timeout_s)
     limiter = limiters.get(
         f"syspro:{enet_url}",
-        lambda: RateLimiter(
-            config.requests_per_second, 1.0, name=f"syspro {URL(enet_url).host}"
-        ),
+        lambda: RateLimiter(config.requests_per_second, 1.0, name=f"syspro {URL(enet_url).host}"),
     )
     http = HttpClient(SYSTEM, session, limiter=limiter, tokens=None, auth_headers=None)
     enet = Enet(http, enet_url, operator, max_url_bytes=config.max_url_bytes)

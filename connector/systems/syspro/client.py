@@ -62,8 +62,9 @@ class SysproClient:
     async def logon_profile(self) -> LogonProfile:
         """The session's company, operator and company date (``GetLogonProfile``): a cheap
         check that the e.net service, the credentials and the company all work."""
-        body = await self.session.call("GetLogonProfile", [], write=False, record="logon profile",
-                                       what="GetLogonProfile")
+        body = await self.session.call(
+            "GetLogonProfile", [], write=False, record="logon profile", what="GetLogonProfile"
+        )
         root = xmlout.parse(body, what="GetLogonProfile", record="logon profile", write=False)
         date = (root.findtext("companydate") or "").strip()
         try:
@@ -120,7 +121,10 @@ class SysproClient:
         """Post one inventory adjustment with INVTMA; its inventory and GL journals."""
         params = documents.parameters(documents.ADJUSTMENT_ROOT, options)
         item = await self._post(
-            "INVTMA", params, documents.inventory_adjustment(adjustment), adjustment.record,
+            "INVTMA",
+            params,
+            documents.inventory_adjustment(adjustment),
+            adjustment.record,
             options,
         )
         return PostedAdjustment(
@@ -136,18 +140,26 @@ class SysproClient:
             record=f"AP invoice {invoice} of supplier {supplier}",
         )
         if len(rows) > 1:
-            log.warning("syspro: supplier %s has %d invoices numbered %s; using the first",
-                        supplier, len(rows), invoice)
+            log.warning(
+                "syspro: supplier %s has %d invoices numbered %s; using the first",
+                supplier,
+                len(rows),
+                invoice,
+            )
         return rows[0] if rows else None
 
     async def find_supplier(self, code: str) -> SupplierRecord | None:
-        rows = await self.query(SupplierRecord, [Condition("Supplier", code)],
-                                record=f"supplier {code}")
+        rows = await self.query(
+            SupplierRecord, [Condition("Supplier", code)], record=f"supplier {code}"
+        )
         return rows[0] if rows else None
 
     async def find_purchase_order(self, number: str) -> PurchaseOrderRecord | None:
-        rows = await self.query(PurchaseOrderRecord, [Condition("PurchaseOrder", number)],
-                                record=f"purchase order {number}")
+        rows = await self.query(
+            PurchaseOrderRecord,
+            [Condition("PurchaseOrder", number)],
+            record=f"purchase order {number}",
+        )
         return rows[0] if rows else None
 
     async def find_inventory_adjustments(
@@ -159,8 +171,9 @@ class SysproClient:
             conditions.append(Condition("StockCode", stock_code))
         if warehouse is not None:
             conditions.append(Condition("Warehouse", warehouse))
-        return await self.query(InventoryMovementRecord, conditions,
-                                record=f"inventory adjustment {reference}")
+        return await self.query(
+            InventoryMovementRecord, conditions, record=f"inventory adjustment {reference}"
+        )
 
     async def query(
         self,
@@ -175,8 +188,10 @@ class SysproClient:
         columns = [f.encode_name for f in msgspec.structs.fields(record_type)]
         body = await self.session.call(
             "Query/Query",
-            [("BusinessObject", "COMFND"),
-             ("XmlIn", documents.comfnd(table, conditions, columns, return_rows))],
+            [
+                ("BusinessObject", "COMFND"),
+                ("XmlIn", documents.comfnd(table, conditions, columns, return_rows)),
+            ],
             write=False,
             record=record,
             what=f"COMFND query of {table}",
@@ -208,8 +223,11 @@ class SysproClient:
         what = f"APSSSP Setup/{action}"
         body = await self.session.call(
             f"Setup/{action}",
-            [("BusinessObject", "APSSSP"), ("XmlParameters", params),
-             ("XmlIn", documents.supplier(supplier))],
+            [
+                ("BusinessObject", "APSSSP"),
+                ("XmlParameters", params),
+                ("XmlIn", documents.supplier(supplier)),
+            ],
             write=True,
             record=supplier.record,
             what=what,
@@ -231,8 +249,9 @@ class SysproClient:
         root = xmlout.parse(body, what=what, record=record, write=True)
         xmlout.raise_for_field_errors(root, what=what, record=record)
         item = next((child for child in root if child.tag in ("item", "order")), None)
-        if item is None or (not options.validate_only and xmlout.count(root, "ItemsProcessed")
-                            != 1):
+        if item is None or (
+            not options.validate_only and xmlout.count(root, "ItemsProcessed") != 1
+        ):
             raise InDoubtError(
                 f"the {what} answered without one processed item and without an error; it "
                 "may or may not have been posted: look the record up in SYSPRO by its natural "

@@ -113,13 +113,19 @@ class Enet:
         try:
             body = await self._get("Logoff", [("UserId", user_id)], write=False, record="logoff")
         except ConnectorError as exc:
-            log.warning("syspro %s: logoff failed (%s); the seat frees at the idle timeout",
-                        self.enet_url, exc)
+            log.warning(
+                "syspro %s: logoff failed (%s); the seat frees at the idle timeout",
+                self.enet_url,
+                exc,
+            )
             return
         message = error_text(body)
         if message is not None and not is_invalid_session(message):
-            log.warning("syspro %s: logoff refused (%s); the seat frees at the idle timeout",
-                        self.enet_url, message)
+            log.warning(
+                "syspro %s: logoff refused (%s); the seat frees at the idle timeout",
+                self.enet_url,
+                message,
+            )
 
     async def call(
         self,
@@ -137,8 +143,9 @@ class Enet:
         business object refused the call as a whole: nothing was posted), UnavailableError
         when the UserId or the licence is busy.
         """
-        body = await self._get(operation, [("UserId", user_id), *params], write=write,
-                               record=record)
+        body = await self._get(
+            operation, [("UserId", user_id), *params], write=write, record=record
+        )
         message = error_text(body)
         if message is None:
             return body
@@ -166,8 +173,9 @@ class Enet:
     async def _get(
         self, operation: str, params: list[tuple[str, str]], *, write: bool, record: str
     ) -> bytes:
-        query = "&".join(f"{quote(name, safe='')}={quote(value, safe='')}"
-                         for name, value in params)
+        query = "&".join(
+            f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in params
+        )
         url = URL(f"{self.enet_url}/{operation}?{query}", encoded=True)
         if len(url.raw_path_qs) > self.max_url_bytes:
             raise RejectedError(
@@ -183,8 +191,10 @@ class Enet:
 
     def _logon_refusal(self, message: str) -> ConnectorError:
         op = self.operator
-        where = f"SYSPRO e.net at {self.enet_url} refused the logon of operator {op.operator!r} " \
-                f"to company {op.company!r}: {message}"
+        where = (
+            f"SYSPRO e.net at {self.enet_url} refused the logon of operator {op.operator!r} "
+            f"to company {op.company!r}: {message}"
+        )
         lowered = message.lower()
         if any(marker in lowered for marker in _BUSY):
             return UnavailableError(
@@ -243,15 +253,18 @@ class EnetSession:
             if self._user_id is None:
                 raise RuntimeError("the SYSPRO session is not logged on; use `async with`")
             try:
-                return await self.enet.call(operation, self._user_id, params, write=write,
-                                            record=record, what=what)
+                return await self.enet.call(
+                    operation, self._user_id, params, write=write, record=record, what=what
+                )
             except SessionInvalid:
-                log.info("syspro %s: the session's UserId expired; logging on again",
-                         self.enet.enet_url)
+                log.info(
+                    "syspro %s: the session's UserId expired; logging on again", self.enet.enet_url
+                )
             await self.logon()
             try:
-                return await self.enet.call(operation, self._user_id or "", params,
-                                            write=write, record=record, what=what)
+                return await self.enet.call(
+                    operation, self._user_id or "", params, write=write, record=record, what=what
+                )
             except SessionInvalid:
                 raise AuthError(
                     f"SYSPRO answered 'UserID is invalid' right after a fresh logon for the "

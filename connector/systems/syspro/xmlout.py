@@ -36,7 +36,7 @@ def error_text(body: bytes) -> str | None:
     text = body.decode("cp1252", errors="replace").strip()
     if text[: len(ERROR_PREFIX)].upper() != ERROR_PREFIX:
         return None
-    return text[len(ERROR_PREFIX):].strip()
+    return text[len(ERROR_PREFIX) :].strip()
 
 
 def is_invalid_session(message: str) -> bool:

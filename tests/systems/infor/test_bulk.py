@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from connector.errors import RejectedError
+from connector.systems.infor import M3Client
 from tests.systems.infor.conftest import InforSandbox
 from tests.systems.infor.test_client import first_active, head_fields
 
@@ -66,3 +67,70 @@ async def test_a_refused_write_fails_its_caller_only(infor: InforSandbox) -> Non
     inbn, refused = await asyncio.gather(good, bad, return_exceptions=True)
     assert isinstance(inbn, str) and inbn
     assert isinstance(refused, RejectedError) and "invoice CO-2" in str(refused)
+
+
+async def _document_steps(
+    client: M3Client, steps: list[str], suno: str, itno: str, *, before: asyncio.Event | None
+) -> None:
+    """One document's calls, alternating programs; ``before`` holds its first call back."""
+    with client.document():
+        if before is not None:
+            await before.wait()
+        for step in steps:
+            if step == "supplier":
+                await client.get_supplier(suno)
+            elif step == "item":
+                await client.get_item(itno)
+            else:
+                # Local work between two calls (our ledger), longer for some documents.
+                await asyncio.sleep(float(step))
+
+
+async def test_documents_with_local_work_between_calls_still_share_each_request(
+    infor: InforSandbox,
+) -> None:
+    """Four documents whose next calls come at different moments (each reads its ledger
+    first) still send one request per step, however fast M3 answers."""
+    client = infor.connect(coalesce_ms=2000).client
+    suno = first_active(await infor.entities("suppliers"))
+    itno = (await infor.entities("items"))[0]["ITNO"]
+    await client.get_supplier(suno)  # the token request is not what is counted
+    before = infor.sim.counters["requests"]
+    await asyncio.gather(
+        *(
+            _document_steps(client, ["supplier", f"{0.002 * n}", "item"], suno, itno, before=None)
+            for n in range(4)
+        )
+    )
+    assert infor.sim.counters["requests"] - before == 2
+
+
+@pytest.mark.parametrize("latency_ms", [0, 120], ids=["instant", "slower-than-the-wait"])
+async def test_a_document_a_step_behind_catches_up_instead_of_splitting_every_request(
+    infor: InforSandbox, latency_ms: int
+) -> None:
+    """A document that starts a step late is let catch up (the others' next call waits a
+    round), so from then on each request carries all four: 5 requests, not 8 — also when
+    M3 takes longer to answer than calls wait for each other (coalesce_ms)."""
+    await infor.knobs(latency_ms=latency_ms)
+    client = infor.connect(coalesce_ms=50).client
+    suno = first_active(await infor.entities("suppliers"))
+    itno = (await infor.entities("items"))[0]["ITNO"]
+    await client.get_supplier(suno)
+    before = infor.sim.counters["requests"]
+    late = asyncio.Event()
+    steps = ["supplier", "item", "supplier", "item"]
+
+    async def first() -> None:
+        with client.document():
+            await client.get_supplier(suno)
+            late.set()
+            for step in steps[1:]:
+                await (client.get_item(itno) if step == "item" else client.get_supplier(suno))
+
+    await asyncio.gather(
+        first(),
+        *(_document_steps(client, steps, suno, itno, before=None) for _ in range(2)),
+        _document_steps(client, steps, suno, itno, before=late),
+    )
+    assert infor.sim.counters["requests"] - before == 5

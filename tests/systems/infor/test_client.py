@@ -270,11 +270,12 @@ async def test_get_purchase_order_found_and_not_found(infor: InforSandbox) -> No
 
 async def test_lost_addhead_reply_is_in_doubt_and_leaves_one_batch(infor: InforSandbox) -> None:
     """AddHead committed but its reply lost: InDoubtError, never a resend, exactly one batch."""
+    # 1 s, not less: every other call of this client must answer within it on a busy machine.
     await infor.knobs(
-        hang_s=0.5,
+        hang_s=1.5,
         script=[{"fault": "timeout_after_commit", "match": "write", "path_contains": "AddHead"}],
     )
-    client = infor.connect(timeout_s=0.3).client
+    client = infor.connect(timeout_s=1.0).client
     suno = first_active(await infor.entities("suppliers"))
     with pytest.raises(InDoubtError) as caught:
         await client.add_head(head_fields(suno, "ST-4001"), record="invoice ST-4001")

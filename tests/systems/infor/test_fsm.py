@@ -159,6 +159,10 @@ async def test_invoices_in_a_date_range_carry_their_line_counts(infor: InforSand
         (f.invoice_number, f.line_count) async for f in line.invoices("2024-06-01", "2024-06-30")
     ]
     assert listed == [("A-1", 2), ("A-2", 4)]
+    # The reference we stamp comes along: reconciliation matches the list to documents by it.
+    assert {f.reference async for f in line.invoices("2024-06-01", "2024-06-30")} == {
+        "st-inv-5001"
+    }
     assert [f async for f in line.invoices("2024-07-01", "2024-07-31")] == []
 
 

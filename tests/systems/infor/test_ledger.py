@@ -45,3 +45,34 @@ async def test_changed_since_reads_only_later_changes(infor: InforSandbox) -> No
     today = dt.date.today().strftime("%Y%m%d")
     assert [h async for h in ledger.posted_invoices(m3, tomorrow)] == []
     assert [h.SINO async for h in ledger.posted_invoices(m3, today)] == ["C-1"]
+
+
+async def stamped(
+    infor: InforSandbox, sino: str, cori: str, ivdt: str, *, validate: bool = True
+) -> str:
+    """A batch of SUP00001 in division AAA carrying ``cori``, validated unless ``validate``
+    is False; its INBN."""
+    m3 = infor.connect(division="AAA").client
+    inbn = await m3.add_head({"SUNO": "SUP00001", "SINO": sino, "IVDT": ivdt, "CUAM": "5.00",
+                              "CORI": cori}, record=sino)
+    await m3.add_line(inbn, {"RDTP": "8", "NLAM": "5.00"}, record=sino)
+    if validate:
+        await m3.validate_batch(inbn, record=sino)
+    return inbn
+
+
+async def test_stamped_invoices_list_a_period_of_our_posted_batches_by_cori_prefix(
+    infor: InforSandbox,
+) -> None:
+    """Reconciliation's read: only posted batches whose CORI starts with the prefix and whose
+    invoice date is in the period come back, every one of them across restart pages."""
+    ours = [await stamped(infor, f"B-{n}", f"st:bill:{n}", "20250310") for n in range(5)]
+    await stamped(infor, "B-late", "st:bill:9", "20250401")
+    await stamped(infor, "B-staged", "st:bill:8", "20250310", validate=False)
+    await stamped(infor, "I-1", "st:invoice:1", "20250310")
+    await stamped(infor, "H-1", "", "20250310")
+    m3 = infor.connect(page_size=2).client
+    heads = [h async for h in ledger.stamped_invoices(m3, "st:bill:", "20250301", "20250331")]
+    assert [h.INBN for h in heads] == ours
+    assert [(h.CORI, h.SINO, h.CUAM, h.IVDT) for h in heads[:1]] == [
+        ("st:bill:0", "B-0", "5.00", "20250310")]

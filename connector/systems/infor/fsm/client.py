@@ -362,4 +362,5 @@ def _found_invoice(header: Row, line_count: int) -> FoundInvoice:
         line_count=line_count,
         invoice_date=_iso_date(header.get("InvoiceDate", "")),
         version=header.get(STAMP, ""),
+        reference=header.get("Description", ""),
     )

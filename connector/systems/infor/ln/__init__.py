@@ -16,4 +16,4 @@ __all__ = ["LnLine", "NextLinkReader", "ODataService", "open_line"]
 
 def open_line(http: HttpClient, gateway_base: str, config: InforSystem) -> LnLine:
     """The LN client of ``config.company`` (the ``X-Infor-LnCompany`` number)."""
-    return LnLine(ODataService(http, gateway_base, config.company))
+    return LnLine(ODataService(http, gateway_base, config.company), config.ln_write_mode)

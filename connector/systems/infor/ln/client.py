@@ -25,10 +25,12 @@ from connector.systems.infor.lines import (
     FoundInvoice,
     FoundOrder,
     LineInvoice,
+    LineInvoiceLine,
     LineItem,
     LineOrder,
     LineSupplier,
 )
+from connector.systems.infor.ln.documents import DocumentWriter
 from connector.systems.infor.ln.odata import NextLinkReader, ODataService, literal
 from connector.systems.infor.paging import ListQuery
 
@@ -50,9 +52,10 @@ _GROUP_KIND = {group: kind for kind, group in _KIND_GROUP.items()}
 class LnCalls:
     """The OData service of one LN company, its reader, and the lookup helpers."""
 
-    def __init__(self, service: ODataService) -> None:
+    def __init__(self, service: ODataService, write_mode: str = "auto") -> None:
         self.service = service
         self.reader = NextLinkReader(service)
+        self.writer = DocumentWriter(service, write_mode)
 
     @property
     def requests(self) -> int:
@@ -123,38 +126,26 @@ class LnDocuments(LnCalls):
         self, invoice: LineInvoice, existing: FoundInvoice | None
     ) -> FoundInvoice:
         record = f"invoice {invoice.supplier}/{invoice.invoice_number}"
-        header: dict[str, Any] = {}
+        lines = [_invoice_line(number, line) for number, line in enumerate(invoice.lines, 1)]
         if existing is None:
-            header = await self.service.post(
-                f"{INVOICES[0]}/{INVOICES[1]}",
+            # LN numbers the document, so the lines leave Document out: a deep insert or a
+            # batch gives them the new header's, one by one they get it from the answer.
+            header, _ = await self.writer.create(
+                INVOICES,
+                INVOICE_LINES[1],
                 _invoice_body(invoice),
+                lines,
+                ("TransactionType", "Document"),
                 record,
             )
-            document = int(header["Document"])
-            present: set[int] = set()
-        else:
-            document = int(existing.document)
-            present = await self._line_numbers(document, record)
-        for number, line in enumerate(invoice.lines, start=1):
-            if number in present:
-                continue
-            body: dict[str, Any] = {
-                "TransactionType": PURCHASE_INVOICE,
-                "Document": document,
-                "LineNumber": number,
-                "Amount": line.amount,
-                "LedgerAccount": line.account,
-                "CostCenter": line.cost_center,
-                "Description": line.text[:30],
-            }
-            if line.item:
-                body["Item"] = line.item
-            await self.service.post(
-                f"{INVOICE_LINES[0]}/{INVOICE_LINES[1]}", body, f"{record} line {number}"
-            )
-        if existing is not None:
-            return msgspec.structs.replace(existing, line_count=len(invoice.lines))
-        return _found_invoice(header, len(invoice.lines))
+            return _found_invoice(header, len(invoice.lines))
+        document = int(existing.document)
+        present = await self._line_numbers(document, record)
+        missing = [
+            {"Document": document, **line} for line in lines if line["LineNumber"] not in present
+        ]
+        await self.writer.add_lines(INVOICE_LINES[0], INVOICE_LINES[1], missing, record)
+        return msgspec.structs.replace(existing, line_count=len(invoice.lines))
 
     async def invoices(self, date_from: str, date_to: str) -> AsyncIterator[FoundInvoice]:
         query = ListQuery(
@@ -194,17 +185,30 @@ class LnDocuments(LnCalls):
 
     async def write_order(self, order: LineOrder, existing: FoundOrder | None) -> FoundOrder:
         record = f"purchase order {order.number}"
-        version = ""
         present: set[int] = set()
+        lines = [
+            {
+                "Line": line.number,
+                "Sequence": 0,
+                "Item": line.item,
+                "OrderedQuantity": line.quantity,
+                "Price": line.price,
+                "Description": line.description[:30],
+            }
+            for line in order.lines
+        ]
         if existing is None:
-            header = await self.service.post(
-                f"{ORDERS[0]}/{ORDERS[1]}",
+            header, _ = await self.writer.create(
+                ORDERS,
+                ORDER_LINES[1],
                 {
                     "PurchaseOrder": order.number,
                     "BuyfromBusinessPartner": order.supplier,
                     "OrderDate": order.order_date,
                     "Currency": order.currency,
                 },
+                lines,
+                ("PurchaseOrder",),
                 record,
             )
             version = str(header.get("@odata.etag", ""))
@@ -212,22 +216,12 @@ class LnDocuments(LnCalls):
             version = existing.version
             # Read live by find_order just before; lines are never removed in between.
             present = set(existing.lines)
-        for line in order.lines:
-            if line.number in present:
-                continue
-            await self.service.post(
-                f"{ORDER_LINES[0]}/{ORDER_LINES[1]}",
-                {
-                    "PurchaseOrder": order.number,
-                    "Line": line.number,
-                    "Sequence": 0,
-                    "Item": line.item,
-                    "OrderedQuantity": line.quantity,
-                    "Price": line.price,
-                    "Description": line.description[:30],
-                },
-                f"{record} line {line.number}",
-            )
+            missing = [
+                {"PurchaseOrder": order.number, **line}
+                for line in lines
+                if line["Line"] not in present
+            ]
+            await self.writer.add_lines(ORDER_LINES[0], ORDER_LINES[1], missing, record)
         numbers = present | {line.number for line in order.lines}
         return FoundOrder(number=order.number, lines=tuple(sorted(numbers)), version=version)
 
@@ -345,6 +339,21 @@ def _invoice_body(invoice: LineInvoice) -> dict[str, Any]:
     return body
 
 
+def _invoice_line(number: int, line: LineInvoiceLine) -> dict[str, Any]:
+    """An invoice line's body without its header's Document (which LN numbers)."""
+    body: dict[str, Any] = {
+        "TransactionType": PURCHASE_INVOICE,
+        "LineNumber": number,
+        "Amount": line.amount,
+        "LedgerAccount": line.account,
+        "CostCenter": line.cost_center,
+        "Description": line.text[:30],
+    }
+    if line.item:
+        body["Item"] = line.item
+    return body
+
+
 def _found_invoice(header: dict[str, Any], line_count: int) -> FoundInvoice:
     return FoundInvoice(
         document=str(header["Document"]),
@@ -354,4 +363,5 @@ def _found_invoice(header: dict[str, Any], line_count: int) -> FoundInvoice:
         line_count=line_count,
         invoice_date=str(header.get("InvoiceDate") or ""),
         version=str(header.get("@odata.etag") or ""),
+        reference=str(header.get("Reference") or ""),
     )

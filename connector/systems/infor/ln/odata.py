@@ -9,7 +9,7 @@ are read. A 412 (stale ETag) stays the HTTP client's :class:`ConflictError`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,7 @@ from connector.systems.infor.paging import ListQuery
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 #: Statuses LN answers with an error body we read ourselves (the rest the client classifies).
-_REFUSALS = frozenset({400, 404, 405, 409, 415, 422, 428})
+_REFUSALS = frozenset({400, 404, 405, 409, 415, 422, 428, 501})
 _OK = frozenset(range(200, 300)) | _REFUSALS
 
 
@@ -49,12 +49,38 @@ class ODataService:
         response = await self._send("GET", url, params=params, record=record, idempotent=True)
         return _DECODER.decode(response.body)
 
-    async def post(self, path: str, body: Mapping[str, Any], record: str) -> dict[str, Any]:
+    async def post(
+        self, path: str, body: Mapping[str, Any], record: str, *, prefer: str | None = None
+    ) -> dict[str, Any]:
         response = await self._send(
-            "POST", self.url(path), json=_ENCODER.encode(body), record=record, idempotent=False
+            "POST",
+            self.url(path),
+            json=_ENCODER.encode(body),
+            headers={"Prefer": prefer} if prefer else None,
+            record=record,
+            idempotent=False,
         )
         created: dict[str, Any] = _DECODER.decode(response.body)
         return created
+
+    async def metadata(self, service: str, record: str) -> Any:
+        """The service's ``$metadata`` as CSDL JSON (what the write mode is read from)."""
+        return await self.get(self.url(f"{service}/$metadata"), None, record)
+
+    async def batch(
+        self, service: str, requests: Sequence[Mapping[str, Any]], record: str
+    ) -> list[dict[str, Any]]:
+        """One JSON ``$batch`` (OData 4.01) to ``service``; the per-request answers in order.
+        Only a status of the batch itself is checked here, each answer's is the caller's."""
+        response = await self._send(
+            "POST",
+            self.url(f"{service}/$batch"),
+            json=_ENCODER.encode({"requests": list(requests)}),
+            record=record,
+            idempotent=False,
+        )
+        answers: list[dict[str, Any]] = _DECODER.decode(response.body).get("responses", [])
+        return answers
 
     async def patch(
         self, path: str, body: Mapping[str, Any], etag: str, record: str
@@ -97,13 +123,17 @@ class ODataService:
             ok_statuses=_OK,
         )
         if response.status in _REFUSALS:
-            raise self._refusal(response, record)
+            raise self.refusal(
+                response.status, response.body, f"{response.method} {response.path}", record
+            )
         return response
 
-    def _refusal(self, response: HttpResponse, record: str) -> Exception:
-        code, message = error_of(response.body)
-        status = response.status
-        said = f"LN refused {response.method} {response.path} (HTTP {status}, {code}): {message}"
+    def refusal(self, status: int, body: bytes, what: str, record: str) -> Exception:
+        """The error of an LN refusal (alone or inside a ``$batch``), for ``record``."""
+        code, message = error_of(body)
+        said = f"LN refused {what} (HTTP {status}, {code}): {message}"
+        if status == 501:
+            return NotOfferedError(said, system="infor", record=record, code=code)
         if status == 404:
             # Lookups are collection queries, so a 404 never means "no such record": the
             # service, the company or the path is wrong, and no record can get further.
@@ -128,6 +158,11 @@ class ODataService:
             else "fix the value in the source record or its mapping, then replay it"
         )
         return RejectedError(f"{said}; {advice}", system="infor", record=record, code=code)
+
+
+class NotOfferedError(RejectedError):
+    """LN answered 501: the service does not offer what was asked (deep insert, ``$batch``);
+    nothing was written, and the writer falls back to one request per entity."""
 
 
 def error_of(body: bytes) -> tuple[str, str]:

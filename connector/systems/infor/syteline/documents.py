@@ -37,7 +37,7 @@ from connector.systems.infor.syteline.values import (
     wire_date,
 )
 
-VOUCHER_PROPS = ("VendNum", "Voucher", "InvNum", "InvAmt", "InvDate")
+VOUCHER_PROPS = ("VendNum", "Voucher", "InvNum", "InvAmt", "InvDate", "Ref")
 DIST_STEP = 5
 
 
@@ -71,6 +71,7 @@ class Documents(SyteLineCalls):
             line_count=line_count,
             invoice_date=iso_date(header.get("InvDate")),
             version=header.get("_ItemId") or "",
+            reference=text(header.get("Ref")),
         )
 
     async def _distributions(self, key: str, voucher: str, record: str) -> set[int]:
