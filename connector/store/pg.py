@@ -1,14 +1,16 @@
 """The state database on PostgreSQL: the same contract as :mod:`connector.store.db`.
 
 * ``await db.write(unit)`` applies a unit atomically; units from concurrent callers share
-  one transaction (group commit), sent as one pipeline, so one round trip and one WAL flush
-  serve many records. A unit that breaks a constraint, or whose compare-and-set claim finds
-  the row changed, fails alone: the batch is rolled back and run again with a SAVEPOINT per
-  unit. A failed COMMIT fails every unit of the batch.
+  one transaction (group commit), sent as one pipeline whose Sync commits it, so one round
+  trip and one WAL flush serve many records. A unit that breaks a constraint, or whose
+  compare-and-set claim finds the row changed, fails alone: the batch is rolled back and
+  each of its units run again in a transaction of its own. A failed commit fails every
+  unit of the batch.
 * The SQL is the store's own (SQLite dialect, ``?`` placeholders), which PostgreSQL also
   speaks once ``?`` become ``$n``: one set of queries for both backends.
-* A claim (a statement marked ``EXPECT_CHANGE``) gets ``RETURNING 1``: a claim that returns
-  no row lost the race, and its unit fails with :class:`ClaimLostError`.
+* A claim (a statement marked ``EXPECT_CHANGE``) is wrapped to divide by the number of
+  rows it changed: a claim that lost the race fails on the server, aborting the batch
+  before its commit, and its unit fails with :class:`ClaimLostError`.
 * Reads go through a small connection pool, concurrently; writes through one connection,
   one batch at a time, so units commit in the order they were queued.
 * A writer with ``lock=True`` holds a session advisory lock keyed by its schema for its
@@ -43,6 +45,7 @@ from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from connector.errors import clause
+from connector.store import pg_wire
 from connector.store.db import EXPECT_CHANGE, MAX_BATCH, ClaimLostError, Statement, StoreError
 from connector.store.lock import StateLockedError, busy_message
 from connector.store.pg_schema import LOCK_NAMESPACE, check_schema_name, lock_key, migrate
@@ -107,6 +110,9 @@ _LOCK_HELD = (
     "AND pid = $1 AND classid = $2::int4::oid AND objid = $3::int4::oid AND objsubid = 2 "
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
 )
+#: ``_LOCK_HELD`` as the first statement of a batch: when the lock is held no more it divides
+#: by zero, which aborts the batch's transaction before the Sync that would commit it.
+_LOCK_CHECK = "SELECT 1 / (" + _LOCK_HELD.removeprefix("SELECT ") + ")::int"
 
 
 @dataclass(eq=False)
@@ -256,31 +262,26 @@ class PgDatabase:
         return await asyncio.shield(read.done)
 
     async def _read_all(self) -> None:
-        """Answer queued reads, a pipeline at a time; every outcome goes to its reader."""
+        """Answer queued reads, a pipeline at a time; every outcome goes to its reader.
+        Reads the server skipped after another failed go first in the next pipeline: a
+        failing read fails alone, as on SQLite."""
         while self._reads:
             reads, self._reads = self._reads, []
-            try:
-                async with self._pool.connection() as conn, conn.pipeline():
-                    cursors = []
-                    for read in reads:
-                        cursor = conn.cursor()
-                        await cursor.execute(dollar_params(read.sql), read.params or None)
-                        cursors.append(cursor)
-                    results: list[list[Any] | StoreError] = []
-                    for cursor in cursors:
-                        try:
-                            results.append(await cursor.fetchall())
-                        except psycopg.Error as exc:
-                            results.append(_read_error(self.location, exc))
-            except (psycopg.Error, PoolTimeout) as exc:
-                results = [_read_error(self.location, exc) for _ in reads]
-            for read, result in zip(reads, results, strict=True):
-                if read.done.done():
-                    continue
-                if isinstance(result, StoreError):
-                    read.done.set_exception(result)
-                else:
-                    read.done.set_result(result)
+            self._reads = _settle(reads, await self._fetch_many(reads)) + self._reads
+
+    async def _fetch_many(self, reads: list[_Read]) -> list[list[Any] | StoreError | None]:
+        """Rows of every read, or its error, in one pipeline and one round trip. ``None``:
+        a read the server skipped because one before it failed."""
+        try:
+            async with self._pool.connection() as conn:
+                answers = await pg_wire.fetch(
+                    conn, [(dollar_params(read.sql), read.params or ()) for read in reads]
+                )
+        except (psycopg.Error, PoolTimeout) as exc:
+            return [_read_error(self.location, exc) for _ in reads]
+        return [
+            _read_error(self.location, a) if isinstance(a, psycopg.Error) else a for a in answers
+        ]
 
     async def fetchone(self, sql: str, params: Params = ()) -> Any | None:
         rows = await self.fetchall(sql, params)
@@ -348,7 +349,8 @@ class PgDatabase:
             try:
                 await _run_pipelined(conn, units, lock)
                 return [None] * len(units)
-            except (psycopg.IntegrityError, _ClaimLost):
+            except (psycopg.IntegrityError, psycopg.errors.DivisionByZero):
+                # A constraint or a lost claim: find the unit(s) by running each alone.
                 if lock is not None:
                     await _check_held(conn, lock)
                 return [await _apply_unit(conn, statements) for statements in units]
@@ -373,6 +375,21 @@ class PgDatabase:
             except psycopg.Error as exc:
                 raise StoreError(f"the state {self.location} is unreachable: {exc}") from exc
         return self._writer
+
+
+def _settle(reads: list[_Read], results: list[list[Any] | StoreError | None]) -> list[_Read]:
+    """Hand each read its rows or error; returns the reads to send again (``None``)."""
+    again = []
+    for read, result in zip(reads, results, strict=True):
+        if result is None:
+            again.append(read)
+        elif read.done.done():
+            continue  # the reader was cancelled; nobody wants the rows
+        elif isinstance(result, StoreError):
+            read.done.set_exception(result)
+        else:
+            read.done.set_result(result)
+    return again
 
 
 class _AdvisoryLock:
@@ -470,26 +487,24 @@ async def _before_write(lock: _AdvisoryLock | None) -> tuple[int, int, int] | No
 async def _run_pipelined(
     conn: AsyncConnection[Any], units: list[list[Statement]], lock: tuple[int, int, int] | None
 ) -> None:
-    """Every unit in one transaction, sent as one pipeline; raises (rolled back) on a
-    constraint, a lost claim or (given the ``lock`` to check) a lost advisory lock."""
-    async with conn.pipeline() as pipeline, conn.transaction():
-        held = None
-        if lock is not None:
-            held = conn.cursor()
-            await held.execute(_LOCK_HELD, lock)
-        claims: list[Any] = []
-        for statements in units:
-            for sql, params in statements:
-                cursor = conn.cursor()
-                await cursor.execute(_query(sql), params or None)
-                if sql.startswith(EXPECT_CHANGE):
-                    claims.append(cursor)
-        await pipeline.sync()
-        if held is not None and not (await held.fetchone() or (False,))[0]:
-            raise _LockGone
-        for cursor in claims:
-            if await cursor.fetchone() is None:
-                raise _ClaimLost
+    """Every unit in one transaction, in one round trip; raises on a constraint, a lost
+    claim or (given the ``lock`` to check) a lost advisory lock, and then nothing of the
+    batch is applied.
+
+    The connection is in autocommit and sends no BEGIN: the statements a pipeline sends
+    before its Sync run in one transaction, which the Sync commits (durably, as any
+    commit) or, after an error, rolls back whole. So a batch waits for the server once,
+    not three times (results, COMMIT, end of pipeline), which on a busy machine is most
+    of what a commit costs. Nothing can be checked here before the commit, so the lock
+    and each claim check themselves on the server (see ``_LOCK_CHECK`` and :func:`_query`).
+    """
+    statements = [(_query(sql), params) for unit in units for sql, params in unit]
+    if lock is not None:
+        statements.insert(0, (_LOCK_CHECK, lock))
+    outcomes = await pg_wire.run(conn, statements)
+    if lock is not None and isinstance(outcomes[0].error, psycopg.errors.DivisionByZero):
+        raise _LockGone
+    pg_wire.raise_first(outcomes)
 
 
 async def _check_held(conn: AsyncConnection[Any], lock: tuple[int, int, int]) -> None:
@@ -504,9 +519,12 @@ async def _apply_unit(conn: AsyncConnection[Any], statements: list[Statement]) -
     try:
         async with conn.transaction():
             for sql, params in statements:
-                cursor = await conn.execute(_query(sql), params or None)
-                if sql.startswith(EXPECT_CHANGE) and await cursor.fetchone() is None:
-                    raise _ClaimLost
+                try:
+                    await conn.execute(_query(sql), params or None)
+                except psycopg.errors.DivisionByZero as exc:
+                    if sql.startswith(EXPECT_CHANGE):
+                        raise _ClaimLost from exc
+                    raise
     except _ClaimLost:
         return ClaimLostError(
             "another writer claimed the record first; it finishes it, this one leaves it alone"
@@ -516,9 +534,17 @@ async def _apply_unit(conn: AsyncConnection[Any], statements: list[Statement]) -
     return None
 
 
+@lru_cache(maxsize=1024)
 def _query(sql: str) -> str:
+    """``sql`` as PostgreSQL runs it (``$n`` placeholders). A claim (``EXPECT_CHANGE``)
+    that changes no row fails on the server, dividing by the count of rows it changed,
+    so it aborts its transaction before the commit that follows it in the pipeline."""
     if sql.startswith(EXPECT_CHANGE):
-        return dollar_params(sql.rstrip().rstrip(";") + "\nRETURNING 1")
+        body = sql.removeprefix(EXPECT_CHANGE).strip().rstrip(";")
+        return dollar_params(
+            f"{EXPECT_CHANGE}WITH claimed AS ({body}\nRETURNING 1)\n"
+            "SELECT 1 / COUNT(*) FROM claimed"
+        )
     return dollar_params(sql)
 
 

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import anyio
 
-from connector.store import RecordKey, State, Store, StoreError, Unit, open_store
+from connector.store import (
+    ClaimLostError,
+    RecordKey,
+    State,
+    Store,
+    StoreError,
+    Unit,
+    open_store,
+)
 from connector.store.schema import MIGRATIONS
 
 
@@ -53,6 +61,63 @@ async def test_failed_unit_applies_nothing_and_others_commit(state_url: str) -> 
     assert isinstance(results["bad"], StoreError)
     assert await store.ledger_entry(RecordKey("f", "s", "bad")) is None
     assert await store.ledger_entry(good) is not None
+    await store.close()
+
+
+async def test_a_lost_claim_fails_alone_and_its_batch_lands_once(state_url: str) -> None:
+    """A claim whose ledger row changed since it was read fails with ClaimLostError and
+    applies nothing, while the units committed beside it land, each audit event once."""
+    store = await open_store(state_url)
+    stale, fresh = RecordKey("f", "s", "stale"), RecordKey("f", "s", "fresh")
+    await store.commit(Unit().ledger(stale, State.PENDING).ledger(fresh, State.PENDING))
+    await store.commit(Unit().ledger(stale, State.DONE))  # another writer finished it
+    results: dict[str, object] = {}
+
+    async def claim(key: RecordKey) -> None:
+        unit = Unit().claim(key, (State.PENDING, 0), content_hash="h", run_id=None)
+        try:
+            await store.commit(unit.audit(key, "read"))
+            results[key.source_id] = "ok"
+        except StoreError as exc:
+            results[key.source_id] = exc
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(claim, stale)
+        tg.start_soon(claim, fresh)
+        tg.start_soon(store.commit, Unit().audit(RecordKey("f", "s", "other"), "noted"))
+    assert isinstance(results["stale"], ClaimLostError)
+    assert results["fresh"] == "ok"
+    after = await store.ledger_entry(stale)
+    assert after is not None and after.state is State.DONE and after.attempts == 0
+    claimed = await store.ledger_entry(fresh)
+    assert claimed is not None and claimed.state is State.IN_FLIGHT and claimed.attempts == 1
+    assert await store.audit_history("f", "stale") == []
+    assert [e.step for e in await store.audit_history("f", "fresh")] == ["read"]
+    assert [e.step for e in await store.audit_history("f", "other")] == ["noted"]
+    await store.close()
+
+
+async def test_a_failing_read_fails_alone_among_reads_sent_with_it(state_url: str) -> None:
+    """A read the database refuses raises StoreError for its caller only: reads issued in
+    the same moment, before and after it, still get their rows."""
+    store = await open_store(state_url)
+    key = RecordKey("f", "s", "1")
+    await store.commit(Unit().ledger(key, State.DONE, target_id="T-1"))
+    results: dict[int, object] = {}
+
+    async def read(index: int, sql: str) -> None:
+        try:
+            results[index] = [tuple(row) for row in await store.db.fetchall(sql)]
+        except StoreError as exc:
+            results[index] = exc
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(read, 0, "SELECT target_id FROM ledger")
+        tg.start_soon(read, 1, "SELECT no_such_column FROM ledger")
+        tg.start_soon(read, 2, "SELECT source_id FROM ledger")
+        tg.start_soon(read, 3, "SELECT state FROM ledger")
+    assert results[0] == [("T-1",)] and results[2] == [("1",)] and results[3] == [("done",)]
+    assert isinstance(results[1], StoreError) and "no_such_column" in str(results[1])
     await store.close()
 
 
