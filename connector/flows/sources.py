@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from connector.runtime.flow import CursorMark, Envelope, Unreadable
 from connector.systems.servicetitan import ServiceTitanClient
-from connector.systems.servicetitan.client import UnreadableRow
+from connector.systems.servicetitan.client import MAX_IDS, UnreadableRow
 from connector.systems.servicetitan.resources import Resource
 
 
@@ -90,15 +90,27 @@ def servicetitan_incremental(
     return extract
 
 
-def servicetitan_fetch(
-    client: ServiceTitanClient, resource: Resource
-) -> Callable[[str], Awaitable[Any]]:
-    """``fetch(source_id)`` over one ServiceTitan list: the record as it is now, or None."""
+class ServiceTitanFetch:
+    """``fetch(source_id)`` over one ServiceTitan list: the record as it is now, or None;
+    ``many`` reads up to 50 at once with the ``ids`` filter (see ``FetchesMany``)."""
 
-    async def fetch(source_id: str) -> Any:
-        return await client.get(resource, int(source_id))
+    batch = MAX_IDS
 
-    return fetch
+    def __init__(self, client: ServiceTitanClient, resource: Resource) -> None:
+        self.client = client
+        self.resource = resource
+
+    async def __call__(self, source_id: str) -> Any:
+        return await self.client.get(self.resource, int(source_id))
+
+    async def many(self, source_ids: Sequence[str]) -> dict[str, Any]:
+        ids = [int(i) for i in source_ids]
+        return {str(r.id): r for r in await self.client.get_by_ids(self.resource, ids)}
+
+
+def servicetitan_fetch(client: ServiceTitanClient, resource: Resource) -> ServiceTitanFetch:
+    """The ``fetch`` of a stream reading ``resource`` (one record, or many in one call)."""
+    return ServiceTitanFetch(client, resource)
 
 
 def _unreadable_id(row: UnreadableRow) -> str:

@@ -47,7 +47,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 S = TypeVar("S")  # source record type
 C = TypeVar("C")  # command type
@@ -103,6 +103,20 @@ class CursorMark:
 
 #: What a change at the source does to a record already in the target (see module doc).
 ChangePolicy = Literal["update", "review"]
+
+
+@runtime_checkable
+class FetchesMany(Protocol):
+    """A stream's ``fetch`` that can also read many records in one request (ServiceTitan's
+    ``ids=`` filter): a webhook drain re-reads a whole batch of events' records at once
+    instead of one request each, which at 60 requests/s would cap a drain at 60 events/s."""
+
+    #: Most ids one call of :meth:`many` takes.
+    batch: int
+
+    async def many(self, source_ids: Sequence[str]) -> Mapping[str, Any]:
+        """The records of ``source_ids`` the source still has, by source id."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import anyio.lowlevel
 import msgspec
 
 from connector.errors import ConnectorError, PermanentError
-from connector.runtime.flow import CursorMark, Envelope, Flow, Stream, Unreadable
+from connector.runtime.flow import CursorMark, Envelope, FetchesMany, Flow, Stream, Unreadable
 from connector.runtime.locks import KeyLocks
 from connector.runtime.parking import StreamHalted
 from connector.runtime.pipeline import Progress, StreamCounts, StreamRun, iterate
@@ -387,12 +387,18 @@ async def _refetched(
     A record the source no longer returns (deleted since) goes on with the event's payload:
     the ledger and the target lookup still keep it exactly once.
     """
-    for envelope in envelopes:
-        if isinstance(envelope.record, Unreadable):
-            yield envelope
-            continue
-        current = await stream.fetch(envelope.source_id)
-        if current is None:
-            yield envelope
+    fetch = stream.fetch
+    size = fetch.batch if isinstance(fetch, FetchesMany) else 1
+    for start in range(0, len(envelopes), size):
+        chunk = envelopes[start : start + size]
+        wanted = [e.source_id for e in chunk if not isinstance(e.record, Unreadable)]
+        if isinstance(fetch, FetchesMany):
+            current = await fetch.many(wanted) if wanted else {}
         else:
-            yield Envelope(envelope.source_id, current, event_id=envelope.event_id)
+            current = {i: r for i in wanted if (r := await fetch(i)) is not None}
+        for envelope in chunk:
+            record = current.get(envelope.source_id)
+            if isinstance(envelope.record, Unreadable) or record is None:
+                yield envelope
+            else:
+                yield Envelope(envelope.source_id, record, event_id=envelope.event_id)

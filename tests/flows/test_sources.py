@@ -88,3 +88,27 @@ def test_server_time_is_read_from_the_date_header_or_absent() -> None:
     assert server_time(dated) == dt.datetime(2026, 12, 6, 20, 19, 1, tzinfo=dt.UTC)
     assert server_time(HttpResponse(200, {}, b"")) is None
     assert server_time(HttpResponse(200, {"Date": "yesterday-ish"}, b"")) is None
+
+
+async def test_fetch_many_reads_up_to_fifty_records_in_one_request(
+    st: ServiceTitanConnection, start_simulator: StartSimulator
+) -> None:
+    """A drain's re-read of many events' records is one `ids=` request per 50 records, and a
+    record the source no longer has is simply absent from the answer."""
+    from connector.flows.sources import servicetitan_fetch
+
+    fetch = servicetitan_fetch(st.client, RESOURCES["vendors"])
+    ids = [str(v.id) async for v in _vendors(st)]
+    assert len(ids) == 25
+    before = st.client.http.requests_total
+    found = await fetch.many([*ids, "999999999"])
+    assert sorted(found) == sorted(ids)
+    assert all(str(record.id) == key for key, record in found.items())
+    assert st.client.http.requests_total - before == 1
+    assert await fetch(ids[0]) == found[ids[0]]
+
+
+async def _vendors(st: ServiceTitanConnection) -> AsyncIterator[Any]:
+    async for page in st.client.pages(RESOURCES["vendors"]):
+        for vendor in page:
+            yield vendor

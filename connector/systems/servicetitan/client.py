@@ -231,8 +231,10 @@ class ServiceTitanClient:
     async def get_by_ids(self, resource: Resource, ids: Sequence[int]) -> list[Any]:
         """Fetch records by id (≤ 50 per call, as the API allows), in any order."""
         found: list[Any] = []
+        # One page holds every id asked for, whatever the list's configured page size.
+        whole = {"pageSize": str(max(self.page_size, MAX_IDS))}
         for start in range(0, len(ids), MAX_IDS):
-            async for page in self.pages(resource, ids=ids[start : start + MAX_IDS]):
+            async for page in self.pages(resource, ids=ids[start : start + MAX_IDS], extra=whole):
                 found.extend(page)
         return found
 
