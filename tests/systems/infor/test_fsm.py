@@ -21,6 +21,7 @@ from connector.systems.infor.lines import (
     LineSupplier,
 )
 from tests.systems.infor.conftest import InforSandbox
+from tests.systems.infor.line_contract import assert_order_resumes, assert_period_listing
 
 
 async def open_fsm(infor: InforSandbox) -> FsmLine:
@@ -153,17 +154,7 @@ async def test_invoice_cut_after_the_header_is_finished_not_duplicated(
 async def test_invoices_in_a_date_range_carry_their_line_counts(infor: InforSandbox) -> None:
     """invoices(from, to) lists the period's invoices with their distribution counts."""
     line = await open_fsm(infor)
-    await line.write_invoice(invoice(2, "A-1"), None)
-    await line.write_invoice(invoice(4, "A-2"), None)
-    listed = [
-        (f.invoice_number, f.line_count) async for f in line.invoices("2024-06-01", "2024-06-30")
-    ]
-    assert listed == [("A-1", 2), ("A-2", 4)]
-    # The reference we stamp comes along: reconciliation matches the list to documents by it.
-    assert {f.reference async for f in line.invoices("2024-06-01", "2024-06-30")} == {
-        "st-inv-5001"
-    }
-    assert [f async for f in line.invoices("2024-07-01", "2024-07-31")] == []
+    await assert_period_listing(line, invoice, "st-inv-5001")
 
 
 async def test_purchase_order_resumes_missing_lines(infor: InforSandbox) -> None:
@@ -179,12 +170,7 @@ async def test_purchase_order_resumes_missing_lines(infor: InforSandbox) -> None
             LineOrderLine(number=2, item="I000002", quantity=Decimal(1), price=Decimal(9)),
         ),
     )
-    first = await line.write_order(LineOrder(**{**_fields(order), "lines": order.lines[:1]}), None)
-    assert first.lines == (1,)
-    found = await line.find_order("ST777")
-    assert found is not None and found.lines == (1,)
-    done = await line.write_order(order, found)
-    assert done.lines == (1, 2)
+    await assert_order_resumes(line, order)
     rows = await fsm_rows(infor, "PurchaseOrderLine")
     assert sorted(r["PurchaseOrderLine"] for r in rows) == ["1", "2"]
 

@@ -21,6 +21,7 @@ from connector.systems.infor.lines import (
 )
 from connector.systems.infor.ln import LnLine
 from tests.systems.infor.conftest import InforSandbox
+from tests.systems.infor.line_contract import assert_order_resumes, assert_period_listing
 
 
 async def open_ln(infor: InforSandbox, **seed: Any) -> LnLine:
@@ -154,17 +155,7 @@ async def test_invoice_cut_after_the_header_is_finished_not_duplicated(
 async def test_invoices_in_a_date_range_carry_their_line_counts(infor: InforSandbox) -> None:
     """invoices(from, to) lists the period's invoices with the lines each holds."""
     line = await open_ln(infor)
-    await line.write_invoice(invoice(2, "A-1"), None)
-    await line.write_invoice(invoice(4, "A-2"), None)
-    listed = [
-        (f.invoice_number, f.line_count) async for f in line.invoices("2024-06-01", "2024-06-30")
-    ]
-    assert listed == [("A-1", 2), ("A-2", 4)]
-    # The reference we stamp comes along: reconciliation matches the list to documents by it.
-    assert {f.reference async for f in line.invoices("2024-06-01", "2024-06-30")} == {
-        "st-inv-9001"
-    }
-    assert [f async for f in line.invoices("2024-07-01", "2024-07-31")] == []
+    await assert_period_listing(line, invoice, "st-inv-9001")
 
 
 async def test_purchase_order_resumes_missing_lines(infor: InforSandbox) -> None:
@@ -180,12 +171,7 @@ async def test_purchase_order_resumes_missing_lines(infor: InforSandbox) -> None
             LineOrderLine(number=20, item="ITM000002", quantity=Decimal(1), price=Decimal(9)),
         ),
     )
-    first = await line.write_order(LineOrder(**{**_fields(order), "lines": order.lines[:1]}), None)
-    assert first.lines == (10,)
-    found = await line.find_order("ST777")
-    assert found is not None and found.lines == (10,)
-    done = await line.write_order(order, found)
-    assert done.lines == (10, 20)
+    await assert_order_resumes(line, order)
     assert [r["Line"] for r in await ln_rows(infor, "Lines")] == [10, 20]
 
 
@@ -195,7 +181,3 @@ async def test_company_header_keeps_writes_in_the_configured_company(infor: Info
     await line.write_item(LineItem(code="CO-1", description="Filter"), None)
     assert "CO-1" in [r["Item"] for r in await ln_rows(infor, "Items")]
     assert await ln_rows(infor, "Items", "200") == []
-
-
-def _fields(order: LineOrder) -> dict[str, Any]:
-    return {f: getattr(order, f) for f in order.__struct_fields__}
