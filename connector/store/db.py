@@ -21,23 +21,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from connector.errors import ConnectorError, clause
+from connector.store.grouped import EXPECT_CHANGE, ClaimLost, Params, Statement, run_grouped
 from connector.store.lock import StateLock
 from connector.store.schema import connect_sync, migrate
 
-Params = Sequence[Any]
-Statement = tuple[str, Params]
-Row = sqlite3.Row
+__all__ = ["EXPECT_CHANGE", "Params", "Statement"]
 
-#: A statement that starts with this comment must change a row, or its unit fails alone
-#: with :class:`ClaimLostError` (compare-and-set, see ``Unit.claim``).
-EXPECT_CHANGE = "-- expect a change\n"
+Row = sqlite3.Row
 
 #: How many queued units one transaction takes at most (bounds a commit's latency).
 MAX_BATCH = 512
@@ -305,7 +302,12 @@ def _open_connection(path: Path, writer: bool) -> sqlite3.Connection:
         migrate(migrating)
     finally:
         migrating.close()
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
+    # Room for every multi-row size of every grouped kind (see grouped.MOST_ROWS) beside
+    # the store's other statements, so none is prepared twice.
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, timeout=30, check_same_thread=False,
+        cached_statements=256,
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -349,15 +351,17 @@ def _commit_batch(
     """One transaction for every unit; raises StoreError when the batch as a whole failed.
 
     The batch first runs without a SAVEPOINT per unit, which halves the statements of a
-    typical batch. Only if a unit breaks a constraint is the transaction rolled back and
-    run again unit by unit, so that unit fails alone as the contract says.
+    typical batch, and kind by kind when it can (:mod:`connector.store.grouped`). Only if
+    a unit breaks a constraint is the transaction rolled back and run again unit by unit,
+    in order, so that unit fails alone as the contract says.
     """
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statements in units:
-                for sql, params in statements:
-                    _execute(conn, sql, params)
+            if not run_grouped(conn, units):
+                for statements in units:
+                    for sql, params in statements:
+                        _execute(conn, sql, params)
             outcomes: list[StoreError | None] = [None] * len(units)
         except sqlite3.IntegrityError:
             conn.execute("ROLLBACK")
@@ -376,15 +380,11 @@ def _commit_batch(
     return outcomes
 
 
-class _ClaimLost(sqlite3.IntegrityError):
-    """Raised on the database thread when a compare-and-set statement changed no row."""
-
-
 def _execute(conn: sqlite3.Connection, sql: str, params: Params) -> None:
     cursor = conn.execute(sql, params)
     if cursor.rowcount == 0 and sql.startswith(EXPECT_CHANGE):
         # The record's ledger row is not as the claimant read it: another writer got there.
-        raise _ClaimLost("the record")
+        raise ClaimLost("the record")
 
 
 def _copy(error: StoreError) -> StoreError:
@@ -398,7 +398,7 @@ def _apply_unit(conn: sqlite3.Connection, statements: list[Statement]) -> StoreE
     try:
         for sql, params in statements:
             _execute(conn, sql, params)
-    except _ClaimLost as exc:
+    except ClaimLost as exc:
         conn.execute("ROLLBACK TO unit")
         conn.execute("RELEASE unit")
         return ClaimLostError(

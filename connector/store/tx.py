@@ -12,10 +12,13 @@ import time
 
 import msgspec
 
-from connector.store.db import EXPECT_CHANGE, Statement
+from connector.store.grouped import EXPECT_CHANGE, Statement, order_free
 from connector.store.records import RecordKey, State
 
-_UPSERT_LEDGER = """
+# The record steps of every pipeline commit are order-free (see connector.store.grouped):
+# a group commit runs each kind as a few multi-row statements.
+_UPSERT_LEDGER = order_free(
+    """
 INSERT INTO ledger (flow, stream, source_id, state, content_hash, target_id, attempts,
                     run_id, updated_at, last_error, command)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -28,36 +31,44 @@ ON CONFLICT (flow, stream, source_id) DO UPDATE SET
     updated_at = excluded.updated_at,
     last_error = excluded.last_error,
     command = COALESCE(excluded.command, ledger.command)
-"""
+""",
+    ledger_key=(0, 3),
+)
 
-_CLAIM_NEW = (
+_CLAIM_NEW = order_free(
     EXPECT_CHANGE
     + """
 INSERT INTO ledger (flow, stream, source_id, state, content_hash, attempts, run_id, updated_at,
                     claimed_by, claimed_at)
 VALUES (?, ?, ?, 'in_flight', ?, 1, ?, ?, ?, ?)
 ON CONFLICT (flow, stream, source_id) DO NOTHING
-"""
+""",
+    ledger_key=(0, 3),
 )
 
-_CLAIM_SEEN = (
+_CLAIM_SEEN = order_free(
     EXPECT_CHANGE
     + """
 UPDATE ledger SET state = 'in_flight', content_hash = ?, attempts = attempts + 1,
     run_id = COALESCE(?, run_id), updated_at = ?, last_error = NULL, claimed_by = ?,
     claimed_at = ?
 WHERE flow = ? AND stream = ? AND source_id = ? AND state = ? AND attempts = ?
+""",
+    ledger_key=(5, 8),
+)
+
+_INSERT_AUDIT = order_free(
+    """
+INSERT INTO audit (at, run_id, flow, stream, source_id, step, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
 """
 )
 
-_INSERT_AUDIT = """
-INSERT INTO audit (at, run_id, flow, stream, source_id, step, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
-"""
-
-_UPSERT_CURSOR = """
+_UPSERT_CURSOR = order_free(
+    """
 INSERT INTO cursors (flow, stream, value, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (flow, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
 """
+)
 
 _UPSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (flow, stream, source_id, payload, error_kind, reason, attempts,
