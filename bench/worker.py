@@ -16,7 +16,7 @@ import msgspec
 
 from bench import stage_local, stage_remote, stage_webhook
 from connector.config import load_config
-from connector.runtime.heap import tune_collector
+from connector.runtime.tuning import tune_process
 
 STAGES = ("pipeline", "e2e", "st-rate", "erp-budget", "webhook")
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         help="webhook: seconds to wait for the last events to land",
     )
     args = parser.parse_args(argv)
-    tune_collector()  # as ``ml-connector`` does at start: the stage measures that process
+    tune_process()  # as ``ml-connector`` does at start: the stage measures that process
     result = anyio.run(_run, args)
     sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
     return 0

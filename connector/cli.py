@@ -29,7 +29,7 @@ from connector.commands import (
     tenants,
 )
 from connector.errors import ConnectorError
-from connector.runtime.heap import tune_collector
+from connector.runtime.tuning import tune_process
 
 #: Exit status after Ctrl-C (SIGINT), as shells report a process SIGINT killed: 128 + 2.
 INTERRUPTED = 130
@@ -92,7 +92,7 @@ def _accept_config_anywhere(sub: argparse._SubParsersAction[argparse.ArgumentPar
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    tune_collector()
+    tune_process()
     try:
         code = int(args.handler(args))
         # Inside the try: a reader that went away (`| head`) shows here, not at exit.

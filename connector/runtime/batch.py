@@ -111,22 +111,25 @@ async def process_batch(
     results: list[Result | None] = [None] * len(jobs)
     halted: StreamHalted | None = None
     async with processor.locks.hold_many([job.key for job in jobs]):
-        entries = await processor.store.ledger_entries(
-            processor.flow.name, stream.name, [job.key.source_id for job in jobs]
-        )
+        entries, claimed = await _read_claiming_unseen(processor, stream, jobs, items)
         to_land: list[tuple[int, LedgerEntry | None]] = []
+        to_claim: list[tuple[int, LedgerEntry | None]] = []
         for index, (job, item) in enumerate(zip(jobs, items, strict=True)):
             entry = entries.get(job.key.source_id)
-            if entry is None and item.mapped.error is None:
-                # Never seen and mapped: what ``decide`` would say, without the call.
+            if index in claimed:
                 to_land.append((index, None))
-                continue
-            decided = await processor.decide(job, force, accept_change, item.mapped, entry)
-            if decided is None:
-                to_land.append((index, entry))
+            elif entry is None and item.mapped.error is None:
+                # Never seen and mapped: what ``decide`` would say, without the call.
+                to_claim.append((index, None))
+            elif (
+                decided := await processor.decide(job, force, accept_change, item.mapped, entry)
+            ) is None:
+                to_claim.append((index, entry))
             else:
                 results[index] = decided
-        claimed = await _claim(processor, jobs, items, to_land)
+        if to_claim:
+            claimed.update(await _claim(processor, jobs, items, to_claim))
+            to_land = sorted(to_land + to_claim, key=lambda pair: pair[0])
         landing_started = time.perf_counter()
         landed = 0
         put_back: list[Job] = []
@@ -156,6 +159,29 @@ async def process_batch(
 
 def _key(processor: RecordProcessor, stream: Stream[Any, Any], item: BatchItem) -> RecordKey:
     return RecordKey(processor.flow.name, stream.name, item.envelope.source_id)
+
+
+async def _read_claiming_unseen(
+    processor: RecordProcessor, stream: Stream[Any, Any], jobs: list[Job], items: list[BatchItem]
+) -> tuple[dict[str, LedgerEntry], dict[int, bool]]:
+    """The batch's ledger rows, and (in the same commit) the claims of its mapped records
+    the ledger has never seen, by index. When another writer inserted one of those rows
+    first, nothing is claimed here: the rows are read again and ``_claim`` takes each."""
+    now = time.time()
+    index_of: dict[str, int] = {}
+    claims: dict[str, Unit] = {}
+    for index, (job, item) in enumerate(zip(jobs, items, strict=True)):
+        if item.mapped.error is None:
+            source_id = job.key.source_id
+            index_of[source_id] = index
+            claims[source_id] = processor.claim(Unit(now), job, item.mapped, None)
+    ids = [job.key.source_id for job in jobs]
+    store, flow = processor.store, processor.flow.name
+    try:
+        entries = await store.claim_unseen(flow, stream.name, ids, claims)
+    except ClaimLostError:
+        return await store.ledger_entries(flow, stream.name, ids), {}
+    return entries, {index_of[s]: True for s in claims if s not in entries}
 
 
 async def _claim(

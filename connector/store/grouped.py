@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 Params = Sequence[Any]
@@ -123,3 +123,56 @@ def _multi_sql(sql: str, rows: int) -> str:
         multi = sql[:start] + ", ".join([sql[start:stop]] * rows) + sql[stop:]
         _MULTI_SQL[(sql, rows)] = multi
     return multi
+
+
+#: Keys in one guard read at most (SQLite takes 32,766 variables in a statement).
+MOST_KEYS = 10_000
+
+
+@dataclass(eq=False)
+class Guard:
+    """A unit whose statements depend on a read in its own transaction (``write_unseen``).
+
+    ``read`` ends with ``IN``: it is run with ``params`` and then ``keys``, and only the
+    statements in ``by_key`` of keys its rows do not hold (column ``key_column``) are
+    applied. The database thread sets ``rows``. The guards of one group commit that read
+    the same way are answered by one query, one trip for the whole commit."""
+
+    read: str
+    params: tuple[Any, ...]
+    keys: list[str]
+    key_column: int
+    by_key: dict[str, list[Statement]]
+    rows: list[Any] = field(default_factory=list)
+
+    def query(self) -> Statement:
+        """The read on its own (a backend that reads and then writes)."""
+        return f"{self.read} ({','.join('?' * len(self.keys))})", (*self.params, *self.keys)
+
+    def unseen(self) -> list[Statement]:
+        """The statements of the keys ``rows`` do not hold."""
+        seen = {row[self.key_column] for row in self.rows}
+        return [s for key, unit in self.by_key.items() if key not in seen for s in unit]
+
+
+def expand_guards(
+    conn: sqlite3.Connection, units: list[list[Statement]], guards: dict[int, Guard]
+) -> list[list[Statement]]:
+    """``units`` with each guarded one replaced by its unseen statements, read first."""
+    shared: dict[tuple[str, tuple[Any, ...], int], list[Guard]] = {}
+    for guard in guards.values():
+        shared.setdefault((guard.read, guard.params, guard.key_column), []).append(guard)
+    for (read, params, key_column), readers in shared.items():
+        keys = [key for guard in readers for key in guard.keys]
+        by_key: dict[Any, Any] = {}
+        for start in range(0, len(keys), MOST_KEYS):
+            chunk = keys[start : start + MOST_KEYS]
+            sql = f"{read} ({','.join('?' * len(chunk))})"
+            for row in conn.execute(sql, (*params, *chunk)):
+                by_key[row[key_column]] = row
+        for guard in readers:
+            guard.rows = [by_key[key] for key in guard.keys if key in by_key]
+    expanded = list(units)
+    for index, guard in guards.items():
+        expanded[index] = guard.unseen()
+    return expanded

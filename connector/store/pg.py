@@ -47,6 +47,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from connector.errors import clause
 from connector.store import pg_wire
 from connector.store.db import EXPECT_CHANGE, MAX_BATCH, ClaimLostError, Statement, StoreError
+from connector.store.grouped import Guard
 from connector.store.lock import StateLockedError, busy_message
 from connector.store.pg_schema import LOCK_NAMESPACE, check_schema_name, lock_key, migrate
 
@@ -305,6 +306,19 @@ class PgDatabase:
             return await self.write_returning(sql, params)
         except (psycopg.Error, PoolTimeout) as exc:
             raise StoreError(f"the state {self.location} could not record a claim: {exc}") from exc
+
+    async def write_unseen(self, guard: Guard) -> list[Any]:
+        """Run the guard's read, then apply the statements of every key its rows do not
+        hold (see :class:`~connector.store.grouped.Guard`).
+
+        Two round trips here: a writer that inserts one of those keys in between makes a
+        compare-and-set statement among them fail, so nothing is applied
+        (``ClaimLostError``), as the SQLite store's single transaction would."""
+        guard.rows = await self.fetchall(*guard.query())
+        unseen = guard.unseen()
+        if unseen:
+            await self.write(unseen)
+        return guard.rows
 
     async def write(self, statements: Iterable[Statement]) -> None:
         """Apply ``statements`` atomically and durably (see the module docstring)."""

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from connector.store.db import Database, StateDatabase
+from connector.store.grouped import Guard
 from connector.store.inbox import InboxQueries
 from connector.store.mappings import MappingQueries
 from connector.store.records import (
@@ -40,6 +41,13 @@ LedgerRows = dict[str, LedgerEntry]
 
 def _marks(values: list[str]) -> str:
     return ",".join("?" * len(values))
+
+
+_LEDGER_IN = f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND stream = ? AND source_id IN"
+
+
+def _ledger_rows_of(flow: str, stream: str, ids: list[str]) -> tuple[str, tuple[str, ...]]:
+    return f"{_LEDGER_IN} ({_marks(ids)})", (flow, stream, *ids)
 
 
 def _ledger(row: Any) -> LedgerEntry:
@@ -101,8 +109,20 @@ class Store(InboxQueries, MappingQueries):
 
     async def ledger_entries(self, flow: str, stream: str, ids: list[str]) -> LedgerRows:
         """Ledger rows of some records of one stream, one query (unseen ones are absent)."""
-        sql = f"SELECT {_LEDGER_COLS} FROM ledger WHERE flow = ? AND stream = ? AND source_id IN"
-        rows = await self.db.fetchall(f"{sql} ({_marks(ids)})", (flow, stream, *ids)) if ids else []
+        rows = await self.db.fetchall(*_ledger_rows_of(flow, stream, ids)) if ids else []
+        return {entry.key.source_id: entry for entry in map(_ledger, rows)}
+
+    async def claim_unseen(
+        self, flow: str, stream: str, ids: list[str], claims: dict[str, Unit]
+    ) -> LedgerRows:
+        """Ledger rows of ``ids`` (as ``ledger_entries``), and in the same commit the unit
+        of ``claims`` for every id the ledger has never seen (its claim, a compare-and-set
+        on the absent row, and audit events). Raises ``ClaimLostError``, applying nothing,
+        when another writer inserted one of those rows first."""
+        if not ids:
+            return {}
+        by_key = {source_id: unit.statements for source_id, unit in claims.items()}
+        rows = await self.db.write_unseen(Guard(_LEDGER_IN, (flow, stream), ids, 2, by_key))
         return {entry.key.source_id: entry for entry in map(_ledger, rows)}
 
     async def ledger_by_state(

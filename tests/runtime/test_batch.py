@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from connector.runtime.locks import KeyLocks
 from connector.runtime.processor import RecordProcessor
 from connector.runtime.runner import FlowRunner
 from connector.store import RecordKey, State, Store, Unit
+from connector.store.grouped import Guard
 from tests.runtime.test_processor import Doc, Post, Target, docs, make_flow
 
 MAPPINGS = {"unit_cc": {"north": "CC100"}}
@@ -84,26 +86,33 @@ async def test_a_batch_claims_in_one_commit_and_finishes_in_another(store: Store
 
 
 async def test_a_claim_lost_in_a_batch_leaves_only_that_record(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Another writer claims record 3 after our read: it is left to them, the rest land."""
+    """On a state shared by several writers that reads and claims in two steps (as
+    PostgreSQL does), another writer claims record 3 between our read and our claims: it
+    is left to them, the other nine land."""
+    store = await Store.open(tmp_path / "shared.db", lock=False)
     target = CountingTarget()
     processor = processor_for(store, target)
-    read = store.ledger_entries
+    db = store.db
 
-    async def read_then_lose_record_3(flow: str, stream: str, ids: list[str]) -> object:
-        entries = await read(flow, stream, ids)
-        key = RecordKey(flow, stream, "3")
-        await store.commit(Unit().claim(key, None, content_hash="theirs", run_id=None))
-        return entries
+    async def read_other_writer_claims_3_then_write(guard: Guard) -> list[Any]:
+        guard.rows = await db.fetchall(*guard.query())
+        key = RecordKey("test-flow", "docs", "3")
+        await store.commit(Unit().claim(key, None, content_hash="theirs", run_id=None, owner="b"))
+        await db.write(guard.unseen())
+        return guard.rows
 
-    monkeypatch.setattr(store, "ledger_entries", read_then_lose_record_3)
+    monkeypatch.setattr(db, "write_unseen", read_other_writer_claims_3_then_write)
     outcome = await process_batch(
         processor, processor.flow.streams[0], batch_of(processor, docs(10)), None
     )
     outcomes = [r.outcome if r else None for r in outcome.results]
     assert outcomes[2] == Outcome.DEFERRED and outcomes.count(Outcome.CREATED) == 9
     assert "INV-3" not in target.rows and target.writes == 9
+    theirs = (await store.ledger_entries("test-flow", "docs", ["3"]))["3"]
+    assert theirs.claimed_by == "b" and theirs.attempts == 1
+    await store.close()
 
 
 async def test_an_outage_mid_batch_commits_what_landed_and_puts_back_the_rest(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -34,6 +35,7 @@ from connector.runtime.flow import (
 )
 from connector.runtime.runner import FlowRunner
 from connector.store import ClaimLostError, RecordKey, State, Store, Unit, is_postgres, open_store
+from connector.store.grouped import Guard
 
 
 class Doc(msgspec.Struct, frozen=True):
@@ -367,26 +369,32 @@ async def test_an_unexpected_exception_dead_letters_one_record_with_its_tracebac
 
 
 async def test_a_claim_taken_by_another_writer_is_left_to_it(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    state_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 12 item 1: the ledger claim is compare-and-set; a record another writer claims
-    between our read of the ledger and our claim is left to it, not written twice."""
+    """Issue 12 item 1: the ledger claim is compare-and-set; a record another live writer
+    claims between our read of the ledger and our claim is left to it, not written twice."""
+    store = await open_store(state_url, lock=False)  # one of two writers on this state
+    await store.set_mappings("unit_cc", {"north": "CC100"})
     target = Target()
-    read_ledger = store.ledger_entries
+    db = store.db
 
-    async def read_then_lose_the_race(flow: str, stream: str, ids: list[str]) -> object:
-        entries = await read_ledger(flow, stream, ids)
+    async def read_then_lose_the_race(guard: Guard) -> list[Any]:
+        guard.rows = await db.fetchall(*guard.query())
         # The other process claims the record right after we read its row.
-        key = RecordKey(flow, stream, ids[0])
-        await store.commit(Unit().claim(key, None, content_hash="theirs", run_id=None))
-        return entries
+        key = RecordKey("test-flow", "docs", "1")
+        await store.commit(
+            Unit().claim(key, None, content_hash="theirs", run_id=None, owner="other")
+        )
+        await db.write(guard.unseen())
+        return guard.rows
 
-    monkeypatch.setattr(store, "ledger_entries", read_then_lose_the_race)
+    monkeypatch.setattr(db, "write_unseen", read_then_lose_the_race)
     report = await FlowRunner(make_flow(docs(1), target), store).cycle()
     assert report.total("deferred") == 1 and target.writes == 0
     with pytest.raises(ClaimLostError):
         await store.commit(Unit().claim(RecordKey("test-flow", "docs", "1"), None,
                                         content_hash="again", run_id=None))
+    await store.close()
 
 
 # -- references: a document citing a record of another stream -------------------------------

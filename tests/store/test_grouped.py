@@ -9,7 +9,7 @@ import pytest
 
 from connector.store import ClaimLostError, RecordKey, State, Unit
 from connector.store.db import _commit_batch, _open_connection
-from connector.store.grouped import MOST_ROWS, run_grouped
+from connector.store.grouped import MOST_ROWS, Guard, run_grouped
 
 
 @pytest.fixture
@@ -89,3 +89,26 @@ def test_one_lost_claim_among_hundreds_fails_only_its_unit(conn: sqlite3.Connect
     claimed = conn.execute("SELECT COUNT(*) FROM ledger WHERE state = 'in_flight'").fetchone()
     assert claimed[0] == 400
     assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == 2 * 400
+
+
+def test_guarded_units_of_one_commit_claim_only_what_the_ledger_has_not_seen(
+    conn: sqlite3.Connection,
+) -> None:
+    """Two batches' read-and-claim units committed together each get the ledger rows of
+    their own records, and only their records never seen before are claimed."""
+    assert _commit_batch(conn, [Unit(now=0.5).ledger(_key(2), State.DONE).statements]) == [
+        None
+    ]
+    read = "SELECT flow, stream, source_id, state FROM ledger WHERE flow = ? AND stream = ? "
+    read += "AND source_id IN"
+    first = Guard(read, ("f", "invoices"), ["1", "2"], 2, {
+        "1": _claims(range(1, 2)).statements, "2": _claims(range(2, 3)).statements,
+    })
+    second = Guard(read, ("f", "invoices"), ["3"], 2, {"3": _claims(range(3, 4)).statements})
+    assert _commit_batch(conn, [[], []], {0: first, 1: second}) == [None, None]
+    assert [tuple(row) for row in first.rows] == [("f", "invoices", "2", "done")]
+    assert second.rows == []
+    rows = conn.execute("SELECT source_id, state FROM ledger ORDER BY source_id")
+    assert [tuple(row) for row in rows] == [
+        ("1", "in_flight"), ("2", "done"), ("3", "in_flight"),
+    ]
