@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from connector.runtime.flow import Envelope, Stream
 from connector.runtime.parking import Job, Mapped, Result, StreamHalted
 from connector.runtime.processor import RecordProcessor, claim_lost
@@ -45,8 +47,7 @@ MAX_RECORDS = 64
 _SMOOTHING = 0.3
 
 
-@dataclass(frozen=True, slots=True)
-class BatchItem:
+class BatchItem(msgspec.Struct, frozen=True):
     """One record as the pipeline hands it to a batch."""
 
     envelope: Envelope[Any]

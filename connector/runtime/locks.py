@@ -17,8 +17,9 @@ from connector.store import RecordKey
 
 class KeyLocks:
     def __init__(self) -> None:
-        #: Held keys → futures of the holders-to-be waiting for them, first come first.
-        self._held: dict[RecordKey, deque[asyncio.Future[None]]] = {}
+        #: Held keys → futures of the holders-to-be waiting for them, first come first
+        #: (None: held, nobody waiting; the queue is made only when someone must wait).
+        self._held: dict[RecordKey, deque[asyncio.Future[None]] | None] = {}
 
     def hold(self, key: RecordKey) -> _Hold:
         """``async with locks.hold(key):`` — exclusive use of ``key`` inside the block."""
@@ -29,13 +30,16 @@ class KeyLocks:
 
         Keys are taken in one global order, so two holders of overlapping sets never wait
         on each other in a circle."""
-        return _Hold(self, sorted(set(keys), key=_order))
+        return _Hold(self, sorted(set(keys)))
 
     async def _acquire(self, key: RecordKey) -> None:
-        waiters = self._held.get(key)
-        if waiters is None:
-            self._held[key] = deque()
+        held = self._held
+        if key not in held:
+            held[key] = None
             return
+        waiters = held[key]
+        if waiters is None:
+            waiters = held[key] = deque()
         waiter = asyncio.get_running_loop().create_future()
         waiters.append(waiter)
         try:
@@ -49,16 +53,12 @@ class KeyLocks:
 
     def _release(self, key: RecordKey) -> None:
         waiters = self._held[key]
-        while waiters:
+        while waiters:  # None or empty: nobody waits
             waiter = waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)  # the key passes to it, still held
                 return
         del self._held[key]
-
-
-def _order(key: RecordKey) -> tuple[str, str, str]:
-    return (key.flow, key.stream, key.source_id)
 
 
 class _Hold:
@@ -73,9 +73,13 @@ class _Hold:
         self._taken = 0
 
     async def __aenter__(self) -> None:
+        held = self._locks._held
         try:
             for key in self._keys:
-                await self._locks._acquire(key)
+                if key in held:
+                    await self._locks._acquire(key)
+                else:  # free: taken without a coroutine (most keys, most of the time)
+                    held[key] = None
                 self._taken += 1
         except BaseException:
             self._release()

@@ -35,8 +35,12 @@ class Watermark:
         """Mark ``seq`` terminal. Returns the new cursor if it advanced, else None."""
         if seq < self._low or seq >= self._next_seq:
             raise ValueError(f"sequence {seq} is not outstanding")
-        heapq.heappush(self._done_above, seq)
         advanced: str | None = None
+        if seq == self._low:  # the oldest outstanding one (most of the time): no heap push
+            advanced = self._cursors.pop(seq, None)
+            self._low += 1
+        else:
+            heapq.heappush(self._done_above, seq)
         while self._done_above and self._done_above[0] == self._low:
             heapq.heappop(self._done_above)
             cursor = self._cursors.pop(self._low, None)
