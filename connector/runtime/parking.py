@@ -88,16 +88,23 @@ class Job:
 async def commit_final(store: Store, unit: Unit, job: Job) -> None:
     """Commit a record's last unit with its webhook event and the cursor it earned (or,
     in a batch, hand it to the batch's one final commit)."""
+    if (due := stage_final(unit, job)) is not None:
+        await store.commit(due)
+
+
+def stage_final(unit: Unit, job: Job) -> Unit | None:
+    """:func:`commit_final` up to the commit: the unit to commit now, or None when there is
+    nothing to commit or the batch commits it (no coroutine on a batch's path)."""
     if job.envelope.event_id:
         Store.mark_inbox_processed(unit, job.key.flow, job.envelope.event_id)
     if job.cursor_unit is not None:
         job.cursor_unit(unit)
     if not unit.statements:
-        return
+        return None
     if job.finals is not None:
         job.finals.append(unit)
-    else:
-        await store.commit(unit)
+        return None
+    return unit
 
 
 async def to_review(store: Store, job: Job, exc: MappingError) -> Result:

@@ -52,6 +52,7 @@ from connector.runtime.parking import (
     changed_after_posting,
     commit_final,
     log_fields,
+    stage_final,
     to_dead_letter,
     to_review,
     unexpected,
@@ -296,12 +297,13 @@ class RecordProcessor:
         unit.audit(
             key,
             "written" if written.outcome in (Outcome.CREATED, Outcome.UPDATED) else "adopted",
-            {"outcome": written.outcome.value, "target_id": written.target_id, **written.detail},
+            {"outcome": written.outcome, "target_id": written.target_id, **written.detail},
             run_id=run_id,
         )
         if was_parked:
             unit.close_dead_letter(key).close_review(key)
-        await commit_final(self.store, unit, job)
+        if (due := stage_final(unit, job)) is not None:
+            await self.store.commit(due)
         return Result(written.outcome, written.target_id)
 
 

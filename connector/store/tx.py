@@ -131,7 +131,7 @@ class Unit:
                     key.flow,
                     key.stream,
                     key.source_id,
-                    state.value,
+                    state._value_,  # ``.value`` is a property, slow per record
                     content_hash,
                     target_id,
                     1 if count_attempt else 0,
@@ -180,7 +180,7 @@ class Unit:
                 key.flow,
                 key.stream,
                 key.source_id,
-                state.value,
+                state._value_,
                 attempts,
             )
             self.statements.append((_CLAIM_SEEN, params))
