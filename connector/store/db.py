@@ -322,11 +322,11 @@ def _open_connection(path: Path, writer: bool) -> sqlite3.Connection:
         migrate(migrating)
     finally:
         migrating.close()
-    # Room for every multi-row size of every grouped kind (see grouped.MOST_ROWS) beside
-    # the store's other statements, so none is prepared twice.
+    # Room for every multi-row size of every grouped kind (see grouped.STEP) beside the
+    # store's other statements, so none is prepared twice.
     conn = sqlite3.connect(
         str(path), isolation_level=None, timeout=30, check_same_thread=False,
-        cached_statements=256,
+        cached_statements=512,
     )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")

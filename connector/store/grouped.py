@@ -8,7 +8,7 @@ of those trips can wait for the loop's switch interval (5 ms), so the writer thr
 starved while the loop waited for it (issue 18 measured a commit of 16 units spending half
 its time waiting for the GIL). Here a batch made only of statements registered as
 *order-free* is run kind by kind instead, each kind as multi-row ``INSERT``s of up to
-:data:`MOST_ROWS` rows: a few dozen trips for a whole commit.
+:data:`MOST_ROWS` rows: a handful of trips for a whole commit.
 
 Order-free means: statements of one kind keep their order (the last cursor written wins,
 a record's audit rows keep theirs), and statements of different kinds touch different
@@ -34,10 +34,15 @@ Statement = tuple[str, Params]
 #: with ``ClaimLostError`` (compare-and-set, see ``Unit.claim``).
 EXPECT_CHANGE = "-- expect a change\n"
 
-#: Rows in one multi-row statement at most: 512 rows of 11 parameters stay far below
-#: SQLite's 32,766 variables, and sizes are powers of two so that a few prepared
-#: statements per kind serve every batch (the connection caches them).
+#: Rows in one multi-row statement at most (512 rows of 11 parameters stay far below
+#: SQLite's 32,766 variables).
 MOST_ROWS = 512
+#: Row counts are a multiple of this or below it, so that any count up to ``MOST_ROWS``
+#: takes at most two statements (``n // STEP * STEP`` rows, then the rest) while a kind
+#: needs at most ``MOST_ROWS // STEP + STEP`` prepared statements: the connection caches
+#: them all (``cached_statements``), and every statement is one more wait for the GIL
+#: (see ``runtime/tuning.py``). Powers of two took four statements for a typical batch.
+STEP = 16
 
 
 class ClaimLost(sqlite3.IntegrityError):
@@ -104,9 +109,9 @@ def run_grouped(conn: sqlite3.Connection, units: list[list[Statement]]) -> bool:
 def _insert_rows(conn: sqlite3.Connection, sql: str, rows: list[Params]) -> int:
     changed, done, left = 0, 0, len(rows)
     while left:
-        size = MOST_ROWS
-        while size > left:
-            size //= 2
+        size = min(left, MOST_ROWS)
+        if size >= STEP:
+            size -= size % STEP
         chunk = rows[done : done + size]
         cursor = conn.execute(_multi_sql(sql, size), [value for row in chunk for value in row])
         changed += cursor.rowcount
@@ -167,8 +172,12 @@ def expand_guards(
         by_key: dict[Any, Any] = {}
         for start in range(0, len(keys), MOST_KEYS):
             chunk = keys[start : start + MOST_KEYS]
-            sql = f"{read} ({','.join('?' * len(chunk))})"
-            for row in conn.execute(sql, (*params, *chunk)):
+            # Padded to a power of two with its last key (IN ignores repeats): a read per
+            # length would be prepared anew each time and push the grouped statements
+            # out of the connection's statement cache.
+            padded = chunk + chunk[-1:] * ((1 << (len(chunk) - 1).bit_length()) - len(chunk))
+            sql = f"{read} ({','.join('?' * len(padded))})"
+            for row in conn.execute(sql, (*params, *padded)):
                 by_key[row[key_column]] = row
         for guard in readers:
             guard.rows = [by_key[key] for key in guard.keys if key in by_key]
