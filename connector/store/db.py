@@ -266,7 +266,15 @@ class Database:
     def _drain(self) -> None:
         """On the database thread: answer and commit whatever is queued until nothing is.
 
-        Never raises: every failure is handed to the futures it belongs to."""
+        Every failure is handed to the futures it belongs to; only a closed event loop
+        (the process is ending, nobody waits) stops it early."""
+        try:
+            self._drain_queue()
+        except RuntimeError:  # call_soon_threadsafe on a closed loop
+            with self._mutex:
+                self._draining = False
+
+    def _drain_queue(self) -> None:
         while True:
             with self._mutex:
                 reads, self._reads = self._reads, []
