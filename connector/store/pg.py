@@ -182,50 +182,7 @@ class PgDatabase:
         reader's connections refuse every write.
         """
         check_schema_name(schema)
-        where = f"{redact(url)} (schema {schema})"
-        options = f"-c search_path={schema}"
-        if not writer:
-            options += " -c default_transaction_read_only=on"
-        kwargs: dict[str, Any] = {
-            "autocommit": True,
-            "options": options,
-            "application_name": f"{APP_PREFIX}{os.getpid()} on {socket.gethostname()}"[:63],
-            "connect_timeout": int(CONNECT_TIMEOUT_S),
-        }
-        opened: list[AsyncConnection[Any]] = []
-        pool: AsyncConnectionPool[Any] | None = None
-        try:
-            lock_conn = None
-            if writer and lock:
-                lock_conn = await AsyncConnection.connect(url, **kwargs)
-                opened.append(lock_conn)
-                await _take_lock(lock_conn, schema, where)
-            migrating = await AsyncConnection.connect(url, **{**kwargs, "options": ""})
-            opened.append(migrating)
-            await migrate(migrating, schema)
-            await migrating.close()
-            raw = {**kwargs, "cursor_factory": AsyncRawCursor}
-            write_conn = await AsyncConnection.connect(url, **raw)
-            opened.append(write_conn)
-            pool = AsyncConnectionPool(
-                url,
-                kwargs=raw,
-                min_size=1,
-                max_size=pool_size,
-                open=False,
-                name=f"ml-connector: state {schema}",
-            )
-            await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-        except (psycopg.Error, PoolTimeout) as exc:
-            await _close_all(opened, pool)
-            raise StoreError(
-                f"cannot open the state {where}: {clause(exc)}. Check that the server is "
-                "running and reachable, and that the user may create tables in that database."
-            ) from exc
-        except BaseException:
-            await _close_all(opened, pool)
-            raise
-        return cls(url, schema, pool, write_conn, lock_conn, raw)
+        return cls(url, schema, *await _connect(url, schema, writer, lock, pool_size))
 
     @property
     def exclusive(self) -> bool:
@@ -404,6 +361,59 @@ def _settle(reads: list[_Read], results: list[list[Any] | StoreError | None]) ->
         else:
             read.done.set_result(result)
     return again
+
+
+async def _connect(
+    url: str, schema: str, writer: bool, lock: bool, pool_size: int
+) -> tuple[
+    AsyncConnectionPool[Any], AsyncConnection[Any], AsyncConnection[Any] | None, dict[str, Any]
+]:
+    """``PgDatabase.open`` past its checks: the lock (a writer with ``lock``), migrations,
+    the write connection and the read pool, with the connection settings they share."""
+    where = f"{redact(url)} (schema {schema})"
+    options = f"-c search_path={schema}"
+    if not writer:
+        options += " -c default_transaction_read_only=on"
+    kwargs: dict[str, Any] = {
+        "autocommit": True,
+        "options": options,
+        "application_name": f"{APP_PREFIX}{os.getpid()} on {socket.gethostname()}"[:63],
+        "connect_timeout": int(CONNECT_TIMEOUT_S),
+    }
+    opened: list[AsyncConnection[Any]] = []
+    pool: AsyncConnectionPool[Any] | None = None
+    try:
+        lock_conn = None
+        if writer and lock:
+            lock_conn = await AsyncConnection.connect(url, **kwargs)
+            opened.append(lock_conn)
+            await _take_lock(lock_conn, schema, where)
+        migrating = await AsyncConnection.connect(url, **{**kwargs, "options": ""})
+        opened.append(migrating)
+        await migrate(migrating, schema)
+        await migrating.close()
+        raw = {**kwargs, "cursor_factory": AsyncRawCursor}
+        write_conn = await AsyncConnection.connect(url, **raw)
+        opened.append(write_conn)
+        pool = AsyncConnectionPool(
+            url,
+            kwargs=raw,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            name=f"ml-connector: state {schema}",
+        )
+        await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+    except (psycopg.Error, PoolTimeout) as exc:
+        await _close_all(opened, pool)
+        raise StoreError(
+            f"cannot open the state {where}: {clause(exc)}. Check that the server is "
+            "running and reachable, and that the user may create tables in that database."
+        ) from exc
+    except BaseException:
+        await _close_all(opened, pool)
+        raise
+    return pool, write_conn, lock_conn, raw
 
 
 class _AdvisoryLock:
