@@ -5,10 +5,12 @@ claim committed before anything is written, a live ``find`` before every write, 
 state with its audit and cursor in one commit. What a batch shares is the bookkeeping
 around it, which is most of what a record costs when the target answers fast:
 
-* one ledger read for all its records (instead of one query each);
-* one commit for all their claims: a compare-and-set for each record, every one of them
-  durable before the first write starts (if another writer won any of them the unit fails
-  as a whole and each record is claimed alone, so only the lost ones are left alone);
+* one commit that reads the ledger rows of all its records and, in the same transaction,
+  claims those the ledger has never seen (``Store.claim_unseen``); the records it has
+  seen are then decided from their rows, and those to write again are claimed in one
+  more commit. Each claim is a compare-and-set, every one durable before the first write
+  starts; if another writer won any of them the unit fails as a whole and each record is
+  read and claimed alone, so only the lost ones are left alone;
 * the records are then landed one after the other, each ``find`` → ``write`` as before,
   and their final units (done + audit + webhook event + cursor) commit together once the
   last has landed.

@@ -5,13 +5,15 @@ Contract:
 * Every change is a *unit*: a list of SQL statements that commit together or not at all
   (``await db.write(unit)``). When ``write`` returns, the unit is durable (WAL with
   ``synchronous=FULL``); when it raises :class:`StoreError`, nothing of the unit is applied.
-* Units from concurrent callers are batched into one SQLite transaction (each unit inside
-  its own SAVEPOINT) so one fsync serves many records. While a batch commits, new units
-  queue; the batch after it takes them all. There is no background task to supervise: the
-  end of one batch starts the next.
+* Units from concurrent callers are batched into one SQLite transaction so one fsync
+  serves many records, their record steps run kind by kind as multi-row statements
+  (:mod:`connector.store.grouped`). While a batch commits, new units queue; the database
+  thread takes them all as soon as it is done. There is no background task to supervise:
+  the thread drains its queue and stops when it is empty, and the next unit restarts it.
 * A whole batch, ``BEGIN`` to ``COMMIT``, runs in one hop to the database thread, and reads
   queued together share one hop as well: a round trip between threads costs more than most
-  statements, and no read can see a transaction half applied.
+  statements, and no read can see a transaction half applied. A unit may carry a read
+  that decides its statements inside its own transaction (``write_unseen``).
 * A unit that violates a constraint fails alone; the rest of its batch still commits.
   A failed COMMIT (disk full, read-only file) fails every unit of the batch, and the caller
   must treat the records as not advanced: cursors are only ever written inside units.
