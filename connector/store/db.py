@@ -119,6 +119,8 @@ class _Read:
     sql: str
     params: Params
     done: asyncio.Future[list[Row]] = field(default_factory=_future)
+    #: A statement that changes rows and returns them, in a transaction of its own.
+    returning: bool = False
 
 
 class Database:
@@ -249,8 +251,13 @@ class Database:
 
     async def write_returning(self, sql: str, params: Params = ()) -> list[Row]:
         """One statement that changes rows and returns them (``… RETURNING``), in a
-        transaction of its own, committed when this returns (a bulk claim)."""
-        return await self._loop.run_in_executor(self._executor, _returning, self._conn, sql, params)
+        transaction of its own, committed when this returns (a bulk claim).
+
+        It goes through the thread's queue like everything else: a job of its own would
+        wait until the queue ran dry, which a busy backfill may not let happen for long."""
+        read = _Read(sql, params, returning=True)
+        self._submit(read)
+        return await read.done
 
     # -- the queue ----------------------------------------------------------------------
     def _submit(self, item: _Read | _Pending) -> None:
@@ -285,12 +292,7 @@ class Database:
                     self._draining = False
                     return
             if reads:
-                try:
-                    answers = _fetch_many(self._conn, [(r.sql, r.params) for r in reads])
-                except BaseException as exc:  # noqa: BLE001 - handed to every reader
-                    answers = [StoreError(f"reading the state database failed: {exc}")] * len(
-                        reads
-                    )
+                answers = _answer(self._conn, reads)
                 self._loop.call_soon_threadsafe(self._reads_done, reads, answers)
             if writes:
                 committed, outcomes = _commit(self._conn, writes)
@@ -359,6 +361,24 @@ def _fetch_many(
         except sqlite3.Error as exc:
             results.append(StoreError(f"reading the state database failed: {exc}"))
     return results
+
+
+def _answer(conn: sqlite3.Connection, reads: list[_Read]) -> list[list[Row] | StoreError]:
+    """Rows or an error for each of ``reads``, the plain ones in one hop."""
+    try:
+        plain = iter(_fetch_many(conn, [(r.sql, r.params) for r in reads if not r.returning]))
+        answers: list[list[Row] | StoreError] = []
+        for read in reads:
+            if not read.returning:
+                answers.append(next(plain))
+                continue
+            try:
+                answers.append(_returning(conn, read.sql, read.params))
+            except StoreError as exc:
+                answers.append(exc)
+        return answers
+    except BaseException as exc:  # noqa: BLE001 - handed to every reader, never lost
+        return [StoreError(f"reading the state database failed: {exc}")] * len(reads)
 
 
 def _returning(conn: sqlite3.Connection, sql: str, params: Params) -> list[Row]:
