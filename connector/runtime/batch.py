@@ -43,8 +43,12 @@ from connector.store import ClaimLostError, LedgerEntry, RecordKey, State, Store
 
 #: How long a record may wait in its batch for the records landed before it.
 CLAIM_AHEAD_S = 0.02
-#: The most records one batch takes.
-MAX_RECORDS = 64
+#: The most records one batch takes. With the default four loader workers, 64 kept a
+#: fast target's commits to about 150 records each, and the writer thread pays its GIL
+#: waits per statement (``runtime/tuning.py``): bench.worker pipeline, 50,000 records,
+#: 4 workers went from 18,897 to 25,010 records/s at 256 (32 workers: about the same),
+#: peak RSS 66 MB. A slow target still gets one record per batch (``BatchSizer``).
+MAX_RECORDS = 256
 #: Weight of the newest batch in the landing-time estimate.
 _SMOOTHING = 0.3
 

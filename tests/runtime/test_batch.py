@@ -177,9 +177,9 @@ def test_batch_size_follows_the_landing_time() -> None:
     assert slow.size == 1
     fast = BatchSizer()
     sizes = []
-    for _ in range(8):
+    for _ in range(10):
         fast.observe(fast.size, fast.size * 0.00001)
         sizes.append(fast.size)
-    assert sizes == [2, 4, 8, 16, 32, 64, 64, 64] and MAX_RECORDS == 64
+    assert sizes == [2, 4, 8, 16, 32, 64, 128, 256, 256, 256] and MAX_RECORDS == 256
     fast.observe(1, 0.05)  # the target slowed down: the next batch is smaller at once
-    assert fast.size < 64
+    assert fast.size < 256
