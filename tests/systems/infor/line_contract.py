@@ -7,10 +7,39 @@ simulator stores a row) stays in each test.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import msgspec
 
-from connector.systems.infor.lines import InforLine, LineInvoice, LineOrder
+from connector.systems.infor.lines import InforLine, LineInvoice, LineInvoiceLine, LineOrder
+
+
+def line_invoice(
+    supplier: str,
+    number: str,
+    each: Decimal,
+    *,
+    lines: int = 3,
+    reference: str,
+    account: str = "6000",
+    cost_center: str = "CC10",
+) -> LineInvoice:
+    """A June invoice of ``lines`` equal lines of ``each`` (what every line test writes)."""
+    return LineInvoice(
+        supplier=supplier,
+        invoice_number=number,
+        invoice_date="2024-06-12",
+        due_date="2024-07-12",
+        currency="USD",
+        amount=each * lines,
+        reference=reference,
+        lines=tuple(
+            LineInvoiceLine(
+                amount=each, text=f"line {n}", account=account, cost_center=cost_center
+            )
+            for n in range(1, lines + 1)
+        ),
+    )
 
 
 async def assert_period_listing(

@@ -21,7 +21,11 @@ from connector.systems.infor.lines import (
     LineSupplier,
 )
 from tests.systems.infor.conftest import InforSandbox
-from tests.systems.infor.line_contract import assert_order_resumes, assert_period_listing
+from tests.systems.infor.line_contract import (
+    assert_order_resumes,
+    assert_period_listing,
+    line_invoice,
+)
 
 
 async def open_fsm(infor: InforSandbox) -> FsmLine:
@@ -38,21 +42,7 @@ async def fsm_rows(infor: InforSandbox, business_class: str) -> list[Any]:
 
 
 def invoice(lines: int = 3, number: str = "ST-5001") -> LineInvoice:
-    return LineInvoice(
-        supplier="V000002",
-        invoice_number=number,
-        invoice_date="2024-06-12",
-        due_date="2024-07-12",
-        currency="USD",
-        amount=Decimal("20.00") * lines,
-        reference="st-inv-5001",
-        lines=tuple(
-            LineInvoiceLine(
-                amount=Decimal("20.00"), text=f"line {n}", account="6000", cost_center="CC10"
-            )
-            for n in range(1, lines + 1)
-        ),
-    )
+    return line_invoice("V000002", number, Decimal("20.00"), lines=lines, reference="st-inv-5001")
 
 
 async def test_open_connection_gives_an_fsm_line(infor: InforSandbox) -> None:

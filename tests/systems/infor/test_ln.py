@@ -13,7 +13,6 @@ from connector.errors import ConfigurationError, ConflictError, InDoubtError
 from connector.systems.infor.lines import (
     InforLine,
     LineInvoice,
-    LineInvoiceLine,
     LineItem,
     LineOrder,
     LineOrderLine,
@@ -21,7 +20,11 @@ from connector.systems.infor.lines import (
 )
 from connector.systems.infor.ln import LnLine
 from tests.systems.infor.conftest import InforSandbox
-from tests.systems.infor.line_contract import assert_order_resumes, assert_period_listing
+from tests.systems.infor.line_contract import (
+    assert_order_resumes,
+    assert_period_listing,
+    line_invoice,
+)
 
 
 async def open_ln(infor: InforSandbox, **seed: Any) -> LnLine:
@@ -42,20 +45,8 @@ async def ln_rows(infor: InforSandbox, entity_set: str, company: str = "100") ->
 
 
 def invoice(lines: int = 3, number: str = "ST-9001") -> LineInvoice:
-    return LineInvoice(
-        supplier="BP0000002",
-        invoice_number=number,
-        invoice_date="2024-06-12",
-        due_date="2024-07-12",
-        currency="USD",
-        amount=Decimal("30.00") * lines,
-        reference="st-inv-9001",
-        lines=tuple(
-            LineInvoiceLine(
-                amount=Decimal("30.00"), text=f"line {n}", account="6000", cost_center="CC10"
-            )
-            for n in range(1, lines + 1)
-        ),
+    return line_invoice(
+        "BP0000002", number, Decimal("30.00"), lines=lines, reference="st-inv-9001"
     )
 
 

@@ -25,6 +25,7 @@ from connector.systems.infor.paging import ListQuery
 from connector.systems.infor.syteline import SyteLineClient
 from connector.systems.infor.syteline.paging import BookmarkReader
 from tests.systems.infor.conftest import InforSandbox
+from tests.systems.infor.line_contract import line_invoice
 
 CONFIG = "ACME_DALS"
 SITE = "DALS"
@@ -47,20 +48,9 @@ async def idos(infor: InforSandbox) -> dict[str, list[dict[str, Any]]]:
 
 
 def invoice(number: str, lines: int = 3, supplier: str = "1001") -> LineInvoice:
-    return LineInvoice(
-        supplier=supplier,
-        invoice_number=number,
-        invoice_date="2024-06-12",
-        due_date="2024-07-12",
-        currency="USD",
-        amount=Decimal("10.25") * lines,
-        reference=f"st-inv-{number}",
-        lines=tuple(
-            LineInvoiceLine(
-                amount=Decimal("10.25"), text=f"line {n}", account="5010", cost_center="100"
-            )
-            for n in range(lines)
-        ),
+    return line_invoice(
+        supplier, number, Decimal("10.25"), lines=lines, reference=f"st-inv-{number}",
+        account="5010", cost_center="100",
     )
 
 
