@@ -22,20 +22,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 
+from bench.requests import grow_invoices
 from connector import demo
 from connector.app import App
 from connector.demo_lines import LINE_DEMOS
 from connector.flows.servicetitan_infor import STREAMS
 from connector.flows.servicetitan_infor.lines import LINE_STREAMS
 from connector.sandbox.infor.gateway import parse_path
-from connector.sandbox.servicetitan.sales import recompute_invoice
 
 FLOW = "servicetitan-infor"
 #: Path segments of each line's API before what names the operation (IDO, entity set, class).
@@ -72,21 +70,6 @@ def _count_by_transaction(sim: object, seen: Counter[str]) -> None:
     sim._pick_fault = counted  # type: ignore[attr-defined]
 
 
-def _grow_invoices(env: demo.DemoEnvironment, lines: int) -> None:
-    """Every job invoice repeated up to ``lines`` items, totals recomputed (0: as seeded)."""
-    if lines <= 0:
-        return
-    store = env.simulators["servicetitan"].store  # type: ignore[attr-defined]
-    for invoice in store.table("invoices").all():
-        items = invoice["items"]
-        if not items:
-            continue
-        grown = [copy.deepcopy(items[i % len(items)]) for i in range(lines)]
-        for order, item in enumerate(grown, start=1):
-            item["order"] = order
-        invoice["items"] = grown
-        recompute_invoice(invoice, Decimal(invoice.get("_taxRate") or "0"))
-
 
 async def measure(
     lines: int,
@@ -117,7 +100,7 @@ async def measure(
                         '[flows.servicetitan-infor.options]\nap_coding = "recode"\n',
                     )
                 )
-            _grow_invoices(env, lines)
+            grow_invoices(env, lines)
             if product == "ln":
                 settings = env.simulators["infor"].lines["LN"].settings  # type: ignore[attr-defined]
                 settings.deep_insert = ln_offers in ("deep", "both")
