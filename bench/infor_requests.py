@@ -31,7 +31,7 @@ from bench.requests import grow_invoices
 from connector import demo
 from connector.app import App
 from connector.demo_lines import LINE_DEMOS
-from connector.flows.servicetitan_infor import STREAMS
+from connector.flows.servicetitan_infor import M3_STREAMS
 from connector.flows.servicetitan_infor.lines import LINE_STREAMS
 from connector.sandbox.infor.gateway import parse_path
 
@@ -123,7 +123,7 @@ async def measure(
                     f"Infor latency {latency_ms} ms"
                 )
                 print(f"{'stream':24} {'written':>8} {'requests':>9} {'req/doc':>8}")
-                for stream in STREAMS if product == "m3" else LINE_STREAMS:
+                for stream in M3_STREAMS if product == "m3" else LINE_STREAMS:
                     before = m3.counters["requests"] - m3.counters["token_requests"]
                     seen.clear()
                     report = await runner.cycle(streams=[stream])
